@@ -1,0 +1,68 @@
+"""The `gdsim` command: headless sub-commands (list, check, run, ...) and, alone, the app.
+
+Each sub-command lives in its own module under gdsim/commands/ and registers itself through
+`register(subparsers)`; the app and the servers are imported lazily so that headless use never
+pays for Textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from gdsim.errors import UserError
+
+# Sub-command modules: each has register(subparsers) that adds its parser with
+# set_defaults(func=...) where func(args) -> int (the exit status).
+COMMAND_MODULES = [
+    "gdsim.commands.list_cmd",
+    "gdsim.commands.check_cmd",
+    "gdsim.commands.run_cmd",
+    "gdsim.serve.command",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
+    parser = argparse.ArgumentParser(
+        prog="gdsim",
+        description="A terminal teaching simulator for gradient descent. "
+        "Run without a sub-command to open the app.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # a feature not built yet
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    commands = set(parser._subparsers._group_actions[0].choices) if parser._subparsers else set()
+    if not argv or (argv[0] not in commands and argv[0] not in ("-h", "--help")):
+        from gdsim.commands.app_cmd import run_app
+
+        return _guard(lambda: run_app(argv))
+    args = parser.parse_args(argv)
+    return _guard(lambda: args.func(args))
+
+
+def _guard(call) -> int:
+    """Turn every error a user can cause into a one-paragraph message and exit status 2."""
+    try:
+        return int(call() or 0)
+    except UserError as exc:
+        print(f"gdsim: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("gdsim: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,1 @@
+"""The sub-commands of the `gdsim` command line, one module each."""

@@ -1,0 +1,5 @@
+"""Errors a user can cause: each carries a one-paragraph message and becomes exit status 2."""
+
+
+class UserError(Exception):
+    """Bad input from the user (a file, a key, a value, a path): shown as a message, never a traceback."""
