@@ -1,0 +1,210 @@
+"""From a validated scenario to a running Simulation: resolve each run's settings, then build.
+
+Each [[runs]] entry inherits [problem], [optimizer] and [schedule] and overrides what it sets.
+A run that names a different optimizer starts from that optimizer's torch defaults (the base
+optimizer's hyperparameters would not apply to it); the base `lr` is kept only if the run's
+optimizer is the same. `seeds = N` expands an entry into N runs with consecutive seeds.
+Runs with identical settings (seeds and starts aside) share one cohort: one array operation
+per step for all of them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from gdsim.engine.optimizers import make_optimizer
+from gdsim.engine.problem import ProblemError
+from gdsim.engine.schedules import make_schedule
+from gdsim.engine.simulation import Cohort, RunInfo, Simulation
+from gdsim.scenario.load import LoadedScenario, ScenarioError
+
+PROBLEM_KINDS = ("surface", "expression", "dataset")
+TRAINING_KEYS = ("clip_norm", "eval_every", "patience", "bound")
+DEFAULT_BOUND = 1e6
+DEFAULT_EVAL_EVERY = 10
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One run's fully resolved settings."""
+
+    label: str
+    seed: int
+    group: str
+    entry: int  # index of its [[runs]] entry
+    start: tuple[float, ...] | None
+    problem: dict[str, Any]
+    optimizer: dict[str, Any]
+    schedule: dict[str, Any]
+
+    def cohort_key(self) -> str:
+        return json.dumps([self.problem, self.optimizer, self.schedule], sort_keys=True, default=str)
+
+
+def resolve_runs(loaded: LoadedScenario) -> list[RunConfig]:
+    scenario = loaded.scenario
+    base_problem = scenario.problem.explicit()
+    base_optimizer = scenario.optimizer.explicit()
+    base_optimizer.setdefault("name", "sgd")
+    base_schedule = scenario.schedule.explicit() if scenario.schedule else {}
+    configs = []
+    for index, run in enumerate(scenario.runs):
+        problem = dict(base_problem)
+        if run.problem is not None:
+            override = run.problem.explicit()
+            if any(k in override for k in PROBLEM_KINDS):
+                for kind in PROBLEM_KINDS:
+                    problem.pop(kind, None)
+            problem.update(override)
+        optimizer = dict(base_optimizer)
+        if run.optimizer is not None:
+            override = run.optimizer.explicit()
+            if "name" in override and override["name"] != base_optimizer["name"]:
+                optimizer = {}
+            optimizer.update(override)
+        schedule = dict(base_schedule)
+        if run.schedule is not None:
+            override = run.schedule.explicit()
+            if "name" in override and override["name"] != base_schedule.get("name"):
+                schedule = {}
+            schedule.update(override)
+        label = run.label or (f"run {index + 1}" if len(scenario.runs) > 1 else "run")
+        first_seed = scenario.scenario.seed if run.seed is None else run.seed
+        for k in range(run.seeds):
+            seed = first_seed + k
+            configs.append(
+                RunConfig(
+                    label=label if run.seeds == 1 else f"{label} (seed {seed})",
+                    seed=seed,
+                    group=label,
+                    entry=index,
+                    start=run.start,
+                    problem=problem,
+                    optimizer=optimizer,
+                    schedule=schedule,
+                )
+            )
+    return configs
+
+
+def make_problem(settings: dict[str, Any], loaded: LoadedScenario, seed: int):
+    """The engine problem for a run's [problem] settings."""
+    settings = {k: v for k, v in settings.items() if k not in TRAINING_KEYS}
+    if "dataset" in settings:
+        from gdsim.engine.learning import make_dataset_problem
+
+        settings.setdefault("data_seed", seed)
+        return make_dataset_problem(base_dir=str(loaded.base_dir), **settings)
+    from gdsim.engine.surfaces import make_surface
+
+    name = settings.pop("surface", None)
+    expression = settings.pop("expression", None)
+    noise = settings.pop("noise", None) or 0.0
+    view = settings.pop("view", None)
+    return make_surface(name, expression=expression, noise=noise, view=view, **settings)
+
+
+def build(loaded: LoadedScenario, *, record: bool = True) -> Simulation:
+    """The Simulation for a scenario; ScenarioError (naming the file and key) if a setting does not fit."""
+    configs = resolve_runs(loaded)
+    where = loaded.where
+    groups: dict[str, list[int]] = {}
+    for row, config in enumerate(configs):
+        groups.setdefault(config.cohort_key(), []).append(row)
+    problems: dict[str, Any] = {}
+    cohorts = []
+    for rows in groups.values():
+        first = configs[rows[0]]
+        data_seed = loaded.scenario.scenario.seed
+        problem_key = json.dumps(first.problem, sort_keys=True, default=str)
+        if problem_key not in problems:
+            try:
+                problems[problem_key] = make_problem(first.problem, loaded, data_seed)
+            except ProblemError as exc:
+                raise ScenarioError(f"{where}: {_problem_key(str(exc), first)}: {exc}") from None
+        problem = problems[problem_key]
+        optimizer = _make_optimizer(first, problem, where)
+        schedule = _make_schedule(first, optimizer, where)
+        seeds = np.array([configs[r].seed for r in rows], dtype=np.int64)
+        params0 = _starts(problem, [configs[r] for r in rows], seeds, where)
+        cohorts.append(
+            Cohort(
+                problem,
+                optimizer,
+                schedule,
+                params0,
+                seeds,
+                np.array(rows),
+                clip_norm=first.problem.get("clip_norm"),
+                eval_every=first.problem.get("eval_every", DEFAULT_EVAL_EVERY),
+                patience=first.problem.get("patience"),
+                bound=first.problem.get("bound", DEFAULT_BOUND),
+            )
+        )
+    runs = [RunInfo(c.label, c.seed, c.group) for c in configs]
+    return Simulation(cohorts, runs, record=record)
+
+
+def check_buildable(loaded: LoadedScenario) -> None:
+    """Raise ScenarioError if the scenario validates but cannot be built (used by load and check)."""
+    build(loaded, record=False)
+
+
+def _problem_key(message: str, config: RunConfig) -> str:
+    for key in config.problem:
+        if f"'{key}'" in message or message.startswith(key):
+            return f"problem.{key}"
+    return "problem"
+
+
+def _make_optimizer(config: RunConfig, problem: Any, where: str):
+    settings = dict(config.optimizer)
+    name = settings.pop("name")
+    if "betas" in settings:
+        settings["betas"] = tuple(settings["betas"])
+    try:
+        optimizer = make_optimizer(name, **settings)
+    except ValueError as exc:
+        key = next((k for k in settings if f"'{k}'" in str(exc)), "name" if "name" in str(exc).lower() else None)
+        raise ScenarioError(f"{where}: optimizer{'.' + key if key else ''}: {exc}") from None
+    if optimizer.needs_hessian and not _has_hessian(problem):
+        raise ScenarioError(
+            f"{where}: optimizer.name: {name} needs second derivatives, which only 2-D surfaces and "
+            "expressions provide; choose a first-order optimizer for a data set"
+        )
+    return optimizer
+
+
+def _has_hessian(problem: Any) -> bool:
+    try:
+        problem.hessian(np.zeros((1, problem.n_params)))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def _make_schedule(config: RunConfig, optimizer: Any, where: str):
+    settings = dict(config.schedule)
+    name = settings.pop("name", "constant")
+    try:
+        return make_schedule(name, optimizer.hyper["lr"], **settings)
+    except ValueError as exc:
+        raise ScenarioError(f"{where}: schedule: {exc}") from None
+
+
+def _starts(problem: Any, configs: list[RunConfig], seeds: np.ndarray, where: str) -> np.ndarray:
+    params = problem.init_params(seeds)
+    for i, config in enumerate(configs):
+        if config.start is None:
+            continue
+        if len(config.start) != problem.n_params:
+            raise ScenarioError(
+                f"{where}: runs.{config.entry}.start: expected {problem.n_params} numbers "
+                f"(one per parameter), got {len(config.start)}"
+            )
+        params[i] = config.start
+    return params

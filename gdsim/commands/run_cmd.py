@@ -1,0 +1,160 @@
+"""`gdsim run SCENARIO`: run a scenario headless and print its trajectories."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import sys
+import time
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from gdsim import records
+from gdsim.build import build
+from gdsim.errors import UserError
+from gdsim.fileio import atomic_text_writer, check_writable
+from gdsim.scenario.library import resolve
+from gdsim.scenario.load import load_scenario
+from gdsim.scenario.overrides import with_overrides
+
+FORMATS = ("table", "jsonl", "csv", "summary")
+TABLE_ROWS = 10
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("run", help="run a scenario headless and print the runs")
+    parser.add_argument("scenario", help="a built-in scenario id or a scenario file")
+    parser.add_argument("--steps", type=int, help="number of updates (default: the scenario's steps)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="sets",
+                        help="override a key, value as TOML, e.g. --set optimizer.lr=0.5 --set runs.0.seed=3")
+    parser.add_argument("--format", choices=FORMATS, default="table")
+    parser.add_argument("--output", "-o", type=Path, help="write to this file (atomically) instead of stdout")
+    parser.add_argument("--force", action="store_true", help="allow --output to replace an existing file")
+    parser.set_defaults(func=run)
+
+
+def load_with_overrides(name: str, sets: list[str]):
+    path = resolve(name)
+    loaded = load_scenario(path, id=path.stem, trial_build=not sets)
+    return with_overrides(loaded, sets) if sets else loaded
+
+
+def run(args) -> int:
+    loaded = load_with_overrides(args.scenario, args.sets)
+    steps = loaded.scenario.scenario.steps if args.steps is None else args.steps
+    if not 0 <= steps <= 100_000_000:
+        raise UserError(f"--steps {steps}: expected a number of updates from 0 to 100000000")
+    if args.output is not None:
+        check_writable(args.output, overwrite=args.force)
+        with atomic_text_writer(args.output, overwrite=args.force) as out:
+            emit(loaded, steps, args.format, out)
+    else:
+        emit(loaded, steps, args.format, sys.stdout)
+    return 0
+
+
+def emit(loaded, steps: int, fmt: str, out: IO[str]) -> None:
+    sim = build(loaded, record=False)
+    progress = Progress(steps) if sys.stderr.isatty() else None
+    if fmt in ("jsonl", "csv"):
+        writer = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
+        for k in range(steps + 1):
+            if k:
+                sim.step()
+            for i, record in enumerate(records.step_records(sim)):
+                if writer is None:
+                    out.write(records.to_json(record) + "\n")
+                else:
+                    if k == 0 and i == 0:
+                        writer.writerow(records.csv_header(record))
+                    writer.writerow(records.csv_row(record))
+            if progress:
+                progress.update(k)
+    elif fmt == "table":
+        marks = set(np.unique(np.linspace(0, steps, TABLE_ROWS + 1).round().astype(int)).tolist())
+        rows = []
+        for k in range(steps + 1):
+            if k:
+                sim.step()
+            if k in marks:
+                rows.append(list(records.step_records(sim)))
+            if progress:
+                progress.update(k)
+        write_table(sim, rows, out)
+    else:
+        for k in range(steps):
+            sim.step()
+            if progress:
+                progress.update(k + 1)
+        write_summary(sim, out)
+    if progress:
+        progress.done()
+
+
+def write_table(sim, rows: list[list[dict]], out: IO[str]) -> None:
+    for r, run in enumerate(sim.runs):
+        out.write(f"{run.label} (seed {run.seed})\n")
+        header = f"{'step':>8} {'loss':>11} {'|grad|':>11} {'|velocity|':>11} {'lr':>11}"
+        has_params = "params" in rows[0][r]
+        has_eval = "val_loss" in rows[0][r]
+        if has_eval:
+            header += f" {'val loss':>11}"
+        if has_params:
+            header += "  params"
+        out.write(header + "\n")
+        for step_rows in rows:
+            rec = step_rows[r]
+            line = (f"{rec['step']:>8} {records.fmt(rec['loss'])} {records.fmt(rec['grad_norm'])} "
+                    f"{records.fmt(rec['velocity_norm'])} {records.fmt(rec['lr'])}")
+            if has_eval:
+                line += f" {records.fmt(rec['val_loss'])}"
+            if has_params:
+                line += "  (" + ", ".join(records.fmt(p, 0).strip() for p in rec["params"]) + ")"
+            out.write(line + "\n")
+        out.write(f"  {records.final_status(sim, r)}\n\n")
+
+
+def write_summary(sim, out: IO[str]) -> None:
+    width = max(len(run.label) for run in sim.runs)
+    tests = {}
+    for cohort in sim.cohorts:
+        if hasattr(cohort.problem, "evaluate"):
+            for name, values in cohort.problem.evaluate(cohort.params, "test").items():
+                tests.setdefault(name, np.full(sim.n_runs, np.nan))[cohort.rows] = values
+    recs = list(records.step_records(sim))
+    for r, rec in enumerate(recs):
+        line = (f"{rec['run']:<{width}}  seed {rec['seed']:<4} step {rec['step']:<7} "
+                f"loss {records.fmt(rec['loss'], 0).strip():<11} |grad| {records.fmt(rec['grad_norm'], 0).strip():<10}")
+        if "params" in rec:
+            line += " at (" + ", ".join(records.fmt(p, 0).strip() for p in rec["params"]) + ")"
+        for name, values in tests.items():
+            line += f" test_{name} {records.fmt(values[r], 0).strip()}"
+        line += f"  {records.final_status(sim, r)}"
+        out.write(line.rstrip() + "\n")
+
+
+class Progress:
+    """A one-line progress bar on stderr, redrawn at most ten times a second."""
+
+    def __init__(self, total: int):
+        self.total = max(total, 1)
+        self.last = 0.0
+        self.start = time.monotonic()
+
+    def update(self, k: int) -> None:
+        now = time.monotonic()
+        if now - self.last < 0.1:
+            return
+        self.last = now
+        done = k / self.total
+        bar = "#" * int(30 * done)
+        with contextlib.suppress(OSError):
+            sys.stderr.write(f"\r[{bar:<30}] {k}/{self.total} steps  {now - self.start:.1f}s")
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        with contextlib.suppress(OSError):
+            sys.stderr.write("\r" + " " * 70 + "\r")
+            sys.stderr.flush()

@@ -1,0 +1,83 @@
+"""Bounded per-run history: every step while it fits, then every 2nd, 4th, ... step.
+
+Records live in preallocated arrays of `capacity` rows. When they fill up, every other record is
+dropped and the recording stride doubles, so a run of any length keeps an evenly spaced record
+(always including step 0) in fixed memory.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Beyond this many bytes across all fields, the capacity shrinks (an ensemble of 1,000 runs).
+MEMORY_BUDGET = 64 * 1024 * 1024
+
+
+class History:
+    """Evenly spaced records of named per-run fields; `fields` maps a name to its per-run shape."""
+
+    def __init__(self, n_runs: int, fields: dict[str, tuple[int, ...]], capacity: int = 4096):
+        per_record = 8 * n_runs * sum(int(np.prod(shape, dtype=int)) for shape in fields.values())
+        fitting = MEMORY_BUDGET // max(per_record, 1)
+        capacity = int(max(64, min(capacity, fitting)))
+        capacity -= capacity % 2
+        self.capacity = capacity
+        self.n_runs = n_runs
+        self.stride = 1
+        self.count = 0
+        self.steps = np.zeros(capacity, dtype=np.int64)
+        self._data = {name: np.full((capacity, n_runs, *shape), np.nan) for name, shape in fields.items()}
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(self._data)
+
+    def wants(self, step: int) -> bool:
+        """Whether a record at `step` would be kept (callers skip gathering values otherwise)."""
+        return step % self.stride == 0
+
+    def append(self, step: int, values: dict[str, np.ndarray]) -> None:
+        if step % self.stride:
+            return
+        if self.count == self.capacity:
+            self._compact()
+            if step % self.stride:
+                return
+        row = self.count
+        self.steps[row] = step
+        for name, value in values.items():
+            self._data[name][row] = value
+        self.count += 1
+
+    def _compact(self) -> None:
+        keep = self.count // 2 + self.count % 2
+        self.steps[:keep] = self.steps[: self.count : 2]
+        for array in self._data.values():
+            array[:keep] = array[: self.count : 2]
+            array[keep:] = np.nan
+        self.count = keep
+        self.stride *= 2
+
+    def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(steps (n,), values (n, R, ...)) as read-only views of what is recorded so far."""
+        steps = self.steps[: self.count]
+        values = self._data[name][: self.count]
+        steps.flags.writeable = False
+        values = values.view()
+        values.flags.writeable = False
+        return steps, values
+
+    def index_at(self, step: int) -> int:
+        """The record at or just before `step` (0 if none)."""
+        if self.count == 0:
+            return 0
+        return max(0, int(np.searchsorted(self.steps[: self.count], step, side="right")) - 1)
+
+    def at(self, step: int) -> tuple[int, dict[str, np.ndarray]]:
+        """(recorded step, {field: per-run values}) at or just before `step`, for rewinding."""
+        index = self.index_at(step)
+        return int(self.steps[index]), {name: data[index].copy() for name, data in self._data.items()}
+
+    @property
+    def nbytes(self) -> int:
+        return self.steps.nbytes + sum(a.nbytes for a in self._data.values())

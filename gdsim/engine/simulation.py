@@ -1,0 +1,273 @@
+"""The vectorized simulation: R runs stepped together, one array operation per step per cohort.
+
+Runs that share a problem, optimizer and schedule form a cohort and are stepped as one (R, P)
+matrix, so 3 runs and an ensemble of 1,000 seeds are the same code. A run that diverges
+(non-finite loss or parameters, or parameters beyond `bound`) is frozen at its last finite state
+and labelled with the step; a run stopped early (validation loss not improving for `patience`
+evaluations) is frozen too. Neither raises; the other runs go on.
+
+Step k is the state after k updates: the loss and gradient are evaluated at the parameters of
+step k, and the update from k to k+1 uses that gradient and lr_at(k).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from gdsim.engine.history import History
+
+SMALL_P = 8  # parameters and velocity are recorded per step when P is at most this (surfaces)
+LOSS_BOUND = 1e30
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Who a run is: its label, seed and the [[runs]] entry (group) it came from."""
+
+    label: str
+    seed: int
+    group: str
+
+
+class Cohort:
+    """Runs sharing one problem, optimizer and schedule."""
+
+    def __init__(
+        self,
+        problem: Any,
+        optimizer: Any,
+        schedule: Any,
+        params0: np.ndarray,
+        seeds: np.ndarray,
+        rows: np.ndarray,
+        *,
+        clip_norm: float | None = None,
+        eval_every: int | None = None,
+        patience: int | None = None,
+        bound: float = 1e6,
+    ):
+        self.problem = problem
+        self.optimizer = optimizer
+        self.schedule = schedule
+        self.rows = np.asarray(rows, dtype=np.int64)
+        self.seeds = np.asarray(seeds, dtype=np.int64)
+        self.clip_norm = clip_norm
+        self.bound = float(bound)
+        self.can_evaluate = hasattr(problem, "evaluate")
+        self.eval_every = eval_every if self.can_evaluate else None
+        self.patience = patience if self.can_evaluate else None
+        n = len(self.rows)
+        self.params = np.array(params0, dtype=np.float64, copy=True).reshape(n, problem.n_params)
+        self.state = optimizer.init(self.params)
+        self.sampler = problem.sampler(self.seeds)
+        self.diverged_at = np.full(n, -1, dtype=np.int64)
+        self.stopped_at = np.full(n, -1, dtype=np.int64)
+        self.frozen = np.zeros(n, dtype=bool)
+        self.best_val = np.full(n, np.inf)
+        self.evals_since_best = np.zeros(n, dtype=np.int64)
+        self.evaluation: dict[str, np.ndarray] = {}
+        with np.errstate(all="ignore"):
+            self.loss, self.grad = problem.loss_and_grad(self.params, self.sampler.next())
+        self._check(0, self.params, None)
+        self.lr = schedule.lr_at(0)
+        if self.eval_every:
+            self._evaluate(0)
+
+    @property
+    def n_params(self) -> int:
+        return self.params.shape[1]
+
+    def velocity(self) -> np.ndarray | None:
+        return self.optimizer.velocity(self.state)
+
+    def step(self, k: int) -> None:
+        """Update from step k to step k+1."""
+        lr = self.schedule.lr_at(k)
+        grad = self.grad
+        if self.clip_norm is not None:
+            norms = np.sqrt(np.einsum("rp,rp->r", grad, grad))
+            scale = np.minimum(1.0, self.clip_norm / (norms + 1e-6))  # torch's clip_grad_norm_
+            grad = grad * scale[:, None]
+        hessian = self.problem.hessian(self.params) if self.optimizer.needs_hessian else None
+        with np.errstate(all="ignore"):
+            params, state = self.optimizer.update(grad, self.state, self.params, lr, hessian=hessian)
+            loss, new_grad = self.problem.loss_and_grad(params, self.sampler.next())
+        previous = (self.params, self.state, self.loss, self.grad)
+        self.params, self.state, self.loss, self.grad = params, state, loss, new_grad
+        self.lr = self.schedule.lr_at(k + 1)
+        if self.frozen.any():
+            self._hold(self.frozen, previous)
+        self._check(k + 1, params, previous)
+        if self.eval_every and (k + 1) % self.eval_every == 0:
+            self._evaluate(k + 1)
+        elif self.evaluation:
+            self.evaluation = {}
+
+    def _check(self, k: int, params: np.ndarray, previous) -> None:
+        with np.errstate(all="ignore"):
+            bad = ~np.isfinite(self.loss) | (np.abs(self.loss) > LOSS_BOUND)
+            bad |= ~(np.abs(params).max(axis=1) <= self.bound)  # also catches NaN
+        bad &= ~self.frozen
+        if bad.any():
+            self.diverged_at[bad] = k
+            self.frozen |= bad
+            if previous is not None:
+                self._hold(bad, previous)
+
+    def _hold(self, rows: np.ndarray, previous) -> None:
+        """Put `rows` back to their previous state: frozen runs stop moving."""
+        old_params, old_state, old_loss, old_grad = previous
+        keep = rows[:, None]
+        self.params = np.where(keep, old_params, self.params)
+        self.loss = np.where(rows, old_loss, self.loss)
+        self.grad = np.where(keep, old_grad, self.grad)
+        self.state = type(self.state)(
+            *(
+                np.where(rows.reshape((-1,) + (1,) * (new.ndim - 1)), old, new)
+                if isinstance(new, np.ndarray) and new.ndim >= 1 and new.shape[0] == len(rows)
+                else new
+                for old, new in zip(old_state, self.state)
+            )
+        )
+
+    def _evaluate(self, k: int) -> None:
+        evaluation = {}
+        for split in ("train", "val"):
+            for name, values in self.problem.evaluate(self.params, split).items():
+                evaluation[f"{split}_{name}"] = values
+        self.evaluation = evaluation
+        if self.patience is not None:
+            val = evaluation.get("val_loss")
+            if val is None:
+                return
+            improved = val < self.best_val
+            self.best_val = np.where(improved, val, self.best_val)
+            self.evals_since_best = np.where(improved, 0, self.evals_since_best + 1)
+            stop = (self.evals_since_best >= self.patience) & ~self.frozen
+            if stop.any():
+                self.stopped_at[stop] = k
+                self.frozen |= stop
+
+
+class Simulation:
+    """All runs of a scenario; step(n) advances every cohort, history records what the app shows."""
+
+    def __init__(self, cohorts: list[Cohort], runs: list[RunInfo], *, record: bool = True,
+                 history_capacity: int = 4096):
+        self.cohorts = cohorts
+        self.runs = runs
+        self.n_runs = len(runs)
+        self.step_count = 0
+        sizes = {c.n_params for c in cohorts}
+        self.n_params = sizes.pop() if len(sizes) == 1 else None
+        self.small = self.n_params is not None and self.n_params <= SMALL_P
+        self.has_velocity = any(c.velocity() is not None for c in cohorts)
+        self.eval_names = sorted({name for c in cohorts for name in c.evaluation})
+        self.history: History | None = None
+        if record:
+            fields: dict[str, tuple[int, ...]] = {
+                "loss": (), "grad_norm": (), "velocity_norm": (), "lr": (),
+            }
+            if self.small:
+                fields["params"] = (self.n_params,)
+                fields["velocity"] = (self.n_params,)
+            for name in self.eval_names:
+                fields[name] = ()
+            self.history = History(self.n_runs, fields, history_capacity)
+            self._record()
+
+    # -- current state, one entry per run in scenario order ---------------------------------
+    def _gather(self, get: Callable[[Cohort], np.ndarray | float | None], fill=np.nan,
+                trailing: tuple[int, ...] = ()) -> np.ndarray:
+        out = np.full((self.n_runs, *trailing), fill, dtype=np.float64)
+        for cohort in self.cohorts:
+            value = get(cohort)
+            if value is not None:
+                out[cohort.rows] = value
+        return out
+
+    @property
+    def loss(self) -> np.ndarray:
+        return self._gather(lambda c: c.loss)
+
+    @property
+    def grad_norm(self) -> np.ndarray:
+        return self._gather(lambda c: np.sqrt(np.einsum("rp,rp->r", c.grad, c.grad)))
+
+    @property
+    def velocity_norm(self) -> np.ndarray:
+        """Norm of the momentum buffer / first moment; NaN for runs whose optimizer has none."""
+        def norm(c: Cohort):
+            v = c.velocity()
+            return None if v is None else np.sqrt(np.einsum("rp,rp->r", v, v))
+        return self._gather(norm)
+
+    @property
+    def lr(self) -> np.ndarray:
+        return self._gather(lambda c: c.lr)
+
+    @property
+    def params(self) -> np.ndarray | None:
+        if self.n_params is None:
+            return None
+        return self._gather(lambda c: c.params, trailing=(self.n_params,))
+
+    @property
+    def velocity(self) -> np.ndarray | None:
+        if self.n_params is None:
+            return None
+        return self._gather(lambda c: c.velocity(), trailing=(self.n_params,))
+
+    @property
+    def diverged_at(self) -> np.ndarray:
+        return self._gather(lambda c: c.diverged_at, fill=-1).astype(np.int64)
+
+    @property
+    def stopped_at(self) -> np.ndarray:
+        return self._gather(lambda c: c.stopped_at, fill=-1).astype(np.int64)
+
+    @property
+    def frozen(self) -> np.ndarray:
+        return self._gather(lambda c: c.frozen, fill=0).astype(bool)
+
+    def evaluation(self) -> dict[str, np.ndarray]:
+        """Metrics evaluated at this step (NaN for runs not evaluated now); empty if none were."""
+        if not any(c.evaluation for c in self.cohorts):
+            return {}
+        return {name: self._gather(lambda c: c.evaluation.get(name)) for name in self.eval_names}
+
+    def epoch(self) -> np.ndarray | None:
+        if not all(hasattr(c.problem, "epoch_at") for c in self.cohorts):
+            return None
+        return self._gather(lambda c: c.problem.epoch_at(self.step_count))
+
+    # -- stepping ----------------------------------------------------------------------------
+    def step(self, n: int = 1) -> None:
+        """Advance all runs by n updates (frozen runs stay where they are)."""
+        for _ in range(n):
+            k = self.step_count
+            for cohort in self.cohorts:
+                cohort.step(k)
+            self.step_count = k + 1
+            if self.history is not None and self.history.wants(self.step_count):
+                self._record()
+
+    def _record(self) -> None:
+        values = {
+            "loss": self.loss,
+            "grad_norm": self.grad_norm,
+            "velocity_norm": self.velocity_norm,
+            "lr": self.lr,
+        }
+        if self.small:
+            values["params"] = self.params
+            values["velocity"] = self.velocity
+        values.update(self.evaluation())
+        self.history.append(self.step_count, values)
+
+    @property
+    def all_frozen(self) -> bool:
+        return all(c.frozen.all() for c in self.cohorts)

@@ -1,0 +1,56 @@
+"""Writing files safely: atomically (temp file + rename) and never over an existing file unasked."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Iterator
+
+from gdsim.errors import UserError
+
+
+def check_writable(path: Path, *, overwrite: bool) -> None:
+    """Raise UserError now (before any work) if `path` cannot or may not be written."""
+    if path.is_dir():
+        raise UserError(f"{path}: is a directory; give a file name")
+    if path.exists() and not overwrite:
+        raise UserError(f"{path}: already exists; choose another name or pass --force to overwrite it")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise UserError(f"{path}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise UserError(f"{path}: the folder {parent} is not writable")
+
+
+@contextlib.contextmanager
+def atomic_text_writer(path: Path, *, overwrite: bool = False) -> Iterator[IO[str]]:
+    """Write to a temp file beside `path`, then rename it into place; nothing is left on failure."""
+    path = Path(path)
+    check_writable(path, overwrite=overwrite)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        if overwrite:
+            os.replace(temp, path)
+        else:
+            try:
+                os.link(temp, path)  # fails if the file appeared meanwhile: never clobber
+            except FileExistsError:
+                raise UserError(f"{path}: already exists; nothing was written") from None
+            except OSError:
+                if path.exists():
+                    raise UserError(f"{path}: already exists; nothing was written") from None
+                os.replace(temp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+
+
+def write_text_atomic(path: Path, text: str, *, overwrite: bool = False) -> None:
+    with atomic_text_writer(path, overwrite=overwrite) as handle:
+        handle.write(text)

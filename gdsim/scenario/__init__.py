@@ -1,0 +1,1 @@
+"""Scenario files: the pydantic model, loading with clear errors, and --set overrides."""

@@ -1,0 +1,176 @@
+"""The scenario file as an immutable pydantic model: what each table and key may hold.
+
+Validation here is about shape and range (types, finite numbers, sane sizes). Whether a key fits
+the chosen surface, data set or optimizer is checked when the scenario is built (gdsim.build), and
+`load_scenario` does that trial build too, so `gdsim check` catches both kinds of mistake.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MAX_TEXT = 20_000
+MAX_RUNS = 10_000  # after expanding `seeds`, per scenario
+
+Finite = Annotated[float, Field(allow_inf_nan=False, ge=-1e12, le=1e12)]
+NonNeg = Annotated[float, Field(allow_inf_nan=False, ge=0.0, le=1e12)]
+Positive = Annotated[float, Field(allow_inf_nan=False, gt=0.0, le=1e12)]
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
+Label = Annotated[str, Field(min_length=1, max_length=60)]
+ShortText = Annotated[str, Field(max_length=500)]
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors, values are finite, models never change after loading."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, allow_inf_nan=False, str_max_length=MAX_TEXT
+    )
+
+
+class ScenarioInfo(Strict):
+    """[scenario]: what the lesson is and how long it runs by default."""
+
+    title: Annotated[str, Field(min_length=1, max_length=120)]
+    claim: Annotated[str, Field(min_length=1, max_length=500)]
+    lesson: str = ""
+    try_this: tuple[ShortText, ...] = Field(default=(), max_length=20)
+    steps: Annotated[int, Field(ge=1, le=10_000_000)] = 300
+    seed: Seed = 0
+    order: Annotated[int, Field(ge=0, le=10_000)] = 1000  # position in the built-in list
+    tags: tuple[Annotated[str, Field(max_length=40)], ...] = Field(default=(), max_length=20)
+
+
+class ProblemSpec(Strict):
+    """[problem]: a 2-D surface, a user expression, or a model trained on a data set.
+
+    Surface parameters (e.g. `condition` for quadratic, `b` for rosenbrock) sit beside `surface`
+    and are checked against that surface when the scenario is built.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
+
+    surface: Annotated[str, Field(max_length=40)] | None = None
+    expression: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+    dataset: Annotated[str, Field(max_length=40)] | None = None
+    noise: Annotated[float, Field(allow_inf_nan=False, ge=0.0, le=1e3)] | None = None
+    view: tuple[Finite, Finite, Finite, Finite] | None = None
+    bound: Annotated[float, Field(allow_inf_nan=False, gt=0.0, le=1e100)] | None = None
+    # data sets (learning problems)
+    samples: Annotated[int, Field(ge=4, le=200_000)] | None = None
+    split: tuple[NonNeg, NonNeg, NonNeg] | None = None
+    standardize: bool | None = None
+    model: Annotated[str, Field(max_length=40)] | None = None
+    hidden: tuple[Annotated[int, Field(ge=1, le=4096)], ...] | None = Field(default=None, max_length=32)
+    activation: Annotated[str, Field(max_length=40)] | None = None
+    init: Annotated[str, Field(max_length=40)] | None = None
+    init_scale: Positive | None = None
+    loss: Annotated[str, Field(max_length=40)] | None = None
+    batch_size: Annotated[int, Field(ge=1, le=200_000)] | None = None
+    l1: NonNeg | None = None
+    l2: NonNeg | None = None
+    dropout: Annotated[float, Field(allow_inf_nan=False, ge=0.0, lt=1.0)] | None = None
+    path: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
+    target: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    classes: Annotated[int, Field(ge=2, le=100)] | None = None
+    data_seed: Seed | None = None
+    # training aids (any problem)
+    clip_norm: Positive | None = None
+    eval_every: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    patience: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+
+    @model_validator(mode="after")
+    def _extra_are_numbers(self) -> ProblemSpec:
+        for key, value in (self.model_extra or {}).items():
+            if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+                raise ValueError(f"problem.{key}: expected a number or a short string")
+            if isinstance(value, str) and len(value) > 200:
+                raise ValueError(f"problem.{key}: at most 200 characters")
+            if isinstance(value, float) and not abs(value) <= 1e12:
+                raise ValueError(f"problem.{key}: expected a finite number of at most 1e12")
+        return self
+
+    def explicit(self) -> dict[str, Any]:
+        """The keys the file actually set (extras included), for merging run overrides."""
+        data = self.model_dump(exclude_unset=True)
+        data.update(self.model_extra or {})
+        return data
+
+
+class OptimizerSpec(Strict):
+    """[optimizer]: torch.optim's names and hyperparameters; unset keys take torch's defaults."""
+
+    name: Annotated[str, Field(max_length=40)] | None = None
+    lr: NonNeg | None = None
+    momentum: NonNeg | None = None
+    dampening: NonNeg | None = None
+    nesterov: bool | None = None
+    weight_decay: NonNeg | None = None
+    lr_decay: NonNeg | None = None
+    initial_accumulator_value: NonNeg | None = None
+    eps: NonNeg | None = None
+    alpha: NonNeg | None = None
+    centered: bool | None = None
+    betas: tuple[NonNeg, NonNeg] | None = None
+    amsgrad: bool | None = None
+    damping: NonNeg | None = None
+
+    def explicit(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True, exclude_none=True)
+
+
+class ScheduleSpec(Strict):
+    """[schedule]: how the learning rate changes, with torch.optim.lr_scheduler's semantics."""
+
+    name: Literal["constant", "step", "exponential", "cosine"] | None = None
+    step_size: Annotated[int, Field(ge=1, le=10_000_000)] | None = None
+    gamma: Annotated[float, Field(allow_inf_nan=False, gt=0.0, le=10.0)] | None = None
+    t_max: Annotated[int, Field(ge=1, le=10_000_000)] | None = None
+    eta_min: NonNeg | None = None
+    warmup: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+    warmup_start_factor: Annotated[float, Field(allow_inf_nan=False, gt=0.0, le=1.0)] | None = None
+
+    def explicit(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True, exclude_none=True)
+
+
+class RunSpec(Strict):
+    """[[runs]]: one run, or with `seeds = N` an ensemble of N runs with consecutive seeds."""
+
+    label: Label | None = None
+    seed: Seed | None = None
+    seeds: Annotated[int, Field(ge=1, le=MAX_RUNS)] = 1
+    start: tuple[Finite, ...] | None = Field(default=None, min_length=1, max_length=2)
+    optimizer: OptimizerSpec | None = None
+    schedule: ScheduleSpec | None = None
+    problem: ProblemSpec | None = None
+
+
+class Scenario(Strict):
+    """A whole scenario file."""
+
+    scenario: ScenarioInfo
+    problem: ProblemSpec
+    optimizer: OptimizerSpec = OptimizerSpec(name="sgd")
+    schedule: ScheduleSpec | None = None
+    runs: tuple[RunSpec, ...] = Field(default=(RunSpec(),), min_length=1, max_length=100)
+    expect: tuple[dict[str, Any], ...] = Field(default=(), max_length=50)
+
+    @model_validator(mode="after")
+    def _sizes(self) -> Scenario:
+        total = sum(run.seeds for run in self.runs)
+        if total > MAX_RUNS:
+            raise ValueError(f"runs: {total} runs in all (counting seeds); at most {MAX_RUNS}")
+        problem_kinds = [k for k in ("surface", "expression", "dataset") if getattr(self.problem, k)]
+        if len(problem_kinds) != 1:
+            raise ValueError(
+                "problem: set exactly one of surface, expression or dataset"
+                + (f" (found {', '.join(problem_kinds)})" if problem_kinds else "")
+            )
+        labels = [run.label for run in self.runs if run.label]
+        duplicates = sorted({label for label in labels if labels.count(label) > 1})
+        if duplicates:
+            raise ValueError(f"runs: each label must be unique; repeated: {', '.join(duplicates)}")
+        return self
