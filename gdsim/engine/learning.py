@@ -1,0 +1,340 @@
+"""A model learning from a data set, as a Problem: R runs train at once on one shared data set.
+
+Each run has its own initialization (run_rng(seed, STREAM_INIT)), its own mini-batch order
+(reshuffled each epoch from run_rng(seed, STREAM_BATCH)) and its own dropout masks
+(run_rng(seed, STREAM_DROPOUT)); the data set and its split come from `data_seed` alone.
+
+Which models and losses go together (anything else is a ProblemError saying why):
+  regression (line, plane, numeric CSV target): model linear or mlp; loss mse (default) or mae.
+  two classes: model logistic (loss bce or hinge), softmax (cce) or mlp (bce, hinge or cce).
+  more classes: model softmax or mlp; loss cce.
+bce and hinge use one output score per sample; cce uses one score per class.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from gdsim.engine.activations import make_activation, sigmoid
+from gdsim.engine.datasets import Dataset, make_dataset, split_indices, standardizer
+from gdsim.engine.losses import make_loss
+from gdsim.engine.metrics import classification_metrics, regression_metrics
+from gdsim.engine.models import Network
+from gdsim.engine.problem import STREAM_BATCH, STREAM_DROPOUT, ProblemError, run_rng
+
+MODELS = ("linear", "logistic", "softmax", "mlp")
+CLASSIFICATION_LOSSES = {"logistic": ("bce", "hinge"), "softmax": ("cce",), "mlp": ("bce", "hinge", "cce")}
+# Bound the memory of pre-drawn shuffles and dropout masks (float64 / int64 entries) for many runs.
+_CHUNK_ENTRIES = 4_000_000
+
+
+class Batch(NamedTuple):
+    """One step's draw: per-run sample indices (R, B) (None = the whole training set, shared by all
+    runs) and per-run inverted-dropout masks, one (R, B, units) array per hidden layer (or None)."""
+
+    indices: np.ndarray | None
+    masks: tuple[np.ndarray, ...] | None
+
+
+class BatchSampler:
+    """Mini-batch indices and dropout masks for R runs, each run's stream from its own seed.
+
+    Shuffles are drawn several epochs at a time and masks several steps at a time, so a step
+    costs a slice rather than R generator calls. An epoch's last batch may be smaller.
+    """
+
+    def __init__(self, seeds, n_train: int, batch_size: int, hidden_units: tuple[int, ...], dropout: float):
+        seeds = np.asarray(seeds).ravel()
+        self._rows = len(seeds)
+        self._n = n_train
+        self._batch = batch_size
+        self._full = batch_size >= n_train
+        self._steps_per_epoch = math.ceil(n_train / batch_size)
+        self._shuffle_rngs = [run_rng(s, STREAM_BATCH) for s in seeds]
+        per_epoch = self._rows * n_train
+        self._epochs_per_chunk = max(1, min(math.ceil(64 / self._steps_per_epoch), _CHUNK_ENTRIES // per_epoch))
+        self._orders = np.empty((self._rows, 0, n_train), dtype=np.int64)
+        self._step = 0
+        self._dropout = dropout
+        self._units = hidden_units
+        if dropout > 0:
+            self._mask_rngs = [run_rng(s, STREAM_DROPOUT) for s in seeds]
+            self._mask_width = min(batch_size, n_train)
+            per_step = self._rows * self._mask_width * sum(hidden_units)
+            self._steps_per_mask_chunk = max(1, min(64, _CHUNK_ENTRIES // per_step))
+            self._masks = np.empty((self._rows, 0, self._mask_width, sum(hidden_units)))
+            self._mask_pos = 0
+
+    def next(self) -> Batch:
+        indices = None if self._full else self._next_indices()
+        width = self._n if indices is None else indices.shape[1]
+        masks = self._next_masks(width) if self._dropout > 0 else None
+        self._step += 1
+        return Batch(indices, masks)
+
+    def _next_indices(self) -> np.ndarray:
+        epoch, within = divmod(self._step, self._steps_per_epoch)
+        slot = epoch % self._epochs_per_chunk
+        if within == 0 and slot == 0:
+            base = np.tile(np.arange(self._n), (self._epochs_per_chunk, 1))
+            self._orders = np.stack([rng.permuted(base, axis=1) for rng in self._shuffle_rngs])
+        start = within * self._batch
+        return self._orders[:, slot, start : start + self._batch]
+
+    def _next_masks(self, width: int) -> tuple[np.ndarray, ...]:
+        if self._mask_pos >= self._masks.shape[1]:
+            shape = (self._steps_per_mask_chunk, self._mask_width, sum(self._units))
+            keep = 1.0 - self._dropout
+            # Inverted dropout: kept units are scaled by 1/keep so evaluation needs no rescaling.
+            self._masks = np.stack([(rng.random(shape) < keep) / keep for rng in self._mask_rngs])
+            self._mask_pos = 0
+        step = self._masks[:, self._mask_pos, :width]
+        self._mask_pos += 1
+        bounds = np.cumsum((0,) + self._units)
+        return tuple(step[:, :, a:b] for a, b in zip(bounds[:-1], bounds[1:]))
+
+
+def _wanted_task(model: str, loss: str | None) -> str | None:
+    if model in ("logistic", "softmax") or loss in ("bce", "cce", "hinge"):
+        return "classification"
+    if model == "linear" or loss in ("mse", "mae"):
+        return "regression"
+    return None
+
+
+def _check_model_and_loss(model: str, loss: str | None, data: Dataset, label: str) -> str:
+    """The loss to use (the natural one when `loss` is None); ProblemError if they do not fit."""
+    if model not in MODELS:
+        raise ProblemError(f"model {model!r} is not known; choose one of: {', '.join(MODELS)}")
+    k = data.n_classes
+    if data.task == "regression":
+        if model not in ("linear", "mlp"):
+            raise ProblemError(f"model {model!r} is for classification, but dataset {label} is a regression "
+                               "data set (a number to predict): use model 'linear' or 'mlp'")
+        loss = loss or "mse"
+        if loss not in ("mse", "mae"):
+            make_loss(loss)
+            raise ProblemError(f"loss {loss!r} is for classification, but dataset {label} is a regression "
+                               "data set: use loss 'mse' or 'mae'")
+        return loss
+    if model == "linear":
+        raise ProblemError(f"model 'linear' predicts a number, but dataset {label} has {k} classes: "
+                           "use model 'logistic' (2 classes), 'softmax' or 'mlp'")
+    if model == "logistic" and k > 2:
+        raise ProblemError(f"model 'logistic' separates 2 classes, but dataset {label} has {k}: "
+                           "use model 'softmax' or 'mlp'")
+    allowed = CLASSIFICATION_LOSSES[model] if k == 2 else ("cce",)
+    loss = loss or allowed[0]
+    if loss not in allowed:
+        make_loss(loss)
+        if loss in ("mse", "mae"):
+            why = f"is for regression, but dataset {label} has {k} classes"
+        elif k > 2:
+            why = f"needs 2 classes, but dataset {label} has {k}"
+        else:
+            why = f"does not fit model {model!r}"
+        raise ProblemError(f"loss {loss!r} {why}: use loss {' or '.join(repr(a) for a in allowed)}")
+    return loss
+
+
+def _number(key: str, value, low: float, high: float = math.inf, high_open: bool = False) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value < low or value > high or (high_open and value >= high):
+        bound = f"from {low:g} to below {high:g}" if high_open else f">= {low:g}"
+        raise ProblemError(f"{key} must be a number {bound}, got {value!r}")
+    return float(value)
+
+
+def _hidden_sizes(hidden) -> tuple[int, ...]:
+    try:
+        sizes = tuple(hidden)
+    except TypeError:
+        sizes = (hidden,)
+    if not sizes or not all(isinstance(h, (int, np.integer)) and not isinstance(h, bool) and 1 <= h <= 4096
+                            for h in sizes):
+        raise ProblemError(f"hidden must be a list of layer widths from 1 to 4096 like [16, 16], got {hidden!r}")
+    if len(sizes) > 32:
+        raise ProblemError(f"hidden has {len(sizes)} layers; at most 32 are supported")
+    return tuple(int(h) for h in sizes)
+
+
+def make_dataset_problem(
+    *, dataset: str, samples: int = 300, noise: float = 0.2, split=(0.7, 0.15, 0.15),
+    standardize: bool = False, model: str = "mlp", hidden=(16,), activation: str = "tanh",
+    init: str = "xavier", init_scale: float = 0.1, loss: str | None = None,
+    batch_size: int | None = None, l1: float = 0.0, l2: float = 0.0, dropout: float = 0.0,
+    data_seed: int = 0, path: str | None = None, target: str | None = None,
+    base_dir: str | None = None, classes: int | None = None,
+) -> "DatasetProblem":
+    """A DatasetProblem from scenario settings; ProblemError (or DatasetError) on bad settings.
+
+    loss None picks the natural loss (mse, bce or cce); batch_size None (or any size >= the
+    training set) means full-batch gradient descent. `hidden`, `activation` and `dropout` only
+    apply to model 'mlp'.
+    """
+    if model not in MODELS:
+        raise ProblemError(f"model {model!r} is not known; choose one of: {', '.join(MODELS)}")
+    if loss is not None:
+        make_loss(loss)
+    data = make_dataset(dataset, samples=samples, noise=noise, classes=classes, data_seed=data_seed,
+                        path=path, target=target, base_dir=base_dir, want=_wanted_task(model, loss))
+    label = repr(dataset) if dataset != "csv" else f"'csv' ({path})"
+    loss = _check_model_and_loss(model, loss, data, label)
+    hidden_sizes = _hidden_sizes(hidden) if model == "mlp" else ()
+    act = make_activation(activation)
+    l1 = _number("l1", l1, 0.0)
+    l2 = _number("l2", l2, 0.0)
+    dropout = _number("dropout", dropout, 0.0, 1.0, high_open=True)
+    if dropout > 0 and not hidden_sizes:
+        raise ProblemError(f"dropout applies to hidden layers, and model {model!r} has none: use model 'mlp'")
+    init_scale = _number("init_scale", init_scale, 0.0)
+    if init not in ("zeros", "normal", "xavier", "he"):
+        raise ProblemError(f"init {init!r} is not known; choose one of: zeros, normal, xavier, he")
+    train, val, test = split_indices(len(data.y), split, data_seed)
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
+                                   or batch_size < 1):
+        raise ProblemError(f"batch_size must be a whole number >= 1 (1 = stochastic GD), got {batch_size!r}")
+    n_train = len(train)
+    batch = n_train if batch_size is None else min(int(batch_size), n_train)
+    return DatasetProblem(data, (train, val, test), standardize=bool(standardize), model=model,
+                          hidden=hidden_sizes, activation=act, init=init, init_scale=init_scale,
+                          loss=loss, batch_size=batch, l1=l1, l2=l2, dropout=dropout)
+
+
+class DatasetProblem:
+    """A model on a data set (see the module docstring); implements gdsim.engine.problem.Problem.
+
+    `loss_and_grad` gives the mini-batch training loss plus the l1/l2 penalty; `evaluate` gives
+    the data loss alone (no penalty, no dropout) on a whole split, so train and validation
+    figures compare like for like.
+    """
+
+    def __init__(self, data: Dataset, splits, *, standardize: bool, model: str, hidden: tuple[int, ...],
+                 activation, init: str, init_scale: float, loss: str, batch_size: int,
+                 l1: float, l2: float, dropout: float):
+        self.data = data
+        self.model = model
+        self.task = data.task
+        self.loss_name = loss
+        self.loss = make_loss(loss)
+        self.init = init
+        self.init_scale = init_scale
+        self.l1, self.l2, self.dropout = l1, l2, dropout
+        self.n_inputs = data.x.shape[1]
+        self.n_outputs = data.n_classes if loss == "cce" else 1
+        self.class_names = data.class_names
+        self.feature_names = data.feature_names
+        self.true_coefficients = data.true_coefficients
+        self.network = Network([self.n_inputs, *hidden, self.n_outputs], activation)
+        self.n_params = self.network.n_params
+        self.layer_names = self.network.layer_names
+        x = data.x
+        if standardize:
+            mean, scale = standardizer(x[splits[0]])
+            x = (x - mean) / scale
+        self._x_all = x
+        # Each split keeps its inputs, raw targets and loss-encoded targets, computed once.
+        self._splits = {}
+        for name, idx in zip(("train", "val", "test"), splits):
+            xs = np.ascontiguousarray(x[idx])
+            ys = data.y[idx]
+            self._splits[name] = (xs, ys, self.loss.encode_targets(ys, self.n_outputs))
+        self._x_train, self._y_train, self._t_train = self._splits["train"]
+        self.n_train, self.n_val, self.n_test = (len(i) for i in splits)
+        self.batch_size = batch_size
+        self.steps_per_epoch = math.ceil(self.n_train / batch_size)
+        self.points = (self._x_train, self._y_train)
+        self._grid_cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    @property
+    def description(self) -> str:
+        """One line for the app, e.g. "mlp 2-16-16-1 tanh, loss bce, 337 parameters"."""
+        sizes = "-".join(str(s) for s in self.network.layout.sizes)
+        act = f" {self.network.activation.name}" if self.network.n_hidden else ""
+        return f"{self.model} {sizes}{act}, loss {self.loss_name}, {self.n_params} parameters"
+
+    def init_params(self, seeds) -> np.ndarray:
+        return self.network.init_params(seeds, self.init, self.init_scale)
+
+    def sampler(self, seeds) -> BatchSampler:
+        return BatchSampler(seeds, self.n_train, self.batch_size, self.network.hidden_units, self.dropout)
+
+    def loss_and_grad(self, params: np.ndarray, batch: Batch | None) -> tuple[np.ndarray, np.ndarray]:
+        """Mini-batch mean loss + l1/l2 penalty (R,) and its gradient (R, P), by backpropagation."""
+        indices = masks = None
+        if batch is not None:
+            indices, masks = batch
+        if indices is None:
+            x, t = self._x_train, self._t_train
+        else:
+            x, t = self._x_train[indices], self._t_train[indices]
+        scores, cache = self.network.forward(params, x, masks)
+        loss, dscores = self.loss.grad(scores, t)
+        grad = self.network.backward(params, cache, dscores)
+        if self.l1 or self.l2:
+            loss = loss + self.network.penalty(params, self.l1, self.l2)
+            self.network.add_penalty_grad(params, grad, self.l1, self.l2)
+        return loss, grad
+
+    def hessian(self, params: np.ndarray) -> np.ndarray:
+        raise NotImplementedError("a model on a data set has no Hessian view")
+
+    def scores(self, params: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """The raw output scores (R, n, K) for inputs x (n, d) in the model's (standardized) units."""
+        return self.network.forward(params, x)[0]
+
+    def evaluate(self, params: np.ndarray, split: str) -> dict[str, np.ndarray]:
+        """Data loss and metrics (each (R,)) on the whole 'train', 'val' or 'test' split."""
+        if split not in self._splits:
+            raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
+        x, y, t = self._splits[split]
+        rows = params.shape[0]
+        if len(y) == 0:
+            metrics = ("mae", "mse") if self.task == "regression" else ("accuracy", "precision", "recall")
+            return {name: np.full(rows, np.nan) for name in ("loss", *metrics)}
+        scores = self.scores(params, x)
+        result = {"loss": self.loss.value(scores, t)}
+        if self.task == "regression":
+            result.update(regression_metrics(scores[..., 0], y))
+        else:
+            result.update(classification_metrics(self.predict_classes(scores), y, self.data.n_classes))
+        return result
+
+    def predict_classes(self, scores: np.ndarray) -> np.ndarray:
+        """Predicted class numbers (R, n): score > 0 for one output, the largest score otherwise."""
+        if scores.shape[2] == 1:
+            return (scores[..., 0] > 0).astype(np.int64)
+        return np.argmax(scores, axis=2)
+
+    def layer_grad_norms(self, grad: np.ndarray) -> np.ndarray:
+        return self.network.layer_grad_norms(grad)
+
+    def decision_grid(self, params: np.ndarray, n: int = 40):
+        """xs (n,), ys (n,) and (R, n, n) values at (ys[i], xs[j]) over the data's box (padded 10%):
+        P(class 1) for two classes (sigmoid of the score, also for hinge), else the argmax class.
+        None unless the data has 2 inputs and classes."""
+        if self.task == "regression" or self.n_inputs != 2:
+            return None
+        if n not in self._grid_cache:
+            low, high = self._x_all.min(axis=0), self._x_all.max(axis=0)
+            pad = 0.1 * np.where(high > low, high - low, 1.0)
+            xs = np.linspace(low[0] - pad[0], high[0] + pad[0], n)
+            ys = np.linspace(low[1] - pad[1], high[1] + pad[1], n)
+            gx, gy = np.meshgrid(xs, ys)
+            self._grid_cache[n] = (xs, ys, np.column_stack([gx.ravel(), gy.ravel()]))
+        xs, ys, points = self._grid_cache[n]
+        scores = self.scores(params, points)
+        if scores.shape[2] == 1:
+            values = sigmoid(scores[..., 0])
+        elif scores.shape[2] == 2:
+            values = sigmoid(scores[..., 1] - scores[..., 0])
+        else:
+            values = np.argmax(scores, axis=2).astype(np.float64)
+        return xs, ys, values.reshape(params.shape[0], n, n)
+
+    def epoch_at(self, step: int) -> float:
+        """Epochs done after `step` updates (one epoch = steps_per_epoch mini-batches)."""
+        return step / self.steps_per_epoch

@@ -1,0 +1,184 @@
+"""Fully connected networks on a flat (R, P) parameter matrix: layout, initialization, backprop.
+
+Linear, logistic and softmax regression are networks with no hidden layer; an MLP has one or more.
+Each run's parameters are one row of an (R, P) matrix laid out layer by layer as
+`W1 (fan_in x fan_out, row-major), b1, W2, b2, ...`. `Layout.weights(params)` reshapes slices of
+that matrix into (R, fan_in, fan_out) views without copying, so a gradient written into the views
+of an (R, P) array is already the flat gradient every optimizer expects.
+
+Forward and backward passes handle all runs at once with batched matrix products
+((R, B, in) @ (R, in, out)); when all runs share the same inputs (full batch) the input is a
+single (B, in) array that broadcasts against every run's weights, so it is never copied R times.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from gdsim.engine.activations import Activation
+from gdsim.engine.problem import STREAM_INIT, ProblemError, run_rng
+
+INITS = ("zeros", "normal", "xavier", "he")
+
+
+class LayerSlice(NamedTuple):
+    """Where one layer's weights and bias sit in a parameter row."""
+
+    start: int  # first weight column
+    bias: int  # first bias column (= end of the weights)
+    end: int  # one past the last bias column
+    fan_in: int
+    fan_out: int
+
+
+class Layout:
+    """The positions of every layer's weights and biases in a flat parameter row."""
+
+    def __init__(self, sizes: list[int]):
+        self.sizes = list(sizes)
+        self.layers: list[LayerSlice] = []
+        pos = 0
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+            bias = pos + fan_in * fan_out
+            self.layers.append(LayerSlice(pos, bias, bias + fan_out, fan_in, fan_out))
+            pos = bias + fan_out
+        self.n_params = pos
+
+    def weights(self, params: np.ndarray) -> list[np.ndarray]:
+        """(R, fan_in, fan_out) views of every layer's weights (writes go into `params`)."""
+        rows = params.shape[0]
+        return [params[:, s.start : s.bias].reshape(rows, s.fan_in, s.fan_out) for s in self.layers]
+
+    def biases(self, params: np.ndarray) -> list[np.ndarray]:
+        """(R, fan_out) views of every layer's biases."""
+        return [params[:, s.bias : s.end] for s in self.layers]
+
+
+class Cache(NamedTuple):
+    """What the forward pass keeps for the backward pass."""
+
+    inputs: list[np.ndarray]  # the input of each layer: (B, in) shared, or (R, B, in)
+    pre: list[np.ndarray]  # hidden pre-activations z
+    post: list[np.ndarray]  # hidden activations a (before dropout)
+    masks: tuple[np.ndarray, ...] | None  # inverted-dropout masks per hidden layer
+
+
+class Network:
+    """A fully connected network: hidden layers with one activation, a linear output layer.
+
+    The output layer has no activation here: sigmoid and softmax belong to the loss (from logits).
+    """
+
+    def __init__(self, sizes: list[int], activation: Activation):
+        self.layout = Layout(sizes)
+        self.activation = activation
+        self.n_params = self.layout.n_params
+        self.n_hidden = len(sizes) - 2
+        self.hidden_units = tuple(sizes[1:-1])
+
+    @property
+    def layer_names(self) -> tuple[str, ...]:
+        return tuple(f"layer {i + 1}" for i in range(self.n_hidden)) + ("output",)
+
+    def init_params(self, seeds: np.ndarray, scheme: str, scale: float = 0.1) -> np.ndarray:
+        """(R, P) starting parameters, row r from run_rng(seeds[r], STREAM_INIT); biases start at 0.
+
+        zeros: W = 0.  normal: W ~ N(0, scale^2).
+        xavier: W ~ U(-a, a), a = sqrt(6 / (fan_in + fan_out))  (torch.nn.init.xavier_uniform_).
+        he: W ~ N(0, 2 / fan_in)  (torch.nn.init.kaiming_normal_, fan_in mode, relu gain).
+        """
+        if scheme not in INITS:
+            raise ProblemError(f"init {scheme!r} is not known; choose one of: {', '.join(INITS)}")
+        seeds = np.asarray(seeds).ravel()
+        params = np.zeros((len(seeds), self.n_params))
+        if scheme == "zeros":
+            return params
+        for row, seed in enumerate(seeds):
+            rng = run_rng(int(seed), STREAM_INIT)
+            for s in self.layout.layers:
+                shape = s.fan_in * s.fan_out
+                if scheme == "normal":
+                    w = scale * rng.standard_normal(shape)
+                elif scheme == "xavier":
+                    bound = np.sqrt(6.0 / (s.fan_in + s.fan_out))
+                    w = rng.uniform(-bound, bound, shape)
+                else:
+                    w = np.sqrt(2.0 / s.fan_in) * rng.standard_normal(shape)
+                params[row, s.start : s.bias] = w
+        return params
+
+    def forward(
+        self, params: np.ndarray, x: np.ndarray, masks: tuple[np.ndarray, ...] | None = None
+    ) -> tuple[np.ndarray, Cache]:
+        """Output scores (R, B, K) for inputs x ((B, in) shared by all runs, or (R, B, in))."""
+        weights = self.layout.weights(params)
+        biases = self.layout.biases(params)
+        inputs, pre, post = [x], [], []
+        h = x
+        for i in range(self.n_hidden):
+            z = np.matmul(h, weights[i])
+            z += biases[i][:, None, :]
+            a = self.activation.forward(z)
+            pre.append(z)
+            post.append(a)
+            h = a * masks[i] if masks is not None else a
+            inputs.append(h)
+        scores = np.matmul(h, weights[-1])
+        scores += biases[-1][:, None, :]
+        return scores, Cache(inputs, pre, post, masks)
+
+    def backward(self, params: np.ndarray, cache: Cache, dscores: np.ndarray) -> np.ndarray:
+        """The (R, P) gradient of the loss given dloss/dscores (R, B, K): backpropagation.
+
+        For the layer with input h and output z = h W + b, and delta = dloss/dz:
+        dW = h^T delta, db = sum of delta over the batch, and the layer below gets
+        dloss/dh = delta W^T, times the dropout mask, times the activation's derivative.
+        """
+        rows = params.shape[0]
+        grad = np.empty((rows, self.n_params))
+        weights = self.layout.weights(params)
+        grad_w = self.layout.weights(grad)
+        grad_b = self.layout.biases(grad)
+        delta = dscores
+        for i in range(self.n_hidden, -1, -1):
+            h = cache.inputs[i]
+            h_t = h.T if h.ndim == 2 else h.transpose(0, 2, 1)
+            np.matmul(h_t, delta, out=grad_w[i])
+            np.sum(delta, axis=1, out=grad_b[i])
+            if i == 0:
+                break
+            grad_h = np.matmul(delta, weights[i].transpose(0, 2, 1))
+            if cache.masks is not None:
+                grad_h *= cache.masks[i - 1]
+            delta = self.activation.backward(cache.pre[i - 1], cache.post[i - 1], grad_h)
+        return grad
+
+    def penalty(self, params: np.ndarray, l1: float, l2: float) -> np.ndarray:
+        """l1 * sum|W| + l2 / 2 * sum W^2 over every weight (not the biases), per run (R,)."""
+        total = np.zeros(params.shape[0])
+        for s in self.layout.layers:
+            w = params[:, s.start : s.bias]
+            if l1:
+                total += l1 * np.abs(w).sum(axis=1)
+            if l2:
+                total += 0.5 * l2 * np.einsum("rp,rp->r", w, w)
+        return total
+
+    def add_penalty_grad(self, params: np.ndarray, grad: np.ndarray, l1: float, l2: float) -> None:
+        """grad += l1 sign(W) + l2 W on the weight columns (l2 then equals torch's weight_decay)."""
+        for s in self.layout.layers:
+            w = params[:, s.start : s.bias]
+            if l1:
+                grad[:, s.start : s.bias] += l1 * np.sign(w)
+            if l2:
+                grad[:, s.start : s.bias] += l2 * w
+
+    def layer_grad_norms(self, grad: np.ndarray) -> np.ndarray:
+        """(R, layers): the Euclidean norm of each layer's weight-and-bias gradient."""
+        return np.stack(
+            [np.sqrt(np.einsum("rp,rp->r", g, g)) for g in
+             (grad[:, s.start : s.end] for s in self.layout.layers)],
+            axis=1,
+        )
