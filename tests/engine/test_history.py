@@ -1,0 +1,56 @@
+"""Bounded history: evenly spaced records in fixed memory, however long the run."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gdsim.engine.history import History
+
+
+def fill(history: History, steps: int) -> None:
+    for k in range(steps + 1):
+        if history.wants(k):
+            values = {"loss": np.full(history.n_runs, float(k)), "params": np.full((history.n_runs, 2), k)}
+            history.append(k, {name: values[name] for name in history.fields})
+
+
+@settings(max_examples=40, deadline=None)
+@given(steps=st.integers(0, 3000), capacity=st.sampled_from([64, 128, 256]))
+def test_records_stay_evenly_spaced_and_bounded(steps, capacity):
+    history = History(3, {"loss": (), "params": (2,)}, capacity=capacity)
+    fill(history, steps)
+    recorded, values = history.series("loss")
+    assert len(recorded) <= history.capacity
+    assert recorded[0] == 0
+    assert np.all(np.diff(recorded) == history.stride)
+    assert steps - recorded[-1] < history.stride
+    assert np.array_equal(values[:, 0], recorded.astype(float))
+    if steps + 1 > capacity:
+        assert len(recorded) >= capacity // 2
+
+
+def test_million_steps_stay_under_budget():
+    history = History(3, {"loss": (), "grad_norm": (), "velocity_norm": (), "lr": (), "params": (2,), "velocity": (2,)})
+    values = {name: np.zeros((3, *shape)) for name, shape in
+              [("loss", ()), ("grad_norm", ()), ("velocity_norm", ()), ("lr", ()), ("params", (2,)), ("velocity", (2,))]}
+    for k in range(0, 1_000_001):
+        if history.wants(k):
+            history.append(k, values)
+    assert history.nbytes < 5_000_000
+    steps, _ = history.series("loss")
+    assert steps[0] == 0 and steps[-1] > 990_000
+
+
+def test_large_ensemble_capacity_shrinks():
+    history = History(1000, {"loss": (), "params": (2,)})
+    assert history.nbytes <= 70 * 1024 * 1024
+
+
+def test_at_returns_record_at_or_before():
+    history = History(2, {"loss": ()}, capacity=64)
+    fill(history, 10)
+    step, values = history.at(7)
+    assert step == 7 and values["loss"][1] == 7.0
+    assert history.at(10_000)[0] == 10
