@@ -18,6 +18,8 @@ COMMAND_MODULES = [
     "gdsim.commands.list_cmd",
     "gdsim.commands.check_cmd",
     "gdsim.commands.run_cmd",
+    "gdsim.commands.schema_cmd",
+    "gdsim.commands.new_cmd",
     "gdsim.serve.command",
 ]
 
