@@ -1,0 +1,340 @@
+"""Optimizers with torch.optim's names, defaults, checks and equations, as pure (init, update) pairs.
+
+Parameters are an (R, P) float64 matrix, one row per run; an update moves every row in one array
+operation and returns new arrays (the state is a NamedTuple that is never modified in place, so
+the app can show the velocity and the history can keep snapshots). Hyperparameters are scalars
+shared by all rows; the learning rate handed to `update` (the schedule's lr_at(k)) may instead be
+an (R,) array, one lr per run.
+
+    opt = make_optimizer("adam", lr=0.01)
+    state = opt.init(params)
+    params, state = opt.update(grads, state, params, lr)
+
+Sgd and Newton live here; Adagrad, RMSprop, Adam and AdamW in optimizers_adaptive.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+
+from gdsim.engine.optimizers_adaptive import (
+    AdagradState,
+    AdamState,
+    RMSpropState,
+    adagrad,
+    adam,
+    as_lr,
+    rmsprop,
+)
+from gdsim.errors import UserError
+
+__all__ = [
+    "AdagradState", "AdamState", "DEFAULTS", "NewtonState", "OPTIMIZER_NAMES", "Optimizer",
+    "OptimizerError", "RMSpropState", "RULES", "SgdState", "explain_step", "make_optimizer",
+    "state_rows",
+]
+
+
+class OptimizerError(UserError, ValueError):
+    """An optimizer name or hyperparameter that cannot be used (the message says which and why)."""
+
+
+class SgdState(NamedTuple):
+    step: int
+    momentum_buffer: np.ndarray | None  # the velocity v; None when momentum == 0
+
+
+class NewtonState(NamedTuple):
+    step: int
+
+
+class Optimizer(NamedTuple):
+    name: str  # canonical: sgd, adagrad, rmsprop, adam, adamw, newton
+    hyper: dict[str, Any]  # resolved hyperparameters, torch's names, lr = the base lr
+    init: Callable[[np.ndarray], Any]
+    update: Callable[..., tuple[np.ndarray, Any]]  # (grads, state, params, lr, hessian=None)
+    velocity: Callable[[Any], np.ndarray | None]
+    needs_hessian: bool
+
+
+def sgd(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+    """Stochastic gradient descent with torch.optim.SGD's momentum convention.
+
+    g ← g + λθ                    (if weight_decay λ ≠ 0)
+    v ← g                         (first step: no dampening)
+    v ← μ·v + (1 − τ)·g           (later steps; τ = dampening)
+    g ← g + μ·v  (nesterov)   or   g ← v   (if momentum μ ≠ 0)
+    θ ← θ − η·g
+
+    The learning rate multiplies the whole velocity (torch's form), not just the new gradient,
+    so changing η mid-run rescales the momentum already built up.
+    """
+    use_momentum = momentum != 0
+
+    def init(params: np.ndarray) -> SgdState:
+        return SgdState(0, np.zeros_like(params, dtype=np.float64) if use_momentum else None)
+
+    def update(grads, state, params, lr, hessian=None, *, record=None):
+        lr = as_lr(lr)
+        _record(record, "g", grads)
+        if weight_decay != 0:
+            grads = grads + weight_decay * params
+            _record(record, "g_wd", grads)
+        buf = None
+        if use_momentum:
+            if state.step == 0:
+                buf = np.array(grads, dtype=np.float64, copy=True)
+            else:
+                buf = state.momentum_buffer * momentum + (1 - dampening) * grads
+            _record(record, "v", buf)
+            if nesterov:
+                grads = grads + momentum * buf
+                _record(record, "g_nesterov", grads)
+            else:
+                grads = buf
+        delta = -lr * grads
+        _record(record, "step", delta)
+        new_params = params + delta
+        _record(record, "params", new_params)
+        return new_params, SgdState(state.step + 1, buf)
+
+    return init, update
+
+
+def newton(lr=1.0, damping=0.0):
+    """Damped Newton's method on the Hessian H handed to each update ((R, P, P), one per run).
+
+    d ← (H + δ·I)⁻¹ g             (δ = damping; least-squares d where H + δ·I is singular)
+    θ ← θ − η·d
+
+    With η = 1 and δ = 0 one step lands on the minimum of a quadratic. Not in torch.optim.
+    """
+
+    def init(params: np.ndarray) -> NewtonState:
+        return NewtonState(0)
+
+    def update(grads, state, params, lr, hessian=None, *, record=None):
+        if hessian is None:
+            raise OptimizerError("newton needs the Hessian: pass hessian=(R, P, P) to update()")
+        lr = as_lr(lr)
+        h = np.asarray(hessian, dtype=np.float64)
+        if damping != 0:
+            h = h + damping * np.eye(h.shape[-1])
+        _record(record, "g", grads)
+        _record(record, "H", h)
+        direction = _solve_rows(h, grads)
+        _record(record, "d", direction)
+        delta = -lr * direction
+        _record(record, "step", delta)
+        new_params = params + delta
+        _record(record, "params", new_params)
+        return new_params, NewtonState(state.step + 1)
+
+    return init, update
+
+
+def _solve_rows(h: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Solve h[r] d[r] = g[r] for every row; singular rows get the minimum-norm least-squares d."""
+    try:
+        return np.linalg.solve(h, g[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        pass
+    # Rare path (some row is exactly singular): row by row, so one bad row cannot spoil the rest.
+    out = np.empty_like(g, dtype=np.float64)
+    for r in range(g.shape[0]):
+        if not (np.isfinite(h[r]).all() and np.isfinite(g[r]).all()):
+            out[r] = np.nan  # a diverged run: the simulation freezes it
+            continue
+        try:
+            out[r] = np.linalg.solve(h[r], g[r])
+        except np.linalg.LinAlgError:
+            out[r] = np.linalg.lstsq(h[r], g[r], rcond=None)[0]
+    return out
+
+
+def _record(record: list | None, name: str, value: np.ndarray) -> None:
+    if record is not None:
+        record.append((name, value))
+
+
+# ---- the registry: defaults, checks, shortcuts ----------------------------------------------
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "sgd": {"lr": 1e-3, "momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0, "nesterov": False},
+    "adagrad": {
+        "lr": 1e-2, "lr_decay": 0.0, "weight_decay": 0.0, "initial_accumulator_value": 0.0,
+        "eps": 1e-10,
+    },
+    "rmsprop": {
+        "lr": 1e-2, "alpha": 0.99, "eps": 1e-8, "weight_decay": 0.0, "momentum": 0.0,
+        "centered": False,
+    },
+    "adam": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False},
+    "adamw": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 1e-2, "amsgrad": False},
+    "newton": {"lr": 1.0, "damping": 0.0},
+}
+
+_SHORTCUTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "momentum": ("sgd", {"momentum": 0.9}),
+    "nesterov": ("sgd", {"momentum": 0.9, "nesterov": True}),
+}
+
+OPTIMIZER_NAMES: tuple[str, ...] = (*DEFAULTS, *_SHORTCUTS)
+
+_FLAGS = {"nesterov", "centered", "amsgrad"}
+
+# torch's wording for each range check, and the range it enforces.
+_LABELS = {
+    "lr": "learning rate", "momentum": "momentum value", "weight_decay": "weight_decay value",
+    "lr_decay": "lr_decay value", "eps": "epsilon value", "alpha": "alpha value",
+    "initial_accumulator_value": "initial_accumulator_value value", "damping": "damping value",
+}
+
+
+def _check_number(opt: str, key: str, value: Any) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise OptimizerError(f"{opt}: '{key}' must be a number, got {value!r}")
+    return float(value)
+
+
+def _resolve(name: str, given: dict[str, Any]) -> dict[str, Any]:
+    """Defaults overlaid with `given`, type- and range-checked like torch.optim's constructors."""
+    hyper = dict(DEFAULTS[name])
+    for key, value in given.items():
+        if key in _FLAGS:
+            if not isinstance(value, (bool, np.bool_)):
+                raise OptimizerError(f"{name}: '{key}' must be true or false, got {value!r}")
+            hyper[key] = bool(value)
+        elif key == "betas":
+            if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+                raise OptimizerError(
+                    f"{name}: 'betas' must be a pair of numbers like (0.9, 0.999), got {value!r}"
+                )
+            hyper[key] = tuple(_check_number(name, "betas", b) for b in value)
+        else:
+            hyper[key] = _check_number(name, key, value)
+    for key, label in _LABELS.items():
+        if key in hyper and not 0.0 <= hyper[key] < math.inf:
+            raise OptimizerError(f"Invalid {label}: {_show(given.get(key, hyper[key]))} (expected a finite number >= 0)")
+    if "alpha" in hyper and hyper["alpha"] > 1.0:
+        # torch only checks alpha >= 0; alpha > 1 makes the square average negative.
+        raise OptimizerError(f"Invalid alpha value: {_show(given['alpha'])} (expected 0 <= alpha <= 1)")
+    if "betas" in hyper:
+        for i, beta in enumerate(hyper["betas"]):
+            if not 0.0 <= beta < 1.0:
+                raise OptimizerError(
+                    f"Invalid beta parameter at index {i}: {_show(beta)} (expected 0 <= beta < 1)"
+                )
+    if "dampening" in hyper and not math.isfinite(hyper["dampening"]):
+        raise OptimizerError(f"Invalid dampening value: {_show(hyper['dampening'])} (expected a finite number)")
+    if hyper.get("nesterov") and (hyper["momentum"] <= 0 or hyper["dampening"] != 0):
+        raise OptimizerError("Nesterov momentum requires a momentum and zero dampening")
+    return hyper
+
+
+def _show(value: Any) -> str:
+    """A number as the user wrote it: -1 not -1.0."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def make_optimizer(name: str, **hyper: Any) -> Optimizer:
+    """The optimizer `name` (a canonical name or the shortcut momentum / nesterov) with `hyper`
+    overriding torch's defaults. Raises OptimizerError with a one-line message."""
+    key = str(name).strip().lower()
+    if key in _SHORTCUTS:
+        canonical, preset = _SHORTCUTS[key]
+        given = {**preset, **hyper}
+        label = f"{key} ({canonical})"
+    elif key in DEFAULTS:
+        canonical, given, label = key, dict(hyper), key
+    else:
+        close = difflib.get_close_matches(key, OPTIMIZER_NAMES, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise OptimizerError(
+            f"Unknown optimizer {name!r}{hint}; valid names: {', '.join(OPTIMIZER_NAMES)}"
+        )
+    for k in given:
+        if k not in DEFAULTS[canonical]:
+            raise OptimizerError(
+                f"'{k}' does not apply to {label}; it takes: {', '.join(DEFAULTS[canonical])}"
+            )
+    resolved = _resolve(canonical, given)
+    if canonical == "sgd":
+        init, update = sgd(**resolved)
+        velocity = (lambda s: s.momentum_buffer)
+    elif canonical == "adagrad":
+        init, update = adagrad(**resolved)
+        velocity = (lambda s: None)
+    elif canonical == "rmsprop":
+        init, update = rmsprop(**resolved)
+        velocity = (lambda s: s.momentum_buffer)
+    elif canonical in ("adam", "adamw"):
+        init, update = adam(**resolved, decoupled=canonical == "adamw")
+        velocity = (lambda s: s.exp_avg)
+    else:
+        init, update = newton(**resolved)
+        velocity = (lambda s: None)
+    return Optimizer(canonical, resolved, init, update, velocity, canonical == "newton")
+
+
+def explain_step(opt: Optimizer, grads, state, params, lr, hessian=None) -> list[tuple[str, np.ndarray]]:
+    """The named quantities one update computes, in order, for the rows given (slice them with
+    `state_rows`). Each is (R, P) except Newton's "H", (R, P, P). The last, "params", is exactly
+    what `opt.update` returns; "step" is what was added to the parameters."""
+    record: list[tuple[str, np.ndarray]] = []
+    opt.update(grads, state, params, lr, hessian=hessian, record=record)
+    return record
+
+
+def state_rows(state: Any, rows: Any) -> Any:
+    """The state of some runs only (rows: an index, slice or mask): arrays are sliced, step kept."""
+    return type(state)(
+        *(x[rows] if isinstance(x, np.ndarray) and x.ndim >= 1 else x for x in state)
+    )
+
+
+RULES: dict[str, str] = {
+    "sgd": (
+        "g ← ∇L(θ) + λ·θ\n"
+        "v ← g  (first step),  v ← μ·v + (1−τ)·g\n"
+        "g ← g + μ·v  (nesterov)  or  g ← v  (momentum)\n"
+        "θ ← θ − η·g"
+    ),
+    "adagrad": (
+        "g ← ∇L(θ) + λ·θ\n"
+        "η_t ← η / (1 + (t−1)·lr_decay)\n"
+        "G ← G + g²\n"
+        "θ ← θ − η_t · g / (√G + ε)"
+    ),
+    "rmsprop": (
+        "g ← ∇L(θ) + λ·θ\n"
+        "v ← α·v + (1−α)·g²\n"
+        "d ← √v + ε   (centered: ḡ ← α·ḡ + (1−α)·g,  d ← √(v − ḡ²) + ε)\n"
+        "θ ← θ − η·g/d   (momentum: b ← μ·b + g/d,  θ ← θ − η·b)"
+    ),
+    "adam": (
+        "g ← ∇L(θ) + λ·θ\n"
+        "m ← β₁·m + (1−β₁)·g\n"
+        "v ← β₂·v + (1−β₂)·g²     (amsgrad: v ← max(v_max, v))\n"
+        "m̂ ← m/(1−β₁ᵗ),  v̂ ← v/(1−β₂ᵗ)\n"
+        "θ ← θ − η·m̂ / (√v̂ + ε)"
+    ),
+    "adamw": (
+        "θ ← θ·(1 − η·λ)\n"
+        "m ← β₁·m + (1−β₁)·g\n"
+        "v ← β₂·v + (1−β₂)·g²     (amsgrad: v ← max(v_max, v))\n"
+        "m̂ ← m/(1−β₁ᵗ),  v̂ ← v/(1−β₂ᵗ)\n"
+        "θ ← θ − η·m̂ / (√v̂ + ε)"
+    ),
+    "newton": (
+        "H ← ∇²L(θ) + δ·I\n"
+        "d ← H⁻¹·g   (least squares if H is singular)\n"
+        "θ ← θ − η·d"
+    ),
+}

@@ -1,0 +1,202 @@
+"""The adaptive optimizers (Adagrad, RMSprop, Adam, AdamW) as pure (init, update) pairs.
+
+Each follows torch.optim's single-tensor code path operation by operation, in float64, so a
+trajectory agrees with torch's to rounding: `lerp` picks torch's formula by the weight,
+`addcmul`/`addcdiv` keep torch's order ((value*t1)*t2, (value*t1)/t2). The public entry point is
+`gdsim.engine.optimizers.make_optimizer`; this module holds the rules and their state types.
+
+An update takes grads, state and params of shape (R, P) and returns new arrays: nothing is
+modified in place, so a caller may keep old states (history snapshots, frozen runs).
+`record`, when a list, receives the named intermediate quantities for the maths panel.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+
+class AdagradState(NamedTuple):
+    step: int
+    sum: np.ndarray  # Σ g², per parameter
+
+
+class RMSpropState(NamedTuple):
+    step: int
+    square_avg: np.ndarray
+    momentum_buffer: np.ndarray | None  # None unless momentum > 0
+    grad_avg: np.ndarray | None  # None unless centered
+
+
+class AdamState(NamedTuple):
+    step: int
+    exp_avg: np.ndarray  # m, the first moment (Adam's velocity)
+    exp_avg_sq: np.ndarray  # v, the second moment
+    max_exp_avg_sq: np.ndarray | None  # None unless amsgrad
+
+
+def as_lr(lr: Any) -> float | np.ndarray:
+    """A scalar lr as a Python float; one lr per run ((R,) array) as an (R, 1) column."""
+    if np.ndim(lr) == 0:
+        return float(lr)
+    return np.asarray(lr, dtype=np.float64).reshape(-1, 1)
+
+
+def lerp(start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
+    """torch.lerp with a scalar weight: the formula it uses depends on |weight| < 0.5."""
+    if abs(weight) < 0.5:
+        return start + weight * (end - start)
+    return end - (end - start) * (1.0 - weight)
+
+
+def _note(record: list | None, name: str, value: np.ndarray) -> None:
+    if record is not None:
+        record.append((name, value))
+
+
+def _weight_decay(grads, params, weight_decay, record):
+    """g ← g + λθ (L2 penalty folded into the gradient, torch's grad.add(param, alpha=λ))."""
+    if weight_decay != 0:
+        grads = grads + weight_decay * params
+        _note(record, "g_wd", grads)
+    return grads
+
+
+def adagrad(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10):
+    """Adagrad (torch.optim.Adagrad).
+
+    t ← t + 1
+    g ← g + λθ                         (if weight_decay λ ≠ 0)
+    η_t ← η / (1 + (t − 1)·lr_decay)
+    G ← G + g²                          (G starts at initial_accumulator_value)
+    θ ← θ − η_t · g / (√G + ε)
+    """
+
+    def init(params: np.ndarray) -> AdagradState:
+        return AdagradState(0, np.full_like(params, initial_accumulator_value, dtype=np.float64))
+
+    def update(grads, state, params, lr, hessian=None, *, record=None):
+        lr = as_lr(lr)
+        step = state.step + 1
+        _note(record, "g", grads)
+        grads = _weight_decay(grads, params, weight_decay, record)
+        clr = lr / (1 + (float(step) - 1) * lr_decay)
+        total = state.sum + (1 * grads) * grads
+        _note(record, "sum", total)
+        std = np.sqrt(total) + eps
+        _note(record, "denom", std)
+        delta = (-clr * grads) / std
+        _note(record, "step", delta)
+        new_params = params + delta
+        _note(record, "params", new_params)
+        return new_params, AdagradState(step, total)
+
+    return init, update
+
+
+def rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False):
+    """RMSprop (torch.optim.RMSprop), torch's form: ε outside the square root, buffer starts at 0.
+
+    g ← g + λθ                          (if weight_decay λ ≠ 0)
+    v ← α·v + (1 − α)·g²
+    ḡ ← ḡ + (1 − α)·(g − ḡ)             (if centered)
+    d ← √(v − ḡ²) + ε                   (√v + ε if not centered)
+    b ← μ·b + g / d,  θ ← θ − η·b       (if momentum μ > 0)
+    θ ← θ − η·g / d                     (otherwise)
+    """
+    use_momentum = momentum > 0
+
+    def init(params: np.ndarray) -> RMSpropState:
+        zeros = np.zeros_like(params, dtype=np.float64)
+        return RMSpropState(
+            0, zeros, zeros.copy() if use_momentum else None, zeros.copy() if centered else None
+        )
+
+    def update(grads, state, params, lr, hessian=None, *, record=None):
+        lr = as_lr(lr)
+        _note(record, "g", grads)
+        grads = _weight_decay(grads, params, weight_decay, record)
+        square_avg = state.square_avg * alpha + ((1 - alpha) * grads) * grads
+        _note(record, "v", square_avg)
+        grad_avg = None
+        if centered:
+            grad_avg = lerp(state.grad_avg, grads, 1 - alpha)
+            _note(record, "g_avg", grad_avg)
+            avg = np.sqrt(square_avg + (-1 * grad_avg) * grad_avg)
+        else:
+            avg = np.sqrt(square_avg)
+        avg = avg + eps
+        _note(record, "denom", avg)
+        buf = None
+        if use_momentum:
+            buf = state.momentum_buffer * momentum + grads / avg
+            _note(record, "b", buf)
+            delta = -lr * buf
+        else:
+            delta = (-lr * grads) / avg
+        _note(record, "step", delta)
+        new_params = params + delta
+        _note(record, "params", new_params)
+        return new_params, RMSpropState(state.step + 1, square_avg, buf, grad_avg)
+
+    return init, update
+
+
+def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, decoupled=False):
+    """Adam (torch.optim.Adam); with decoupled=True, AdamW (torch.optim.AdamW).
+
+    t ← t + 1
+    θ ← θ·(1 − η·λ)                      (AdamW: decoupled weight decay)
+    g ← g + λθ                           (Adam: L2 penalty in the gradient)
+    m ← β₁·m + (1 − β₁)·g
+    v ← β₂·v + (1 − β₂)·g²
+    v_max ← max(v_max, v)                (if amsgrad; then v_max replaces v below)
+    m̂ ← m / (1 − β₁ᵗ),  v̂ ← v / (1 − β₂ᵗ)
+    θ ← θ − η·m̂ / (√v̂ + ε)
+    computed as torch does: θ ← θ − (η/(1−β₁ᵗ))·m / (√v/√(1−β₂ᵗ) + ε)
+    """
+    beta1, beta2 = betas
+
+    def init(params: np.ndarray) -> AdamState:
+        zeros = np.zeros_like(params, dtype=np.float64)
+        return AdamState(0, zeros, zeros.copy(), zeros.copy() if amsgrad else None)
+
+    def update(grads, state, params, lr, hessian=None, *, record=None):
+        lr = as_lr(lr)
+        step = state.step + 1
+        _note(record, "g", grads)
+        if weight_decay != 0:
+            if decoupled:
+                params = params * (1 - lr * weight_decay)
+                _note(record, "params_decayed", params)
+            else:
+                grads = _weight_decay(grads, params, weight_decay, record)
+        exp_avg = lerp(state.exp_avg, grads, 1 - beta1)
+        _note(record, "m", exp_avg)
+        exp_avg_sq = state.exp_avg_sq * beta2 + ((1 - beta2) * grads) * grads
+        _note(record, "v", exp_avg_sq)
+        bias_correction1 = 1 - beta1 ** float(step)
+        bias_correction2 = 1 - beta2 ** float(step)
+        step_size = lr / bias_correction1
+        bias_correction2_sqrt = bias_correction2**0.5
+        max_sq = None
+        second = exp_avg_sq
+        if amsgrad:
+            max_sq = np.maximum(state.max_exp_avg_sq, exp_avg_sq)
+            _note(record, "v_max", max_sq)
+            second = max_sq
+        if record is not None:
+            # The bias-corrected moments as the textbook writes them (torch folds them into
+            # step_size and denom; `step` below is what is actually applied).
+            _note(record, "m_hat", exp_avg / bias_correction1)
+            _note(record, "v_hat", second / bias_correction2)
+        denom = np.sqrt(second) / bias_correction2_sqrt + eps
+        _note(record, "denom", denom)
+        delta = (-step_size * exp_avg) / denom
+        _note(record, "step", delta)
+        new_params = params + delta
+        _note(record, "params", new_params)
+        return new_params, AdamState(step, exp_avg, exp_avg_sq, max_sq)
+
+    return init, update
