@@ -1,0 +1,288 @@
+"""One SSH session = one participant: a pty, their own gdsim process, an idle timer, a seat in the room.
+
+Only an interactive shell on a pty is served. Exec requests and subsystems (sftp, scp) are
+refused; a shell without a pty, or one over the session cap, gets a one-line explanation
+and is closed before any process is started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncssh
+
+from gdsim.serve.pty_process import PtyProcess, ResourceLimits, clamp_size, source_root, wrap_command
+
+log = logging.getLogger("gdsim.serve")
+
+SAFE_TERM = re.compile(r"[A-Za-z0-9._+-]{1,64}")
+SAFE_VALUE = re.compile(r"[\x20-\x7e]{0,64}")
+# Client variables passed on to the app; everything else the client sends is ignored.
+CLIENT_ENV = ("NO_COLOR", "COLORTERM")
+# Undo what a full-screen app that was killed could not: alternate screen, mouse and keyboard
+# modes, hidden cursor. Sent only when a session ends abnormally.
+TERMINAL_RESET = (
+    b"\x1b[<u\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1015l\x1b[?1004l"
+    b"\x1b[?2004l\x1b[0m\x1b[?25h\x1b[?1049l\r\n"
+)
+
+
+@dataclass
+class SessionSettings:
+    """What every session of one server shares (built from SSHServerConfig)."""
+
+    command: list[str]
+    limits: ResourceLimits = field(default_factory=ResourceLimits)
+    idle_timeout: float | None = 900.0
+    scenario_dir: Path | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+class SessionRegistry:
+    """The live sessions of a server and the cap on how many may run at once."""
+
+    def __init__(self, max_sessions: int) -> None:
+        self.max_sessions = max_sessions
+        self.live: set[GdsimSession] = set()
+
+    def try_add(self, session: GdsimSession) -> bool:
+        if len(self.live) >= self.max_sessions:
+            return False
+        self.live.add(session)
+        return True
+
+    def remove(self, session: GdsimSession) -> None:
+        self.live.discard(session)
+
+    async def close_all(self) -> None:
+        """End every session (server shutdown): processes killed, participants told why."""
+        await asyncio.gather(*(s.end("the workshop server is stopping") for s in list(self.live)))
+
+
+def child_environment(
+    settings: SessionSettings, term: str, cols: int, rows: int, client_env: dict[str, str]
+) -> dict[str, str]:
+    """A small, explicit environment: nothing of the presenter's own environment leaks through."""
+    env = {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "HOME": os.environ.get("HOME", "/"),
+        "LANG": "C.UTF-8",
+        "PYTHONIOENCODING": "utf-8",
+        "PYTHONPATH": source_root(),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        # One BLAS thread per participant: 30 sessions on a few cores must not oversubscribe,
+        # and each BLAS thread reserves address space counted by the memory limit.
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "TERM": term if SAFE_TERM.fullmatch(term or "") else "xterm-256color",
+        "COLUMNS": str(cols),
+        "LINES": str(rows),
+        "GDSIM_SERVED": "1",
+    }
+    if settings.scenario_dir is not None:
+        env["GDSIM_SCENARIO_DIR"] = str(settings.scenario_dir)
+    for name in CLIENT_ENV:
+        value = client_env.get(name)
+        if value is not None and SAFE_VALUE.fullmatch(value):
+            env[name] = value
+    env.update(settings.extra_env)
+    return env
+
+
+class GdsimSession(asyncssh.SSHServerSession):
+    """Serves one participant; asyncssh calls these methods as the client's requests arrive."""
+
+    def __init__(self, settings: SessionSettings, registry: SessionRegistry) -> None:
+        self._settings = settings
+        self._registry = registry
+        self._chan: asyncssh.SSHServerChannel | None = None
+        self._pty: PtyProcess | None = None
+        self._task: asyncio.Task | None = None
+        self._stop = asyncio.Event()
+        self._reason: str | None = None
+        self._last_input = time.monotonic()
+        self._idle_handle: asyncio.TimerHandle | None = None
+        self.peer = "?"
+
+    # -- requests -----------------------------------------------------------------------------
+    def connection_made(self, chan: asyncssh.SSHServerChannel) -> None:
+        self._chan = chan
+        peer = chan.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
+
+    def pty_requested(self, term_type: str, term_size: tuple, term_modes: dict) -> bool:
+        return True
+
+    def shell_requested(self) -> bool:
+        return True
+
+    def exec_requested(self, command: str) -> bool:
+        log.info("%s: refused an exec request", self.peer)
+        return False
+
+    def subsystem_requested(self, subsystem: str) -> bool:
+        log.info("%s: refused subsystem %r", self.peer, subsystem[:40])
+        return False
+
+    def break_received(self, msec: int) -> bool:
+        return False
+
+    def signal_received(self, signal: str) -> None:
+        pass  # participants do not get to signal processes on the server
+
+    def session_started(self) -> None:
+        chan = self._chan
+        assert chan is not None
+        if chan.get_terminal_type() is None:
+            self._refuse(b"gdsim is an interactive terminal app: connect with plain `ssh` (or `ssh -t`).\r\n")
+            return
+        if not self._registry.try_add(self):
+            log.info("%s: refused, session cap of %d reached", self.peer, self._registry.max_sessions)
+            self._refuse(
+                f"Sorry, the workshop is full ({self._registry.max_sessions} participants are "
+                "connected). Please try again in a little while.\r\n".encode()
+            )
+            return
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def _refuse(self, message: bytes) -> None:
+        assert self._chan is not None
+        self._chan.write_stderr(message)
+        self._chan.exit(1)
+
+    # -- the running session ------------------------------------------------------------------
+    async def _run(self) -> None:
+        chan = self._chan
+        assert chan is not None
+        try:
+            cols, rows = clamp_size(*chan.get_terminal_size()[:2])
+            env = child_environment(
+                self._settings, chan.get_terminal_type() or "", cols, rows, dict(chan.get_environment())
+            )
+            self._pty = PtyProcess(on_output=self._output)
+            self._pty.on_input_backlog = self._input_backlog
+            argv = wrap_command(self._settings.command, self._settings.limits, controlling_tty=True)
+            try:
+                await self._pty.start(argv, env, cols, rows)
+            except OSError as exc:
+                log.error("%s: cannot start the app: %s", self.peer, exc)
+                self._reason = "the server could not start gdsim"
+                self._close_channel(1)
+                return
+            log.info("%s: session started, pid %d (%d live)", self.peer, self._pty.pid, len(self._registry.live))
+            self._arm_idle_timer()
+            exited = asyncio.ensure_future(self._pty.wait())
+            stopped = asyncio.ensure_future(self._stop.wait())
+            await asyncio.wait({exited, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
+            status = await self._pty.terminate()
+            self._close_channel(status)
+            log.info("%s: session ended (%s)", self.peer, self._reason or f"exit status {status}")
+        finally:
+            if self._idle_handle is not None:
+                self._idle_handle.cancel()
+            if self._pty is not None and self._pty.returncode is None:
+                self._pty.kill_group(signal.SIGKILL)
+            self._registry.remove(self)
+
+    def _close_channel(self, status: int) -> None:
+        chan = self._chan
+        if chan is None or chan.is_closing():
+            return
+        if self._reason is None and status < 0:
+            self._reason = _signal_reason(-status)
+        if self._reason is not None or status != 0:
+            chan.write(TERMINAL_RESET)
+        if self._reason is not None:
+            chan.write(f"gdsim session closed: {self._reason}.\r\n".encode())
+        chan.exit(status if status >= 0 else 128 - status)
+
+    def end(self, reason: str) -> asyncio.Future:
+        """Stop the session (idle, server shutdown); returns something to await until it is over."""
+        if self._reason is None:
+            self._reason = reason
+        self._stop.set()
+        if self._task is None:
+            done = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
+        return asyncio.shield(self._task)
+
+    def _output(self, data: bytes) -> None:
+        if self._chan is not None and not self._chan.is_closing():
+            self._chan.write(data)
+
+    def _input_backlog(self, backlogged: bool) -> None:
+        if self._chan is not None and not self._chan.is_closing():
+            (self._chan.pause_reading if backlogged else self._chan.resume_reading)()
+
+    def data_received(self, data: bytes, datatype: int | None) -> None:
+        self._last_input = time.monotonic()
+        if self._pty is not None:
+            self._pty.write(data)
+
+    def terminal_size_changed(self, width: int, height: int, pixwidth: int, pixheight: int) -> None:
+        self._last_input = time.monotonic()
+        if self._pty is not None:
+            self._pty.resize(width, height)
+
+    def eof_received(self) -> bool:
+        return True  # keep the session; the idle timer ends it if nothing more comes
+
+    def pause_writing(self) -> None:
+        if self._pty is not None:
+            self._pty.pause_reading()  # the app blocks on its writes until the client catches up
+
+    def resume_writing(self) -> None:
+        if self._pty is not None:
+            self._pty.resume_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        # The participant closed the window or the network dropped: the process group must go.
+        self._chan = None
+        if self._task is not None:
+            self.end("the connection was lost")
+        else:
+            self._registry.remove(self)
+
+    # -- idle timeout -------------------------------------------------------------------------
+    def _arm_idle_timer(self) -> None:
+        timeout = self._settings.idle_timeout
+        if not timeout:
+            return
+        delay = self._last_input + timeout - time.monotonic()
+        # Re-checking at the deadline (rather than re-arming on every key) keeps typing cheap.
+        self._idle_handle = asyncio.get_running_loop().call_later(max(delay, 0.0), self._check_idle)
+
+    def _check_idle(self) -> None:
+        timeout = self._settings.idle_timeout or 0
+        if time.monotonic() - self._last_input >= timeout:
+            self.end(f"no key was pressed for {format_duration(timeout)}; reconnect any time")
+        else:
+            self._arm_idle_timer()
+
+
+def _signal_reason(signum: int) -> str:
+    if signum == signal.SIGXCPU:
+        return "this session used up its CPU time limit"
+    if signum == signal.SIGKILL:
+        return "gdsim was stopped (memory or CPU limit)"
+    return f"gdsim stopped by signal {signum}"
+
+
+def format_duration(seconds: float) -> str:
+    """15 min, 90 s, 2 h: how timeouts are shown to participants and the presenter."""
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{int(seconds // 3600)} h"
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{int(seconds // 60)} min"
+    return f"{seconds:g} s"
+

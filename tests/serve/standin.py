@@ -1,0 +1,60 @@
+"""A stand-in for the gdsim app in the serve tests: reports its terminal, echoes keys, follows resizes.
+
+Prints `READY pid=.. size=COLSxROWS term=.. served=.. no_color=.. scenario_dir=.. as=.. cpu=.. fsize=.. args=..`,
+then `RESIZED COLSxROWS` on every SIGWINCH and `KEY <hex>` for each chunk of input, in raw mode.
+With `--grandchild` it first starts `sleep 300` (same process group) and prints `GRANDCHILD pid=..`.
+Typing `q` exits with status 0; `x` exits with status 3.
+"""
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+import termios
+import tty
+
+
+def size() -> str:
+    cols, rows = os.get_terminal_size(0)
+    return f"{cols}x{rows}"
+
+
+def say(line: str) -> None:
+    os.write(1, (line + "\r\n").encode())
+
+
+def main() -> None:
+    if "--grandchild" in sys.argv:
+        child = subprocess.Popen(["sleep", "300"])
+        say(f"GRANDCHILD pid={child.pid}")
+    limit = lambda r: resource.getrlimit(r)[0]  # noqa: E731
+    say(
+        f"READY pid={os.getpid()} size={size()} term={os.environ.get('TERM')} "
+        f"served={os.environ.get('GDSIM_SERVED')} no_color={os.environ.get('NO_COLOR')} "
+        f"scenario_dir={os.environ.get('GDSIM_SCENARIO_DIR')} as={limit(resource.RLIMIT_AS)} "
+        f"cpu={limit(resource.RLIMIT_CPU)} fsize={limit(resource.RLIMIT_FSIZE)} "
+        f"pgid={os.getpgrp()} sid={os.getsid(0)} args={','.join(sys.argv[1:])}"
+    )
+    signal.signal(signal.SIGWINCH, lambda *_: say(f"RESIZED {size()}"))
+    old = termios.tcgetattr(0)
+    tty.setraw(0)
+    try:
+        while True:
+            try:
+                data = os.read(0, 1024)
+            except InterruptedError:
+                continue
+            if not data:
+                return
+            say(f"KEY {data.hex()}")
+            if b"q" in data:
+                return
+            if b"x" in data:
+                sys.exit(3)
+    finally:
+        termios.tcsetattr(0, termios.TCSADRAIN, old)
+
+
+if __name__ == "__main__":
+    main()
