@@ -154,6 +154,20 @@ def torch_scheduler(opt, settings):
     return ls.SequentialLR(opt, schedulers, milestones=[warmup])
 
 
+def torch_defaults() -> dict:
+    """Each torch optimizer's defaults for the hyperparameters gdsim exposes."""
+    import torch
+
+    keep = {"lr", "momentum", "dampening", "weight_decay", "nesterov", "lr_decay", "eps",
+            "initial_accumulator_value", "alpha", "centered", "betas", "amsgrad"}
+    p = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    out = {}
+    for name in ("sgd", "adagrad", "rmsprop", "adam", "adamw"):
+        defaults = torch_optimizer(name, [p], {}).defaults
+        out[name] = {k: v for k, v in defaults.items() if k in keep}
+    return out
+
+
 def run_optim_case(name, hyper, fn, starts, steps, schedule):
     import torch
 
@@ -190,7 +204,7 @@ def run_schedule_case(lr, settings, steps):
 def main() -> None:
     import torch
 
-    optim = {"torch": torch.__version__, "cases": []}
+    optim = {"torch": torch.__version__, "defaults": torch_defaults(), "cases": []}
     for case_id, name, hyper, fn, starts, steps, schedule in OPTIM_CASES:
         traj, lrs = run_optim_case(name, hyper, fn, starts, steps, schedule)
         optim["cases"].append({
