@@ -40,6 +40,11 @@ class RunConfig:
     problem: dict[str, Any]
     optimizer: dict[str, Any]
     schedule: dict[str, Any]
+    run_keys: frozenset[str] = frozenset()  # dotted keys this run's [[runs]] entry set itself
+
+    def key(self, dotted: str) -> str:
+        """Where a key of this run was written: `runs.N.optimizer.lr` or `optimizer.lr`."""
+        return f"runs.{self.entry}.{dotted}" if dotted in self.run_keys else dotted
 
     def cohort_key(self) -> str:
         return json.dumps([self.problem, self.optimizer, self.schedule], sort_keys=True, default=str)
@@ -72,6 +77,12 @@ def resolve_runs(loaded: LoadedScenario) -> list[RunConfig]:
             if "name" in override and override["name"] != base_schedule.get("name"):
                 schedule = {}
             schedule.update(override)
+        run_keys = frozenset(
+            f"{table}.{key}"
+            for table, spec in (("problem", run.problem), ("optimizer", run.optimizer), ("schedule", run.schedule))
+            if spec is not None
+            for key in spec.explicit()
+        )
         label = run.label or (f"run {index + 1}" if len(scenario.runs) > 1 else "run")
         first_seed = scenario.scenario.seed if run.seed is None else run.seed
         for k in range(run.seeds):
@@ -86,6 +97,7 @@ def resolve_runs(loaded: LoadedScenario) -> list[RunConfig]:
                     problem=problem,
                     optimizer=optimizer,
                     schedule=schedule,
+                    run_keys=run_keys,
                 )
             )
     return configs
@@ -125,7 +137,7 @@ def build(loaded: LoadedScenario, *, record: bool = True) -> Simulation:
             try:
                 problems[problem_key] = make_problem(first.problem, loaded, data_seed)
             except ProblemError as exc:
-                raise ScenarioError(f"{where}: {_problem_key(str(exc), first)}: {exc}") from None
+                raise ScenarioError(f"{where}: {first.key(_problem_key(str(exc), first))}: {exc}") from None
         problem = problems[problem_key]
         optimizer = _make_optimizer(first, problem, where)
         schedule = _make_schedule(first, optimizer, where)
@@ -155,8 +167,12 @@ def check_buildable(loaded: LoadedScenario) -> None:
 
 
 def _problem_key(message: str, config: RunConfig) -> str:
+    """The [problem] key a problem error is about: a quoted key name first, then a leading one."""
     for key in config.problem:
-        if f"'{key}'" in message or message.startswith(key):
+        if f"'{key}'" in message:
+            return f"problem.{key}"
+    for key in config.problem:
+        if message.startswith(key):
             return f"problem.{key}"
     return "problem"
 
@@ -170,10 +186,11 @@ def _make_optimizer(config: RunConfig, problem: Any, where: str):
         optimizer = make_optimizer(name, **settings)
     except ValueError as exc:
         key = next((k for k in settings if f"'{k}'" in str(exc)), "name" if "name" in str(exc).lower() else None)
-        raise ScenarioError(f"{where}: optimizer{'.' + key if key else ''}: {exc}") from None
+        dotted = config.key(f"optimizer.{key}") if key else "optimizer"
+        raise ScenarioError(f"{where}: {dotted}: {exc}") from None
     if optimizer.needs_hessian and not _has_hessian(problem):
         raise ScenarioError(
-            f"{where}: optimizer.name: {name} needs second derivatives, which only 2-D surfaces and "
+            f"{where}: {config.key('optimizer.name')}: {name} needs second derivatives, which only 2-D surfaces and "
             "expressions provide; choose a first-order optimizer for a data set"
         )
     return optimizer
@@ -193,7 +210,11 @@ def _make_schedule(config: RunConfig, optimizer: Any, where: str):
     try:
         return make_schedule(name, optimizer.hyper["lr"], **settings)
     except ValueError as exc:
-        raise ScenarioError(f"{where}: schedule: {exc}") from None
+        message = str(exc).removeprefix("schedule: ")
+        key = next((k for k in ("step_size", "gamma", "t_max", "eta_min", "warmup_start_factor", "warmup")
+                    if f"'{k}'" in message), None)
+        dotted = config.key(f"schedule.{key}") if key else "schedule"
+        raise ScenarioError(f"{where}: {dotted}: {message}") from None
 
 
 def _starts(problem: Any, configs: list[RunConfig], seeds: np.ndarray, where: str) -> np.ndarray:

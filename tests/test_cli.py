@@ -1,0 +1,134 @@
+"""The headless CLI: formats, determinism, overrides, safe output files, and exit status 2 on bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gdsim.cli import main
+
+DATA = Path(__file__).resolve().parent / "data"
+MIXED = str(DATA / "mixed.toml")
+NOISY = str(DATA / "noisy.toml")
+
+
+def run_cli(args, capsys):
+    status = main(args)
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_jsonl_fields_and_steps(capsys):
+    status, out, _ = run_cli(["run", MIXED, "--format", "jsonl", "--steps", "5"], capsys)
+    assert status == 0
+    records = [json.loads(line) for line in out.splitlines()]
+    assert len(records) == 6 * 6  # 6 runs (3 + an ensemble of 3), steps 0..5
+    first = records[0]
+    assert list(first) == ["run", "seed", "step", "loss", "grad_norm", "velocity_norm", "lr", "params", "diverged"]
+    assert first["step"] == 0 and first["params"] == [-1.0, 0.0]
+    assert first["loss"] == 164.0  # Himmelblau at (-1, 0): (1 - 11)^2 + (-1 - 7)^2
+    assert {r["run"] for r in records} >= {"left", "adam", "big", "ens (seed 1)", "ens (seed 3)"}
+    adam = [r for r in records if r["run"] == "adam"]
+    assert adam[0]["velocity_norm"] == 0.0 and adam[1]["velocity_norm"] > 0
+    assert all(r["velocity_norm"] is None for r in records if r["run"] == "left")
+
+
+def test_divergence_is_reported_not_raised(capsys):
+    status, out, _ = run_cli(["run", MIXED, "--format", "jsonl", "--steps", "40"], capsys)
+    assert status == 0
+    big = [json.loads(line) for line in out.splitlines() if '"run": "big"' in line]
+    assert big[0]["diverged"] is False and big[-1]["diverged"] is True
+    assert all(r["loss"] is not None for r in big)
+    _, summary, _ = run_cli(["run", MIXED, "--format", "summary", "--steps", "40"], capsys)
+    assert "diverged at step" in summary
+
+
+def test_same_seed_is_byte_identical_and_seeds_differ(capsys):
+    _, a, _ = run_cli(["run", NOISY, "--format", "jsonl"], capsys)
+    _, b, _ = run_cli(["run", NOISY, "--format", "jsonl"], capsys)
+    _, c, _ = run_cli(["run", NOISY, "--format", "jsonl", "--set", "scenario.seed=8"], capsys)
+    assert a == b
+    assert a != c
+    finals = [json.loads(line)["params"] for line in a.splitlines()[-3:]]
+    assert finals[0] != finals[1] != finals[2]
+
+
+def test_subprocess_output_identical_across_processes():
+    cmd = [sys.executable, "-m", "gdsim", "run", NOISY, "--format", "csv"]
+    one = subprocess.run(cmd, capture_output=True, check=True).stdout
+    two = subprocess.run(cmd, capture_output=True, check=True).stdout
+    assert one == two and one.count(b"\n") == 1 + 3 * 61
+
+
+def test_set_overrides(capsys):
+    status, out, _ = run_cli(["run", MIXED, "--format", "jsonl", "--steps", "0",
+                              "--set", "runs.0.start=[1.0, 2.0]", "--set", "optimizer.lr=0.5"], capsys)
+    assert status == 0
+    first = json.loads(out.splitlines()[0])
+    assert first["params"] == [1.0, 2.0] and first["lr"] == 0.5
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["run", "no-such-scenario"], "no built-in scenario"),
+        (["run", "missing.toml"], "no such file"),
+        (["run", MIXED, "--set", "optimizer.lr=-1"], "optimizer.lr"),
+        (["run", MIXED, "--set", "optimizer.betas=[0.9, 0.99]"], "betas"),
+        (["run", MIXED, "--set", "problem.surface=nowhere"], "unknown surface"),
+        (["run", MIXED, "--set", "problem.condition=3"], "condition"),
+        (["run", MIXED, "--set", "runs.0.start=[1.0]"], "runs.0.start"),
+        (["run", MIXED, "--set", "optimizer.name=newtonian"], "optimizer"),
+        (["run", MIXED, "--steps", "-3"], "--steps"),
+        (["check", MIXED, str(DATA / "nope.toml")], "no such file"),
+    ],
+)
+def test_user_errors_exit_2_with_a_message(args, expected, capsys):
+    status, _, err = run_cli(args, capsys)
+    assert status == 2
+    assert expected in err
+    assert "Traceback" not in err
+
+
+def test_bad_file_in_subprocess_has_no_traceback(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_bytes(b"[scenario\x00]")
+    result = subprocess.run([sys.executable, "-m", "gdsim", "check", str(bad)], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert str(bad) in result.stderr and "Traceback" not in result.stderr
+
+
+def test_check_ok(capsys):
+    status, out, _ = run_cli(["check", MIXED, NOISY], capsys)
+    assert status == 0 and out.count("ok:") == 2
+
+
+def test_output_is_atomic_and_never_overwrites(tmp_path, capsys):
+    target = tmp_path / "out.jsonl"
+    assert run_cli(["run", NOISY, "--format", "jsonl", "-o", str(target)], capsys)[0] == 0
+    written = target.read_text()
+    assert written.count("\n") == 3 * 61
+    target.write_text("precious")
+    status, _, err = run_cli(["run", NOISY, "--format", "jsonl", "-o", str(target)], capsys)
+    assert status == 2 and "already exists" in err
+    assert target.read_text() == "precious"
+    assert run_cli(["run", NOISY, "--format", "jsonl", "-o", str(target), "--force"], capsys)[0] == 0
+    assert target.read_text() == written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]  # no temp files left
+
+
+def test_table_and_summary_are_readable(capsys):
+    status, out, _ = run_cli(["run", MIXED, "--steps", "100"], capsys)
+    assert status == 0
+    assert "left (seed 1)" in out and "nearest global minimum" in out
+    status, out, _ = run_cli(["run", MIXED, "--format", "summary", "--steps", "100"], capsys)
+    assert len(out.splitlines()) == 6
+
+
+def test_python_dash_m_and_help():
+    result = subprocess.run([sys.executable, "-m", "gdsim", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "run" in result.stdout and "check" in result.stdout
