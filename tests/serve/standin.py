@@ -28,17 +28,18 @@ def main() -> None:
     if "--grandchild" in sys.argv:
         child = subprocess.Popen(["sleep", "300"])
         say(f"GRANDCHILD pid={child.pid}")
+    # Raw mode and the resize handler before READY, so a test may type or resize as soon as it sees READY.
+    old = termios.tcgetattr(0)
+    tty.setraw(0)
+    signal.signal(signal.SIGWINCH, lambda *_: say(f"RESIZED {size()}"))
     limit = lambda r: resource.getrlimit(r)[0]  # noqa: E731
     say(
         f"READY pid={os.getpid()} size={size()} term={os.environ.get('TERM')} "
         f"served={os.environ.get('GDSIM_SERVED')} no_color={os.environ.get('NO_COLOR')} "
         f"scenario_dir={os.environ.get('GDSIM_SCENARIO_DIR')} as={limit(resource.RLIMIT_AS)} "
         f"cpu={limit(resource.RLIMIT_CPU)} fsize={limit(resource.RLIMIT_FSIZE)} "
-        f"pgid={os.getpgrp()} sid={os.getsid(0)} args={','.join(sys.argv[1:])}"
+        f"agent={os.environ.get('SSH_AUTH_SOCK')} pgid={os.getpgrp()} sid={os.getsid(0)} args={','.join(sys.argv[1:])}"
     )
-    signal.signal(signal.SIGWINCH, lambda *_: say(f"RESIZED {size()}"))
-    old = termios.tcgetattr(0)
-    tty.setraw(0)
     try:
         while True:
             try:
