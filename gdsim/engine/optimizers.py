@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import difflib
 import math
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from functools import partial
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -219,7 +222,8 @@ def _resolve(name: str, given: dict[str, Any]) -> dict[str, Any]:
             hyper[key] = _check_number(name, key, value)
     for key, label in _LABELS.items():
         if key in hyper and not 0.0 <= hyper[key] < math.inf:
-            raise OptimizerError(f"Invalid {label}: {_show(given.get(key, hyper[key]))} (expected a finite number >= 0)")
+            shown = _show(given.get(key, hyper[key]))
+            raise OptimizerError(f"Invalid {label}: {shown} (expected a finite number >= 0)")
     if "alpha" in hyper and hyper["alpha"] > 1.0:
         # torch only checks alpha >= 0; alpha > 1 makes the square average negative.
         raise OptimizerError(f"Invalid alpha value: {_show(given['alpha'])} (expected 0 <= alpha <= 1)")
@@ -230,7 +234,8 @@ def _resolve(name: str, given: dict[str, Any]) -> dict[str, Any]:
                     f"Invalid beta parameter at index {i}: {_show(beta)} (expected 0 <= beta < 1)"
                 )
     if "dampening" in hyper and not math.isfinite(hyper["dampening"]):
-        raise OptimizerError(f"Invalid dampening value: {_show(hyper['dampening'])} (expected a finite number)")
+        shown = _show(hyper["dampening"])
+        raise OptimizerError(f"Invalid dampening value: {shown} (expected a finite number)")
     if hyper.get("nesterov") and (hyper["momentum"] <= 0 or hyper["dampening"] != 0):
         raise OptimizerError("Nesterov momentum requires a momentum and zero dampening")
     return hyper
@@ -265,22 +270,25 @@ def make_optimizer(name: str, **hyper: Any) -> Optimizer:
                 f"'{k}' does not apply to {label}; it takes: {', '.join(DEFAULTS[canonical])}"
             )
     resolved = _resolve(canonical, given)
-    if canonical == "sgd":
-        init, update = sgd(**resolved)
-        velocity = (lambda s: s.momentum_buffer)
-    elif canonical == "adagrad":
-        init, update = adagrad(**resolved)
-        velocity = (lambda s: None)
-    elif canonical == "rmsprop":
-        init, update = rmsprop(**resolved)
-        velocity = (lambda s: s.momentum_buffer)
-    elif canonical in ("adam", "adamw"):
-        init, update = adam(**resolved, decoupled=canonical == "adamw")
-        velocity = (lambda s: s.exp_avg)
-    else:
-        init, update = newton(**resolved)
-        velocity = (lambda s: None)
+    build, velocity_field = _BUILDERS[canonical]
+    init, update = build(**resolved)
+    velocity = attrgetter(velocity_field) if velocity_field else _no_velocity
     return Optimizer(canonical, resolved, init, update, velocity, canonical == "newton")
+
+
+def _no_velocity(state: Any) -> None:
+    return None
+
+
+# The rule for each canonical name, and the state field the app plots as "velocity".
+_BUILDERS: dict[str, tuple[Callable[..., tuple[Callable, Callable]], str | None]] = {
+    "sgd": (sgd, "momentum_buffer"),
+    "adagrad": (adagrad, None),
+    "rmsprop": (rmsprop, "momentum_buffer"),
+    "adam": (adam, "exp_avg"),
+    "adamw": (partial(adam, decoupled=True), "exp_avg"),
+    "newton": (newton, None),
+}
 
 
 def explain_step(opt: Optimizer, grads, state, params, lr, hessian=None) -> list[tuple[str, np.ndarray]]:

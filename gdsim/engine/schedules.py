@@ -23,7 +23,8 @@ lr; the closed forms here agree with them to about 1e-15 relative (tests/golden 
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 

@@ -262,10 +262,10 @@ def test_update_never_mutates_its_inputs(config, params, data):
         new_params, new_state = opt.update(grads, state, params, 0.05)
         np.testing.assert_array_equal(params, keep[0])
         np.testing.assert_array_equal(grads, keep[1])
-        for old, now in zip(keep[2], state):
+        for old, now in zip(keep[2], state, strict=True):
             if isinstance(old, np.ndarray):
                 np.testing.assert_array_equal(old, now)
-        for old, new in zip(state, new_state):
+        for new in new_state:
             assert not (isinstance(new, np.ndarray) and np.shares_memory(new, grads))
         params, state = new_params, new_state
 
