@@ -111,7 +111,7 @@ def make_schedule(
     params: dict[str, Any] = {"lr": base}
 
     if key == "constant":
-        main = lambda k: np.full(np.shape(k), base)  # noqa: E731
+        main = lambda k: np.full(np.shape(k), base) if np.ndim(k) else base  # noqa: E731
     elif key == "step":
         if step_size is None:
             raise ScheduleError("schedule: 'step' needs 'step_size' (steps between lr drops)")
@@ -138,6 +138,12 @@ def make_schedule(
     params.update(warmup=warmup, warmup_start_factor=factor)
 
     def lr_at(k: Any) -> Any:
+        if isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)) and k >= 0:
+            # The per-step call: the same arithmetic as below without building arrays.
+            k = int(k)
+            if k < warmup:
+                return float(base * (factor + (1 - factor) * k / warmup))
+            return float(main(k - warmup))
         ks = np.asarray(k)
         if ks.dtype.kind not in "iu":
             if not np.all(np.mod(ks, 1) == 0):
