@@ -156,7 +156,7 @@ class Scenario(Strict):
     optimizer: OptimizerSpec = OptimizerSpec(name="sgd")
     schedule: ScheduleSpec | None = None
     runs: tuple[RunSpec, ...] = Field(default=(RunSpec(),), min_length=1, max_length=100)
-    expect: tuple[dict[str, Any], ...] = Field(default=(), max_length=50)
+    expect: __import__("gdsim.scenario.expect").scenario.expect.ExpectList = Field(default=(), max_length=50)
 
     @model_validator(mode="after")
     def _sizes(self) -> Scenario:
