@@ -10,7 +10,9 @@ an (R,) array, one lr per run.
     state = opt.init(params)
     params, state = opt.update(grads, state, params, lr)
 
-Sgd and Newton live here; Adagrad, RMSprop, Adam and AdamW in optimizers_adaptive.
+opt.hyper["lr"] is the base lr a schedule starts from; each update uses the lr it is handed.
+State fields an optimizer does not use as configured (sgd's momentum_buffer without momentum,
+Adam's max_exp_avg_sq without amsgrad) are None. Sgd and Newton live here; Adagrad, RMSprop, Adam and AdamW in optimizers_adaptive.
 """
 
 from __future__ import annotations

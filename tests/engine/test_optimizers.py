@@ -80,6 +80,7 @@ def test_golden_covers_every_torch_optimizer_and_option():
 
 
 def test_defaults_are_torch_defaults():
+    assert TRAJECTORIES["torch"].startswith("2.13.0")
     for name, torch_defaults in TRAJECTORIES["defaults"].items():
         expected = {k: tuple(v) if k == "betas" else v for k, v in torch_defaults.items()}
         assert DEFAULTS[name] == expected, name
