@@ -112,6 +112,11 @@ class GdsimSession(asyncssh.SSHServerSession):
         self._idle_handle: asyncio.TimerHandle | None = None
         self.peer = "?"
 
+    @property
+    def pid(self) -> int | None:
+        """The pid of this participant's program (None before it starts)."""
+        return self._pty.pid if self._pty is not None else None
+
     # -- requests -----------------------------------------------------------------------------
     def connection_made(self, chan: asyncssh.SSHServerChannel) -> None:
         self._chan = chan

@@ -17,6 +17,8 @@ from gdsim.serve.ssh import RunningSSHServer, SSHServerConfig, start_ssh_server
 
 STANDIN = [sys.executable, str(Path(__file__).with_name("standin.py"))]
 PASSWORD = "gradient-descent-42"
+# Escape sequences (CSI, OSC, charset, two-byte) removed so that text split up by styling still matches.
+ESCAPES = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()*+].|\x1b[@-Z\\-_]")
 
 
 class Screen(asyncssh.SSHClientSession):
@@ -35,13 +37,17 @@ class Screen(asyncssh.SSHClientSession):
         self.closed.set()
         self.changed.set()
 
-    async def wait_for(self, pattern: bytes, timeout: float = 10.0) -> re.Match:
-        """Wait until `pattern` (a regex) appears in the output; fail with what was seen."""
+    def text(self) -> bytes:
+        """The output with escape sequences removed."""
+        return ESCAPES.sub(b"", self.output)
+
+    async def wait_for(self, pattern: bytes, timeout: float = 10.0, *, plain: bool = False) -> re.Match:
+        """Wait until `pattern` (a regex) appears in the output (escapes removed if `plain`)."""
         regex = re.compile(pattern)
 
         async def poll() -> re.Match:
             while True:
-                match = regex.search(self.output)
+                match = regex.search(self.text() if plain else self.output)
                 if match:
                     return match
                 if self.closed.is_set():

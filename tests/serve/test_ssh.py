@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import struct
 import sys
@@ -13,6 +14,7 @@ import asyncssh
 import pytest
 
 from gdsim.errors import UserError
+from gdsim.serve.pty_process import ResourceLimits
 from gdsim.serve.ssh import SSHServerConfig, start_ssh_server
 from tests.serve.conftest import PASSWORD, STANDIN, alive, connect, open_screen, wait_gone
 
@@ -239,3 +241,15 @@ async def test_port_in_use_is_a_user_error(serve, tmp_path):
         busy.listen()
         with pytest.raises(UserError, match="cannot listen"):
             await serve(port=busy.getsockname()[1])
+
+
+async def test_cpu_limit_ends_a_runaway_session_with_a_message(serve, client_key):
+    server = await serve(
+        command=[sys.executable, "-c", "while True: pass"],
+        limits=ResourceLimits(memory_bytes=None, cpu_seconds=1, file_size_bytes=0),
+    )
+    async with connect(server, client_keys=[client_key]) as conn:
+        chan, screen = await open_screen(conn)
+        await asyncio.wait_for(screen.closed.wait(), 10)
+        assert b"CPU time limit" in screen.output
+        assert chan.get_exit_status() == 128 + signal.SIGXCPU
