@@ -103,15 +103,15 @@ def parse(text: Any) -> tuple[str, ad.Node]:
     text = " ".join(text.split())  # newlines and tabs would make columns misleading
     if not text:
         raise ExpressionError("the expression is empty; write a function of x and y such as 'x**2 + y**2'")
-    if len(text) > MAX_LENGTH:
-        raise ExpressionError(f"expression is {len(text)} characters long; at most {MAX_LENGTH} are allowed")
     nesting = 0
-    for column, char in enumerate(text, start=1):
+    for column, char in enumerate(text[: MAX_LENGTH + 1], start=1):
         nesting += (char in "([{") - (char in ")]}")
         if nesting > MAX_NESTING:
             raise ExpressionError(
                 f"expression {_short(text)}: parentheses nest more than {MAX_NESTING} deep at column {column}"
             )
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"expression is {len(text)} characters long; at most {MAX_LENGTH} are allowed")
     try:
         module = ast.parse(text, mode="eval")
     except SyntaxError as err:
@@ -203,8 +203,8 @@ class _Builder:
 
     def _call(self, node: ast.Call, depth: int) -> ad.Node:
         if not isinstance(node.func, ast.Name):
-            what = _DESCRIPTIONS.get(type(node.func), "this")
-            raise _fail(self.text, node.func, f"{what} cannot be called; only {', '.join(ALLOWED_FUNCTIONS)}")
+            self.build(node.func, depth + 1)  # names the forbidden piece (attribute, lambda, ...)
+            raise _fail(self.text, node.func, f"only functions can be called: {', '.join(ALLOWED_FUNCTIONS)}")
         name = node.func.id
         if name not in ALLOWED_FUNCTIONS:
             raise _fail(self.text, node.func, f"unknown function; allowed: {', '.join(ALLOWED_FUNCTIONS)}")
