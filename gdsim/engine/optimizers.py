@@ -225,21 +225,24 @@ def _resolve(name: str, given: dict[str, Any]) -> dict[str, Any]:
     for key, label in _LABELS.items():
         if key in hyper and not 0.0 <= hyper[key] < math.inf:
             shown = _show(given.get(key, hyper[key]))
-            raise OptimizerError(f"Invalid {label}: {shown} (expected a finite number >= 0)")
+            raise OptimizerError(f"Invalid {label}: {shown} ('{key}' must be a finite number >= 0)")
     if "alpha" in hyper and hyper["alpha"] > 1.0:
         # torch only checks alpha >= 0; alpha > 1 makes the square average negative.
-        raise OptimizerError(f"Invalid alpha value: {_show(given['alpha'])} (expected 0 <= alpha <= 1)")
+        raise OptimizerError(f"Invalid alpha value: {_show(given['alpha'])} ('alpha' must be in [0, 1])")
     if "betas" in hyper:
         for i, beta in enumerate(hyper["betas"]):
             if not 0.0 <= beta < 1.0:
                 raise OptimizerError(
-                    f"Invalid beta parameter at index {i}: {_show(beta)} (expected 0 <= beta < 1)"
+                    f"Invalid beta parameter at index {i}: {_show(beta)} ('betas' must be in [0, 1))"
                 )
     if "dampening" in hyper and not math.isfinite(hyper["dampening"]):
         shown = _show(hyper["dampening"])
-        raise OptimizerError(f"Invalid dampening value: {shown} (expected a finite number)")
+        raise OptimizerError(f"Invalid dampening value: {shown} ('dampening' must be finite)")
     if hyper.get("nesterov") and (hyper["momentum"] <= 0 or hyper["dampening"] != 0):
-        raise OptimizerError("Nesterov momentum requires a momentum and zero dampening")
+        raise OptimizerError(
+            "Nesterov momentum requires a momentum and zero dampening "
+            "('nesterov' = true needs 'momentum' > 0 and 'dampening' = 0)"
+        )
     return hyper
 
 

@@ -318,20 +318,20 @@ def test_one_lr_per_row_equals_separate_scalar_runs(config, params, data):
     ("sgd", {"betas": (0.9, 0.99)},
      "'betas' does not apply to sgd; it takes: lr, momentum, dampening, weight_decay, nesterov"),
     ("momentum", {"eps": 1e-8}, "'eps' does not apply to momentum (sgd); it takes: lr, momentum"),
-    ("sgd", {"lr": -1}, "Invalid learning rate: -1 (expected a finite number >= 0)"),
+    ("sgd", {"lr": -1}, "Invalid learning rate: -1 ('lr' must be a finite number >= 0)"),
     ("adam", {"lr": float("nan")}, "Invalid learning rate: nan"),
     ("sgd", {"momentum": -0.5}, "Invalid momentum value: -0.5"),
     ("sgd", {"weight_decay": -1e-4}, "Invalid weight_decay value: -0.0001"),
     ("sgd", {"nesterov": True}, "Nesterov momentum requires a momentum and zero dampening"),
     ("nesterov", {"dampening": 0.1}, "Nesterov momentum requires a momentum and zero dampening"),
-    ("adam", {"betas": (1.0, 0.999)}, "Invalid beta parameter at index 0: 1 (expected 0 <= beta < 1)"),
+    ("adam", {"betas": (1.0, 0.999)}, "Invalid beta parameter at index 0: 1 ('betas' must be in [0, 1))"),
     ("adamw", {"betas": (0.9, -0.1)}, "Invalid beta parameter at index 1: -0.1"),
     ("adam", {"betas": 0.9}, "adam: 'betas' must be a pair of numbers like (0.9, 0.999), got 0.9"),
     ("adam", {"eps": -1e-8}, "Invalid epsilon value: -1e-08"),
     ("adam", {"amsgrad": "yes"}, "adam: 'amsgrad' must be true or false, got 'yes'"),
     ("adagrad", {"lr_decay": -1}, "Invalid lr_decay value: -1"),
     ("adagrad", {"initial_accumulator_value": -0.1}, "Invalid initial_accumulator_value value: -0.1"),
-    ("rmsprop", {"alpha": 1.5}, "Invalid alpha value: 1.5 (expected 0 <= alpha <= 1)"),
+    ("rmsprop", {"alpha": 1.5}, "Invalid alpha value: 1.5 ('alpha' must be in [0, 1])"),
     ("rmsprop", {"alpha": -0.1}, "Invalid alpha value: -0.1"),
     ("rmsprop", {"lr": "0.1"}, "rmsprop: 'lr' must be a number, got '0.1'"),
     ("newton", {"damping": -1}, "Invalid damping value: -1"),
@@ -344,3 +344,5 @@ def test_bad_settings_give_one_line_messages(name, hyper, message):
     assert text.startswith(message)
     assert "\n" not in text
     assert isinstance(info.value, ValueError) and isinstance(info.value, UserError)
+    # The scenario loader finds the offending key by its quoted name in the message.
+    assert any(f"'{key}'" in text for key in hyper) or not hyper
