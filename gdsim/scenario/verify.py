@@ -84,6 +84,8 @@ def check(m: Measurer, e: Expectation) -> tuple[bool, str]:
         kinds, distances = m.nearest(e.at, rows, e.ends_in)
         passed = (kinds == e.ends_in) & (distances <= e.within)
         return _combine(e, passed, _values_text(distances, "distance", m, rows, extra=kinds))
+    if e.relative:
+        return _check_relative(m, e, rows)
     values = m.value(e.metric, e.at, rows, e.during)
     if e.at in ("any", "all"):
         # values are per step: (steps, runs); the comparison is made at each step.
@@ -95,31 +97,37 @@ def check(m: Measurer, e: Expectation) -> tuple[bool, str]:
             warnings.simplefilter("ignore", RuntimeWarning)
             extreme = np.nanmin(values, axis=0) if low else np.nanmax(values, axis=0)
         return _combine(e, per_run, _values_text(extreme, f"{'lowest' if low else 'highest'} {e.metric}", m, rows))
-    if e.relative:
-        other_rows = m.select(e.than_run, "than_run") if e.than_run is not None else rows
-        other_at = e.than_at if e.than_at is not None else e.at
-        if e.metric == "params":
-            a = m.params_at(e.at, rows)
-            b = m.params_at(other_at, other_rows)
-            a, b = _pair(a, b, e)
-            measured = np.sqrt(((a - b) ** 2).sum(axis=1))
-            name = "distance"
-        else:
-            a = m.value(e.metric, e.at, rows, e.during)
-            b = m.value(e.metric, other_at, other_rows, e.during)
-            if e.across in AGGREGATES:
-                a, b = np.array([_aggregate(e.across, a)]), np.array([_aggregate(e.across, b)])
-                measured = _relate(a, b, e.by)
-                return _verdict(e, measured, f"{e.across} {'ratio' if e.by == 'ratio' else 'difference'} {_num(measured[0])}"
-                                f" ({_num(a[0])} vs {_num(b[0])})")
-            a, b = _pair(a, b, e)
-            measured = _relate(a, b, e.by)
-            name = "ratio" if e.by == "ratio" else "difference"
-        return _combine(e, _compare(e, measured), _values_text(measured, name, m, rows))
     if e.across in AGGREGATES:
         value = _aggregate(e.across, values)
         return _verdict(e, np.array([value]), f"{e.across} {e.metric} {_num(value)} over {len(rows)} runs")
     return _combine(e, _compare(e, values), _values_text(values, e.metric, m, rows))
+
+
+def _check_relative(m: Measurer, e: Expectation, rows: np.ndarray) -> tuple[bool, str]:
+    """A value compared with another run's and/or another step's: a ratio, difference or distance."""
+    other_rows = m.select(e.than_run, "than_run") if e.than_run is not None else rows
+    other_at = e.than_at if e.than_at is not None else e.at
+    if e.metric == "params":
+        a = m.params_at(e.at, rows)
+        b = m.params_at(other_at, other_rows)
+        a, b = _pair(a, b, e)
+        measured = np.sqrt(((a - b) ** 2).sum(axis=1))
+        name = "distance"
+    else:
+        a = m.value(e.metric, e.at, rows, e.during)
+        b = m.value(e.metric, other_at, other_rows, e.during)
+        if e.across in AGGREGATES:
+            a, b = np.array([_aggregate(e.across, a)]), np.array([_aggregate(e.across, b)])
+            measured = _relate(a, b, e.by)
+            return _verdict(e, measured, f"{e.across} {'ratio' if e.by == 'ratio' else 'difference'} {_num(measured[0])}"
+                            f" ({_num(a[0])} vs {_num(b[0])})")
+        a, b = _pair(a, b, e)
+        measured = _relate(a, b, e.by)
+        name = "ratio" if e.by == "ratio" else "difference"
+        if len(measured) == 1:
+            text = f"{name} {_num(measured[0])} ({_num(a[0])} vs {_num(b[0])})"
+            return _combine(e, _compare(e, measured), text)
+    return _combine(e, _compare(e, measured), _values_text(measured, name, m, rows))
 
 
 def _pair(a: np.ndarray, b: np.ndarray, e: Expectation) -> tuple[np.ndarray, np.ndarray]:
