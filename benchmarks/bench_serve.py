@@ -1,0 +1,247 @@
+"""Workshop-mode load: N concurrent SSH sessions on loopback, each driving its own gdsim.
+
+    python benchmarks/bench_serve.py                   # 30 sessions of the real app, ~20 s of load
+    python benchmarks/bench_serve.py --sessions 10 --duration 10
+    python benchmarks/bench_serve.py --standin         # the server's own overhead, with a stand-in program
+
+The server runs in its own process (`gdsim.serve.ssh`, key auth, loopback only); the clients are
+asyncssh sessions in this process, started a little apart. Each session waits for the scenario
+picker ("Pick a scenario"), opens the selected scenario (enter), then loops until the end of the
+measurement window: run (space) for --run-seconds so the engine is stepping, pause (space), wait
+until its screen is quiet, and press the step key (".") --probes times. Keypress-to-screen latency
+is the time from sending a probe key to the first screen bytes that follow it; a probe is sent
+only after --quiet-ms without output, so those bytes are the key's effect. At any moment most
+sessions are running their scenario, which is the load the probes are measured under.
+
+This machine runs the server, every app AND every client's decryption; at a real workshop the
+clients are the participants' own laptops, so these figures are pessimistic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import signal
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import asyncssh
+
+ROOT = Path(__file__).resolve().parents[1]
+STANDIN = ROOT / "tests" / "serve" / "standin.py"
+ESCAPES = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()*+].|\x1b[0-9=>@-Z\\-_]")
+
+SERVER = """
+import sys
+from pathlib import Path
+from gdsim.serve.ssh import SSHServerConfig, run_ssh_server
+config = SSHServerConfig(
+    host="127.0.0.1", port=int(sys.argv[1]), host_key=Path(sys.argv[2]), authorized_keys=Path(sys.argv[3]),
+    max_sessions=int(sys.argv[4]), idle_timeout=None, command=eval(sys.argv[5]) or None,
+    scenario=sys.argv[6] or None,
+)
+sys.exit(run_ssh_server(config))
+"""
+
+
+class Screen(asyncssh.SSHClientSession):
+    """Records output and when the last of it arrived."""
+
+    def __init__(self) -> None:
+        self.output = bytearray()
+        self.last_output = time.monotonic()
+        self.arrived = asyncio.Event()
+        self.closed = False
+
+    def data_received(self, data: bytes, datatype) -> None:
+        self.last_output = time.monotonic()
+        self.output += data
+        if len(self.output) > 1_000_000:  # keep the tail only: the text we look for is recent
+            del self.output[:-200_000]
+        self.arrived.set()
+
+    def connection_lost(self, exc) -> None:
+        self.closed = True
+        self.arrived.set()
+
+    async def wait_text(self, text: bytes, timeout: float) -> bool:
+        """Wait until `text` is on screen (escapes removed); b"" waits for any output at all."""
+        deadline = time.monotonic() + timeout
+        while not self.output or text not in ESCAPES.sub(b"", bytes(self.output[-200_000:])):
+            if self.closed or time.monotonic() > deadline:
+                return False
+            self.arrived.clear()
+            try:
+                await asyncio.wait_for(self.arrived.wait(), max(0.01, deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                return False
+        return True
+
+    async def wait_quiet(self, quiet: float, max_wait: float) -> bool:
+        """Wait until no output has come for `quiet` seconds; False if that takes over max_wait."""
+        give_up = time.monotonic() + max_wait
+        while True:
+            remaining = self.last_output + quiet - time.monotonic()
+            if remaining <= 0:
+                return True
+            if time.monotonic() + remaining > give_up or self.closed:
+                return False
+            await asyncio.sleep(remaining)
+
+    async def first_output_after(self, sent: float, timeout: float) -> float | None:
+        self.arrived.clear()
+        try:
+            await asyncio.wait_for(self.arrived.wait(), timeout)
+        except asyncio.TimeoutError:
+            return None
+        return self.last_output - sent
+
+
+class Results:
+    def __init__(self) -> None:
+        self.latency: list[float] = []
+        self.first_frame: list[float] = []
+        self.failed: list[str] = []
+        self.noisy = 0
+        self.timeouts = 0
+
+
+async def participant(index: int, port: int, key, opts, results: Results, stop_at: float) -> None:
+    try:
+        async with asyncssh.connect("127.0.0.1", port, username=f"p{index}", client_keys=[key],
+                                    known_hosts=None, encoding=None, agent_path=None) as conn:
+            started = time.monotonic()
+            chan, screen = await conn.create_session(
+                Screen, term_type="xterm-256color", term_size=(opts.cols, opts.rows)
+            )
+            if opts.ready_text:
+                shown = await screen.wait_text(opts.ready_text.encode(), timeout=90)
+            else:  # a scenario opened directly: its first screen is done when the output pauses
+                shown = await screen.wait_text(b"", timeout=90) and await screen.wait_quiet(0.3, 90)
+                shown = shown and bool(screen.output)
+            if not shown:
+                results.failed.append(f"session {index}: never showed {opts.ready_text or 'a screen'!r}")
+                return
+            results.first_frame.append(time.monotonic() - started)
+            if opts.open_key:
+                chan.write(opts.open_key.encode())
+                await screen.wait_quiet(0.5, 10)
+            while time.monotonic() < stop_at and not screen.closed:
+                if opts.run_key:
+                    chan.write(opts.run_key.encode())  # run: the engine steps
+                    await asyncio.sleep(opts.run_seconds)
+                    chan.write(opts.run_key.encode())  # pause
+                for _ in range(opts.probes):
+                    if not await screen.wait_quiet(opts.quiet_ms / 1000, 3.0):
+                        results.noisy += 1
+                        break
+                    sent = time.monotonic()
+                    chan.write(opts.probe_key.encode())
+                    latency = await screen.first_output_after(sent, timeout=5.0)
+                    if latency is None:
+                        results.timeouts += 1
+                    else:
+                        results.latency.append(latency)
+            chan.close()
+    except (OSError, asyncssh.Error) as exc:
+        results.failed.append(f"session {index}: {exc}")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def main(opts) -> int:
+    tmp = Path(tempfile.mkdtemp(prefix="gdsim-bench-serve-"))
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    (tmp / "authorized_keys").write_bytes(key.export_public_key())
+    command = [sys.executable, str(STANDIN)] if opts.standin else None
+    port = free_port()
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", SERVER, str(port), str(tmp / "host_key"), str(tmp / "authorized_keys"),
+        str(opts.sessions), repr(command), opts.scenario or "",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)), cwd=ROOT,
+    )
+    results = Results()
+    try:
+        banner = await asyncio.wait_for(server.stdout.readline(), 30)
+        if b"listening" not in banner:
+            print("the server did not start:", banner.decode(errors="replace"), file=sys.stderr)
+            return 1
+        load_before = os.getloadavg()[0]
+        begin = time.monotonic()
+        ramp = opts.sessions * opts.stagger
+        stop_at = begin + ramp + opts.warmup + opts.duration
+        tasks = []
+        for i in range(opts.sessions):
+            tasks.append(asyncio.create_task(participant(i, port, key, opts, results, stop_at)))
+            await asyncio.sleep(opts.stagger)
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=ramp + opts.warmup + opts.duration + 120)
+        elapsed = time.monotonic() - begin
+    finally:
+        if server.returncode is None:
+            server.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(server.wait(), 20)
+    report(opts, results, elapsed, load_before)
+    return 0 if results.latency and not results.failed else 1
+
+
+def report(opts, results: Results, elapsed: float, load_before: float) -> None:
+    what = "stand-in program" if opts.standin else "gdsim app"
+    print(f"bench_serve: {opts.sessions} concurrent SSH sessions ({what}), {opts.cols}x{opts.rows}, "
+          f"{elapsed:.0f} s, {os.cpu_count()} CPUs, load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}")
+    if results.first_frame:
+        ff = results.first_frame
+        print(f"  time to first screen   p50 {statistics.median(ff) * 1000:7.0f} ms   "
+              f"p95 {percentile(ff, 95) * 1000:7.0f} ms   max {max(ff) * 1000:7.0f} ms   (n={len(ff)})")
+    if results.latency:
+        lat = results.latency
+        print(f"  keypress-to-screen     p50 {statistics.median(lat) * 1000:7.1f} ms   "
+              f"p95 {percentile(lat, 95) * 1000:7.1f} ms   max {max(lat) * 1000:7.1f} ms   (n={len(lat)} "
+              f"'{opts.probe_key}' presses)")
+        verdict = "meets" if percentile(lat, 95) <= 0.250 else "MISSES"
+        print(f"  target p95 <= 250 ms: {verdict}")
+    print(f"  probes without an answer in 5 s: {results.timeouts}; screens never quiet: {results.noisy}")
+    for failure in results.failed[:10]:
+        print(f"  FAILED {failure}")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, default=30)
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds of measurement")
+    parser.add_argument("--warmup", type=float, default=5.0, help="seconds after the last connect")
+    parser.add_argument("--stagger", type=float, default=0.2, help="seconds between connects")
+    parser.add_argument("--size", default="120x40", help="terminal size COLSxROWS")
+    parser.add_argument("--scenario", help="open this scenario id directly (the picker is skipped)")
+    parser.add_argument("--run-seconds", type=float, default=2.0)
+    parser.add_argument("--probes", type=int, default=5, help="step presses per pause")
+    parser.add_argument("--quiet-ms", type=float, default=150.0)
+    parser.add_argument("--standin", action="store_true",
+                        help="serve tests/serve/standin.py instead of the app (measures the server alone)")
+    opts = parser.parse_args(argv)
+    opts.cols, opts.rows = (int(x) for x in opts.size.lower().split("x"))
+    opts.ready_text, opts.open_key, opts.run_key, opts.probe_key = "Pick a scenario", "\r", " ", "."
+    if opts.scenario:
+        opts.ready_text, opts.open_key = "", ""  # wait for any output, no picker
+    if opts.standin:
+        opts.ready_text, opts.open_key, opts.run_key = "READY", "", ""
+    return opts
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(parse_args())))
