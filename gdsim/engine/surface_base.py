@@ -108,8 +108,10 @@ class Surface:
         raise NotImplementedError
 
     # --- the public row interface --------------------------------------------------------------
-    # Every public evaluation runs under errstate(all="ignore"): a diverging run overflows to
-    # inf/nan, which the simulation detects and freezes; warnings would only clutter the screen.
+    # value, gradient, hessian and grid run under errstate(all="ignore"): a diverging run
+    # overflows to inf/nan, which the simulation detects and freezes; warnings would only clutter
+    # the screen. loss_and_grad is the hot path and leaves that to its caller (the simulation
+    # holds errstate around its whole step loop), saving a context switch per step.
     def value(self, xy: Any) -> np.ndarray:
         xy = np.asarray(xy, dtype=np.float64)
         with np.errstate(all="ignore"):
@@ -149,13 +151,15 @@ class Surface:
         return ChunkedNormal(np.asarray(seeds), (2,), STREAM_NOISE)
 
     def loss_and_grad(self, params: np.ndarray, batch: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Exact value, and the gradient plus noise * batch (the batch holds standard normals)."""
+        """Exact value, and the gradient plus noise * batch (the batch holds standard normals).
+
+        Callers stepping many times hold np.errstate(all="ignore") so diverging runs stay quiet.
+        """
         params = np.asarray(params, dtype=np.float64)
         grad = np.empty(params.shape)
-        with np.errstate(all="ignore"):
-            value, grad[..., 0], grad[..., 1] = self._value_and_gradient(params[..., 0], params[..., 1])
-            if batch is not None and self.noise != 0.0:
-                grad += self.noise * batch
+        value, grad[..., 0], grad[..., 1] = self._value_and_gradient(params[..., 0], params[..., 1])
+        if batch is not None and self.noise != 0.0:
+            grad += self.noise * batch
         return _full(value, params.shape[:-1]), grad
 
     def grid(self, nx: int, ny: int, view: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -226,13 +230,44 @@ def label_minima(points: np.ndarray, values: np.ndarray, rtol: float = 1e-9) -> 
     ]
 
 
+def _refine(surface: Surface, p: np.ndarray, scale: float, iterations: int = 80) -> tuple[np.ndarray, np.ndarray]:
+    """Damped Newton from each row of p, taking only steps that lower f; returns (points, values).
+
+    Steps solve (H + lam I) s = -g with lam making the matrix positive definite, so saddles
+    and maxima are not approached; each step is capped and halved until it lowers f.
+    """
+    f = surface.value(p)
+    t = np.ones(len(p))
+    eye = np.eye(2)
+    for _ in range(iterations):
+        g = surface.gradient(p)
+        h = surface.hessian(p)
+        finite = np.isfinite(g).all(axis=1) & np.isfinite(h).all(axis=(1, 2))
+        g = np.where(finite[:, None], g, 0.0)  # no derivative here: leave the point where it is
+        h = np.where(finite[:, None, None], h, eye)
+        eig = np.linalg.eigvalsh(h)
+        floor = 1e-9 * (1.0 + np.abs(eig[:, 1]))
+        lam = np.where(eig[:, 0] > floor, 0.0, floor - eig[:, 0] + 1e-3 * np.abs(eig[:, 0]))
+        step = np.linalg.solve(h + lam[:, None, None] * eye, -g[:, :, None])[:, :, 0]
+        length = np.hypot(step[:, 0], step[:, 1])
+        step *= (t * np.minimum(1.0, 0.05 * scale / np.maximum(length, 1e-300)))[:, None]
+        trial = p + step
+        f_trial = surface.value(trial)
+        better = f_trial <= f  # False for nan
+        p = np.where(better[:, None], trial, p)
+        f = np.where(better, f_trial, f)
+        t = np.where(better, np.minimum(1.0, 2.0 * t), 0.5 * t)
+        if np.all(np.hypot(step[:, 0], step[:, 1]) < 1e-13 * scale):
+            break
+    return p, f
+
+
 def find_minima(surface: Surface, view: View, n: int = 121, max_count: int = 64) -> list[Minimum]:
     """Local minima inside `view`: grid candidates refined by damped Newton, deduplicated, labelled.
 
-    Candidates are interior grid points no higher than their 8 neighbours. Newton steps use
-    H + lam*I with lam making the matrix positive definite, so saddles and maxima are not
-    approached; a candidate is kept when its gradient vanishes and its Hessian is positive
-    semi-definite.
+    Candidates are interior grid points no higher than their 8 neighbours (and lower than one).
+    A refined candidate is kept when its gradient vanishes and its Hessian is positive
+    semi-definite, or, where derivatives do not exist, when no nearby point is lower.
     """
     xmin, xmax, ymin, ymax = view
     xs, ys, z = surface.grid(n, n, view)
@@ -255,28 +290,24 @@ def find_minima(surface: Surface, view: View, n: int = 121, max_count: int = 64)
         jj, ii = jj[keep], ii[keep]
     p = np.column_stack((xs[ii + 1], ys[jj + 1]))
     scale = max(xmax - xmin, ymax - ymin)
-    for _ in range(60):
-        g = surface.gradient(p)
-        h = surface.hessian(p)
-        lam_min = np.linalg.eigvalsh(h)[:, 0]
-        lam = np.where(lam_min > 1e-8, 0.0, 1e-6 - lam_min + 1e-3 * np.abs(lam_min))
-        step = np.linalg.solve(h + lam[:, None, None] * np.eye(2), -g[:, :, None])[:, :, 0]
-        # Cap each step so a near-singular Hessian cannot throw a candidate across the view.
-        length = np.hypot(step[:, 0], step[:, 1])
-        step *= np.minimum(1.0, 0.05 * scale / np.maximum(length, 1e-300))[:, None]
-        step = np.where(np.isfinite(step), step, 0.0)
-        p = p + step
-        if np.all(length < 1e-13 * scale):
-            break
+    p, f = _refine(surface, p, scale)
     g = surface.gradient(p)
-    f = surface.value(p)
-    eig = np.linalg.eigvalsh(surface.hessian(p))
-    gscale = 1e-6 * (1.0 + np.abs(f))
+    h = surface.hessian(p)
+    smooth = np.isfinite(g).all(axis=1) & np.isfinite(h).all(axis=(1, 2))
+    eig = np.linalg.eigvalsh(np.where(smooth[:, None, None], h, 0.0))
+    stationary = (
+        smooth
+        & (np.hypot(g[:, 0], g[:, 1]) < 1e-6 * (1.0 + np.abs(f)))
+        & (eig[:, 0] >= -1e-6 * (1.0 + np.abs(eig[:, 1])))
+    )
+    # Where the derivatives do not exist (the tip of a cone, sqrt at 0) compare with neighbours.
+    ring = 1e-5 * scale * np.array([(np.cos(a), np.sin(a)) for a in np.linspace(0, 2 * np.pi, 8, endpoint=False)])
+    around = surface.value(p[:, None, :] + ring[None, :, :])
+    kink = ~smooth & np.all(f[:, None] <= np.where(np.isnan(around), np.inf, around), axis=1)
     ok = (
         np.all(np.isfinite(p), axis=1)
         & np.isfinite(f)
-        & (np.hypot(g[:, 0], g[:, 1]) < gscale)
-        & (eig[:, 0] >= -1e-6 * (1.0 + np.abs(eig[:, 1])))
+        & (stationary | kink)
         & (p[:, 0] >= xmin) & (p[:, 0] <= xmax) & (p[:, 1] >= ymin) & (p[:, 1] <= ymax)
     )
     p, f = p[ok], f[ok]
