@@ -82,6 +82,7 @@ def child_environment(
         "OPENBLAS_NUM_THREADS": "1",
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
+        "MALLOC_ARENA_MAX": "2",  # fewer 64 MiB malloc arenas reserved per thread
         "TERM": term if SAFE_TERM.fullmatch(term or "") else "xterm-256color",
         "COLUMNS": str(cols),
         "LINES": str(rows),

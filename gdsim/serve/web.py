@@ -62,6 +62,7 @@ class WebServerConfig:
             "OPENBLAS_NUM_THREADS": "1",
             "OMP_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1",
+            "MALLOC_ARENA_MAX": "2",  # fewer 64 MiB malloc arenas reserved per thread
         }
         if self.scenario_dir is not None:
             env["GDSIM_SCENARIO_DIR"] = str(Path(self.scenario_dir).resolve())

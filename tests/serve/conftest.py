@@ -18,7 +18,7 @@ from gdsim.serve.ssh import RunningSSHServer, SSHServerConfig, start_ssh_server
 STANDIN = [sys.executable, str(Path(__file__).with_name("standin.py"))]
 PASSWORD = "gradient-descent-42"
 # Escape sequences (CSI, OSC, charset, two-byte) removed so that text split up by styling still matches.
-ESCAPES = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()*+].|\x1b[@-Z\\-_]")
+ESCAPES = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()*+].|\x1b[0-9=>@-Z\\-_]")
 
 
 class Screen(asyncssh.SSHClientSession):

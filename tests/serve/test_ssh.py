@@ -253,3 +253,32 @@ async def test_cpu_limit_ends_a_runaway_session_with_a_message(serve, client_key
         await asyncio.wait_for(screen.closed.wait(), 10)
         assert b"CPU time limit" in screen.output
         assert chan.get_exit_status() == 128 + signal.SIGXCPU
+
+
+async def test_password_guessing_is_cut_off(serve, password_file):
+    server = await serve(authorized_keys=None, password_file=password_file, max_auth_failures=3)
+    attempts = []
+
+    class Guesser(asyncssh.SSHClient):
+        def password_auth_requested(self):
+            attempts.append(1)
+            return f"guess-{len(attempts)}" if len(attempts) < 10 else None
+
+    with pytest.raises((asyncssh.PermissionDenied, asyncssh.DisconnectError)):
+        async with connect(server, client_factory=Guesser, client_keys=None, preferred_auth="password"):
+            pass
+    assert len(attempts) == 3
+
+
+async def test_connection_flood_is_dropped(serve):
+    server = await serve(max_sessions=1)  # room for 2 * 1 + 10 connections
+    streams = [await asyncio.open_connection("127.0.0.1", server.port) for _ in range(13)]
+    try:
+        last_reader = streams[-1][0]
+        data = await asyncio.wait_for(last_reader.read(), 5)
+        assert b"SSH-2.0" not in data and last_reader.at_eof()
+        first = await asyncio.wait_for(streams[0][0].readline(), 5)
+        assert first.startswith(b"SSH-2.0-gdsim")
+    finally:
+        for _, writer in streams:
+            writer.close()
