@@ -105,6 +105,39 @@ class Saddle(Surface):
         return 2.0, 0.0, -2.0
 
 
+class EscapeSaddle(Surface):
+    """x^2 + 0.25 y^4 - 0.5 y^2: a saddle between two valleys, bounded below.
+
+    Started near the ridge y = 0, gradient descent first slides towards the saddle and
+    lingers there (the gradient almost vanishes) before escaping into one of the valleys.
+    """
+
+    name = "escape_saddle"
+    title = "Saddle between two valleys"
+    DEFAULT_VIEW = (-2.0, 2.0, -2.0, 2.0)
+    DEFAULT_START = (1.8, 0.001)
+
+    def _formula(self) -> str:
+        return "x^2 + 0.25 y^4 - 0.5 y^2"
+
+    def _minima(self) -> list[Minimum]:
+        return [
+            Minimum((0.0, -1.0), -0.25, "global"),
+            Minimum((0.0, 1.0), -0.25, "global"),
+            Minimum((0.0, 0.0), 0.0, "saddle"),
+        ]
+
+    def _value(self, x, y):
+        y2 = y * y
+        return x * x + (0.25 * y2 - 0.5) * y2
+
+    def _gradient(self, x, y):
+        return 2.0 * x, (y * y - 1.0) * y
+
+    def _hessian(self, x, y):
+        return 2.0, 0.0, 3.0 * y * y - 1.0
+
+
 class DoubleWell(Surface):
     """(x^2 - 1)^2 + tilt x + y^2: two wells, the tilt making the left one deeper."""
 

@@ -94,15 +94,17 @@ def test_known_minima_are_stationary_with_stated_values(name, params):
             assert low < 0 < high
         else:
             assert low > 0  # all listed minima are strict
-    lowest = values.min()
+    lowest = min((m.value for m in surface.minima if m.kind != "saddle"), default=None)
     assert all((m.kind == "global") == math.isclose(m.value, lowest, abs_tol=1e-9) for m in surface.minima if m.kind != "saddle")
 
 
-@pytest.mark.parametrize("name", ["quadratic", "bowl", "rosenbrock", "himmelblau", "beale", "double_well", "plateau", "ravine"])
+@pytest.mark.parametrize(
+    "name", ["quadratic", "bowl", "rosenbrock", "himmelblau", "beale", "double_well", "plateau", "ravine", "escape_saddle"]
+)
 def test_numerical_search_finds_exactly_the_listed_minima(name):
     surface = make_surface(name)
     found = find_minima(surface, surface.view)
-    assert len(found) == len(surface.minima)
+    assert len(found) == sum(m.kind != "saddle" for m in surface.minima)
     for m in found:
         index, dist = surface.nearest_minimum(np.array([m.point]))
         assert dist[0] < 1e-6
@@ -118,6 +120,7 @@ def test_stated_minima_of_the_classic_functions():
     np.testing.assert_allclose([m.point for m in himmelblau.minima], published, atol=1e-6)
     assert all(m.kind == "global" and m.value == 0.0 for m in himmelblau.minima)
     assert [m.kind for m in make_surface("saddle").minima] == ["saddle"]
+    assert [m.kind for m in make_surface("escape_saddle").minima] == ["global", "global", "saddle"]
 
 
 def test_rastrigin_lists_every_local_minimum_in_its_view():
@@ -161,6 +164,16 @@ def test_plateau_is_flat_enough_that_plain_descent_crawls_and_momentum_crosses()
         heavy = heavy - 0.1 * velocity
     assert np.hypot(*plain[0]) > 2.5  # barely moved from 2.9
     assert np.hypot(*heavy[0]) < 0.05
+
+
+def test_gradient_descent_lingers_at_the_escape_saddle_then_leaves():
+    surface = make_surface("escape_saddle")
+    path = [np.array([surface.default_start])]
+    for _ in range(120):
+        path.append(path[-1] - 0.1 * surface.gradient(path[-1]))
+    index, dist = surface.nearest_minimum(np.concatenate(path))
+    assert surface.minima[index[40]].kind == "saddle" and dist[40] < 0.05
+    assert surface.minima[index[-1]].kind == "global" and dist[-1] < 1e-3
 
 
 def test_quadratic_condition_number_and_rotation():
