@@ -37,17 +37,29 @@ class History:
         return step % self.stride == 0
 
     def append(self, step: int, values: dict[str, np.ndarray]) -> None:
-        if step % self.stride:
+        row = self.start(step)
+        if row is None:
             return
+        for name, value in values.items():
+            self._data[name][row] = value
+
+    def start(self, step: int) -> int | None:
+        """Open the record for `step` and return its row (None if this step is not kept);
+        fill it with put(). Fields left unfilled stay NaN."""
+        if step % self.stride:
+            return None
         if self.count == self.capacity:
             self._compact()
             if step % self.stride:
-                return
+                return None
         row = self.count
         self.steps[row] = step
-        for name, value in values.items():
-            self._data[name][row] = value
         self.count += 1
+        return row
+
+    def put(self, row: int, name: str, runs: slice | np.ndarray, value) -> None:
+        """Write one field of some runs (a slice or index array) into an opened record."""
+        self._data[name][row, runs] = value
 
     def _compact(self) -> None:
         keep = self.count // 2 + self.count % 2

@@ -21,6 +21,7 @@ from gdsim.engine.history import History
 
 SMALL_P = 8  # parameters and velocity are recorded per step when P is at most this (surfaces)
 LOSS_BOUND = 1e30
+LR_CHUNK = 4096  # learning rates are computed this many steps at a time (one vector call)
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,9 @@ class Cohort:
         self.optimizer = optimizer
         self.schedule = schedule
         self.rows = np.asarray(rows, dtype=np.int64)
+        contiguous = len(self.rows) and np.array_equal(self.rows, np.arange(self.rows[0], self.rows[0] + len(self.rows)))
+        # Where this cohort's runs sit in the scenario's order: a slice when contiguous (cheaper to write).
+        self.where = slice(int(self.rows[0]), int(self.rows[-1]) + 1) if contiguous else self.rows
         self.seeds = np.asarray(seeds, dtype=np.int64)
         self.clip_norm = clip_norm
         self.bound = float(bound)
@@ -69,10 +73,12 @@ class Cohort:
         self.best_val = np.full(n, np.inf)
         self.evals_since_best = np.zeros(n, dtype=np.int64)
         self.evaluation: dict[str, np.ndarray] = {}
+        self._lr_from = 0
+        self._lr_table = np.empty(0)
         with np.errstate(all="ignore"):
             self.loss, self.grad = problem.loss_and_grad(self.params, self.sampler.next())
-        self._check(0, self.params, None)
-        self.lr = schedule.lr_at(0)
+            self._check(0, self.params, None)
+        self.lr = self.lr_at(0)
         if self.eval_every:
             self._evaluate(0)
 
@@ -83,22 +89,30 @@ class Cohort:
     def velocity(self) -> np.ndarray | None:
         return self.optimizer.velocity(self.state)
 
+    def lr_at(self, k: int) -> float:
+        """The schedule's learning rate for update k, from a table computed a chunk at a time."""
+        i = k - self._lr_from
+        if not 0 <= i < len(self._lr_table):
+            self._lr_from = k
+            self._lr_table = np.asarray(self.schedule.lr_at(np.arange(k, k + LR_CHUNK)), dtype=np.float64)
+            i = 0
+        return float(self._lr_table[i])
+
     def step(self, k: int) -> None:
-        """Update from step k to step k+1."""
-        lr = self.schedule.lr_at(k)
+        """Update from step k to step k+1 (callers hold np.errstate(all="ignore"))."""
+        lr = self.lr
         grad = self.grad
         if self.clip_norm is not None:
             norms = np.sqrt(np.einsum("rp,rp->r", grad, grad))
             scale = np.minimum(1.0, self.clip_norm / (norms + 1e-6))  # torch's clip_grad_norm_
             grad = grad * scale[:, None]
         hessian = self.problem.hessian(self.params) if self.optimizer.needs_hessian else None
-        with np.errstate(all="ignore"):
-            params, state = self.optimizer.update(grad, self.state, self.params, lr, hessian=hessian)
-            loss, new_grad = self.problem.loss_and_grad(params, self.sampler.next())
+        params, state = self.optimizer.update(grad, self.state, self.params, lr, hessian=hessian)
+        loss, new_grad = self.problem.loss_and_grad(params, self.sampler.next())
         previous = (self.params, self.state, self.loss, self.grad)
         self.params, self.state, self.loss, self.grad = params, state, loss, new_grad
-        self.lr = self.schedule.lr_at(k + 1)
-        if self.frozen.any():
+        self.lr = self.lr_at(k + 1)
+        if self.any_frozen:
             self._hold(self.frozen, previous)
         self._check(k + 1, params, previous)
         if self.eval_every and (k + 1) % self.eval_every == 0:
@@ -106,16 +120,28 @@ class Cohort:
         elif self.evaluation:
             self.evaluation = {}
 
+    @property
+    def any_frozen(self) -> bool:
+        return self._frozen_count > 0
+
+    _frozen_count = 0
+
     def _check(self, k: int, params: np.ndarray, previous) -> None:
-        with np.errstate(all="ignore"):
-            bad = ~np.isfinite(self.loss) | (np.abs(self.loss) > LOSS_BOUND)
-            bad |= ~(np.abs(params).max(axis=1) <= self.bound)  # also catches NaN
-        bad &= ~self.frozen
+        # Two whole-array reductions in the common case; NaN fails every comparison, so a NaN
+        # anywhere takes the slow path too.
+        if np.abs(params).max() <= self.bound and np.abs(self.loss).max() <= LOSS_BOUND:
+            return
+        ok = (np.abs(params).max(axis=1) <= self.bound) & (np.abs(self.loss) <= LOSS_BOUND)
+        bad = ~ok & ~self.frozen
         if bad.any():
             self.diverged_at[bad] = k
-            self.frozen |= bad
+            self._freeze(bad)
             if previous is not None:
                 self._hold(bad, previous)
+
+    def _freeze(self, rows: np.ndarray) -> None:
+        self.frozen |= rows
+        self._frozen_count = int(self.frozen.sum())
 
     def _hold(self, rows: np.ndarray, previous) -> None:
         """Put `rows` back to their previous state: frozen runs stop moving."""
@@ -149,7 +175,7 @@ class Cohort:
             stop = (self.evals_since_best >= self.patience) & ~self.frozen
             if stop.any():
                 self.stopped_at[stop] = k
-                self.frozen |= stop
+                self._freeze(stop)
 
 
 class Simulation:
@@ -247,26 +273,37 @@ class Simulation:
     # -- stepping ----------------------------------------------------------------------------
     def step(self, n: int = 1) -> None:
         """Advance all runs by n updates (frozen runs stay where they are)."""
-        for _ in range(n):
-            k = self.step_count
-            for cohort in self.cohorts:
-                cohort.step(k)
-            self.step_count = k + 1
-            if self.history is not None and self.history.wants(self.step_count):
-                self._record()
+        history = self.history
+        with np.errstate(all="ignore"):
+            for _ in range(n):
+                k = self.step_count
+                for cohort in self.cohorts:
+                    cohort.step(k)
+                self.step_count = k + 1
+                if history is not None and self.step_count % history.stride == 0:
+                    self._record()
 
     def _record(self) -> None:
-        values = {
-            "loss": self.loss,
-            "grad_norm": self.grad_norm,
-            "velocity_norm": self.velocity_norm,
-            "lr": self.lr,
-        }
-        if self.small:
-            values["params"] = self.params
-            values["velocity"] = self.velocity
-        values.update(self.evaluation())
-        self.history.append(self.step_count, values)
+        history = self.history
+        row = history.start(self.step_count)
+        if row is None:
+            return
+        put = history.put
+        for c in self.cohorts:
+            where = c.where
+            put(row, "loss", where, c.loss)
+            put(row, "grad_norm", where, np.sqrt(np.einsum("rp,rp->r", c.grad, c.grad)))
+            put(row, "lr", where, c.lr)
+            velocity = c.velocity()
+            if velocity is not None:
+                put(row, "velocity_norm", where, np.sqrt(np.einsum("rp,rp->r", velocity, velocity)))
+                if self.small:
+                    put(row, "velocity", where, velocity)
+            if self.small:
+                put(row, "params", where, c.params)
+            for name, values in c.evaluation.items():
+                if name in self.eval_names:
+                    put(row, name, where, values)
 
     @property
     def all_frozen(self) -> bool:
