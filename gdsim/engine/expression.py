@@ -194,7 +194,10 @@ class _Builder:
         elif isinstance(op, ast.Sub):
             result = ad.Add(ad.Scale(-1.0, b), a) if ca is not None else ad.Add(a, b, negate_b=True)
         elif isinstance(op, ast.Mult):
-            result = ad.Scale(ca, b) if ca is not None else ad.Scale(cb, a) if cb is not None else ad.Mul(a, b)
+            if ca is not None:
+                result = ad.Scale(ca, b)
+            else:
+                result = ad.Scale(cb, a) if cb is not None else ad.Mul(a, b)
         elif cb is not None:  # division by a constant is a multiplication
             result = ad.Scale(1.0 / cb if cb != 0 else math.nan, a)
         else:
@@ -212,7 +215,8 @@ class _Builder:
             raise _fail(self.text, node.keywords[0].value, f"{name}() takes no keyword arguments")
         want = 2 if name in ad.CHOOSERS else 1
         if len(node.args) != want:
-            raise _fail(self.text, node, f"{name}() takes {want} argument{'s' * (want > 1)}, got {len(node.args)}")
+            plural = "s" if want > 1 else ""
+            raise _fail(self.text, node, f"{name}() takes {want} argument{plural}, got {len(node.args)}")
         args = [self.build(arg, depth + 1) for arg in node.args]
         if name in ad.CHOOSERS:
             return self._fold(ad.Choose(args[0], args[1], ad.CHOOSERS[name]))

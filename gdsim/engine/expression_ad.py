@@ -195,7 +195,8 @@ FUNCTIONS: dict[str, tuple[Callable, Callable, Callable]] = {
     "arcsin": (np.arcsin, lambda v, fv: 1.0 / np.sqrt(1.0 - v * v), lambda v, fv: v / (1.0 - v * v) ** 1.5),
     "arccos": (np.arccos, lambda v, fv: -1.0 / np.sqrt(1.0 - v * v), lambda v, fv: -v / (1.0 - v * v) ** 1.5),
 }
-FUNCTIONS["atan"], FUNCTIONS["asin"], FUNCTIONS["acos"] = FUNCTIONS["arctan"], FUNCTIONS["arcsin"], FUNCTIONS["arccos"]
+for _alias, _name in (("atan", "arctan"), ("asin", "arcsin"), ("acos", "arccos")):
+    FUNCTIONS[_alias] = FUNCTIONS[_name]
 # 1 / v, used for division by a non-constant.
 RECIPROCAL = (lambda v: 1.0 / v, lambda v, fv: -fv * fv, _recip_d2)
 # Two-argument functions: name -> True for the smaller one.

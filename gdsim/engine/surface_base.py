@@ -75,7 +75,9 @@ class Surface:
         self.params = {k: check_number(k, params.get(k, d), self.name) for k, d in self.PARAMS.items()}
         self.noise = check_number("noise", noise, self.name)
         if self.noise < 0:
-            raise ProblemError(f"{self.name}: noise is a standard deviation and must be >= 0, got {self.noise}")
+            raise ProblemError(
+                f"{self.name}: noise is a standard deviation and must be >= 0, got {self.noise}"
+            )
         self.view = check_view(self.DEFAULT_VIEW if view is None else view, f"{self.name}: view")
         self._setup()
         self.formula = self._formula()
@@ -230,7 +232,9 @@ def label_minima(points: np.ndarray, values: np.ndarray, rtol: float = 1e-9) -> 
     ]
 
 
-def _refine(surface: Surface, p: np.ndarray, scale: float, iterations: int = 80) -> tuple[np.ndarray, np.ndarray]:
+def _refine(
+    surface: Surface, p: np.ndarray, scale: float, iterations: int = 80
+) -> tuple[np.ndarray, np.ndarray]:
     """Damped Newton from each row of p, taking only steps that lower f; returns (points, values).
 
     Steps solve (H + lam I) s = -g with lam making the matrix positive definite, so saddles
@@ -301,7 +305,8 @@ def find_minima(surface: Surface, view: View, n: int = 121, max_count: int = 64)
         & (eig[:, 0] >= -1e-6 * (1.0 + np.abs(eig[:, 1])))
     )
     # Where the derivatives do not exist (the tip of a cone, sqrt at 0) compare with neighbours.
-    ring = 1e-5 * scale * np.array([(np.cos(a), np.sin(a)) for a in np.linspace(0, 2 * np.pi, 8, endpoint=False)])
+    angles = np.linspace(0.0, 2.0 * np.pi, 8, endpoint=False)
+    ring = 1e-5 * scale * np.column_stack((np.cos(angles), np.sin(angles)))
     around = surface.value(p[:, None, :] + ring[None, :, :])
     kink = ~smooth & np.all(f[:, None] <= np.where(np.isnan(around), np.inf, around), axis=1)
     ok = (

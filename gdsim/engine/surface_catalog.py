@@ -1,4 +1,4 @@
-"""The classic optimisation test functions as surfaces, each with its exact value, gradient, Hessian and known minima.
+"""The classic optimisation test functions as surfaces: exact value, gradient, Hessian, known minima.
 
 Formulas are written out by hand (no numerical differentiation) so a step costs a few array
 operations; tests check every derivative against central finite differences.

@@ -219,7 +219,8 @@ class Plateau(Surface):
     def _hessian(self, x, y):
         s = self._s
         e = np.exp(-(x * x + y * y) / s)
-        return (2.0 / s - 4.0 * x * x / (s * s)) * e, -4.0 * x * y / (s * s) * e, (2.0 / s - 4.0 * y * y / (s * s)) * e
+        k = 4.0 * e / (s * s)
+        return 2.0 * e / s - k * x * x, -k * x * y, 2.0 * e / s - k * y * y
 
 
 class Ravine(Surface):
@@ -287,7 +288,8 @@ class Hills(Surface):
 
     def _formula(self) -> str:
         terms = " - ".join(
-            f"{'' if d == 1 else fmt(d) + ' '}exp(-((x{-cx:+g})^2 + (y{-cy:+g})^2) / {fmt(2 * w * w)})" for cx, cy, d, w in self.DIPS
+            f"{'' if d == 1 else fmt(d) + ' '}exp(-((x{-cx:+g})^2 + (y{-cy:+g})^2) / {fmt(2 * w * w)})"
+            for cx, cy, d, w in self.DIPS
         )
         return f"{fmt(self.BOWL)} (x^2 + y^2) - {terms}"
 
@@ -311,7 +313,8 @@ class Hills(Surface):
         dx, dy, e = self._dips(x, y)
         ei = e * self._inv
         value = self.BOWL * (x * x + y * y) - e.sum(axis=-1)
-        return value, 2.0 * self.BOWL * x + (ei * dx).sum(axis=-1), 2.0 * self.BOWL * y + (ei * dy).sum(axis=-1)
+        gx = 2.0 * self.BOWL * x + (ei * dx).sum(axis=-1)
+        return value, gx, 2.0 * self.BOWL * y + (ei * dy).sum(axis=-1)
 
     def _hessian(self, x, y):
         dx, dy, e = self._dips(x, y)

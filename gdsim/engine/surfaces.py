@@ -14,7 +14,16 @@ from typing import Any
 from gdsim.engine.problem import Minimum, ProblemError
 from gdsim.engine.surface_base import Surface, View, find_minima
 from gdsim.engine.surface_catalog import Beale, Himmelblau, Rastrigin, Rosenbrock
-from gdsim.engine.surface_shapes import Bowl, DoubleWell, EscapeSaddle, Hills, Plateau, Quadratic, Ravine, Saddle
+from gdsim.engine.surface_shapes import (
+    Bowl,
+    DoubleWell,
+    EscapeSaddle,
+    Hills,
+    Plateau,
+    Quadratic,
+    Ravine,
+    Saddle,
+)
 
 __all__ = [
     "SURFACES",

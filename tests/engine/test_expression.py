@@ -131,7 +131,8 @@ def test_minima_of_a_typed_expression():
 def test_view_sets_the_box_start_and_where_minima_are_searched():
     surface = make_surface(expression="(x - 5)**2 + (y - 5)**2 + 1", view=(0, 10, 0, 10))
     assert surface.default_start == (8.0, 8.0)
-    assert surface.minima[0].point == pytest.approx((5.0, 5.0)) and surface.minima[0].value == pytest.approx(1.0)
+    assert surface.minima[0].point == pytest.approx((5.0, 5.0))
+    assert surface.minima[0].value == pytest.approx(1.0)
     assert make_surface(expression="(x - 5)**2 + (y - 5)**2").minima == ()
 
 
@@ -144,7 +145,8 @@ def test_functions_without_minima_report_none():
     constant = make_surface(expression="2*pi + 1")
     assert constant.expression.is_constant
     assert constant.value(np.zeros((3, 2))) == pytest.approx([2 * math.pi + 1] * 3)
-    assert (constant.gradient(np.zeros((3, 2))) == 0).all() and (constant.hessian(np.zeros((3, 2))) == 0).all()
+    assert (constant.gradient(np.zeros((3, 2))) == 0).all()
+    assert (constant.hessian(np.zeros((3, 2))) == 0).all()
 
 
 def test_non_finite_values_do_not_raise():

@@ -95,12 +95,15 @@ def test_known_minima_are_stationary_with_stated_values(name, params):
         else:
             assert low > 0  # all listed minima are strict
     lowest = min((m.value for m in surface.minima if m.kind != "saddle"), default=None)
-    assert all((m.kind == "global") == math.isclose(m.value, lowest, abs_tol=1e-9) for m in surface.minima if m.kind != "saddle")
+    for m in surface.minima:
+        if m.kind != "saddle":
+            assert (m.kind == "global") == math.isclose(m.value, lowest, abs_tol=1e-9)
 
 
-@pytest.mark.parametrize(
-    "name", ["quadratic", "bowl", "rosenbrock", "himmelblau", "beale", "double_well", "plateau", "ravine", "escape_saddle"]
-)
+COMPLETE_MINIMA = ["quadratic", "bowl", "rosenbrock", "himmelblau", "beale", "double_well", "plateau", "ravine"]
+
+
+@pytest.mark.parametrize("name", [*COMPLETE_MINIMA, "escape_saddle"])
 def test_numerical_search_finds_exactly_the_listed_minima(name):
     surface = make_surface(name)
     found = find_minima(surface, surface.view)
