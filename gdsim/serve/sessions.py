@@ -66,10 +66,13 @@ class SessionRegistry:
         await asyncio.gather(*(s.end("the workshop server is stopping") for s in list(self.live)))
 
 
-def child_environment(
-    settings: SessionSettings, term: str, cols: int, rows: int, client_env: dict[str, str]
-) -> dict[str, str]:
-    """A small, explicit environment: nothing of the presenter's own environment leaks through."""
+def child_environment(settings: SessionSettings, term: str, client_env: dict[str, str]) -> dict[str, str]:
+    """A small, explicit environment: nothing of the presenter's own environment leaks through.
+
+    COLUMNS and LINES are deliberately NOT set: shutil.get_terminal_size(), which Textual's Linux
+    driver calls on every SIGWINCH, prefers them to the pty's real size, so they would pin the
+    app to its first size and every resize would be lost. The size lives on the pty instead.
+    """
     env = {
         "PATH": os.environ.get("PATH", os.defpath),
         "HOME": os.environ.get("HOME", "/"),
@@ -84,8 +87,6 @@ def child_environment(
         "MKL_NUM_THREADS": "1",
         "MALLOC_ARENA_MAX": "2",  # fewer 64 MiB malloc arenas reserved per thread
         "TERM": term if SAFE_TERM.fullmatch(term or "") else "xterm-256color",
-        "COLUMNS": str(cols),
-        "LINES": str(rows),
         "GDSIM_SERVED": "1",
     }
     if settings.scenario_dir is not None:
@@ -170,9 +171,7 @@ class GdsimSession(asyncssh.SSHServerSession):
         assert chan is not None
         try:
             cols, rows = clamp_size(*chan.get_terminal_size()[:2])
-            env = child_environment(
-                self._settings, chan.get_terminal_type() or "", cols, rows, dict(chan.get_environment())
-            )
+            env = child_environment(self._settings, chan.get_terminal_type() or "", dict(chan.get_environment()))
             self._pty = PtyProcess(on_output=self._output)
             self._pty.on_input_backlog = self._input_backlog
             argv = wrap_command(self._settings.command, self._settings.limits, controlling_tty=True)

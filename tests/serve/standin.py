@@ -8,6 +8,7 @@ Typing `q` exits with status 0; `x` exits with status 3.
 
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,7 +17,8 @@ import tty
 
 
 def size() -> str:
-    cols, rows = os.get_terminal_size(0)
+    # shutil, as Textual's Linux driver does: it reads COLUMNS/LINES first, then the pty.
+    cols, rows = shutil.get_terminal_size((0, 0))
     return f"{cols}x{rows}"
 
 

@@ -125,6 +125,8 @@ async def test_shell_without_pty_is_told_to_use_a_terminal(serve, client_key):
 
 
 async def test_resize_reaches_the_program(serve, client_key):
+    # The stand-in reads its size as Textual does (shutil: COLUMNS/LINES first, then the pty), so
+    # this also fails if the server pins the size through COLUMNS/LINES.
     server = await serve()
     async with connect(server, client_keys=[client_key]) as conn:
         chan, screen = await open_screen(conn, term_size=(80, 24))
