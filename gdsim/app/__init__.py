@@ -1,0 +1,1 @@
+"""The gdsim Textual app: pick a scenario, watch gradient descent live, change settings and re-run."""

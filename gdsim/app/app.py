@@ -1,0 +1,132 @@
+"""The gdsim app: the Textual App, its themes and screens, and `run`, the entry point of `gdsim`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Iterable
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.theme import Theme
+
+from gdsim.app.commands import GdsimCommands
+from gdsim.app.messages import OpenScenario
+from gdsim.app.palette import MONO_THEME
+from gdsim.app.screens.help import HelpScreen
+from gdsim.app.screens.picker import PickerScreen
+from gdsim.app.screens.scenario import ScenarioScreen
+from gdsim.app.session import Session
+from gdsim.app.text import clean
+from gdsim.errors import UserError
+from gdsim.scenario.library import resolve, served
+from gdsim.scenario.load import LoadedScenario, load_scenario
+
+THEMES = ("textual-dark", "textual-light", MONO_THEME, "nord", "gruvbox")
+
+MONO = Theme(
+    name=MONO_THEME,
+    primary="#ffffff",
+    secondary="#c0c0c0",
+    accent="#ffffff",
+    foreground="#ffffff",
+    background="#000000",
+    surface="#000000",
+    panel="#303030",
+    warning="#ffffff",
+    error="#ffffff",
+    success="#ffffff",
+    dark=True,
+)
+
+
+class GdsimApp(App):
+    """Pick a scenario, then watch and change its runs."""
+
+    CSS_PATH = "gdsim.tcss"
+    TITLE = "gdsim"
+    COMMANDS = App.COMMANDS | {GdsimCommands}
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("f1", "help", "Help", show=False),
+    ]
+
+    def __init__(self, initial: LoadedScenario | None = None):
+        super().__init__()
+        self.initial = initial
+        self.register_theme(MONO)
+        if self.no_color:
+            self.theme = MONO_THEME
+
+    @property
+    def mono(self) -> bool:
+        """Draw without colour: the monochrome theme, or NO_COLOR set."""
+        return self.no_color or self.theme == MONO_THEME
+
+    def on_mount(self) -> None:
+        self.push_screen(PickerScreen())
+        if self.initial is not None:
+            self.open_loaded(self.initial)
+
+    # -- opening scenarios ---------------------------------------------------------------------
+    def on_open_scenario(self, message: OpenScenario) -> None:
+        self.open_path(message.path, message.id)
+
+    def open_path(self, path: Path, id: str) -> bool:
+        try:
+            loaded = load_scenario(path, id=id)
+        except UserError as exc:
+            self.notify(clean(str(exc)), title="cannot open", severity="error", markup=False, timeout=10)
+            return False
+        return self.open_loaded(loaded)
+
+    def open_loaded(self, loaded: LoadedScenario) -> bool:
+        try:
+            session = Session(loaded)
+        except UserError as exc:
+            self.notify(clean(str(exc)), title="cannot open", severity="error", markup=False, timeout=10)
+            return False
+        while isinstance(self.screen, ScenarioScreen):
+            self.screen.session.running = False
+            self.pop_screen()
+        self.push_screen(ScenarioScreen(session))
+        return True
+
+    def show_picker(self) -> None:
+        while not isinstance(self.screen, PickerScreen) and len(self.screen_stack) > 1:
+            self.pop_screen()
+        if not isinstance(self.screen, PickerScreen):
+            self.push_screen(PickerScreen())
+
+    # -- app-wide actions ----------------------------------------------------------------------
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.screen, self.BINDINGS))
+
+    def action_next_theme(self) -> None:
+        current = self.theme if self.theme in THEMES else THEMES[-1]
+        self.theme = THEMES[(THEMES.index(current) + 1) % len(THEMES)]
+        self.notify(f"theme: {self.theme}", markup=False, timeout=2)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        for command in super().get_system_commands(screen):
+            if served() and "screenshot" in command.title.lower():
+                continue  # served sessions write no files
+            yield command
+
+
+def run(scenario: str | None = None) -> int:
+    """`gdsim [SCENARIO]`: open the app (on the scenario, if given); the exit status."""
+    initial = None
+    if scenario:
+        try:
+            path = resolve(scenario)
+            initial = load_scenario(path, id=Path(path).stem)
+        except UserError as exc:
+            print(f"gdsim: {exc}", file=sys.stderr)
+            return 2
+    app = GdsimApp(initial)
+    app.run()
+    return app.return_code or 0

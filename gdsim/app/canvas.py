@@ -1,0 +1,129 @@
+"""A braille-dot canvas that renders straight to Textual Strips: the app's fast plotting core.
+
+plotext needs ~20 ms to build one small plot (measured: benchmarks/bench_app.py notes), too slow
+for four live plots at 15 redraws per second, so curves are rasterised here with NumPy: each
+character cell holds 2x4 dots, a line is sampled at one point per dot, and cells are coloured by
+the last trace drawn in them. Only finite values ever reach this module (see series.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
+
+_BITS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]], dtype=np.uint8)
+MAX_SAMPLES = 200_000
+
+
+class Canvas:
+    """`cols` x `rows` cells; dots live in pixel space (2 * cols) x (4 * rows), y = 0 at the top."""
+
+    def __init__(self, cols: int, rows: int):
+        self.cols = max(0, int(cols))
+        self.rows = max(0, int(rows))
+        self.bits = np.zeros((self.rows, self.cols), dtype=np.uint8)
+        self.colour = np.full((self.rows, self.cols), -1, dtype=np.int16)
+        self.chars: dict[tuple[int, int], tuple[str, Style]] = {}
+        self.styles: list[Style] = []
+        self._style_index: dict[Style, int] = {}
+
+    def _index(self, style: Style) -> int:
+        index = self._style_index.get(style)
+        if index is None:
+            index = self._style_index[style] = len(self.styles)
+            self.styles.append(style)
+        return index
+
+    def dots(self, px: np.ndarray, py: np.ndarray, style: Style) -> None:
+        """Set the dots at pixel coordinates (px, py); those off the canvas are dropped."""
+        if not self.rows or not self.cols or len(px) == 0:
+            return
+        ix = np.rint(px).astype(np.int64)
+        iy = np.rint(py).astype(np.int64)
+        keep = (ix >= 0) & (ix < 2 * self.cols) & (iy >= 0) & (iy < 4 * self.rows)
+        ix, iy = ix[keep], iy[keep]
+        if len(ix) == 0:
+            return
+        cy, cx = iy >> 2, ix >> 1
+        np.bitwise_or.at(self.bits, (cy, cx), _BITS[iy & 3, ix & 1])
+        self.colour[cy, cx] = self._index(style)
+
+    def line(self, px: np.ndarray, py: np.ndarray, style: Style) -> None:
+        """A polyline through the points, one sample per dot along each segment."""
+        if len(px) < 2:
+            self.dots(px, py, style)
+            return
+        # Clip far-away points to just outside the canvas so a diverging run costs no more samples.
+        px = np.clip(px, -2, 2 * self.cols + 1)
+        py = np.clip(py, -2, 4 * self.rows + 1)
+        xs, ys = interpolate(px, py)
+        self.dots(xs, ys, style)
+
+    def vspans(self, px: np.ndarray, low: np.ndarray, high: np.ndarray, style: Style) -> None:
+        """Fill each pixel column px[i] from low[i] to high[i] (a band between two curves)."""
+        if len(px) == 0:
+            return
+        low = np.clip(np.minimum(low, high), -1, 4 * self.rows)
+        high = np.clip(np.maximum(low, high), -1, 4 * self.rows)
+        counts = np.ceil(high - low).astype(np.int64) + 1
+        counts = np.clip(counts, 1, 4 * self.rows + 2)
+        total = int(counts.sum())
+        if total > MAX_SAMPLES:
+            return
+        owner = np.repeat(np.arange(len(px)), counts)
+        offset = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+        self.dots(px[owner], low[owner] + offset, style)
+
+    def text(self, row: int, col: int, string: str, style: Style) -> None:
+        """Characters drawn over the dots (labels, markers); clipped to the canvas."""
+        if not 0 <= row < self.rows:
+            return
+        for i, char in enumerate(string):
+            if 0 <= col + i < self.cols:
+                self.chars[(row, col + i)] = (char, style)
+
+    def strips(self, base: Style = Style()) -> list[Strip]:
+        """One Strip per row; runs of cells with the same style become one Segment."""
+        strips = []
+        blank = Style()
+        for row in range(self.rows):
+            segments: list[Segment] = []
+            run_text: list[str] = []
+            run_style: Style | None = None
+            bits = self.bits[row]
+            colour = self.colour[row]
+            for col in range(self.cols):
+                mark = self.chars.get((row, col))
+                if mark is not None:
+                    char, style = mark
+                elif bits[col]:
+                    char, style = chr(0x2800 + int(bits[col])), self.styles[colour[col]]
+                else:
+                    char, style = " ", blank
+                if style is not run_style:
+                    if run_text:
+                        segments.append(Segment("".join(run_text), base + run_style if run_style else base))
+                    run_text, run_style = [], style
+                run_text.append(char)
+            if run_text:
+                segments.append(Segment("".join(run_text), base + run_style if run_style else base))
+            strips.append(Strip(segments, self.cols))
+        return strips
+
+
+def interpolate(px: np.ndarray, py: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Points along the polyline, about one per pixel step (at most MAX_SAMPLES)."""
+    dx, dy = np.diff(px), np.diff(py)
+    counts = np.ceil(np.maximum(np.abs(dx), np.abs(dy))).astype(np.int64)
+    counts = np.clip(counts, 1, None)
+    total = int(counts.sum())
+    if total > MAX_SAMPLES:
+        counts = np.maximum(1, (counts * (MAX_SAMPLES / total)).astype(np.int64))
+        total = int(counts.sum())
+    segment = np.repeat(np.arange(len(dx)), counts)
+    t = (np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)) / np.repeat(counts, counts)
+    xs = np.append(px[segment] + dx[segment] * t, px[-1])
+    ys = np.append(py[segment] + dy[segment] * t, py[-1])
+    return xs, ys

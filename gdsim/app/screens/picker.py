@@ -1,0 +1,135 @@
+"""The first screen: every listed scenario with the claim it takes apart, narrowed by a filter box."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.style import Style
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from gdsim.app.messages import OpenScenario
+from gdsim.app.text import clean
+from gdsim.scenario.library import list_entries
+from gdsim.scenario.load import ScenarioError, load_scenario
+
+
+@dataclass(frozen=True)
+class Listing:
+    id: str
+    path: object
+    title: str
+    claim: str
+    order: int
+    broken: str = ""
+
+    def matches(self, words: list[str]) -> bool:
+        haystack = f"{self.id} {self.title} {self.claim}".lower()
+        return all(word in haystack for word in words)
+
+
+def scan() -> list[Listing]:
+    """Every listed scenario; a file that fails to load is still listed, with its error."""
+    listings = []
+    for entry in list_entries():
+        try:
+            info = load_scenario(entry.path, id=entry.id, trial_build=False).scenario.scenario
+            listings.append(Listing(entry.id, entry.path, clean(info.title, keep_newlines=False),
+                                    clean(info.claim, keep_newlines=False), info.order))
+        except ScenarioError as exc:
+            listings.append(Listing(entry.id, entry.path, entry.id, "", 10**9, clean(str(exc), keep_newlines=False)))
+    listings.sort(key=lambda item: (item.order, item.id))
+    return listings
+
+
+def prompt(listing: Listing) -> Text:
+    text = Text()
+    text.append(listing.title, Style(bold=True))
+    text.append(f"  {listing.id}", Style(dim=True))
+    if listing.broken:
+        text.append(f"\n  cannot be opened: {listing.broken}", Style(italic=True))
+    else:
+        text.append(f"\n  claim: {listing.claim}", Style(italic=True))
+    return text
+
+
+class PickerScreen(Screen):
+    """Pick a scenario: type to filter, up/down to choose, enter to open."""
+
+    BINDINGS = [
+        Binding("enter", "open", "Open", priority=False),
+        Binding("down", "cursor(1)", "Next", show=False),
+        Binding("up", "cursor(-1)", "Previous", show=False),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("question_mark", "app.help", "Help", key_display="?"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="picker")
+        self.listings = scan()
+        self.shown: list[Listing] = list(self.listings)
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("Pick a scenario", style=Style(bold=True)), id="picker-title")
+        yield Static(
+            Text("Each one takes apart a common belief about gradient descent. "
+                 "Type to filter; enter opens; ctrl+p for commands.", style=Style(dim=True)),
+            id="picker-hint",
+        )
+        yield Input(placeholder="filter: type words from a title or claim", id="picker-filter")
+        yield OptionList(*self._options(), id="picker-list")
+        yield Footer()
+
+    def _options(self) -> list[Option]:
+        if not self.shown:
+            return [Option(Text("no scenario matches the filter", style=Style(italic=True)), disabled=True)]
+        return [Option(prompt(item), id=f"s-{i}") for i, item in enumerate(self.shown)]
+
+    def on_mount(self) -> None:
+        self.query_one("#picker-filter", Input).focus()
+        option_list = self.query_one("#picker-list", OptionList)
+        if self.shown:
+            option_list.highlighted = 0
+
+    @on(Input.Changed, "#picker-filter")
+    def _filter(self, event: Input.Changed) -> None:
+        words = clean(event.value, keep_newlines=False).lower().split()
+        self.shown = [item for item in self.listings if item.matches(words)]
+        option_list = self.query_one("#picker-list", OptionList)
+        option_list.set_options(self._options())
+        if self.shown:
+            option_list.highlighted = 0
+
+    @on(Input.Submitted, "#picker-filter")
+    def _submitted(self) -> None:
+        self.action_open()
+
+    @on(OptionList.OptionSelected, "#picker-list")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        self.action_open()
+
+    def action_cursor(self, delta: int) -> None:
+        option_list = self.query_one("#picker-list", OptionList)
+        if not self.shown:
+            return
+        current = option_list.highlighted or 0
+        option_list.highlighted = max(0, min(len(self.shown) - 1, current + delta))
+
+    def action_clear_filter(self) -> None:
+        self.query_one("#picker-filter", Input).value = ""
+
+    def action_open(self) -> None:
+        option_list = self.query_one("#picker-list", OptionList)
+        index = option_list.highlighted
+        if index is None or not self.shown or index >= len(self.shown):
+            return
+        item = self.shown[index]
+        if item.broken:
+            self.notify(f"{item.id} cannot be opened: {item.broken}", severity="error", markup=False)
+            return
+        self.post_message(OpenScenario(item.path, item.id))

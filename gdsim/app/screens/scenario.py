@@ -1,0 +1,253 @@
+"""The scenario screen: lesson, live plots, the surface map, the runs, and the keys that drive them.
+
+Layout adapts to the terminal: wide screens show the lesson beside the plots (and, very wide ones,
+the map beside the curves); narrow ones move the lesson and the map into tabs. A timer ticks at
+REDRAW_HZ: each tick steps the engine for at most a budget of time, then redraws the visible
+widgets from the Session if anything changed.
+"""
+
+from __future__ import annotations
+
+import time
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, TabbedContent, TabPane
+
+from gdsim.app.screens.scenario_actions import ScenarioActions
+from gdsim.app.series import PlotData, Trace, final_values, traces_for, wants_log
+from gdsim.app.session import Session
+from gdsim.app.widgets.curve_plot import CurvePlot
+from gdsim.app.widgets.histogram import LossHistogram
+from gdsim.app.widgets.lesson_panel import LessonPanel
+from gdsim.app.widgets.maths_panel import MathsPanel
+from gdsim.app.widgets.notice_bar import NoticeBar
+from gdsim.app.widgets.run_table import RunTable
+from gdsim.app.widgets.status_line import StatusLine
+from gdsim.app.widgets.surface_map import SurfaceMap, map_kind
+
+REDRAW_HZ = 20
+ENGINE_BUDGET = 0.030  # seconds of engine work per tick: input waits at most this long
+NARROW = 100  # below this width the lesson moves into a tab
+WIDE_MAP = 150  # from this width the map sits beside the curves
+
+TABS = ("tab-plots", "tab-map", "tab-lesson", "tab-maths")
+
+
+def shown(widget: Widget) -> bool:
+    """Whether the widget is on screen now (not in a hidden tab or a hidden container)."""
+    node = widget
+    while node is not None and not isinstance(node, Screen):
+        if not node.display:
+            return False
+        node = node.parent
+    return True
+
+
+class ScenarioScreen(ScenarioActions, Screen):
+    """One open scenario; escape goes back to the list."""
+
+    BINDINGS = [
+        Binding("space", "toggle_run", "Run/pause"),
+        Binding("full_stop", "step", "Step", key_display="."),
+        Binding("n", "step_n", "Step N", show=False),
+        Binding("r", "reset", "Reset"),
+        Binding("plus,equals_sign", "speed(1)", "Faster", key_display="+", show=False),
+        Binding("minus", "speed(-1)", "Slower", key_display="-", show=False),
+        Binding("left", "scrub(-1)", "Rewind", key_display="←"),
+        Binding("right", "scrub(1)", "Forward", key_display="→", show=False),
+        Binding("shift+left", "scrub_far(-0.1)", "Rewind 10%", show=False),
+        Binding("shift+right", "scrub_far(0.1)", "Forward 10%", show=False),
+        Binding("home", "scrub_to_start", "To step 0", show=False),
+        Binding("end", "live", "Back to live", show=False),
+        Binding("l", "lr(1)", "lr up", show=True),
+        Binding("L", "lr(-1)", "lr down", show=False),
+        Binding("b", "batch(1)", "Batch ×2", show=False),
+        Binding("B", "batch(-1)", "Batch ÷2", show=False),
+        Binding("s", "seed(1)", "Next seed", show=False),
+        Binding("S", "seed(-1)", "Previous seed", show=False),
+        Binding("m", "momentum(1)", "Momentum", show=False),
+        Binding("M", "momentum(-1)", "Momentum back", show=False),
+        Binding("o", "optimizer(1)", "Optimizer"),
+        Binding("O", "optimizer(-1)", "Optimizer back", show=False),
+        Binding("c", "schedule", "Schedule", show=False),
+        Binding("p", "start_point", "Start point", show=False),
+        Binding("a", "add_run", "Add run"),
+        Binding("d", "remove_run", "Remove run", show=False),
+        Binding("e", "ensemble", "Ensemble", show=False),
+        Binding("x", "maths", "Maths"),
+        Binding("v", "velocity_view", "Velocity parts", show=False),
+        Binding("1", "tab('tab-plots')", "Plots tab", show=False),
+        Binding("2", "tab('tab-map')", "Map tab", show=False),
+        Binding("3", "tab('tab-lesson')", "Lesson tab", show=False),
+        Binding("4", "tab('tab-maths')", "Maths tab", show=False),
+        Binding("ctrl+s", "save", "Save scenario", show=False),
+        Binding("ctrl+e", "export", "Export runs", show=False),
+        Binding("ctrl+g", "screenshot", "Screenshot", show=False),
+        Binding("t", "app.next_theme", "Theme", show=False),
+        Binding("escape", "back", "Back"),
+        Binding("question_mark", "app.help", "Help", key_display="?"),
+    ]
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(id="scenario")
+        self.session = session
+        self.velocity_parts = False
+        self._drawn: tuple | None = None
+        self._last_tick = time.perf_counter()
+        self.redraws = 0  # full redraws done (the benchmark reads this)
+
+    # -- layout --------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        loaded = self.session.loaded
+        yield StatusLine(id="status")
+        yield NoticeBar(id="notices")
+        with Horizontal(id="body"):
+            yield LessonPanel(loaded, id="side-lesson", classes="lesson")
+            with Vertical(id="main"):
+                with TabbedContent(id="tabs"):
+                    with TabPane("Plots", id="tab-plots"):
+                        with Horizontal(id="plots-row"):
+                            yield SurfaceMap(self.session, id="map-inline")
+                            with Grid(id="curves"):
+                                yield CurvePlot("loss", id="plot-loss")
+                                yield CurvePlot("train / validation loss", id="plot-val")
+                                yield CurvePlot("gradient norm |g|", id="plot-grad")
+                                yield CurvePlot("velocity norm |v|", id="plot-velocity")
+                                yield CurvePlot("learning rate", id="plot-lr")
+                                yield CurvePlot("accuracy", id="plot-acc")
+                                yield LossHistogram(id="histogram")
+                    with TabPane("Map", id="tab-map"):
+                        yield SurfaceMap(self.session, id="map-full")
+                    with TabPane("Lesson", id="tab-lesson"):
+                        yield LessonPanel(loaded, id="tab-lesson-panel", classes="lesson")
+                    with TabPane("Maths", id="tab-maths"):
+                        yield MathsPanel(id="maths")
+                yield RunTable(id="runs")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._apply_layout()
+        self.query_one(RunTable).focus()
+        self.set_interval(1 / REDRAW_HZ, self._tick, name="engine-and-redraw")
+        self.redraw(force=True)
+
+    def on_resize(self) -> None:
+        self._apply_layout()
+        self.redraw(force=True)
+
+    def _apply_layout(self) -> None:
+        width, height = self.size.width, self.size.height
+        self.set_class(width < NARROW, "-narrow")
+        self.set_class(height < 30, "-short")
+        self.set_class(width >= WIDE_MAP, "-wide")
+        tabs = self.query_one("#tabs", TabbedContent)
+        has_map = map_kind(self.session) is not None
+        if width < NARROW:
+            tabs.show_tab("tab-lesson")
+        else:
+            tabs.hide_tab("tab-lesson")
+        inline = has_map and width >= WIDE_MAP
+        self.query_one("#map-inline").display = inline
+        if has_map and not inline:
+            tabs.show_tab("tab-map")
+        else:
+            tabs.hide_tab("tab-map")
+        self._arrange_plots()
+
+    def _arrange_plots(self) -> None:
+        sim = self.session.sim
+        fields = sim.history.fields if sim.history else ()
+        self.query_one("#plot-val").display = "val_loss" in fields
+        self.query_one("#plot-acc").display = "val_accuracy" in fields
+        self.query_one("#histogram").display = any(run.ensemble for run in self.session.display)
+
+    @on(TabbedContent.TabActivated)
+    def _tab_changed(self) -> None:
+        # The new pane is laid out on the next refresh; draw once it has its size.
+        self.call_after_refresh(self.redraw, True)
+
+    # -- the loop ------------------------------------------------------------------------------
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        dt, self._last_tick = min(0.25, now - self._last_tick), now
+        self.session.advance(dt, ENGINE_BUDGET)
+        self._flush_events()
+        self.redraw()
+
+    def _flush_events(self) -> None:
+        while self.session.events:
+            self.notify(self.session.events.pop(0), markup=False)
+
+    def redraw(self, force: bool = False) -> None:
+        """Redraw every visible widget from the Session, if anything changed since the last time."""
+        if not self.is_mounted:
+            return
+        session = self.session
+        key = (session.version, session.sim.step_count, self.app.theme, self.velocity_parts)
+        if key == self._drawn and not force:
+            return
+        self._drawn = key
+        self.redraws += 1
+        with self.app.batch_update():
+            self.query_one(StatusLine).show(session)
+            self.query_one(NoticeBar).show(session)
+            self.query_one(RunTable).show(session)
+            for plot in self.query(CurvePlot):
+                if shown(plot):
+                    plot.show(self.plot_data(plot.id or "", max(16, 2 * plot.size.width)))
+            for surface in self.query(SurfaceMap):
+                if shown(surface):
+                    surface.show(session)
+            histogram = self.query_one(LossHistogram)
+            if shown(histogram):
+                ensembles = [run for run in session.display if run.ensemble]
+                run = session.current if session.current.ensemble else (ensembles[0] if ensembles else None)
+                if run is not None:
+                    histogram.show(final_values(session, run), run.label, run.colour)
+            maths = self.query_one(MathsPanel)
+            if shown(maths):
+                maths.show(session)
+
+    def plot_data(self, plot_id: str, points: int) -> PlotData:
+        """What plot `plot_id` shows now, with at most `points` points per trace."""
+        session = self.session
+        cursor = session.cursor
+        if plot_id == "plot-loss":
+            traces = traces_for(session, "loss", points)
+            batched = any(getattr(c.problem, "batch_size", 0) < getattr(c.problem, "n_train", 0)
+                          for c in session.sim.cohorts)
+            title = "loss (mini-batch)" if batched else "loss"
+            return PlotData(title, tuple(traces), cursor, wants_log(traces), x_max=session.stop_at)
+        if plot_id == "plot-val":
+            traces = traces_for(session, "train_loss", points) + traces_for(session, "val_loss", points, kind="dots")
+            return PlotData("loss: train ─ / validation ⠒", tuple(traces), cursor, wants_log(traces),
+                            x_max=session.stop_at)
+        if plot_id == "plot-acc":
+            traces = traces_for(session, "train_accuracy", points) + traces_for(session, "val_accuracy", points, kind="dots")
+            return PlotData("accuracy: train ─ / validation ⠒", tuple(traces), cursor, x_max=session.stop_at)
+        if plot_id == "plot-grad":
+            traces = traces_for(session, "grad_norm", points)
+            return PlotData("gradient norm |g|", tuple(traces), cursor, wants_log(traces), x_max=session.stop_at)
+        if plot_id == "plot-lr":
+            traces = traces_for(session, "lr", points)
+            return PlotData("learning rate η", tuple(traces), cursor, x_max=session.stop_at)
+        if plot_id == "plot-velocity":
+            return self._velocity_data(points)
+        return PlotData(plot_id, (), cursor)
+
+    def _velocity_data(self, points: int) -> PlotData:
+        session = self.session
+        note = "" if session.sim.has_velocity else "no momentum: v = 0"
+        if self.velocity_parts and session.sim.small:
+            traces: list[Trace] = traces_for(session, "velocity", points, component=0)
+            traces += traces_for(session, "velocity", points, component=1, kind="dots")
+            return PlotData("velocity v: x ─ / y ⠒", tuple(traces), session.cursor, note=note,
+                            x_max=session.stop_at)
+        traces = traces_for(session, "velocity_norm", points)
+        return PlotData("velocity norm |v|", tuple(traces), session.cursor, wants_log(traces), note,
+                        x_max=session.stop_at)

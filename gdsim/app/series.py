@@ -1,0 +1,113 @@
+"""From the Simulation's History to what a plot draws: downsampled, finite-only traces per run.
+
+Plots never see more than about twice their width in points, never a non-finite value, and an
+ensemble arrives as a percentile band plus a median line rather than one line per seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gdsim.app.session import DisplayRun, Session
+
+
+@dataclass(frozen=True)
+class Trace:
+    """One thing a curve plot draws: a line, dots, or a band (low..high) with its median as `values`."""
+
+    colour: int
+    steps: np.ndarray
+    values: np.ndarray
+    kind: str = "line"  # "line", "dots" or "band"
+    low: np.ndarray | None = None
+    high: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class PlotData:
+    title: str
+    traces: tuple[Trace, ...]
+    cursor: int | None = None  # the rewound step, drawn as a vertical line
+    log: bool = False
+    note: str = ""
+    x_max: int = 0  # the x axis reaches at least this step (the run's planned length)
+
+
+def thin(count: int, limit: int) -> np.ndarray:
+    """Indices of at most `limit` evenly spaced records out of `count`, first and last kept."""
+    if count <= limit:
+        return np.arange(count)
+    return np.unique(np.linspace(0, count - 1, max(2, limit)).round().astype(np.int64))
+
+
+def finite_pairs(steps: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    keep = np.isfinite(values)
+    return steps[keep], values[keep]
+
+
+def traces_for(session: Session, field: str, points: int, *, component: int | None = None,
+               kind: str = "line") -> list[Trace]:
+    """One trace per display run for a History field (component picks a column of params/velocity)."""
+    history = session.sim.history
+    if history is None or field not in history.fields:
+        return []
+    steps, values = history.series(field)
+    index = thin(len(steps), points)
+    steps = steps[index]
+    values = values[index]
+    if component is not None:
+        if values.ndim < 3 or component >= values.shape[2]:
+            return []
+        values = values[:, :, component]
+    traces = []
+    for run in session.display:
+        traces.extend(_run_traces(run, steps, values, kind))
+    return traces
+
+
+def _run_traces(run: DisplayRun, steps: np.ndarray, values: np.ndarray, kind: str) -> list[Trace]:
+    if not run.ensemble:
+        s, v = finite_pairs(steps, values[:, int(run.rows[0])])
+        return [Trace(run.colour, s, v, kind)] if len(s) else []
+    block = values[:, run.rows]
+    with np.errstate(all="ignore"), _quiet():
+        low, mid, high = np.nanpercentile(block, [10, 50, 90], axis=1)
+    keep = np.isfinite(low) & np.isfinite(mid) & np.isfinite(high)
+    if not keep.any():
+        return []
+    return [Trace(run.colour, steps[keep], mid[keep], "band", low[keep], high[keep])]
+
+
+class _quiet:
+    """Silence numpy's 'All-NaN slice' warnings for runs that have not been evaluated yet."""
+
+    def __enter__(self):
+        import warnings
+
+        self._catch = warnings.catch_warnings()
+        self._catch.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+
+    def __exit__(self, *exc):
+        self._catch.__exit__(*exc)
+
+
+def wants_log(traces: list[Trace]) -> bool:
+    """Log scale when every value is positive and they span more than two decades."""
+    lows = [t.values.min() if t.low is None else t.low.min() for t in traces if len(t.values)]
+    highs = [t.values.max() if t.high is None else t.high.max() for t in traces if len(t.values)]
+    if not lows:
+        return False
+    low, high = min(lows), max(highs)
+    return bool(low > 0 and high / low > 100)
+
+
+def final_values(session: Session, run: DisplayRun, field: str = "loss") -> np.ndarray:
+    """The latest finite values of `field` for the run's seeds (an ensemble's histogram)."""
+    values = session.values_at_cursor().get(field)
+    if values is None:
+        return np.array([])
+    chosen = np.asarray(values)[run.rows]
+    return chosen[np.isfinite(chosen)]

@@ -1,0 +1,244 @@
+"""The app's model of one open scenario: the Simulation, its run/pause state, speed and rewind cursor.
+
+Free of Textual so it can be driven and tested headless. The screen calls `advance(dt, budget)` on
+a steady timer: the engine is stepped in chunks until either the speed's share of steps for `dt`
+seconds is done or `budget` seconds of work are spent, so input is never blocked for longer than
+one budget, and there is no message per engine step.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from gdsim.build import RunConfig, build, resolve_runs
+from gdsim.engine.simulation import Cohort, Simulation
+from gdsim.scenario.load import LoadedScenario
+from gdsim.app.text import clean
+
+SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 0)  # steps/s; 0 = flat out
+ENSEMBLE_MIN = 8  # an entry with at least this many seeds is drawn as a band, not as lines
+
+
+@dataclass(frozen=True)
+class DisplayRun:
+    """What the screen shows as one run: a single run, or an ensemble's seeds as one band."""
+
+    label: str
+    rows: np.ndarray
+    colour: int
+    entry: int
+    ensemble: bool
+
+    @property
+    def letter(self) -> str:
+        from gdsim.app.palette import letter
+
+        return letter(self.colour)
+
+
+def speed_label(speed: int) -> str:
+    return "max" if speed == 0 else f"{speed:,}/s"
+
+
+def default_speed_index(steps: int) -> int:
+    """A speed that plays the scenario's default length in about eight seconds."""
+    wanted = max(1.0, steps / 8)
+    finite = [i for i, s in enumerate(SPEEDS) if s]
+    return min(finite, key=lambda i: abs(np.log(SPEEDS[i] / wanted)))
+
+
+class Session:
+    """One open scenario and everything the screen needs to draw it."""
+
+    def __init__(self, loaded: LoadedScenario, original: LoadedScenario | None = None):
+        self.original = original or loaded
+        self.running = False
+        self.cursor: int | None = None  # a recorded step being looked at; None = the live step
+        self.selected = 0  # index into self.display
+        self.version = 0  # bumped on every change the screen must redraw
+        self.events: list[str] = []  # plain-language news for the screen to show once
+        self.speed_index = default_speed_index(loaded.scenario.scenario.steps)
+        self._carry = 0.0
+        self._step_cost = 2e-4  # seconds per step, learnt as we go
+        self.rebuild(loaded)
+
+    # -- building ------------------------------------------------------------------------------
+    def rebuild(self, loaded: LoadedScenario) -> None:
+        """Start over with `loaded` (the same settings for reset, new ones after a change)."""
+        sim = build(loaded)
+        self.loaded = loaded
+        self.sim: Simulation = sim
+        self.configs: list[RunConfig] = resolve_runs(loaded)
+        self.display = self._display_runs()
+        self.selected = min(self.selected, len(self.display) - 1)
+        self.cursor = None
+        self.stop_at = loaded.scenario.scenario.steps
+        self._carry = 0.0
+        self.version += 1
+
+    def reset(self) -> None:
+        self.rebuild(self.loaded)
+
+    def _display_runs(self) -> list[DisplayRun]:
+        by_entry: dict[int, list[int]] = {}
+        for row, config in enumerate(self.configs):
+            by_entry.setdefault(config.entry, []).append(row)
+        display = []
+        for entry, rows in by_entry.items():
+            if len(rows) >= ENSEMBLE_MIN:
+                label = clean(self.configs[rows[0]].group, keep_newlines=False)
+                display.append(DisplayRun(label, np.array(rows), len(display), entry, True))
+            else:
+                for row in rows:
+                    label = clean(self.sim.runs[row].label, keep_newlines=False)
+                    display.append(DisplayRun(label, np.array([row]), len(display), entry, False))
+        return display
+
+    @property
+    def modified(self) -> bool:
+        return self.loaded.raw != self.original.raw
+
+    # -- the selected run ----------------------------------------------------------------------
+    @property
+    def current(self) -> DisplayRun:
+        return self.display[self.selected]
+
+    def select(self, index: int) -> None:
+        index = max(0, min(index, len(self.display) - 1))
+        if index != self.selected:
+            self.selected = index
+            self.version += 1
+
+    def cohort_of(self, row: int) -> tuple[Cohort, int]:
+        """The cohort holding run `row` and the run's index inside it."""
+        for cohort in self.sim.cohorts:
+            hits = np.flatnonzero(cohort.rows == row)
+            if len(hits):
+                return cohort, int(hits[0])
+        raise IndexError(row)
+
+    # -- stepping ------------------------------------------------------------------------------
+    @property
+    def speed(self) -> int:
+        return SPEEDS[self.speed_index]
+
+    def change_speed(self, delta: int) -> None:
+        self.speed_index = max(0, min(len(SPEEDS) - 1, self.speed_index + delta))
+        self._carry = 0.0
+        self.version += 1
+
+    def toggle(self) -> None:
+        """Run or pause; running from a rewound view goes back to the live step first."""
+        if self.running:
+            self.running = False
+        else:
+            if self.sim.all_frozen:
+                self.events.append("every run has stopped (diverged or stopped early); press r to reset")
+                return
+            self.cursor = None
+            if self.sim.step_count >= self.stop_at:
+                self.stop_at = self.sim.step_count + self.loaded.scenario.scenario.steps
+            self.running = True
+        self._carry = 0.0
+        self.version += 1
+
+    def step(self, n: int = 1) -> int:
+        """Take n steps now (n is capped so a key press never blocks for long); returns steps taken."""
+        self.cursor = None
+        n = max(0, int(n))
+        start = self.sim.step_count
+        deadline = time.perf_counter() + 2.0
+        while n > 0 and not self.sim.all_frozen and time.perf_counter() < deadline:
+            chunk = min(n, 500)
+            self.sim.step(chunk)
+            n -= chunk
+        self.version += 1
+        return self.sim.step_count - start
+
+    def advance(self, dt: float, budget: float) -> int:
+        """Step for one timer tick of `dt` seconds, spending at most `budget` seconds; steps taken."""
+        if not self.running:
+            return 0
+        if self.sim.all_frozen:
+            self.running = False
+            self.events.append("every run has stopped; press r to reset")
+            self.version += 1
+            return 0
+        if self.speed:
+            self._carry += self.speed * dt
+            wanted = int(self._carry)
+            self._carry -= wanted
+        else:
+            wanted = 1 << 30
+        wanted = min(wanted, self.stop_at - self.sim.step_count)
+        done = 0
+        start = time.perf_counter()
+        while done < wanted:
+            elapsed = time.perf_counter() - start
+            if elapsed >= budget:
+                break
+            chunk = max(1, min(wanted - done, int((budget - elapsed) / self._step_cost / 2) or 1, 2000))
+            t0 = time.perf_counter()
+            self.sim.step(chunk)
+            self._step_cost = 0.7 * self._step_cost + 0.3 * max(1e-7, (time.perf_counter() - t0) / chunk)
+            done += chunk
+            if self.sim.all_frozen:
+                break
+        if self.speed:
+            self._carry = min(self._carry, self.speed * dt)  # never bank a backlog of steps
+        if self.sim.step_count >= self.stop_at:
+            self.running = False
+            self.events.append(
+                f"paused at step {self.sim.step_count:,}, the scenario's length; space runs on"
+            )
+        if done:
+            self.version += 1
+        return done
+
+    # -- rewinding -----------------------------------------------------------------------------
+    @property
+    def shown_step(self) -> int:
+        return self.sim.step_count if self.cursor is None else self.cursor
+
+    def scrub(self, delta: int) -> None:
+        """Move the rewind cursor `delta` records (negative = back); pauses the run."""
+        history = self.sim.history
+        if history is None or history.count == 0:
+            return
+        self.running = False
+        index = history.index_at(self.shown_step) + delta
+        index = max(0, min(history.count - 1, index))
+        step = int(history.steps[index])
+        self.cursor = None if step >= self.sim.step_count else step
+        self.version += 1
+
+    def scrub_fraction(self, fraction: float) -> None:
+        """Move the cursor by a fraction of the recorded history (e.g. -0.1 = back a tenth)."""
+        history = self.sim.history
+        if history is not None:
+            self.scrub(int(round(fraction * history.count)) or (1 if fraction > 0 else -1))
+
+    def scrub_to(self, step: int | None) -> None:
+        self.running = False if step is not None else self.running
+        if step is not None and self.sim.history is not None:
+            step = int(self.sim.history.steps[self.sim.history.index_at(step)])
+            if step >= self.sim.step_count:
+                step = None
+        self.cursor = step
+        self.version += 1
+
+    def values_at_cursor(self) -> dict[str, np.ndarray]:
+        """Per-run values at the shown step: the live state, or the history record when rewound."""
+        sim = self.sim
+        if self.cursor is None or sim.history is None:
+            values = {"loss": sim.loss, "grad_norm": sim.grad_norm, "velocity_norm": sim.velocity_norm,
+                      "lr": sim.lr}
+            if sim.small:
+                values["params"] = sim.params
+                values["velocity"] = sim.velocity
+            return values
+        _, values = sim.history.at(self.cursor)
+        return values

@@ -1,0 +1,220 @@
+"""Keyboard changes to a run's settings, as new scenarios: the file on disk is never touched.
+
+Each function takes the Session, works out the selected run's [[runs]] entry and its current
+value, and returns (new LoadedScenario, a short description of the change). Errors from the
+loader or the engine (a ScenarioError with a one-paragraph message) propagate to the screen,
+which shows them as a notice.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+from gdsim.app.session import Session
+from gdsim.scenario.load import LoadedScenario, ScenarioError
+from gdsim.scenario.overrides import with_values
+
+OPTIMIZER_CYCLE = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "newton")
+SCHEDULE_CYCLE = ("constant", "step", "exponential", "cosine")
+MOMENTA = (0.0, 0.5, 0.9, 0.99)
+ENSEMBLE_SIZE = 200
+_LADDER = (1.0, 2.0, 5.0)
+
+
+def ladder(value: float, direction: int) -> float:
+    """The next value up (+1) or down (-1) on the 1-2-5 ladder: 0.01 -> 0.02 -> 0.05 -> 0.1."""
+    if value <= 0 or not math.isfinite(value):
+        return 1e-3 if direction > 0 else 0.0
+    candidates = sorted({m * 10.0**e for e in range(-8, 4) for m in _LADDER})
+    if direction > 0:
+        bigger = [c for c in candidates if c > value * (1 + 1e-9)]
+        return bigger[0] if bigger else value
+    smaller = [c for c in candidates if c < value * (1 - 1e-9)]
+    return smaller[-1] if smaller else value
+
+
+def _runs(session: Session) -> list[dict[str, Any]]:
+    runs = session.loaded.raw.get("runs")
+    return copy.deepcopy(runs) if isinstance(runs, list) and runs else [{}]
+
+
+def _apply(session: Session, runs: list[dict[str, Any]]) -> LoadedScenario:
+    return with_values(session.loaded, {"runs": runs})
+
+
+def _selected(session: Session):
+    run = session.current
+    row = int(run.rows[0])
+    cohort, _ = session.cohort_of(row)
+    return run, session.configs[row], cohort
+
+
+def _table(entry: dict[str, Any], name: str) -> dict[str, Any]:
+    table = entry.get(name)
+    if not isinstance(table, dict):
+        table = entry[name] = {}
+    return table
+
+
+def learning_rate(session: Session, direction: int) -> tuple[LoadedScenario, str]:
+    run, _, cohort = _selected(session)
+    current = float(cohort.optimizer.hyper["lr"])
+    new = ladder(current, direction)
+    runs = _runs(session)
+    _table(runs[run.entry], "optimizer")["lr"] = new
+    return _apply(session, runs), f"{run.label}: learning rate {current:g} → {new:g}"
+
+
+def momentum(session: Session, direction: int = 1) -> tuple[LoadedScenario, str]:
+    run, _, cohort = _selected(session)
+    name, hyper = cohort.optimizer.name, cohort.optimizer.hyper
+    runs = _runs(session)
+    table = _table(runs[run.entry], "optimizer")
+    if name in ("sgd", "rmsprop"):
+        current = float(hyper["momentum"])
+        new = _cycle(MOMENTA, current, direction)
+        table["momentum"] = new
+        if new == 0 and hyper.get("nesterov"):
+            table["nesterov"] = False
+        what = f"momentum {current:g} → {new:g}"
+    elif name in ("adam", "adamw"):
+        beta1, beta2 = hyper["betas"]
+        new = _cycle(MOMENTA, float(beta1), direction)
+        table["betas"] = [new, float(beta2)]
+        what = f"β₁ (Adam's momentum) {beta1:g} → {new:g}"
+    else:
+        raise ScenarioError(f"{name} has no momentum setting; try sgd, rmsprop or adam (key o)")
+    if "name" not in table and name != "sgd":
+        table["name"] = session.configs[int(run.rows[0])].optimizer.get("name", name)
+    return _apply(session, runs), f"{run.label}: {what}"
+
+
+def _cycle(values: tuple, current: Any, direction: int) -> Any:
+    try:
+        index = values.index(current)
+    except ValueError:
+        index = -1 if direction > 0 else 0
+    return values[(index + direction) % len(values)]
+
+
+def optimizer(session: Session, name: str | None = None, direction: int = 1) -> tuple[LoadedScenario, str]:
+    """Switch the selected run to `name`, or to the next optimizer in OPTIMIZER_CYCLE."""
+    run, config, cohort = _selected(session)
+    has_hessian = _has_hessian(cohort.problem)
+    choices = [n for n in OPTIMIZER_CYCLE if n != "newton" or has_hessian]
+    current = str(config.optimizer.get("name", "sgd"))
+    if name is None:
+        name = _cycle(tuple(choices), current, direction)
+    lr = 1.0 if name == "newton" else float(cohort.optimizer.hyper["lr"])
+    if current == "newton" and name != "newton":
+        lr = 0.01
+    table: dict[str, Any] = {"name": name, "lr": lr}
+    if name == "sgd":
+        table.update(momentum=0.0, nesterov=False)
+    runs = _runs(session)
+    runs[run.entry]["optimizer"] = table
+    return _apply(session, runs), f"{run.label}: optimizer {current} → {name} (lr {lr:g})"
+
+
+def _has_hessian(problem: Any) -> bool:
+    import numpy as np
+
+    try:
+        problem.hessian(np.zeros((1, problem.n_params)))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def schedule(session: Session, name: str | None = None) -> tuple[LoadedScenario, str]:
+    run, config, _ = _selected(session)
+    current = str(config.schedule.get("name", "constant"))
+    if name is None:
+        name = _cycle(SCHEDULE_CYCLE, current, 1)
+    steps = session.loaded.scenario.scenario.steps
+    table: dict[str, Any] = {"name": name}
+    if name == "step":
+        table.update(step_size=max(1, steps // 4), gamma=0.5)
+    elif name == "exponential":
+        table.update(gamma=round(0.01 ** (1 / max(steps, 1)), 6))  # lr falls 100-fold over the run
+    elif name == "cosine":
+        table.update(t_max=steps)
+    runs = _runs(session)
+    runs[run.entry]["schedule"] = table
+    detail = ", ".join(f"{k} {v}" for k, v in table.items() if k != "name")
+    return _apply(session, runs), f"{run.label}: schedule {current} → {name}{' (' + detail + ')' if detail else ''}"
+
+
+def seed(session: Session, direction: int) -> tuple[LoadedScenario, str]:
+    run, config, _ = _selected(session)
+    new = max(0, config.seed + direction)
+    runs = _runs(session)
+    runs[run.entry]["seed"] = new
+    return _apply(session, runs), f"{run.label}: seed {config.seed} → {new}"
+
+
+def batch_size(session: Session, direction: int) -> tuple[LoadedScenario, str]:
+    run, _, cohort = _selected(session)
+    problem = cohort.problem
+    if not hasattr(problem, "batch_size"):
+        raise ScenarioError("batch size applies to scenarios with a data set; this one is a 2-D surface")
+    current = int(problem.batch_size)
+    new = max(1, min(problem.n_train, current * 2 if direction > 0 else current // 2))
+    runs = _runs(session)
+    _table(runs[run.entry], "problem")["batch_size"] = new
+    return _apply(session, runs), f"{run.label}: batch size {current} → {new} (of {problem.n_train})"
+
+
+def start_point(session: Session, point: tuple[float, ...]) -> tuple[LoadedScenario, str]:
+    run, _, cohort = _selected(session)
+    if cohort.problem.n_params != len(point):
+        raise ScenarioError(
+            f"a start point here needs {cohort.problem.n_params} numbers; it is set for 2-D surfaces"
+        )
+    runs = _runs(session)
+    runs[run.entry]["start"] = [float(v) for v in point]
+    where = ", ".join(f"{v:g}" for v in point)
+    return _apply(session, runs), f"{run.label}: start point ({where})"
+
+
+def add_run(session: Session) -> tuple[LoadedScenario, str]:
+    """A copy of the selected run's entry with the next unused seed, as a new [[runs]] entry."""
+    run, config, _ = _selected(session)
+    runs = _runs(session)
+    entry = copy.deepcopy(runs[run.entry])
+    entry.pop("seeds", None)
+    new_seed = max(c.seed for c in session.configs) + 1
+    entry["seed"] = new_seed
+    labels = {c.group for c in session.configs}
+    base = str(config.group)[:40]
+    label, n = f"{base} seed {new_seed}", 2
+    while label in labels:
+        label, n = f"{base} seed {new_seed} ({n})", n + 1
+    entry["label"] = label
+    if len(runs) == 1 and "label" not in runs[0]:
+        runs[0]["label"] = config.group
+    runs.append(entry)
+    return _apply(session, runs), f"added {label}"
+
+
+def remove_run(session: Session) -> tuple[LoadedScenario, str]:
+    run, _, _ = _selected(session)
+    runs = _runs(session)
+    if len(runs) < 2:
+        raise ScenarioError("the last run cannot be removed")
+    del runs[run.entry]
+    return _apply(session, runs), f"removed {run.label}"
+
+
+def ensemble(session: Session) -> tuple[LoadedScenario, str]:
+    """Turn the selected run into an ensemble of ENSEMBLE_SIZE seeds, or an ensemble back into one run."""
+    run, _, _ = _selected(session)
+    runs = _runs(session)
+    entry = runs[run.entry]
+    if int(entry.get("seeds", 1)) > 1:
+        entry.pop("seeds")
+        return _apply(session, runs), f"{run.label}: back to a single run"
+    entry["seeds"] = ENSEMBLE_SIZE
+    return _apply(session, runs), f"{run.label}: an ensemble of {ENSEMBLE_SIZE} seeds"

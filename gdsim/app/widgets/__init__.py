@@ -1,0 +1,1 @@
+"""The scenario screen's widgets, one per module."""

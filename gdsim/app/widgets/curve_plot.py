@@ -1,0 +1,109 @@
+"""CurvePlot: one live quantity (loss, gradient norm, ...) for every run, drawn in braille dots."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.style import Style
+from textual.strip import Strip
+from textual.widget import Widget
+
+from gdsim.app import palette
+from gdsim.app.axes import Scale, tick
+from gdsim.app.canvas import Canvas
+from gdsim.app.series import PlotData
+
+LABEL_WIDTH = 7
+
+
+class CurvePlot(Widget):
+    """A line plot redrawn from PlotData; the screen hands it new data at its redraw rate."""
+
+    def __init__(self, title: str, *, id: str | None = None, classes: str | None = None):
+        super().__init__(id=id, classes=classes)
+        self.title = title
+        self.data: PlotData | None = None
+        self._strips: list[Strip] = []
+        self.draws = 0  # how many times the plot was rasterised (the benchmark counts these)
+
+    def show(self, data: PlotData) -> None:
+        self.data = data
+        self._rasterise()
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self._rasterise()
+
+    def render_line(self, y: int) -> Strip:
+        if y < len(self._strips):
+            return self._strips[y]
+        return Strip.blank(self.size.width)
+
+    # -- drawing -------------------------------------------------------------------------------
+    def _rasterise(self) -> None:
+        width, height = self.size.width, self.size.height
+        mono = bool(getattr(self.app, "mono", False)) if self.is_attached else False
+        canvas = Canvas(width, height)
+        data = self.data
+        title = data.title if data else self.title
+        canvas.text(0, 0, title[:width], Style(bold=True))
+        if data and data.note and len(title) + len(data.note) + 3 <= width:
+            canvas.text(0, width - len(data.note), data.note, Style(dim=True, italic=True))
+        cols, rows = width - LABEL_WIDTH - 1, height - 2
+        if cols < 4 or rows < 1 or data is None:
+            self._strips = canvas.strips()
+            self.draws += 1
+            return
+        traces = [t for t in data.traces if len(t.steps)]
+        if not traces:
+            canvas.text(1 + rows // 2, LABEL_WIDTH + 2, "no data yet", Style(dim=True))
+            self._strips = canvas.strips()
+            self.draws += 1
+            return
+        x_high = max(max(float(t.steps[-1]) for t in traces), float(data.x_max))
+        x_low = min(float(t.steps[0]) for t in traces)
+        if data.log:
+            positives = [t.low if t.low is not None else t.values for t in traces]
+            y_low = min(float(np.min(v[v > 0])) if (v > 0).any() else 1.0 for v in positives)
+        else:
+            y_low = min(float(t.values.min() if t.low is None else t.low.min()) for t in traces)
+        y_high = max(float(t.values.max() if t.high is None else t.high.max()) for t in traces)
+        x0 = 2 * (LABEL_WIDTH + 1)
+        xs = Scale(x_low, max(x_high, x_low + 1), x0, 2 * cols - 1)
+        ys = Scale(y_low, y_high, 4, 4 * rows - 1, log=data.log, flip=True)
+        for trace in traces:
+            px = xs(trace.steps)
+            if trace.kind == "band" and trace.low is not None and trace.high is not None:
+                canvas.vspans(px, ys(trace.low), ys(trace.high), palette.band_style(trace.colour, mono))
+            style = palette.run_style(trace.colour, mono, bold=trace.kind == "band")
+            if trace.kind == "dots":
+                canvas.dots(px, ys(trace.values), style)
+            else:
+                canvas.line(px, ys(trace.values), style)
+        self._axes(canvas, xs, ys, cols, rows, data)
+        self._strips = canvas.strips()
+        self.draws += 1
+
+    def _axes(self, canvas: Canvas, xs: Scale, ys: Scale, cols: int, rows: int, data: PlotData) -> None:
+        dim = Style(dim=True)
+        canvas.text(1, 0, tick(ys.label_high()).rjust(LABEL_WIDTH), dim)
+        if rows >= 2:
+            canvas.text(rows, 0, tick(ys.label_low()).rjust(LABEL_WIDTH), dim)
+        if rows >= 5:
+            mid = (ys.low + ys.high) / 2
+            canvas.text(1 + rows // 2, 0, tick(10**mid if ys.log else mid).rjust(LABEL_WIDTH), dim)
+        for row in range(1, rows + 1):
+            canvas.text(row, LABEL_WIDTH, "│", dim)
+        bottom = rows + 1
+        left = tick(xs.low, 8)
+        right = tick(xs.high, 9)
+        canvas.text(bottom, LABEL_WIDTH, "└", dim)
+        canvas.text(bottom, LABEL_WIDTH + 1, left, dim)
+        if cols > len(left) + len(right) + 6:
+            axis = "step" + (" (log y)" if data.log else "")
+            canvas.text(bottom, LABEL_WIDTH + 1 + (cols - len(axis)) // 2, axis, dim)
+        canvas.text(bottom, LABEL_WIDTH + 1 + cols - len(right), right, dim)
+        if data.cursor is not None:
+            col = int(round(float(xs(np.array([data.cursor]))[0]))) // 2
+            for row in range(1, rows + 1):
+                if 0 <= col < canvas.cols and not canvas.bits[row, col]:
+                    canvas.text(row, col, "┊", Style(bold=True))

@@ -1,0 +1,46 @@
+"""LessonPanel: the scenario's claim, lesson (Markdown) and things to try, all shown inert."""
+
+from __future__ import annotations
+
+from rich.style import Style
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Markdown, Static
+
+from gdsim.app.text import clean
+from gdsim.scenario.load import LoadedScenario
+
+
+def describe_problem(loaded: LoadedScenario) -> str:
+    problem = loaded.scenario.problem
+    if problem.dataset:
+        return f"data set {problem.dataset}, model {problem.model or 'default'}"
+    if problem.expression:
+        return f"surface f(x, y) = {problem.expression}"
+    return f"surface {problem.surface}"
+
+
+class LessonPanel(VerticalScroll):
+    """Claim first (what the scenario takes apart), then the lesson and the 'try this' list."""
+
+    def __init__(self, loaded: LoadedScenario, *, id: str | None = None, classes: str | None = None):
+        super().__init__(id=id, classes=classes)
+        self.loaded = loaded
+
+    def compose(self) -> ComposeResult:
+        info = self.loaded.scenario.scenario
+        title = Text(clean(info.title, keep_newlines=False), style=Style(bold=True))
+        yield Static(title, classes="lesson-title")
+        claim = Text("The claim: ", style=Style(bold=True))
+        claim.append(clean(info.claim), style=Style(italic=True))
+        yield Static(claim, classes="lesson-claim")
+        yield Static(Text(clean(describe_problem(self.loaded), keep_newlines=False), style=Style(dim=True)),
+                     classes="lesson-meta")
+        if info.lesson.strip():
+            yield Markdown(clean(info.lesson), classes="lesson-text")
+        if info.try_this:
+            tips = Text("Try this\n", style=Style(bold=True))
+            for tip in info.try_this:
+                tips.append(f" • {clean(tip, keep_newlines=False)}\n")
+            yield Static(tips, classes="lesson-try")
