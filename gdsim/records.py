@@ -107,4 +107,11 @@ def final_status(sim: Simulation, r: int) -> str:
             point = ", ".join(f"{p:.4g}" for p in minimum.point)
             what = "saddle point" if minimum.kind == "saddle" else f"{minimum.kind} minimum"
             return f"nearest {what} ({point}) at distance {float(distance[0]):.3g}"
-    return "running"
+    if hasattr(problem, "epoch_at"):
+        return f"trained {sim.step_count} steps ({problem.epoch_at(sim.step_count):.1f} epochs)"
+    return f"ran {sim.step_count} steps"
+
+
+def run_title(label: str, seed: int) -> str:
+    """'label (seed s)', without repeating the seed when an ensemble label already carries it."""
+    return label if label.endswith(f"(seed {seed})") else f"{label} (seed {seed})"

@@ -95,7 +95,7 @@ def emit(loaded, steps: int, fmt: str, out: IO[str]) -> None:
 
 def write_table(sim, rows: list[list[dict]], out: IO[str]) -> None:
     for r, run in enumerate(sim.runs):
-        out.write(f"{run.label} (seed {run.seed})\n")
+        out.write(records.run_title(run.label, run.seed) + "\n")
         header = f"{'step':>8} {'loss':>11} {'|grad|':>11} {'|velocity|':>11} {'lr':>11}"
         has_params = "params" in rows[0][r]
         has_eval = "val_loss" in rows[0][r]
@@ -118,11 +118,14 @@ def write_table(sim, rows: list[list[dict]], out: IO[str]) -> None:
 
 def write_summary(sim, out: IO[str]) -> None:
     width = max(len(run.label) for run in sim.runs)
-    tests = {}
+    tests = {}  # final validation and test figures, for data-set problems
     for cohort in sim.cohorts:
         if hasattr(cohort.problem, "evaluate"):
-            for name, values in cohort.problem.evaluate(cohort.params, "test").items():
-                tests.setdefault(name, np.full(sim.n_runs, np.nan))[cohort.rows] = values
+            for split in ("val", "test"):
+                for name, values in cohort.problem.evaluate(cohort.params, split).items():
+                    if split == "val" and name not in ("loss", "accuracy", "mae"):
+                        continue
+                    tests.setdefault(f"{split}_{name}", np.full(sim.n_runs, np.nan))[cohort.rows] = values
     recs = list(records.step_records(sim))
     for r, rec in enumerate(recs):
         line = (f"{rec['run']:<{width}}  seed {rec['seed']:<4} step {rec['step']:<7} "
@@ -130,7 +133,7 @@ def write_summary(sim, out: IO[str]) -> None:
         if "params" in rec:
             line += " at (" + ", ".join(records.fmt(p, 0).strip() for p in rec["params"]) + ")"
         for name, values in tests.items():
-            line += f" test_{name} {records.fmt(values[r], 0).strip()}"
+            line += f" {name} {records.fmt(values[r], 0).strip()}"
         line += f"  {records.final_status(sim, r)}"
         out.write(line.rstrip() + "\n")
 
