@@ -22,7 +22,7 @@ def step_records(sim: Simulation, *, with_params: bool | None = None) -> Iterato
     """One record per run for the simulation's current step, in the documented jsonl field order."""
     loss, grad_norm, velocity_norm, lr = sim.loss, sim.grad_norm, sim.velocity_norm, sim.lr
     diverged = sim.diverged_at >= 0
-    params = sim.params if (with_params if with_params is not None else sim.small) else None
+    params = sim.params if (with_params or sim.small) else None
     epoch = sim.epoch()
     evaluation = sim.evaluation() if epoch is not None else {}
     classification = _is_classification(sim)

@@ -32,6 +32,8 @@ def register(sub) -> None:
     parser.add_argument("--format", choices=FORMATS, default="table")
     parser.add_argument("--output", "-o", type=Path, help="write to this file (atomically) instead of stdout")
     parser.add_argument("--force", action="store_true", help="allow --output to replace an existing file")
+    parser.add_argument("--params", action="store_true",
+                        help="include every parameter in jsonl/csv records (always on for 2-D surfaces)")
     parser.set_defaults(func=run)
 
 
@@ -49,13 +51,13 @@ def run(args) -> int:
     if args.output is not None:
         check_writable(args.output, overwrite=args.force)
         with atomic_text_writer(args.output, overwrite=args.force) as out:
-            emit(loaded, steps, args.format, out)
+            emit(loaded, steps, args.format, out, args.params)
     else:
-        emit(loaded, steps, args.format, sys.stdout)
+        emit(loaded, steps, args.format, sys.stdout, args.params)
     return 0
 
 
-def emit(loaded, steps: int, fmt: str, out: IO[str]) -> None:
+def emit(loaded, steps: int, fmt: str, out: IO[str], all_params: bool = False) -> None:
     sim = build(loaded, record=False)
     progress = Progress(steps) if sys.stderr.isatty() else None
     if fmt in ("jsonl", "csv"):
@@ -63,7 +65,7 @@ def emit(loaded, steps: int, fmt: str, out: IO[str]) -> None:
         for k in range(steps + 1):
             if k:
                 sim.step()
-            for i, record in enumerate(records.step_records(sim)):
+            for i, record in enumerate(records.step_records(sim, with_params=all_params or None)):
                 if writer is None:
                     out.write(records.to_json(record) + "\n")
                 else:
