@@ -70,13 +70,11 @@ class Expression:
 
     def __init__(self, text: str):
         self.text, self.tree = parse(text)
-        self._fns: dict[int, ad.JetFn] = {}
+        # One compiled function per derivative order: (f,), (f, fx, fy), (f, fx, fy, fxx, fxy, fyy).
+        self.value_jet, self.gradient_jet, self.hessian_jet = (self.tree.compile(k) for k in range(3))
 
     def jet(self, x: Any, y: Any, order: int) -> ad.Jet:
-        fn = self._fns.get(order)
-        if fn is None:
-            fn = self._fns[order] = self.tree.compile(order)
-        return fn(x, y)
+        return (self.value_jet, self.gradient_jet, self.hessian_jet)[order](x, y)
 
     @property
     def is_constant(self) -> bool:
@@ -252,13 +250,13 @@ class ExpressionSurface(Surface):
         return find_minima(self, self.view)
 
     def _value(self, x, y):
-        return self.expression.jet(x, y, 0)[0]
+        return self.expression.value_jet(x, y)[0]
 
     def _gradient(self, x, y):
-        return self.expression.jet(x, y, 1)[1:]
+        return self.expression.gradient_jet(x, y)[1:]
 
     def _value_and_gradient(self, x, y):
-        return self.expression.jet(x, y, 1)
+        return self.expression.gradient_jet(x, y)
 
     def _hessian(self, x, y):
-        return self.expression.jet(x, y, 2)[3:]
+        return self.expression.hessian_jet(x, y)[3:]

@@ -27,6 +27,8 @@ class NoNoise:
 def check_view(view: Any, where: str = "view") -> View:
     """A validated (xmin, xmax, ymin, ymax) box of finite floats with xmin < xmax and ymin < ymax."""
     try:
+        if isinstance(view, (str, bytes)):
+            raise TypeError
         box = tuple(float(v) for v in view)
     except (TypeError, ValueError):
         raise ProblemError(f"{where} must be four numbers (xmin, xmax, ymin, ymax), got {view!r}") from None
@@ -115,19 +117,19 @@ class Surface:
     # the screen. loss_and_grad is the hot path and leaves that to its caller (the simulation
     # holds errstate around its whole step loop), saving a context switch per step.
     def value(self, xy: Any) -> np.ndarray:
-        xy = np.asarray(xy, dtype=np.float64)
+        xy = _points(xy)
         with np.errstate(all="ignore"):
             return _full(self._value(xy[..., 0], xy[..., 1]), xy.shape[:-1])
 
     def gradient(self, xy: Any) -> np.ndarray:
-        xy = np.asarray(xy, dtype=np.float64)
+        xy = _points(xy)
         out = np.empty(xy.shape)
         with np.errstate(all="ignore"):
             out[..., 0], out[..., 1] = self._gradient(xy[..., 0], xy[..., 1])
         return out
 
     def hessian(self, xy: Any) -> np.ndarray:
-        xy = np.asarray(xy, dtype=np.float64)
+        xy = _points(xy)
         out = np.empty((*xy.shape, 2))
         with np.errstate(all="ignore"):
             hxx, hxy, hyy = self._hessian(xy[..., 0], xy[..., 1])
@@ -192,6 +194,14 @@ class Surface:
         return f"{type(self).__name__}({self.formula!r}{extras}, noise={self.noise:g})"
 
 
+def _points(xy: Any) -> np.ndarray:
+    """xy as float64 with a last axis of (x, y)."""
+    xy = np.asarray(xy, dtype=np.float64)
+    if xy.ndim == 0 or xy.shape[-1] != 2:
+        raise ValueError(f"a surface takes points as (..., 2) arrays of (x, y), got shape {xy.shape}")
+    return xy
+
+
 def _full(values: Any, shape: tuple[int, ...]) -> np.ndarray:
     """values as a writable float64 array of `shape` (a constant surface returns a scalar)."""
     values = np.asarray(values, dtype=np.float64)
@@ -206,6 +216,8 @@ def cached_minima(surface: Surface, compute: Any) -> list[Minimum]:
     """compute() once per (surface class, parameters, view)."""
     key = (type(surface).__name__, tuple(surface.params.items()), surface.view)
     if key not in _MINIMA_CACHE:
+        if len(_MINIMA_CACHE) >= 256:  # views chosen interactively must not grow it without end
+            _MINIMA_CACHE.clear()
         _MINIMA_CACHE[key] = compute()
     return _MINIMA_CACHE[key]
 

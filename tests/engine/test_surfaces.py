@@ -292,6 +292,10 @@ def test_unknown_names_and_parameters_are_explained():
         make_surface("bowl", view=(1, -1, 0, 1))
     with pytest.raises(ProblemError, match="four"):
         make_surface("bowl", view=(1, 2))
+    with pytest.raises(ProblemError, match="four numbers"):
+        make_surface("bowl", view="1234")
+    with pytest.raises(ValueError, match="got shape"):
+        make_surface("bowl").value(np.zeros((4, 3)))
     with pytest.raises(ProblemError, match="exactly one"):
         make_surface()
     with pytest.raises(ProblemError, match="exactly one"):
