@@ -119,8 +119,8 @@ def _check_relative(m: Measurer, e: Expectation, rows: np.ndarray) -> tuple[bool
         if e.across in AGGREGATES:
             a, b = np.array([_aggregate(e.across, a)]), np.array([_aggregate(e.across, b)])
             measured = _relate(a, b, e.by)
-            return _verdict(e, measured, f"{e.across} {'ratio' if e.by == 'ratio' else 'difference'} {_num(measured[0])}"
-                            f" ({_num(a[0])} vs {_num(b[0])})")
+            how = "ratio" if e.by == "ratio" else "difference"
+            return _verdict(e, measured, f"{how} {_num(measured[0])} of the {e.across}s ({_num(a[0])} vs {_num(b[0])})")
         a, b = _pair(a, b, e)
         measured = _relate(a, b, e.by)
         name = "ratio" if e.by == "ratio" else "difference"
