@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from gdsim.engine.activations import sigmoid
 from gdsim.engine.problem import ProblemError
 
 
@@ -70,13 +69,24 @@ class BCE(Loss):
     tasks = ("binary",)
 
     def value(self, scores, targets):
-        # log(1 + e^s) - y s, written so that e^s never overflows: max(s, 0) + log1p(e^-|s|).
-        per = np.maximum(scores, 0.0) - scores * targets + np.log1p(np.exp(-np.abs(scores)))
-        return np.mean(per, axis=(1, 2))
+        return self._parts(scores, targets)[0]
 
     def grad(self, scores, targets):
+        loss, e = self._parts(scores, targets)
         count = scores.shape[1] * scores.shape[2]
-        return self.value(scores, targets), (sigmoid(scores) - targets) * (1.0 / count)
+        # sigmoid(s) from the same e = e^-|s|: 1 / (1 + e) for s >= 0, e / (1 + e) below.
+        prob = np.maximum(e, scores >= 0.0)
+        np.divide(prob, 1.0 + e, out=prob)
+        prob -= targets
+        prob *= 1.0 / count
+        return loss, prob
+
+    @staticmethod
+    def _parts(scores, targets):
+        # log(1 + e^s) - y s, written so that e^s never overflows: max(s, 0) + log1p(e^-|s|).
+        e = np.exp(-np.abs(scores))
+        per = np.maximum(scores, 0.0) - scores * targets + np.log1p(e)
+        return np.mean(per, axis=(1, 2)), e
 
 
 class CCE(Loss):
@@ -122,8 +132,8 @@ class Hinge(Loss):
         margin = 1.0 - targets * scores
         count = scores.shape[1] * scores.shape[2]
         active = margin > 0.0
-        loss = np.mean(np.where(active, margin, 0.0), axis=(1, 2))
-        return loss, np.where(active, -targets, 0.0) * (1.0 / count)
+        loss = np.mean(np.maximum(margin, 0.0), axis=(1, 2))
+        return loss, (-1.0 / count) * targets * active
 
 
 LOSSES: dict[str, type[Loss]] = {"mse": MSE, "mae": MAE, "bce": BCE, "cce": CCE, "hinge": Hinge}
