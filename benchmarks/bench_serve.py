@@ -2,7 +2,8 @@
 
     python benchmarks/bench_serve.py                   # 30 sessions of the real app, ~20 s of load
     python benchmarks/bench_serve.py --sessions 10 --duration 10
-    python benchmarks/bench_serve.py --standin         # the server's own overhead, with a stand-in program
+    python benchmarks/bench_serve.py --standin raw     # the server's own overhead (a tiny echo program)
+    python benchmarks/bench_serve.py --standin textual # server + Textual (a minimal Textual app), no engine
 
 The server runs in its own process (`gdsim.serve.ssh`, key auth, loopback only); the clients are
 asyncssh sessions in this process, started a little apart. Each session waits for the scenario
@@ -34,7 +35,10 @@ from pathlib import Path
 import asyncssh
 
 ROOT = Path(__file__).resolve().parents[1]
-STANDIN = ROOT / "tests" / "serve" / "standin.py"
+STANDINS = {
+    "raw": ROOT / "tests" / "serve" / "standin.py",
+    "textual": ROOT / "tests" / "serve" / "textual_standin.py",
+}
 ESCAPES = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()*+].|\x1b[0-9=>@-Z\\-_]")
 
 SERVER = """
@@ -168,7 +172,7 @@ async def main(opts) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="gdsim-bench-serve-"))
     key = asyncssh.generate_private_key("ssh-ed25519")
     (tmp / "authorized_keys").write_bytes(key.export_public_key())
-    command = [sys.executable, str(STANDIN)] if opts.standin else None
+    command = [sys.executable, str(STANDINS[opts.standin])] if opts.standin else None
     port = free_port()
     server = await asyncio.create_subprocess_exec(
         sys.executable, "-c", SERVER, str(port), str(tmp / "host_key"), str(tmp / "authorized_keys"),
@@ -201,7 +205,7 @@ async def main(opts) -> int:
 
 
 def report(opts, results: Results, elapsed: float, load_before: float) -> None:
-    what = "stand-in program" if opts.standin else "gdsim app"
+    what = f"{opts.standin} stand-in, no engine" if opts.standin else "gdsim app"
     print(f"bench_serve: {opts.sessions} concurrent SSH sessions ({what}), {opts.cols}x{opts.rows}, "
           f"{elapsed:.0f} s, {os.cpu_count()} CPUs, load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}")
     if results.first_frame:
@@ -231,15 +235,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--run-seconds", type=float, default=2.0)
     parser.add_argument("--probes", type=int, default=5, help="step presses per pause")
     parser.add_argument("--quiet-ms", type=float, default=150.0)
-    parser.add_argument("--standin", action="store_true",
-                        help="serve tests/serve/standin.py instead of the app (measures the server alone)")
+    parser.add_argument("--standin", choices=sorted(STANDINS),
+                        help="serve a stand-in from tests/serve/ instead of the app: 'raw' measures the "
+                        "server alone, 'textual' the server plus Textual")
     opts = parser.parse_args(argv)
     opts.cols, opts.rows = (int(x) for x in opts.size.lower().split("x"))
     opts.ready_text, opts.open_key, opts.run_key, opts.probe_key = "Pick a scenario", "\r", " ", "."
     if opts.scenario:
         opts.ready_text, opts.open_key = "", ""  # wait for any output, no picker
-    if opts.standin:
+    if opts.standin == "raw":
         opts.ready_text, opts.open_key, opts.run_key = "READY", "", ""
+    elif opts.standin == "textual":
+        opts.open_key, opts.run_key = "", ""
     return opts
 
 

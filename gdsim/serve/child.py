@@ -1,6 +1,6 @@
 """The tiny program that sits between the server and each participant's gdsim: limits, then exec.
 
-It runs as `python -m gdsim.serve.child [--memory B] [--cpu S] [--file-size B] [--ctty] -- CMD...`
+It runs as `python -m gdsim.serve.child [--memory B] [--cpu S] [--file-size B] [--nice N] [--ctty] -- CMD...`
 in the freshly started session (the server spawns it with start_new_session=True). It applies the
 per-session resource limits, takes the pseudo-terminal on stdin as its controlling terminal, and
 replaces itself with CMD. Doing this in a separate exec, rather than in a Popen preexec_fn, keeps
@@ -16,11 +16,15 @@ import resource
 import sys
 import termios
 
-USAGE = "usage: python -m gdsim.serve.child [--memory B] [--cpu S] [--file-size B] [--ctty] -- CMD..."
+USAGE = "usage: python -m gdsim.serve.child [--memory B] [--cpu S] [--file-size B] [--nice N] [--ctty] -- CMD..."
 
 
-def apply_limits(memory: int | None, cpu: int | None, file_size: int | None) -> None:
+def apply_limits(memory: int | None, cpu: int | None, file_size: int | None, nice: int | None = None) -> None:
     """Lower this process's limits; every process it starts inherits them."""
+    if nice:
+        # Below the server's priority: when the participants' apps saturate the CPUs, the server
+        # still forwards keystrokes and accepts logins promptly.
+        os.nice(nice)
     if memory is not None:
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     if cpu is not None:
@@ -41,8 +45,8 @@ def parse(argv: list[str]) -> tuple[dict[str, int | None], bool, list[str]]:
     own, command = argv[:split], argv[split + 1 :]
     if not command:
         raise SystemExit(USAGE)
-    limits: dict[str, int | None] = {"memory": None, "cpu": None, "file_size": None}
-    names = {"--memory": "memory", "--cpu": "cpu", "--file-size": "file_size"}
+    limits: dict[str, int | None] = {"memory": None, "cpu": None, "file_size": None, "nice": None}
+    names = {"--memory": "memory", "--cpu": "cpu", "--file-size": "file_size", "--nice": "nice"}
     ctty = False
     i = 0
     while i < len(own):
@@ -63,7 +67,7 @@ def main(argv: list[str]) -> None:
         # We are a session leader (setsid by the server); make the pty our controlling terminal so
         # that the kernel delivers SIGWINCH on resize and SIGHUP when the participant hangs up.
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-    apply_limits(limits["memory"], limits["cpu"], limits["file_size"])
+    apply_limits(limits["memory"], limits["cpu"], limits["file_size"], limits["nice"])
     try:
         os.execvp(command[0], command)
     except OSError as exc:

@@ -34,6 +34,7 @@ class ResourceLimits:
     memory_bytes: int | None = 1024**3  # address space; numpy + Textual start in well under this
     cpu_seconds: int | None = 3600
     file_size_bytes: int | None = 0  # served mode writes no files
+    nice: int | None = 5  # scheduling priority below the server's
 
     def child_args(self) -> list[str]:
         args: list[str] = []
@@ -41,6 +42,7 @@ class ResourceLimits:
             ("--memory", self.memory_bytes),
             ("--cpu", self.cpu_seconds),
             ("--file-size", self.file_size_bytes),
+            ("--nice", self.nice),
         ):
             if value is not None:
                 args += [flag, str(int(value))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -45,8 +46,13 @@ def test_files_cannot_be_written(tmp_path):
 
 def test_wrapper_arguments():
     limits, ctty, command = parse(["--memory", "100", "--cpu", "5", "--ctty", "--", "prog", "--memory"])
-    assert limits == {"memory": 100, "cpu": 5, "file_size": None}
+    assert limits == {"memory": 100, "cpu": 5, "file_size": None, "nice": None}
     assert ctty and command == ["prog", "--memory"]
     with pytest.raises(SystemExit):
         parse(["--memory", "100", "prog"])  # no "--"
-    assert ResourceLimits(memory_bytes=None, cpu_seconds=None, file_size_bytes=None).child_args() == []
+    assert ResourceLimits(memory_bytes=None, cpu_seconds=None, file_size_bytes=None, nice=None).child_args() == []
+
+
+def test_child_runs_below_the_server_priority(tmp_path):
+    result = run_limited("import os; print(os.nice(0))", ResourceLimits(nice=5), tmp_path)
+    assert int(result.stdout) == os.nice(0) + 5

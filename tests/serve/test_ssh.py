@@ -284,3 +284,21 @@ async def test_connection_flood_is_dropped(serve):
     finally:
         for _, writer in streams:
             writer.close()
+
+
+async def test_a_textual_app_starts_follows_resizes_and_quits(serve, client_key):
+    # Textual's own driver behind the server, under the default 1 GiB memory limit.
+    app = [sys.executable, str(Path(__file__).with_name("textual_standin.py"))]
+    server = await serve(command=app, limits=ResourceLimits())
+    async with connect(server, client_keys=[client_key]) as conn:
+        chan, screen = await open_screen(conn, term_size=(80, 24))
+        await screen.wait_for(rb"size 80x24", timeout=20, plain=True)
+        assert b"Pick a scenario" in screen.text()
+        chan.change_terminal_size(120, 40)
+        await screen.wait_for(rb"size 120x40", timeout=10, plain=True)
+        chan.write(b"k")
+        await screen.wait_for(rb"pressed k", timeout=10, plain=True)
+        chan.write(b"q")
+        await asyncio.wait_for(screen.closed.wait(), 10)
+        assert chan.get_exit_status() == 0
+    assert b"\x1b[?1049l" in screen.output  # Textual left the alternate screen itself
