@@ -185,13 +185,17 @@ class Expectation(BaseModel):
             text = f"{who} {'is stopped early' if self.stops_early else 'is not stopped early'}"
         else:
             what = "distance between the parameters" if self.metric == "params" else self.metric
-            text = f"{what} of {who} {_when(self.at, self.during)}"
+            if self.at == "jitter":
+                text = f"jitter (mean change per step) of the {what} of {who}{_window(self.during)}"
+            else:
+                text = f"{what} of {who} {_when(self.at, self.during)}"
             if self.relative:
-                other = f"'{self.than_run}'" if self.than_run else "itself"
+                other = f"'{self.than_run}'"
                 sign = "/" if self.by == "ratio" and self.metric != "params" else "-"
                 if self.metric == "params":
                     sign = "vs"
-                text += f" {sign} {other} {_when(self.than_at if self.than_at is not None else self.at, self.during)}"
+                when = "the same" if self.than_at is None else _when(self.than_at, self.during)
+                text += f" {sign} {when} for {other}" if self.than_run else f" {sign} {when}"
             symbols = {"below": "<", "above": ">", "at_most": "<=", "at_least": ">="}
             text += " " + " and ".join(f"{symbols[k]} {v:g}" for k, v in self.comparisons.items())
         if self.across not in ("each",):
@@ -208,10 +212,11 @@ def _when(at: Any, during: tuple[int, int] | None) -> str:
         return f"at step {at}"
     if at in POINTS:
         return "at the start" if at == "start" else "at the end"
-    window = f" over steps {during[0]}-{during[1]}" if during else ""
-    return {
-        "any": "at some step", "all": "at every step", "jitter": "jitter (mean change per step)",
-    }.get(at, f"{at}") + window
+    return {"any": "at some step", "all": "at every step", "jitter": "jitter"}.get(at, f"{at}") + _window(during)
+
+
+def _window(during: tuple[int, int] | None) -> str:
+    return f" over steps {during[0]}-{during[1]}" if during else ""
 
 
 def run_names(info: ValidationInfo) -> set[str] | None:
