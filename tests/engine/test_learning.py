@@ -12,13 +12,14 @@ from gdsim.engine.problem import ProblemError
 
 
 def central_differences(problem, params, batch, eps=1e-6):
-    grad = np.empty_like(params)
-    for j in range(params.shape[1]):
-        up, down = params.copy(), params.copy()
-        up[:, j] += eps
-        down[:, j] -= eps
-        grad[:, j] = (problem.loss_and_grad(up, batch)[0] - problem.loss_and_grad(down, batch)[0]) / (2 * eps)
-    return grad
+    """Central differences of every parameter of every row in one call (see test_models)."""
+    rows, n = params.shape
+    shifts = eps * np.eye(n)[:, None, :]
+    stacked = np.concatenate([params[None] + shifts, params[None] - shifts]).reshape(2 * n * rows, n)
+    indices = np.tile(batch.indices, (2 * n, 1))
+    masks = None if batch.masks is None else tuple(np.tile(m, (2 * n, 1, 1)) for m in batch.masks)
+    up, down = problem.loss_and_grad(stacked, Batch(indices, masks))[0].reshape(2, n, rows)
+    return ((up - down) / (2 * eps)).T
 
 
 def train(problem, seeds, steps, optimizer="adam", lr=0.01):
