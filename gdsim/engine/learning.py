@@ -283,8 +283,17 @@ class DatasetProblem:
         raise NotImplementedError("a model on a data set has no Hessian view")
 
     def scores(self, params: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """The raw output scores (R, n, K) for inputs x (n, d) in the model's (standardized) units."""
-        return self.network.forward(params, x)[0]
+        """The raw output scores (R, n, K) for inputs x (n, d) in the model's (standardized) units.
+
+        Runs are taken a block at a time so that many runs on a large data set never hold one
+        (R, n, width) activation array beyond a few tens of megabytes.
+        """
+        width = max(self.network.layout.sizes)
+        block = max(1, _CHUNK_ENTRIES // max(1, len(x) * width))
+        if params.shape[0] <= block:
+            return self.network.forward(params, x)[0]
+        return np.concatenate([self.network.forward(params[i : i + block], x)[0]
+                               for i in range(0, params.shape[0], block)])
 
     def evaluate(self, params: np.ndarray, split: str) -> dict[str, np.ndarray]:
         """Data loss and metrics (each (R,)) on the whole 'train', 'val' or 'test' split."""

@@ -165,6 +165,10 @@ def test_csv_path_is_relative_to_base_dir_and_regression_wants_numbers(tmp_path)
 def test_csv_too_many_rows_and_non_utf8(tmp_path, monkeypatch):
     import gdsim.engine.datasets as datasets
 
+    monkeypatch.setattr(datasets, "MAX_CSV_BYTES", 100)
+    with pytest.raises(DatasetError, match=r"big.csv: .* MB is too large \(at most 50 MB\)"):
+        read_csv(write(tmp_path, "x1,x2,y\n" + rows(12), "big.csv"), "y")
+    monkeypatch.setattr(datasets, "MAX_CSV_BYTES", 50 * 2**20)
     monkeypatch.setattr(datasets, "MAX_ROWS", 11)
     with pytest.raises(DatasetError, match="12 data rows is too many"):
         read_csv(write(tmp_path, "x1,x2,y\n" + rows(12)), "y")

@@ -239,3 +239,16 @@ def test_csv_problem_uses_model_and_loss_to_read_the_target(tmp_path):
     assert make_dataset_problem(model="linear", **common).task == "regression"
     assert make_dataset_problem(loss="cce", **common).n_outputs == 2
     assert isinstance(Batch(None, None), tuple)
+
+
+def test_evaluation_in_blocks_of_runs_matches_one_pass(monkeypatch):
+    import gdsim.engine.learning as learning
+
+    p = make_dataset_problem(dataset="blobs", hidden=[8])
+    params = p.init_params(np.arange(7))
+    whole = p.evaluate(params, "train")
+    grid = p.decision_grid(params, n=10)[2]
+    monkeypatch.setattr(learning, "_CHUNK_ENTRIES", 3 * p.n_train * 8)  # blocks of 3 runs
+    blocked = p.evaluate(params, "train")
+    assert all(np.array_equal(whole[k], blocked[k]) for k in whole)
+    np.testing.assert_array_equal(grid, p.decision_grid(params, n=10)[2])
