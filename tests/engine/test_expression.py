@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gdsim.engine.expression import MAX_EXPONENT, Expression, ExpressionError
 from gdsim.engine.problem import ProblemError
@@ -266,3 +268,26 @@ def test_minima_without_derivatives_and_unbounded_functions():
     # A saddle, a pole going to -inf and a one-sided pole have no minimum.
     for text in ("x*y", "log(x**2 + y**2)", "1/(x**2 + y**2)"):
         assert make_surface(expression=text).minima == ()
+
+
+# Fragments learners (and attackers) type; random strings of them must parse or be refused cleanly.
+FRAGMENTS = st.sampled_from(
+    ["x", "y", "1", "2.5", "1e3", "9", "pi", "e", "+", "-", "*", "/", "**", "^", "(", ")", ",", " ", "sin(",
+     "log(", "sqrt(", "max(", "abs(", "exp(", ".", "_", "[", "]", "'", "lambda", ":", "__import__", "os", "="]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(FRAGMENTS, max_size=30).map("".join))
+def test_any_text_either_parses_or_raises_expression_error(text):
+    try:
+        expression = Expression(text)
+    except ExpressionError as err:
+        assert "\n" not in str(err)
+        return
+    xy = np.array([[0.5, -1.5], [0.0, 0.0], [2.0, 3.0]])
+    with np.errstate(all="raise"):
+        surface_values = make_surface(expression=text, view=(-1, 1, -1, 1)).value(xy)
+    with np.errstate(all="ignore"):
+        direct = np.broadcast_to(expression.value_jet(xy[:, 0], xy[:, 1])[0], (3,))
+    assert np.array_equal(direct, surface_values, equal_nan=True)
