@@ -58,6 +58,8 @@ class Unary(Node):
         fa, f, df, d2f = self.arg.compile(order), self.f, self.df, self.d2f
         if order == 0:
             return lambda x, y: (f(fa(x, y)[0]),)
+        if isinstance(self.arg, Var):  # g(x) or g(y), the commonest case: skip the zero products
+            return self._of_variable(order)
         if order == 1:
 
             def first(x, y):
@@ -75,6 +77,23 @@ class Unary(Node):
             return fv, d * gx, d * gy, d * hxx + d2 * gx * gx, d * hxy + d2 * gx * gy, d * hyy + d2 * gy * gy
 
         return second
+
+    def _of_variable(self, order: int) -> JetFn:
+        f, df, d2f, on_y = self.f, self.df, self.d2f, self.arg.index == 1  # type: ignore[attr-defined]
+
+        def first(x, y):
+            v = y if on_y else x
+            fv = f(v)
+            d = df(v, fv)
+            return (fv, 0.0, d) if on_y else (fv, d, 0.0)
+
+        def second(x, y):
+            v = y if on_y else x
+            fv = f(v)
+            d, d2 = df(v, fv), d2f(v, fv)
+            return (fv, 0.0, d, 0.0, 0.0, d2) if on_y else (fv, d, 0.0, d2, 0.0, 0.0)
+
+        return first if order == 1 else second
 
 
 @dataclass(frozen=True)
