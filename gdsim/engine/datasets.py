@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import math
+import numbers
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,6 +122,8 @@ def make_dataset(
     """The data set `name`; `want` ("regression" or "classification") settles a CSV target's use."""
     if name not in DATASETS:
         raise ProblemError(f"dataset {name!r} is not known; choose one of: {', '.join(DATASETS)}")
+    if name in ("iris", "csv") and classes is not None:
+        raise ProblemError(f"classes does not apply to dataset {name!r}: its classes come from the target column")
     if name == "iris":
         return read_csv(IRIS_PATH, "species", want="classification", name="iris")
     if name == "csv":
@@ -134,7 +137,7 @@ def make_dataset(
         raise ProblemError(f"samples must be a whole number, got {samples!r}")
     if not MIN_ROWS <= samples <= MAX_ROWS:
         raise ProblemError(f"samples must be between {MIN_ROWS} and {MAX_ROWS}, got {samples}")
-    if not (isinstance(noise, (int, float)) and math.isfinite(noise) and noise >= 0):
+    if isinstance(noise, bool) or not (isinstance(noise, numbers.Real) and math.isfinite(noise) and noise >= 0):
         raise ProblemError(f"noise must be a number >= 0, got {noise!r}")
     k = _classes_for(name, classes)
     return _generate(name, int(samples), float(noise), k, run_rng(data_seed, STREAM_DATA))

@@ -14,6 +14,7 @@ bce and hinge use one output score per sample; cce uses one score per class.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import NamedTuple
 
 import numpy as np
@@ -141,7 +142,7 @@ def _check_model_and_loss(model: str, loss: str | None, data: Dataset, label: st
 
 
 def _number(key: str, value, low: float, high: float = math.inf, high_open: bool = False) -> float:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
     if not ok or value < low or value > high or (high_open and value >= high):
         bound = f"from {low:g} to below {high:g}" if high_open else f">= {low:g}"
         raise ProblemError(f"{key} must be a number {bound}, got {value!r}")

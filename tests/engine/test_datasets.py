@@ -176,3 +176,10 @@ def test_csv_too_many_rows_and_non_utf8(tmp_path, monkeypatch):
     bad.write_bytes(b"x,y\n\xff\xfe,1\n")
     with pytest.raises(DatasetError, match="latin.csv: not UTF-8 text"):
         read_csv(bad, "y")
+
+
+def test_numpy_numbers_are_accepted_and_classes_do_not_apply_to_files():
+    data = make_dataset("moons", samples=np.int64(40), noise=np.float64(0.1))
+    assert data.x.shape == (40, 2)
+    with pytest.raises(ProblemError, match="classes does not apply to dataset 'iris'"):
+        make_dataset("iris", classes=3)
