@@ -63,7 +63,7 @@ class Constant:
         self.lr = lr
 
     def lr_at(self, k):
-        return self.lr
+        return np.full(np.shape(k), self.lr) if np.ndim(k) else self.lr
 
 
 def make_sim(lrs=(0.1,), a=1.0, noise=0.0, seeds=None, **kw):
