@@ -63,6 +63,7 @@ class Cache(NamedTuple):
     pre: list[np.ndarray]  # hidden pre-activations z
     post: list[np.ndarray]  # hidden activations a (before dropout)
     masks: tuple[np.ndarray, ...] | None  # inverted-dropout masks per hidden layer
+    weights: list[np.ndarray]  # the weight views used, so backward need not rebuild them
 
 
 class Network:
@@ -114,20 +115,22 @@ class Network:
     ) -> tuple[np.ndarray, Cache]:
         """Output scores (R, B, K) for inputs x ((B, in) shared by all runs, or (R, B, in))."""
         weights = self.layout.weights(params)
-        biases = self.layout.biases(params)
+        rows = params.shape[0]
+        # (R, 1, fan_out) bias views broadcast over the batch without an extra indexing step.
+        biases = [params[:, s.bias : s.end].reshape(rows, 1, s.fan_out) for s in self.layout.layers]
         inputs, pre, post = [x], [], []
         h = x
         for i in range(self.n_hidden):
             z = np.matmul(h, weights[i])
-            z += biases[i][:, None, :]
+            z += biases[i]
             a = self.activation.forward(z)
             pre.append(z)
             post.append(a)
             h = a * masks[i] if masks is not None else a
             inputs.append(h)
         scores = np.matmul(h, weights[-1])
-        scores += biases[-1][:, None, :]
-        return scores, Cache(inputs, pre, post, masks)
+        scores += biases[-1]
+        return scores, Cache(inputs, pre, post, masks, weights)
 
     def backward(self, params: np.ndarray, cache: Cache, dscores: np.ndarray) -> np.ndarray:
         """The (R, P) gradient of the loss given dloss/dscores (R, B, K): backpropagation.
@@ -138,7 +141,7 @@ class Network:
         """
         rows = params.shape[0]
         grad = np.empty((rows, self.n_params))
-        weights = self.layout.weights(params)
+        weights = cache.weights
         grad_w = self.layout.weights(grad)
         grad_b = self.layout.biases(grad)
         delta = dscores
