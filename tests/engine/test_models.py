@@ -110,10 +110,14 @@ def test_a_row_is_unaffected_by_the_other_rows():
     loss = make_loss("bce")
     targets = loss.encode_targets(np.arange(7) % 2, 1)
     together = loss_and_grad(net, loss, params, x, targets, l1=0.1, l2=0.2)
+    shared = loss_and_grad(net, loss, params, x[0], targets)  # one input batch for every run
     for r in range(5):
         alone = loss_and_grad(net, loss, params[r : r + 1], x[r : r + 1], targets, l1=0.1, l2=0.2)
         np.testing.assert_allclose(alone[0], together[0][r : r + 1], rtol=1e-14)
         np.testing.assert_allclose(alone[1], together[1][r : r + 1], rtol=1e-13, atol=1e-16)
+        alone = loss_and_grad(net, loss, params[r : r + 1], x[0], targets)
+        np.testing.assert_allclose(alone[0], shared[0][r : r + 1], rtol=1e-14)
+        np.testing.assert_allclose(alone[1], shared[1][r : r + 1], rtol=1e-13, atol=1e-16)
 
 
 def test_stable_losses_stay_finite_for_huge_scores():
