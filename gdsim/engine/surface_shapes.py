@@ -48,10 +48,16 @@ class Quadratic(Surface):
         return [Minimum((0.0, 0.0), 0.0, "global")]
 
     def _value(self, x, y):
-        return 0.5 * (self._a * x * x + 2.0 * self._b * x * y + self._d * y * y)
+        return self._value_and_gradient(x, y)[0]  # one formula, so loss and value agree to the bit
 
     def _gradient(self, x, y):
+        if self._b == 0.0:  # unrotated (or round): skip the cross terms
+            return self._a * x, self._d * y
         return self._a * x + self._b * y, self._b * x + self._d * y
+
+    def _value_and_gradient(self, x, y):
+        gx, gy = self._gradient(x, y)
+        return 0.5 * (x * gx + y * gy), gx, gy  # f = p^T A p / 2 = p . grad / 2
 
     def _hessian(self, x, y):
         return self._a, self._b, self._d
