@@ -157,6 +157,12 @@ async def participant(index: int, port: int, key, opts, results: Results, stop_a
         results.failed.append(f"session {index}: {exc}")
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
@@ -187,6 +193,7 @@ async def main(opts) -> int:
             print("the server did not start:", banner.decode(errors="replace"), file=sys.stderr)
             return 1
         load_before = os.getloadavg()[0]
+        server_cpu, client_cpu = process_cpu(server.pid), time.process_time()
         begin = time.monotonic()
         ramp = opts.sessions * opts.stagger
         stop_at = begin + ramp + opts.warmup + opts.duration
@@ -196,15 +203,16 @@ async def main(opts) -> int:
             await asyncio.sleep(opts.stagger)
         await asyncio.wait_for(asyncio.gather(*tasks), timeout=ramp + opts.warmup + opts.duration + 120)
         elapsed = time.monotonic() - begin
+        cpu = (process_cpu(server.pid) - server_cpu, time.process_time() - client_cpu)
     finally:
         if server.returncode is None:
             server.send_signal(signal.SIGTERM)
             await asyncio.wait_for(server.wait(), 20)
-    report(opts, results, elapsed, load_before)
+    report(opts, results, elapsed, load_before, cpu)
     return 0 if results.latency and not results.failed else 1
 
 
-def report(opts, results: Results, elapsed: float, load_before: float) -> None:
+def report(opts, results: Results, elapsed: float, load_before: float, cpu: tuple[float, float]) -> None:
     what = f"{opts.standin} stand-in, no engine" if opts.standin else "gdsim app"
     print(f"bench_serve: {opts.sessions} concurrent SSH sessions ({what}), {opts.cols}x{opts.rows}, "
           f"{elapsed:.0f} s, {os.cpu_count()} CPUs, load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}")
@@ -219,6 +227,8 @@ def report(opts, results: Results, elapsed: float, load_before: float) -> None:
               f"'{opts.probe_key}' presses)")
         verdict = "meets" if percentile(lat, 95) <= 0.250 else "MISSES"
         print(f"  target p95 <= 250 ms: {verdict}")
+    print(f"  CPU used: SSH server {cpu[0]:.1f} s, the {opts.sessions} clients (this process) {cpu[1]:.1f} s; "
+          f"the rest of {elapsed * (os.cpu_count() or 1):.0f} CPU-seconds went to the apps and other programs")
     print(f"  probes without an answer in 5 s: {results.timeouts}; screens never quiet: {results.noisy}")
     for failure in results.failed[:10]:
         print(f"  FAILED {failure}")
