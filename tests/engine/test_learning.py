@@ -252,3 +252,14 @@ def test_evaluation_in_blocks_of_runs_matches_one_pass(monkeypatch):
     blocked = p.evaluate(params, "train")
     assert all(np.array_equal(whole[k], blocked[k]) for k in whole)
     np.testing.assert_array_equal(grid, p.decision_grid(params, n=10)[2])
+
+
+def test_standardize_fits_the_training_split_only():
+    raw = make_dataset_problem(dataset="plane", model="linear")
+    scaled = make_dataset_problem(dataset="plane", model="linear", standardize=True)
+    x = scaled.points[0]
+    np.testing.assert_allclose(x.mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(x.std(axis=0), 1.0, rtol=1e-12)
+    mean, std = raw.points[0].mean(axis=0), raw.points[0].std(axis=0)
+    np.testing.assert_allclose(scaled._splits["val"][0], (raw._splits["val"][0] - mean) / std, rtol=1e-12)
+    assert raw.points[0].std(axis=0)[1] > 4  # unscaled: the second feature spans about +-5
