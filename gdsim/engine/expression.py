@@ -196,8 +196,10 @@ class _Builder:
                 result = ad.Scale(ca, b)
             else:
                 result = ad.Scale(cb, a) if cb is not None else ad.Mul(a, b)
+        elif cb == 0.0:
+            raise _fail(self.text, node, "division by zero")
         elif cb is not None:  # division by a constant is a multiplication
-            result = ad.Scale(1.0 / cb if cb != 0 else math.nan, a)
+            result = ad.Scale(1.0 / cb, a)
         else:
             result = ad.divide(a, b)
         return self._fold(result)

@@ -196,6 +196,7 @@ HOSTILE = [
     ("True + x", "'True' at column 1: bool constant is not allowed"),
     ("1j * x", "complex constant is not allowed"),
     ("x % 2", "'%' (remainder) is not supported"),
+    ("x / (2 - 2)", "'x / (2 - 2)' at column 1: division by zero"),
     ("~x", "only unary minus and plus are allowed"),
     ("(y := 2)", "an assignment is not allowed"),
     ("1e999 * x", "'1e999' at column 1: number is too large"),
