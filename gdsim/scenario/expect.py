@@ -68,7 +68,11 @@ ThanWhen = Step | Literal["start", "final", "min", "max", "mean", "jitter"]
 
 
 class Expectation(BaseModel):
-    """One [[expect]] entry (see the module docstring); combinations are checked in `_combination`."""
+    """One [[expect]] entry: a statement about the runs that `gdsim check --verify` checks.
+
+    Set exactly one of metric (with below / above / at_most / at_least), ends_in, diverges or
+    stops_early.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, str_max_length=2000)
 
