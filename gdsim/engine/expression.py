@@ -190,7 +190,10 @@ class _Builder:
         elif isinstance(op, ast.Add):
             result = ad.Add(b, a) if ca is not None else ad.Add(a, b)
         elif isinstance(op, ast.Sub):
-            result = ad.Add(ad.Scale(-1.0, b), a) if ca is not None else ad.Add(a, b, negate_b=True)
+            if ca is not None:  # c - b = (-b) + c
+                result = ad.Add(self._fold(ad.Scale(-1.0, b)), a)
+            else:
+                result = ad.Add(a, b, negate_b=True)
         elif isinstance(op, ast.Mult):
             if ca is not None:
                 result = ad.Scale(ca, b)

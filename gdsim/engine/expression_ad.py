@@ -29,7 +29,9 @@ class Const(Node):
     value: float
 
     def compile(self, order: int) -> JetFn:
-        jet = (self.value,) + (0.0,) * (0, 2, 5)[order]
+        # A numpy scalar, so that arithmetic on constants follows numpy's rules (1/0 is inf, not
+        # a ZeroDivisionError), whatever the tree around it.
+        jet = (np.float64(self.value),) + (0.0,) * (0, 2, 5)[order]
         return lambda x, y: jet
 
 

@@ -160,12 +160,13 @@ def test_non_finite_values_do_not_raise():
         inverse_surface = make_surface(expression="1/x + sqrt(x)")
         inverse = inverse_surface.value(xy), inverse_surface.gradient(xy)
         huge = make_surface(expression="exp(exp(exp(x)))").value(np.array([[3.0, 0.0]]))
+        pole = make_surface(expression="1/(y - y) + 1/(2 - 2 + 0*x)").value(np.array([[1.0, 2.0]]))
     with np.errstate(all="ignore"):  # as the simulation holds it around loss_and_grad
         np.testing.assert_array_equal(log.loss_and_grad(xy, None)[1], grad)
     assert np.isnan(loss[0]) and loss[1] == -np.inf and np.isnan(loss[2])
     assert np.isnan(inverse[0][0]) and inverse[0][1] == np.inf and not np.isfinite(inverse[1][:2, 0]).any()
     assert not np.isfinite(grad).all() and not np.isfinite(hess).all()
-    assert huge[0] == np.inf
+    assert huge[0] == np.inf and pole[0] == np.inf
 
 
 HOSTILE = [
