@@ -180,24 +180,25 @@ def make_dataset_problem(
         raise ProblemError(f"model {model!r} is not known; choose one of: {', '.join(MODELS)}")
     if loss is not None:
         make_loss(loss)
-    data = make_dataset(dataset, samples=samples, noise=noise, classes=classes, data_seed=data_seed,
-                        path=path, target=target, base_dir=base_dir, want=_wanted_task(model, loss))
-    label = repr(dataset) if dataset != "csv" else f"'csv' ({path})"
-    loss = _check_model_and_loss(model, loss, data, label)
+    # The cheap checks first, so a bad key is reported before a large CSV file is read.
     hidden_sizes = _hidden_sizes(hidden) if model == "mlp" else ()
     act = make_activation(activation)
+    if init not in ("zeros", "normal", "xavier", "he"):
+        raise ProblemError(f"init {init!r} is not known; choose one of: zeros, normal, xavier, he")
+    init_scale = _number("init_scale", init_scale, 0.0)
     l1 = _number("l1", l1, 0.0)
     l2 = _number("l2", l2, 0.0)
     dropout = _number("dropout", dropout, 0.0, 1.0, high_open=True)
     if dropout > 0 and not hidden_sizes:
         raise ProblemError(f"dropout applies to hidden layers, and model {model!r} has none: use model 'mlp'")
-    init_scale = _number("init_scale", init_scale, 0.0)
-    if init not in ("zeros", "normal", "xavier", "he"):
-        raise ProblemError(f"init {init!r} is not known; choose one of: zeros, normal, xavier, he")
-    train, val, test = split_indices(len(data.y), split, data_seed)
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
                                    or batch_size < 1):
         raise ProblemError(f"batch_size must be a whole number >= 1 (1 = stochastic GD), got {batch_size!r}")
+    data = make_dataset(dataset, samples=samples, noise=noise, classes=classes, data_seed=data_seed,
+                        path=path, target=target, base_dir=base_dir, want=_wanted_task(model, loss))
+    label = repr(dataset) if dataset != "csv" else f"'csv' ({path})"
+    loss = _check_model_and_loss(model, loss, data, label)
+    train, val, test = split_indices(len(data.y), split, data_seed)
     n_train = len(train)
     batch = n_train if batch_size is None else min(int(batch_size), n_train)
     return DatasetProblem(data, (train, val, test), standardize=bool(standardize), model=model,
