@@ -191,6 +191,10 @@ class GdsimSession(asyncssh.SSHServerSession):
             status = await self._pty.terminate()
             self._close_channel(status)
             log.info("%s: session ended (%s)", self.peer, self._reason or f"exit status {status}")
+        except Exception:  # a bug here must not leave a participant staring at a frozen session
+            log.exception("%s: session failed", self.peer)
+            self._reason = self._reason or "an internal error in the workshop server"
+            self._close_channel(1)
         finally:
             if self._idle_handle is not None:
                 self._idle_handle.cancel()
