@@ -83,7 +83,8 @@ class Surface:
         self.view = check_view(self.DEFAULT_VIEW if view is None else view, f"{self.name}: view")
         self._setup()
         self.formula = self._formula()
-        self.minima = tuple(self._minima())
+        with np.errstate(all="ignore"):  # a numerical search may overflow on the way; never raise
+            self.minima = tuple(self._minima())
         self.default_start = self._clip_to_view(self.DEFAULT_START)
         self._minimum_points = np.array([m.point for m in self.minima], dtype=np.float64).reshape(-1, 2)
 
@@ -180,7 +181,8 @@ class Surface:
         xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
         if len(self._minimum_points) == 0:
             return np.full(len(xy), -1, dtype=np.int64), np.full(len(xy), np.inf)
-        dist = np.hypot(*(xy[:, None, :] - self._minimum_points[None, :, :]).transpose(2, 0, 1))
+        with np.errstate(all="ignore"):  # a diverged run's inf/nan position is just "far"
+            dist = np.hypot(*(xy[:, None, :] - self._minimum_points[None, :, :]).transpose(2, 0, 1))
         dist = np.where(np.isnan(dist), np.inf, dist)
         index = np.argmin(dist, axis=1)
         return index.astype(np.int64), dist[np.arange(len(xy)), index]
