@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gdsim.engine.expression import ExpressionError, ExpressionSurface
 from gdsim.engine.problem import Minimum, ProblemError
 from gdsim.engine.surface_base import Surface, View, find_minima
 from gdsim.engine.surface_catalog import Beale, Himmelblau, Rastrigin, Rosenbrock
@@ -26,6 +27,8 @@ from gdsim.engine.surface_shapes import (
 )
 
 __all__ = [
+    "ExpressionError",
+    "ExpressionSurface",
     "SURFACES",
     "SURFACE_NAMES",
     "Minimum",
@@ -77,8 +80,6 @@ def make_surface(
                 f"an expression surface takes no parameters, got {', '.join(sorted(params))};"
                 " write the numbers into the expression"
             )
-        from gdsim.engine.expression import ExpressionSurface  # only when an expression is used
-
         return ExpressionSurface(expression, noise=noise, view=view)
     cls = SURFACES.get(name) if isinstance(name, str) else None
     if cls is None:
