@@ -14,8 +14,6 @@ import ast
 import math
 from typing import Any
 
-import numpy as np
-
 from gdsim.engine import expression_ad as ad
 from gdsim.engine.problem import Minimum, ProblemError
 from gdsim.engine.surface_base import Surface, View, find_minima
