@@ -98,3 +98,22 @@ def test_new_never_overwrites_without_force(tmp_path, capsys):
 def test_new_reports_a_missing_folder(tmp_path, capsys):
     assert main(["new", str(tmp_path / "nowhere" / "x")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_docs_cover_every_key_and_metric_and_their_complete_example_verifies(tmp_path):
+    import re
+    from pathlib import Path
+
+    from gdsim.scenario import model
+    from gdsim.scenario.expect import METRICS
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "scenarios.md").read_text(encoding="utf-8")
+    tables = (model.ScenarioInfo, model.ProblemSpec, model.OptimizerSpec, model.ScheduleSpec, model.RunSpec, Expectation)
+    missing = [f"{cls.__name__}.{key}" for cls in tables for key in cls.model_fields if f"`{key}`" not in docs]
+    missing += [f"metric {name}" for name in METRICS if f"`{name}`" not in docs]
+    assert not missing, f"undocumented: {missing}"
+    example = re.findall(r"```toml\n(.*?)```", docs, re.S)[-1]
+    path = tmp_path / "example.toml"
+    path.write_text(example)
+    result = verify(load_scenario(path))
+    assert result.outcomes and result.failures == 0
