@@ -143,13 +143,16 @@ class Network:
         grad = np.empty((rows, self.n_params))
         weights = cache.weights
         grad_w = self.layout.weights(grad)
-        grad_b = self.layout.biases(grad)
+        # Bias gradients as (R, 1, fan_out) views, filled by a ones-row product: a matmul sums
+        # over the batch several times faster than np.sum along the middle axis.
+        grad_b = [grad[:, s.bias : s.end].reshape(rows, 1, s.fan_out) for s in self.layout.layers]
+        ones = np.ones((1, dscores.shape[1]))
         delta = dscores
         for i in range(self.n_hidden, -1, -1):
             h = cache.inputs[i]
             h_t = h.T if h.ndim == 2 else h.transpose(0, 2, 1)
             np.matmul(h_t, delta, out=grad_w[i])
-            np.sum(delta, axis=1, out=grad_b[i])
+            np.matmul(ones, delta, out=grad_b[i])
             if i == 0:
                 break
             grad_h = np.matmul(delta, weights[i].transpose(0, 2, 1))
