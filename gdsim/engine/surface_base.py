@@ -177,7 +177,10 @@ class Surface:
         return xs, ys, _full(z, (len(ys), len(xs)))
 
     def nearest_minimum(self, xy: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Per row: index into self.minima of the closest one (-1 if there are none), and its distance."""
+        """Per row: index into self.minima of the closest one, and its distance.
+
+        The index is -1 (and the distance inf) where there are no minima or the row is not finite.
+        """
         xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
         if len(self._minimum_points) == 0:
             return np.full(len(xy), -1, dtype=np.int64), np.full(len(xy), np.inf)
@@ -185,7 +188,8 @@ class Surface:
             dist = np.hypot(*(xy[:, None, :] - self._minimum_points[None, :, :]).transpose(2, 0, 1))
         dist = np.where(np.isnan(dist), np.inf, dist)
         index = np.argmin(dist, axis=1)
-        return index.astype(np.int64), dist[np.arange(len(xy)), index]
+        nearest = dist[np.arange(len(xy)), index]
+        return np.where(np.isfinite(nearest), index, -1).astype(np.int64), nearest
 
     def _clip_to_view(self, point: tuple[float, float]) -> tuple[float, float]:
         xmin, xmax, ymin, ymax = self.view

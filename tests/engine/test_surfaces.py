@@ -257,8 +257,9 @@ def test_nearest_minimum_picks_the_closest_listed_point():
     index, dist = surface.nearest_minimum(points)
     np.testing.assert_array_equal(index, [0, 1, 2, 3])
     np.testing.assert_allclose(dist, math.sqrt(2) * 0.01)
-    index, dist = surface.nearest_minimum(np.array([[np.nan, 0.0], [0.0, 0.0]]))
-    assert dist[0] == np.inf and index[1] >= 0
+    index, dist = surface.nearest_minimum(np.array([[np.nan, 0.0], [0.0, 0.0], [np.inf, 1.0]]))
+    assert list(index[[0, 2]]) == [-1, -1] and list(dist[[0, 2]]) == [np.inf, np.inf]
+    assert index[1] == 0 and dist[1] == pytest.approx(math.hypot(3.0, 2.0))
 
 
 def test_diverged_points_give_non_finite_numbers_without_raising():
