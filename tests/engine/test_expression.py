@@ -278,8 +278,12 @@ def test_minima_without_derivatives_and_unbounded_functions():
 
 # Fragments learners (and attackers) type; random strings of them must parse or be refused cleanly.
 FRAGMENTS = st.sampled_from(
-    ["x", "y", "0", "1", "2.5", "1e3", "9", "2 - 2", "pi", "e", "+", "-", "*", "/", "**", "^", "(", ")", ",", " ", "sin(",
-     "log(", "sqrt(", "max(", "abs(", "exp(", ".", "_", "[", "]", "'", "lambda", ":", "__import__", "os", "="]
+    [
+        *("x", "y", "0", "1", "2.5", "1e3", "9", "2 - 2", "pi", "e"),
+        *("+", "-", "*", "/", "**", "^", "(", ")", ",", " "),
+        *("sin(", "log(", "sqrt(", "max(", "abs(", "exp("),
+        *(".", "_", "[", "]", "'", "lambda", ":", "__import__", "os", "="),
+    ]
 )
 
 

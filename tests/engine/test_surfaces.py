@@ -100,7 +100,9 @@ def test_known_minima_are_stationary_with_stated_values(name, params):
             assert (m.kind == "global") == math.isclose(m.value, lowest, abs_tol=1e-9)
 
 
-COMPLETE_MINIMA = ["quadratic", "bowl", "rosenbrock", "himmelblau", "beale", "double_well", "plateau", "ravine"]
+# Surfaces whose listed minima are all the minima inside the default view.
+COMPLETE_MINIMA = ["quadratic", "bowl", "rosenbrock", "himmelblau", "beale", "double_well", "plateau"]
+COMPLETE_MINIMA += ["ravine"]
 
 
 @pytest.mark.parametrize("name", [*COMPLETE_MINIMA, "escape_saddle"])
