@@ -29,7 +29,7 @@ SURFACE_METRICS = ("x", "y", "distance_to_global", "distance_to_local", "distanc
 EVAL_METRICS = (
     "train_loss", "val_loss", "test_loss", "train_accuracy", "val_accuracy", "test_accuracy",
 )
-NETWORK_METRICS = ("layer_grad_ratio", "hidden_unit_spread")
+NETWORK_METRICS = ("layer_grad_ratio", "hidden_unit_spread", "sparsity")
 METRICS = (
     "loss", "grad_norm", "velocity_norm", "lr", "param_norm", "params",
     *SURFACE_METRICS, *EVAL_METRICS, *NETWORK_METRICS,
@@ -54,6 +54,7 @@ METRIC_HELP = {
     "test_accuracy": "accuracy on the test split",
     "layer_grad_ratio": "gradient norm of the first layer divided by that of the last layer",
     "hidden_unit_spread": "largest difference between the incoming weights of two hidden units (0: all identical)",
+    "sparsity": "share of the weights (biases excluded) with |w| < 0.01",
 }
 POINTS = ("start", "final")
 REDUCTIONS = ("min", "max", "mean", "any", "all", "jitter")
@@ -83,7 +84,10 @@ class Expectation(BaseModel):
         default=None,
         description="A run's label, or the label of a [[runs]] entry (all its seeds). Default: every run.",
     )
-    metric: Literal[METRICS] | None = Field(default=None, description="The number measured per run.")  # type: ignore[valid-type]
+    metric: Literal[METRICS] | None = Field(  # type: ignore[valid-type]
+        default=None,
+        description="The number measured per run. " + "; ".join(f"{k}: {v}" for k, v in METRIC_HELP.items()),
+    )
     at: When = Field(
         default="final",
         description="A step number, start, final, or a reduction over the steps: min, max, mean, "

@@ -18,6 +18,7 @@ from gdsim.scenario.expect import EVAL_METRICS, NETWORK_METRICS, SURFACE_METRICS
 # Series memory bound: beyond this many (step, run) entries per metric, every k-th step is kept.
 MAX_SERIES_ENTRIES = 4_000_000
 DEFAULT_EVAL_EVERY = 10
+SPARSE_BELOW = 0.01  # a weight this small counts as zero for the `sparsity` metric
 
 
 class MeasureError(ValueError):
@@ -168,6 +169,9 @@ class Measurer:
         if name == "hidden_unit_spread":
             hidden = problem.network.layout.weights(c.params)[:-1]
             return np.max([np.abs(w - w[:, :, :1]).max(axis=(1, 2)) for w in hidden], axis=0)
+        if name == "sparsity":
+            weights = np.concatenate([w.reshape(len(c.params), -1) for w in problem.network.layout.weights(c.params)], axis=1)
+            return (np.abs(weights) < SPARSE_BELOW).mean(axis=1)
         raise MeasureError(f"metric {name!r} is not known")
 
     # -- reading what was collected -----------------------------------------------------
