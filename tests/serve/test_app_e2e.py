@@ -1,4 +1,4 @@
-"""The real gdsim app behind the SSH server: a participant connects and sees the scenario picker."""
+"""The real gdsim app behind the SSH server: a participant logs in and sees the scenario picker."""
 
 from __future__ import annotations
 
@@ -6,18 +6,23 @@ from pathlib import Path
 
 import pytest
 
-from tests.serve.conftest import connect, open_screen, wait_gone
+from tests.serve.conftest import PASSWORD, connect, open_screen, wait_gone
 
 APP = Path(__file__).resolve().parents[2] / "gdsim" / "app" / "app.py"
 
 
 @pytest.mark.skipif(not APP.exists(), reason="the gdsim app (gdsim/app/app.py) does not exist yet")
-async def test_participant_sees_the_scenario_picker(serve, client_key):
-    server = await serve(command=None, idle_timeout=None)  # command None: `python -m gdsim`, the real app
-    async with connect(server, client_keys=[client_key]) as conn:
-        chan, screen = await open_screen(conn, term_size=(100, 30))
-        await screen.wait_for(rb"Pick a scenario", timeout=20, plain=True)
+@pytest.mark.parametrize("login", ["key", "password"])
+async def test_participant_sees_the_scenario_picker(serve, client_key, password_file, login):
+    if login == "key":
+        server = await serve(command=None, idle_timeout=None)  # command None: `python -m gdsim`
+        credentials = dict(client_keys=[client_key])
+    else:
+        server = await serve(command=None, idle_timeout=None, authorized_keys=None, password_file=password_file)
+        credentials = dict(client_keys=None, password=PASSWORD)
+    async with connect(server, **credentials) as conn:
+        _, screen = await open_screen(conn, term_size=(100, 30))
+        await screen.wait_for(rb"Pick a scenario", timeout=30, plain=True)
         pids = [session.pid for session in server.sessions]
         assert len(pids) == 1
-    for pid in pids:
-        assert await wait_gone(pid)
+    assert await wait_gone(pids[0])  # the app is gone once the participant disconnects
