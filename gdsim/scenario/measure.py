@@ -120,18 +120,20 @@ class Measurer:
         if self.series_names and k % self.stride == 0:
             row = k // self.stride
             for name in self.series_names:
-                if name in EVAL_METRICS and not self._eval_step(k):
-                    continue
-                self.series[name][row] = self.current(name)
+                # Evaluations on whole splits cost a full pass: only on each cohort's evaluation steps.
+                self.series[name][row] = self.current(name, k if name in EVAL_METRICS else None)
 
-    def _eval_step(self, k: int) -> bool:
-        every = self.sim.cohorts[0].eval_every or DEFAULT_EVAL_EVERY
+    def _evaluates_at(self, cohort: Cohort, k: int) -> bool:
+        every = cohort.eval_every or DEFAULT_EVAL_EVERY
         return k % every == 0 or k == self.steps
 
     # -- values at the current step -------------------------------------------------------
-    def current(self, name: str) -> np.ndarray:
+    def current(self, name: str, eval_step: int | None = None) -> np.ndarray:
+        """Per-run values now; with eval_step, cohorts that do not evaluate at that step give NaN."""
         out = np.full(self.n, np.nan)
         for cohort in self.sim.cohorts:
+            if eval_step is not None and not self._evaluates_at(cohort, eval_step):
+                continue
             value = self._cohort_value(cohort, name)
             if value is not None:
                 out[cohort.rows] = value
