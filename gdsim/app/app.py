@@ -87,10 +87,11 @@ class GdsimApp(App):
         except UserError as exc:
             self.notify(clean(str(exc)), title="cannot open", severity="error", markup=False, timeout=10)
             return False
-        while isinstance(self.screen, ScenarioScreen):
+        if isinstance(self.screen, ScenarioScreen):
             self.screen.session.running = False
-            self.pop_screen()
-        self.push_screen(ScenarioScreen(session))
+            self.switch_screen(ScenarioScreen(session))
+        else:
+            self.push_screen(ScenarioScreen(session))
         return True
 
     def show_picker(self) -> None:

@@ -58,12 +58,12 @@ class ScenarioScreen(ScenarioActions, Screen):
         Binding("r", "reset", "Reset"),
         Binding("plus,equals_sign", "speed(1)", "Faster", key_display="+", show=False),
         Binding("minus", "speed(-1)", "Slower", key_display="-", show=False),
-        Binding("left", "scrub(-1)", "Rewind", key_display="←"),
-        Binding("right", "scrub(1)", "Forward", key_display="→", show=False),
-        Binding("shift+left", "scrub_far(-0.1)", "Rewind 10%", show=False),
-        Binding("shift+right", "scrub_far(0.1)", "Forward 10%", show=False),
-        Binding("home", "scrub_to_start", "To step 0", show=False),
-        Binding("end", "live", "Back to live", show=False),
+        Binding("left", "scrub(-1)", "Rewind", key_display="←", priority=True),
+        Binding("right", "scrub(1)", "Forward", key_display="→", show=False, priority=True),
+        Binding("shift+left", "scrub_far(-0.1)", "Rewind 10%", show=False, priority=True),
+        Binding("shift+right", "scrub_far(0.1)", "Forward 10%", show=False, priority=True),
+        Binding("home", "scrub_to_start", "To step 0", show=False, priority=True),
+        Binding("end", "live", "Back to live", show=False, priority=True),
         Binding("l", "lr(1)", "lr up", show=True),
         Binding("L", "lr(-1)", "lr down", show=False),
         Binding("b", "batch(1)", "Batch ×2", show=False),
@@ -94,7 +94,7 @@ class ScenarioScreen(ScenarioActions, Screen):
     ]
 
     def __init__(self, session: Session) -> None:
-        super().__init__(id="scenario")
+        super().__init__()
         self.session = session
         self.velocity_parts = False
         self._drawn: tuple | None = None

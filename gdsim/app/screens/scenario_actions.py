@@ -10,8 +10,6 @@ import math
 from pathlib import Path
 from typing import Callable
 
-from textual import on
-
 from gdsim.app import export, tweaks
 from gdsim.app.screens.prompt import ConfirmScreen, PromptScreen
 from gdsim.app.text import clean
@@ -165,8 +163,7 @@ class ScenarioActions:
             return history.series("params")[1][0, row]
         return cohort.params[index]
 
-    @on(RunTable.RowHighlighted)
-    def _row_highlighted(self, event: RunTable.RowHighlighted) -> None:
+    def on_data_table_row_highlighted(self, event: RunTable.RowHighlighted) -> None:
         self.session.select(event.cursor_row)
         self.redraw()
 

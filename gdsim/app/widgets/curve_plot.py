@@ -36,7 +36,7 @@ class CurvePlot(Widget):
     def render_line(self, y: int) -> Strip:
         if y < len(self._strips):
             return self._strips[y]
-        return Strip.blank(self.size.width)
+        return Strip.blank(self.size.width, Style())
 
     # -- drawing -------------------------------------------------------------------------------
     def _rasterise(self) -> None:

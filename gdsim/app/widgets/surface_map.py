@@ -51,7 +51,7 @@ class SurfaceMap(Widget):
     def render_line(self, y: int) -> Strip:
         if y < len(self._strips):
             return self._strips[y]
-        return Strip.blank(self.size.width)
+        return Strip.blank(self.size.width, Style())
 
     def _rasterise(self) -> None:
         width, height = self.size.width, self.size.height

@@ -1,0 +1,35 @@
+"""Fixtures for the app tests: a fixed scenario library (tests/app/data), no served mode, no NO_COLOR."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gdsim.scenario.library import Entry
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def fixed_library(monkeypatch):
+    """The picker and the palette list the fixture scenarios, whatever the built-in library holds."""
+    entries = [Entry(p.stem, p, builtin=False) for p in sorted(DATA.glob("*.toml"))]
+    monkeypatch.setattr("gdsim.app.screens.picker.list_entries", lambda: entries)
+    monkeypatch.delenv("GDSIM_SERVED", raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    return entries
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    """Run in an empty folder, so files the app writes land there."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def make_app(name: str | None = "three_runs"):
+    from gdsim.app.app import GdsimApp
+    from gdsim.scenario.load import load_scenario
+
+    return GdsimApp(load_scenario(DATA / f"{name}.toml") if name else None)
