@@ -73,19 +73,32 @@ class SSHServerConfig:
             raise UserError("--login-timeout must be positive")
         if self.authorized_keys is not None and self.password_file is not None:
             raise UserError("give either --authorized-keys or --password-file, not both")
-        if self.scenario is not None and not SCENARIO_ID.fullmatch(self.scenario):
-            raise UserError(
-                f"--scenario expects a scenario id such as 'momentum-overshoot' (letters, digits, "
-                f"'-', '_', '.'), not a path: got {self.scenario!r}"
-            )
         if self.scenario_dir is not None and not Path(self.scenario_dir).is_dir():
             raise UserError(f"--scenario-dir {self.scenario_dir} is not a directory")
+        check_scenario(self.scenario, self.scenario_dir)
         if self.auth_mode == "none" and not auth.is_loopback(self.host):
             raise UserError(
                 f"refusing to serve on {self.host} without authentication: anyone who can reach "
                 "this machine could connect. Give --password-file FILE (create it with "
                 "`gdsim serve hash-password FILE`) or --authorized-keys FILE, or bind to 127.0.0.1."
             )
+
+
+def check_scenario(scenario: str | None, scenario_dir: Path | None) -> None:
+    """Refuse a --scenario that is not a built-in id (or one in --scenario-dir): else every
+    participant's gdsim would fail to open it."""
+    if scenario is None:
+        return
+    if not SCENARIO_ID.fullmatch(scenario):
+        raise UserError(
+            f"--scenario expects a scenario id such as 'momentum-overshoot' (letters, digits, "
+            f"'-', '_', '.'), not a path: got {scenario!r}"
+        )
+    from gdsim.scenario.library import builtin_dir
+
+    dirs = [builtin_dir()] + ([Path(scenario_dir)] if scenario_dir is not None else [])
+    if not any((directory / f"{scenario}.toml").is_file() for directory in dirs):
+        raise UserError(f"--scenario {scenario}: no such scenario; `gdsim list` shows the ids")
 
 
 class _ServerState:

@@ -18,7 +18,7 @@ from typing import TextIO
 from gdsim.errors import UserError
 from gdsim.serve import auth
 from gdsim.serve.pty_process import ResourceLimits, source_root, wrap_command
-from gdsim.serve.ssh import DEFAULT_COMMAND, SCENARIO_ID
+from gdsim.serve.ssh import DEFAULT_COMMAND, check_scenario
 
 WARNING = """\
 !!! WARNING: textual-serve has NO AUTHENTICATION. !!!
@@ -41,10 +41,9 @@ class WebServerConfig:
     def validate(self) -> None:
         if not 1 <= self.port <= 65535:
             raise UserError(f"--port must be between 1 and 65535, got {self.port}")
-        if self.scenario is not None and not SCENARIO_ID.fullmatch(self.scenario):
-            raise UserError(f"--scenario expects a scenario id, not a path: got {self.scenario!r}")
         if self.scenario_dir is not None and not Path(self.scenario_dir).is_dir():
             raise UserError(f"--scenario-dir {self.scenario_dir} is not a directory")
+        check_scenario(self.scenario, self.scenario_dir)
 
     def shell_command(self) -> str:
         """The command line textual-serve runs (through a shell) for each browser tab."""

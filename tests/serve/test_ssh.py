@@ -225,6 +225,11 @@ def test_no_auth_refused_off_loopback_allowed_on_it(tmp_path):
     SSHServerConfig(host="::1").validate()
     with pytest.raises(UserError, match="not a path"):
         SSHServerConfig(scenario="../../etc/passwd").validate()
+    with pytest.raises(UserError, match="--scenario no-such-lesson: no such scenario"):
+        SSHServerConfig(scenario="no-such-lesson").validate()
+    (tmp_path / "my-lesson.toml").write_text("")
+    SSHServerConfig(scenario="my-lesson", scenario_dir=tmp_path).validate()
+    SSHServerConfig(scenario="momentum-overshoot").validate()  # a built-in
     with pytest.raises(UserError, match="--scenario-dir"):
         SSHServerConfig(scenario_dir=tmp_path / "missing").validate()
 
