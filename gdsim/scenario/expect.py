@@ -148,6 +148,10 @@ class Expectation(BaseModel):
             raise ValueError(f"set exactly one of metric, ends_in, diverges or stops_early{found}")
         kind = kinds[0]
         comparisons = self.comparisons
+        if "within" in self.model_fields_set and kind != "ends_in":
+            raise ValueError("within is the distance for ends_in; leave it out here")
+        if "by" in self.model_fields_set and not self.relative:
+            raise ValueError("by only applies to a comparison with than_run or than_at")
         if self.fraction_above is not None or self.fraction_below is not None:
             if self.across != "each":
                 raise ValueError("fraction_above / fraction_below count passing runs; leave `across` at each")

@@ -91,6 +91,8 @@ def test_because_is_required():
         ('diverges = true\nat = 5', "leave out `at`"),
         ('ends_in = "global"\nacross = "mean"', "with ends_in use each or any"),
         ('metric = "loss"\nbelow = 1\nacross = "mean"\nfraction_above = 0.5', "leave `across` at each"),
+        ('metric = "loss"\nbelow = 1\nwithin = 0.1', "within is the distance for ends_in"),
+        ('metric = "loss"\nbelow = 1\nby = "difference"', "by only applies"),
     ],
 )
 def test_combinations_are_checked_with_clear_messages(body, words):
