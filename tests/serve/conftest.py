@@ -106,9 +106,13 @@ async def serve(tmp_path: Path, authorized_keys: Path):
 
 
 def connect(server: RunningSSHServer, **kwargs):
+    return connect_port(server.port, **kwargs)
+
+
+def connect_port(port: int, **kwargs):
     options = dict(username="participant", known_hosts=None, encoding=None, agent_path=None)
     options.update(kwargs)
-    return asyncssh.connect("127.0.0.1", server.port, **options)
+    return asyncssh.connect("127.0.0.1", port, **options)
 
 
 async def open_screen(conn, term_size=(80, 24), env=None, term_type="xterm-256color"):
