@@ -90,10 +90,10 @@ def single_run(args, torch) -> None:
 
 
 def many_seeds(args) -> None:
-    problem = make_dataset_problem(**SETTINGS)
+    problem = make_dataset_problem(**{**SETTINGS, "activation": args.activation})
     runs, steps = args.seeds, args.seed_steps
     seeds = np.arange(runs)
-    print(f"2) {runs} seeds x {steps} steps, adam: one ({runs}, {problem.n_params}) problem vs {runs} "
+    print(f"2) {runs} seeds x {steps} steps, {args.activation}, adam: one ({runs}, {problem.n_params}) problem vs {runs} "
           f"separate single-run loops, best of {args.rounds} rounds")
     best_vec = best_sep = np.inf
     for _ in range(args.rounds):
@@ -117,6 +117,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds; the best is kept")
     parser.add_argument("--seeds", type=int, default=100, help="runs in part 2")
     parser.add_argument("--seed-steps", type=int, default=200, help="steps per run in part 2")
+    parser.add_argument("--activation", default="tanh", help="hidden activation in part 2 (tanh, relu, ...)")
+    parser.add_argument("--only-seeds", action="store_true", help="skip part 1")
     args = parser.parse_args()
     try:
         import torch
@@ -126,7 +128,8 @@ def main() -> None:
     except ImportError:
         torch = None
         print(f"numpy {np.__version__}; torch is not importable: only gdsim's figures are printed")
-    single_run(args, torch)
+    if not args.only_seeds:
+        single_run(args, torch)
     many_seeds(args)
 
 
