@@ -53,7 +53,7 @@ class ProblemSpec(Strict):
     model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
 
     surface: Annotated[str, Field(max_length=40)] | None = None
-    expression: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+    expression: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
     dataset: Annotated[str, Field(max_length=40)] | None = None
     noise: Annotated[float, Field(allow_inf_nan=False, ge=0.0, le=1e3)] | None = None
     view: tuple[Finite, Finite, Finite, Finite] | None = None
