@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from gdsim.scenario.expect import ExpectList
+
 MAX_TEXT = 20_000
 MAX_RUNS = 10_000  # after expanding `seeds`, per scenario
 
@@ -156,7 +158,7 @@ class Scenario(Strict):
     optimizer: OptimizerSpec = OptimizerSpec(name="sgd")
     schedule: ScheduleSpec | None = None
     runs: tuple[RunSpec, ...] = Field(default=(RunSpec(),), min_length=1, max_length=100)
-    expect: __import__("gdsim.scenario.expect").scenario.expect.ExpectList = Field(default=(), max_length=50)
+    expect: ExpectList = Field(default=(), max_length=50)
 
     @model_validator(mode="after")
     def _sizes(self) -> Scenario:
