@@ -46,11 +46,15 @@ class WebServerConfig:
         check_scenario(self.scenario, self.scenario_dir)
 
     def shell_command(self) -> str:
-        """The command line textual-serve runs (through a shell) for each browser tab."""
+        """The command line textual-serve runs (through a shell) for each browser tab.
+
+        `exec` makes the shell become the app, so textual-serve's process is the app itself and
+        no shell is left between them.
+        """
         command = list(self.command or DEFAULT_COMMAND)
         if self.scenario:
             command.append(self.scenario)
-        return shlex.join(wrap_command(command, self.limits, controlling_tty=False))
+        return "exec " + shlex.join(wrap_command(command, self.limits, controlling_tty=False))
 
     def served_environment(self) -> dict[str, str]:
         """Variables added to this process's environment, which textual-serve hands to each app."""

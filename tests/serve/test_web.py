@@ -29,7 +29,7 @@ def free_port() -> int:
 def test_command_runs_the_app_under_limits_in_served_mode(tmp_path):
     config = WebServerConfig(scenario="saddle-point", scenario_dir=tmp_path)
     argv = shlex.split(config.shell_command())
-    assert argv[:3] == [sys.executable, "-m", "gdsim.serve.child"]
+    assert argv[:4] == ["exec", sys.executable, "-m", "gdsim.serve.child"]
     assert "--memory" in argv and "--ctty" not in argv  # a pipe, not a pty, in web mode
     assert argv[-3:] == ["-m", "gdsim", "saddle-point"]
     env = config.served_environment()
