@@ -80,3 +80,12 @@ def test_report_and_cli_verify(capsys):
     assert main(["check", "--verify", "single-step", "learning-rate"]) == 0
     printed = capsys.readouterr().out
     assert "single-step: ok" in printed and "learning-rate: ok" in printed
+
+
+def test_docs_list_every_builtin_scenario():
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "scenarios.md").read_text(encoding="utf-8")
+    library = docs.split("## The built-in library", 1)[1].split("\n## ", 1)[0]
+    missing = [id_ for id_ in IDS if f"| `{id_}` |" not in library]
+    assert not missing, f"add to the library table in docs/scenarios.md: {missing}"
