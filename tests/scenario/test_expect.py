@@ -278,3 +278,71 @@ def test_a_scenario_without_expectations_reports_so():
     out = io.StringIO()
     assert verify_report([load("")], out) == 0
     assert "no expectations" in out.getvalue()
+
+
+DATA = """
+[scenario]
+title = "t"
+claim = "c"
+steps = 60
+
+[problem]
+dataset = "line"
+samples = 40
+model = "linear"
+eval_every = 5
+
+[optimizer]
+name = "sgd"
+lr = 0.1
+
+[[runs]]
+label = "fit"
+
+[[runs]]
+label = "patient"
+problem = { patience = 2 }
+optimizer = { lr = 0.0 }  # the validation loss never improves, so early stopping must end it
+"""
+
+
+def test_data_set_metrics_and_early_stopping():
+    results = outcomes("""
+        [[expect]]
+        because = "the fit improves: validation loss at the end is a small part of the first"
+        run = "fit"
+        metric = "val_loss"
+        than_at = "start"
+        below = 0.1
+        [[expect]]
+        because = "validation loss is lowest late in the run"
+        run = "fit"
+        metric = "val_loss"
+        at = "min"
+        than_at = "final"
+        at_least = 0.99
+        [[expect]]
+        because = "early stopping ends the patient run"
+        run = "patient"
+        stops_early = true
+        [[expect]]
+        because = "accuracy has no meaning for regression"
+        run = "fit"
+        metric = "val_accuracy"
+        above = 0.5
+        [[expect]]
+        because = "a linear model has no hidden layer"
+        run = "fit"
+        metric = "hidden_unit_spread"
+        above = 0
+        [[expect]]
+        because = "distances to minima belong to surfaces"
+        run = "fit"
+        metric = "distance_to_global"
+        below = 1
+    """, base=DATA)
+    assert [passed for passed, _ in results] == [True, True, True, False, False, False]
+    assert "stopped at step" in results[2][1]
+    assert "regression" in results[3][1]
+    assert "hidden layers" in results[4][1]
+    assert "2-D surface" in results[5][1]
