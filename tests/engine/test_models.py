@@ -157,3 +157,13 @@ def test_layer_grad_norms_split_the_gradient_by_layer():
     norms = net.layer_grad_norms(grad)
     np.testing.assert_allclose(norms, [[3.0, 2.0], [3.0, 2.0]])  # sqrt(6 + 3) and sqrt(3 + 1)
     assert net.layer_names == ("layer 1", "output")
+
+
+def test_fast_activations_match_the_exact_functions():
+    z = np.concatenate([np.linspace(-40, 40, 4001), [-800.0, 800.0, 0.0, 1e-12, -1e-12]])
+    with np.errstate(over="ignore"):
+        exact_sigmoid = 1.0 / (1.0 + np.exp(-z))
+    np.testing.assert_allclose(make_activation("tanh").forward(z), np.tanh(z), rtol=0, atol=5e-16)
+    np.testing.assert_allclose(make_activation("sigmoid").forward(z), exact_sigmoid, rtol=0, atol=5e-16)
+    np.testing.assert_array_equal(make_activation("relu").forward(z), np.maximum(z, 0))
+    np.testing.assert_array_equal(make_activation("leaky_relu").forward(z), np.where(z > 0, z, 0.01 * z))
