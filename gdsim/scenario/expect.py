@@ -23,7 +23,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, ValidationInfo, model_validator
+from pydantic import (
+    AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, StrictInt, ValidationInfo, WithJsonSchema,
+    model_validator,
+)
 
 SURFACE_METRICS = ("x", "y", "distance_to_global", "distance_to_local", "distance_to_nearest")
 EVAL_METRICS = (
@@ -60,12 +63,31 @@ POINTS = ("start", "final")
 REDUCTIONS = ("min", "max", "mean", "any", "all", "jitter")
 AGGREGATES = ("mean", "median", "min", "max", "std", "spread")
 
-Step = Annotated[StrictInt, Field(ge=0, le=10_000_000)]
+Step = Annotated[StrictInt, Field(ge=0, le=10_000_000)]  # a step in `during`
 Number = Annotated[float, Field(allow_inf_nan=False, ge=-1e300, le=1e300)]
 Fraction = Annotated[float, Field(allow_inf_nan=False, ge=0.0, le=1.0)]
 RunName = Annotated[str, Field(min_length=1, max_length=80)]
-When = Step | Literal["start", "final", "min", "max", "mean", "any", "all", "jitter"]
-ThanWhen = Step | Literal["start", "final", "min", "max", "mean", "jitter"]
+MAX_STEP = 10_000_000
+
+
+def _moment(names: tuple[str, ...]):
+    """A step number or one of `names`, checked in one place so a mistake gives one clear message."""
+
+    def check(value: Any) -> int | str:
+        if isinstance(value, int) and not isinstance(value, bool):
+            if 0 <= value <= MAX_STEP:
+                return value
+            raise ValueError(f"a step number must be from 0 to {MAX_STEP:,}, got {value}")
+        if isinstance(value, str) and value in names:
+            return value
+        raise ValueError(f"expected a step number or one of {', '.join(names)}; got {value!r}")
+
+    schema = {"anyOf": [{"type": "integer", "minimum": 0, "maximum": MAX_STEP}, {"enum": list(names)}]}
+    return Annotated[int | str, PlainValidator(check), WithJsonSchema(schema)]
+
+
+When = _moment((*POINTS, *REDUCTIONS))
+ThanWhen = _moment((*POINTS, "min", "max", "mean", "jitter"))
 
 
 class Expectation(BaseModel):
