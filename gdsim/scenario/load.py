@@ -156,6 +156,7 @@ def _short(value: Any) -> str:
 def _valid_keys(loc: list[str]) -> list[str]:
     """The keys a table at `loc` accepts, for 'did you mean' hints."""
     from gdsim.scenario import model
+    from gdsim.scenario.expect import Expectation
 
     table = {
         "scenario": model.ScenarioInfo,
@@ -163,6 +164,7 @@ def _valid_keys(loc: list[str]) -> list[str]:
         "optimizer": model.OptimizerSpec,
         "schedule": model.ScheduleSpec,
         "runs": model.RunSpec,
+        "expect": Expectation,
     }
     if not loc:
         return list(model.Scenario.model_fields)
@@ -171,31 +173,43 @@ def _valid_keys(loc: list[str]) -> list[str]:
     return list(cls.model_fields) if cls else []
 
 
-_HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\-\" ]+?)\s*\]\]?\s*(#.*)?$")
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\" ]+?)\s*\]\]?\s*(#.*)?$")
 
 
 def _line_of(text: str, loc: list[str]) -> int | None:
-    """Best effort: the line where the key at `loc` is written (its table, then the key)."""
+    """Best effort: the line where the key at `loc` is written.
+
+    Tables are tracked as dotted paths with array-of-tables entries numbered (`runs.1`,
+    `expect.0`), so `runs.1.seed` finds the seed of the second [[runs]]. A key inside an inline
+    table (`optimizer = { lr = -1 }`) points at the line of its parent key.
+    """
     if not loc:
         return None
-    table = [p for p in loc[:-1] if not p.isdigit()]
-    want_table = ".".join(table)
-    key = loc[-1]
+    counts: dict[str, int] = {}
+    tables: dict[str, int] = {}  # dotted table path -> header line
+    keys: dict[str, int] = {}  # dotted key path -> line
     current = ""
-    header_line = None
     for number, line in enumerate(text.splitlines(), start=1):
         header = _HEADER.match(line)
         if header:
-            current = header.group(1).replace('"', "").replace(" ", "")
-            if current == want_table and header_line is None and key.isdigit():
-                header_line = number
+            name = header.group(2).replace('"', "").replace(" ", "")
+            if header.group(1) == "[[":
+                counts[name] = counts.get(name, -1) + 1
+                current = f"{name}.{counts[name]}"
+            else:
+                # [runs.optimizer] after [[runs]] belongs to the latest runs entry
+                head, _, rest = name.partition(".")
+                current = f"{head}.{counts[head]}.{rest}" if head in counts and rest else name
+            tables.setdefault(current, number)
             continue
-        if current == want_table and re.match(rf"^\s*{re.escape(key)}\s*=", line):
-            return number
-        if not table and current == "" and re.match(rf"^\s*{re.escape(key)}\s*=", line):
-            return number
-    for number, line in enumerate(text.splitlines(), start=1):
-        header = _HEADER.match(line)
-        if header and header.group(1).replace('"', "").replace(" ", "") == ".".join(loc):
-            return number
-    return header_line
+        match = re.match(r"^\s*([A-Za-z0-9_\-]+)\s*=", line)
+        if match:
+            path = f"{current}.{match.group(1)}" if current else match.group(1)
+            keys.setdefault(path, number)
+    for depth in range(len(loc), 0, -1):
+        path = ".".join(loc[:depth])
+        if path in keys:
+            return keys[path]
+        if path in tables:
+            return tables[path]
+    return None

@@ -110,3 +110,16 @@ def test_scenario_is_immutable(tmp_path):
     loaded = load_scenario(write(tmp_path, GOOD), trial_build=False)
     with pytest.raises(Exception):
         loaded.scenario.optimizer.lr = 5  # type: ignore[misc]
+
+
+def test_line_of_array_entries_and_inline_tables(tmp_path):
+    text = GOOD + '\n[[runs]]\nlabel = "a"\n\n[[runs]]\nlabel = "b"\nseed = -4\n\n[[runs]]\nlabel = "c"\noptimizer = { lr = -1 }\n'
+    message = error_of(write(tmp_path, text))
+    assert "runs.1.seed (line 19)" in message
+    assert "runs.2.optimizer.lr (line 23)" in message
+
+
+def test_unknown_expect_key_gets_a_hint(tmp_path):
+    text = GOOD + '\n[[expect]]\nbecause = "x"\nmetric = "loss"\nbelow = 1.0\nbelwo = 2.0\n'
+    message = error_of(write(tmp_path, text))
+    assert "expect.0.belwo" in message and "valid keys here" in message
