@@ -272,7 +272,8 @@ class DatasetProblem:
         if indices is None:
             x, t = self._x_train, self._t_train
         else:
-            x, t = self._x_train[indices], self._t_train[indices]
+            # np.take gathers rows several times faster than fancy indexing for (R, B) indices.
+            x, t = np.take(self._x_train, indices, axis=0), np.take(self._t_train, indices, axis=0)
         scores, cache = self.network.forward(params, x, masks)
         loss, dscores = self.loss.grad(scores, t)
         grad = self.network.backward(params, cache, dscores)
