@@ -38,6 +38,8 @@ class AdamState(NamedTuple):
 
 def as_lr(lr: Any) -> float | np.ndarray:
     """A scalar lr as a Python float; one lr per run ((R,) array) as an (R, 1) column."""
+    if type(lr) is float:  # the common case, every step: skip numpy's dispatch
+        return lr
     if np.ndim(lr) == 0:
         return float(lr)
     return np.asarray(lr, dtype=np.float64).reshape(-1, 1)

@@ -21,6 +21,7 @@ from gdsim.engine.history import History
 
 SMALL_P = 8  # parameters and velocity are recorded per step when P is at most this (surfaces)
 LOSS_BOUND = 1e30
+LOSS_BOUND_SQ = LOSS_BOUND**2
 LR_CHUNK = 4096  # learning rates are computed this many steps at a time (one vector call)
 
 
@@ -60,6 +61,7 @@ class Cohort:
         self.seeds = np.asarray(seeds, dtype=np.int64)
         self.clip_norm = clip_norm
         self.bound = float(bound)
+        self._bound_sq = self.bound**2
         self.can_evaluate = hasattr(problem, "evaluate")
         self.eval_every = eval_every if self.can_evaluate else None
         self.patience = patience if self.can_evaluate else None
@@ -74,7 +76,8 @@ class Cohort:
         self.evals_since_best = np.zeros(n, dtype=np.int64)
         self.evaluation: dict[str, np.ndarray] = {}
         self._lr_from = 0
-        self._lr_table = np.empty(0)
+        self._lr_table: list[float] = []
+        self.any_frozen = False
         with np.errstate(all="ignore"):
             self.loss, self.grad = problem.loss_and_grad(self.params, self.sampler.next())
             self._check(0, self.params, None)
@@ -94,9 +97,10 @@ class Cohort:
         i = k - self._lr_from
         if not 0 <= i < len(self._lr_table):
             self._lr_from = k
-            self._lr_table = np.asarray(self.schedule.lr_at(np.arange(k, k + LR_CHUNK)), dtype=np.float64)
+            table = np.asarray(self.schedule.lr_at(np.arange(k, k + LR_CHUNK)), dtype=np.float64)
+            self._lr_table = table.tolist()  # Python floats: cheaper to index every step
             i = 0
-        return float(self._lr_table[i])
+        return self._lr_table[i]
 
     def step(self, k: int) -> None:
         """Update from step k to step k+1 (callers hold np.errstate(all="ignore"))."""
@@ -120,16 +124,12 @@ class Cohort:
         elif self.evaluation:
             self.evaluation = {}
 
-    @property
-    def any_frozen(self) -> bool:
-        return self._frozen_count > 0
-
-    _frozen_count = 0
-
     def _check(self, k: int, params: np.ndarray, previous) -> None:
-        # Two whole-array reductions in the common case; NaN fails every comparison, so a NaN
-        # anywhere takes the slow path too.
-        if np.abs(params).max() <= self.bound and np.abs(self.loss).max() <= LOSS_BOUND:
+        # Fast path, two dot products: if the sum of squares of all parameters is within bound²
+        # then every parameter is within bound; likewise for the losses. NaN and inf (and
+        # overflow to inf) fail the comparison and take the exact path below.
+        flat = params.reshape(-1)
+        if np.dot(flat, flat) <= self._bound_sq and np.dot(self.loss, self.loss) <= LOSS_BOUND_SQ:
             return
         ok = (np.abs(params).max(axis=1) <= self.bound) & (np.abs(self.loss) <= LOSS_BOUND)
         bad = ~ok & ~self.frozen
@@ -141,7 +141,7 @@ class Cohort:
 
     def _freeze(self, rows: np.ndarray) -> None:
         self.frozen |= rows
-        self._frozen_count = int(self.frozen.sum())
+        self.any_frozen = bool(self.frozen.any())
 
     def _hold(self, rows: np.ndarray, previous) -> None:
         """Put `rows` back to their previous state: frozen runs stop moving."""
@@ -194,15 +194,16 @@ class Simulation:
         self.eval_names = sorted({name for c in cohorts for name in c.evaluation})
         self.history: History | None = None
         if record:
-            fields: dict[str, tuple[int, ...]] = {
-                "loss": (), "grad_norm": (), "velocity_norm": (), "lr": (),
-            }
-            if self.small:
-                fields["params"] = (self.n_params,)
-                fields["velocity"] = (self.n_params,)
+            fields: dict[str, tuple[int, ...]] = {"loss": (), "lr": ()}
+            norms = {}
+            if self.small:  # keep the vectors; their norms are computed when read
+                fields.update(params=(self.n_params,), grad=(self.n_params,), velocity=(self.n_params,))
+                norms = {"grad_norm": "grad", "velocity_norm": "velocity"}
+            else:
+                fields.update(grad_norm=(), velocity_norm=())
             for name in self.eval_names:
                 fields[name] = ()
-            self.history = History(self.n_runs, fields, history_capacity)
+            self.history = History(self.n_runs, fields, history_capacity, norms=norms)
             self._record()
 
     # -- current state, one entry per run in scenario order ---------------------------------
@@ -289,18 +290,21 @@ class Simulation:
         if row is None:
             return
         put = history.put
+        small = self.small
         for c in self.cohorts:
             where = c.where
             put(row, "loss", where, c.loss)
-            put(row, "grad_norm", where, np.sqrt(np.einsum("rp,rp->r", c.grad, c.grad)))
             put(row, "lr", where, c.lr)
             velocity = c.velocity()
-            if velocity is not None:
-                put(row, "velocity_norm", where, np.sqrt(np.einsum("rp,rp->r", velocity, velocity)))
-                if self.small:
-                    put(row, "velocity", where, velocity)
-            if self.small:
+            if small:
                 put(row, "params", where, c.params)
+                put(row, "grad", where, c.grad)
+                if velocity is not None:
+                    put(row, "velocity", where, velocity)
+            else:
+                put(row, "grad_norm", where, np.sqrt(np.einsum("rp,rp->r", c.grad, c.grad)))
+                if velocity is not None:
+                    put(row, "velocity_norm", where, np.sqrt(np.einsum("rp,rp->r", velocity, velocity)))
             for name, values in c.evaluation.items():
                 if name in self.eval_names:
                     put(row, name, where, values)
