@@ -94,7 +94,10 @@ def sgd(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
             if state.step == 0:
                 buf = np.array(grads, dtype=np.float64, copy=True)
             else:
-                buf = state.momentum_buffer * momentum + (1 - dampening) * grads
+                # torch: buf.mul_(momentum).add_(grad, alpha=1 - dampening); with no dampening the
+                # alpha is exactly 1, so the multiplication is skipped (same result, one op less).
+                scaled = grads if dampening == 0 else (1 - dampening) * grads
+                buf = state.momentum_buffer * momentum + scaled
             _record(record, "v", buf)
             if nesterov:
                 grads = grads + momentum * buf
