@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tests.serve.conftest import PASSWORD, connect, open_screen, wait_gone
 
-APP = Path(__file__).resolve().parents[2] / "gdsim" / "app" / "app.py"
 
-
-@pytest.mark.skipif(not APP.exists(), reason="the gdsim app (gdsim/app/app.py) does not exist yet")
 @pytest.mark.parametrize("login", ["key", "password"])
 async def test_participant_sees_the_scenario_picker(serve, client_key, password_file, login):
     if login == "key":
