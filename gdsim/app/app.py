@@ -8,7 +8,8 @@ from typing import Iterable
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.command import CommandList, CommandPalette
+from textual.screen import ModalScreen, Screen
 from textual.theme import Theme
 
 from gdsim.app.commands import GdsimCommands
@@ -39,6 +40,30 @@ MONO = Theme(
     success="#ffffff",
     dark=True,
 )
+
+
+class SafeCommandPalette(CommandPalette):
+    """Textual's palette, minus three races found by the key fuzz test: a second queued enter or
+    escape dismissed it twice (popping the screen beneath it), a search finishing after it closed
+    toggled the list of a palette whose widgets were gone (NoMatches), and page keys pressed
+    before the list was laid out raised KeyError."""
+
+    def dismiss(self, result=None):
+        if self.app.screen is not self:
+            return None  # already dismissed: never pop somebody else's screen
+        return super().dismiss(result)
+
+    def _watch__list_visible(self) -> None:
+        if self.is_attached and self.query(CommandList):
+            super()._watch__list_visible()
+
+    def _action_command_list(self, action: str) -> None:
+        # page up/down before the list has been laid out looks up lines not yet computed
+        # (OptionList._page raises KeyError); ignore the key then, as an empty list would.
+        try:
+            super()._action_command_list(action)
+        except KeyError:
+            pass
 
 
 class GdsimApp(App):
@@ -87,6 +112,8 @@ class GdsimApp(App):
         except UserError as exc:
             self.notify(clean(str(exc)), title="cannot open", severity="error", markup=False, timeout=10)
             return False
+        while isinstance(self.screen, ModalScreen):  # e.g. opened from the palette over the help
+            self.pop_screen()
         if isinstance(self.screen, ScenarioScreen):
             self.screen.session.running = False
             self.switch_screen(ScenarioScreen(session))
@@ -95,12 +122,18 @@ class GdsimApp(App):
         return True
 
     def show_picker(self) -> None:
-        while not isinstance(self.screen, PickerScreen) and len(self.screen_stack) > 1:
+        """Back to the list: pop the scenario screen if the picker is under it, else swap it in."""
+        if not any(isinstance(screen, PickerScreen) for screen in self.screen_stack):
+            self.switch_screen(PickerScreen())
+            return
+        while not isinstance(self.screen, PickerScreen):
             self.pop_screen()
-        if not isinstance(self.screen, PickerScreen):
-            self.push_screen(PickerScreen())
 
     # -- app-wide actions ----------------------------------------------------------------------
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(SafeCommandPalette(id="--command-palette"))
+
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return

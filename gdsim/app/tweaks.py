@@ -13,8 +13,7 @@ import math
 from typing import Any
 
 from gdsim.app.session import Session
-from gdsim.scenario.load import LoadedScenario, ScenarioError
-from gdsim.scenario.overrides import with_values
+from gdsim.scenario.load import LoadedScenario, ScenarioError, validate_raw
 
 OPTIMIZER_CYCLE = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "newton")
 SCHEDULE_CYCLE = ("constant", "step", "exponential", "cosine")
@@ -41,7 +40,11 @@ def _runs(session: Session) -> list[dict[str, Any]]:
 
 
 def _apply(session: Session, runs: list[dict[str, Any]]) -> LoadedScenario:
-    return with_values(session.loaded, {"runs": runs})
+    """The scenario with `runs` as its [[runs]]; validated, but not trial-built: the Session's
+    rebuild builds it once (and a ScenarioError from that build leaves the old runs in place)."""
+    loaded = session.loaded
+    raw = {**loaded.raw, "runs": runs}
+    return validate_raw(raw, path=loaded.path, id=loaded.id, trial_build=False)
 
 
 def _selected(session: Session):

@@ -7,8 +7,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Static
+
+from gdsim.app.screens.prompt import OnceModal
 
 
 def key_label(binding: Binding) -> str:
@@ -37,7 +39,7 @@ def describe(screen: Screen, app_bindings) -> Text:
     return text
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(OnceModal):
     """Lists the keys; escape, q or ? closes it."""
 
     BINDINGS = [Binding("escape,q,question_mark,f1", "close", "Close")]

@@ -70,7 +70,7 @@ class PickerScreen(Screen):
     ]
 
     def __init__(self) -> None:
-        super().__init__(id="picker")
+        super().__init__()
         self.listings = scan()
         self.shown: list[Listing] = list(self.listings)
 

@@ -11,7 +11,17 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 
-class PromptScreen(ModalScreen[str | None]):
+class OnceModal(ModalScreen):
+    """A dialog that ignores a second dismiss: with keys queued (enter, enter), the second one
+    would otherwise pop the screen beneath the dialog."""
+
+    def dismiss(self, result=None):
+        if self.app.screen is not self:
+            return None
+        return super().dismiss(result)
+
+
+class PromptScreen(OnceModal):
     """Ask for one line of text; enter answers, escape cancels (None)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
@@ -37,7 +47,7 @@ class PromptScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(OnceModal):
     """A yes/no question: y or enter says yes, n or escape says no."""
 
     BINDINGS = [

@@ -48,6 +48,11 @@ def shown(widget: Widget) -> bool:
     return True
 
 
+def _show(widget: Widget, wanted: bool) -> None:
+    if widget.display != wanted:
+        widget.display = wanted
+
+
 class ScenarioScreen(ScenarioActions, Screen):
     """One open scenario; escape goes back to the list."""
 
@@ -100,6 +105,7 @@ class ScenarioScreen(ScenarioActions, Screen):
         self._drawn: tuple | None = None
         self._last_tick = time.perf_counter()
         self.redraws = 0  # full redraws done (the benchmark reads this)
+        self._redraw_pending = False
 
     # -- layout --------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -141,30 +147,27 @@ class ScenarioScreen(ScenarioActions, Screen):
         self.redraw(force=True)
 
     def _apply_layout(self) -> None:
+        """Classes and tabs for this terminal size; only what changed is touched (each change
+        re-styles the whole screen)."""
         width, height = self.size.width, self.size.height
-        self.set_class(width < NARROW, "-narrow")
-        self.set_class(height < 30, "-short")
-        self.set_class(width >= WIDE_MAP, "-wide")
+        for flag, name in ((width < NARROW, "-narrow"), (height < 30, "-short"), (width >= WIDE_MAP, "-wide")):
+            if flag != self.has_class(name):
+                self.set_class(flag, name)
         tabs = self.query_one("#tabs", TabbedContent)
         has_map = map_kind(self.session) is not None
-        if width < NARROW:
-            tabs.show_tab("tab-lesson")
-        else:
-            tabs.hide_tab("tab-lesson")
         inline = has_map and width >= WIDE_MAP
-        self.query_one("#map-inline").display = inline
-        if has_map and not inline:
-            tabs.show_tab("tab-map")
-        else:
-            tabs.hide_tab("tab-map")
+        _show(self.query_one("#map-inline"), inline)
+        for tab, wanted in (("tab-lesson", width < NARROW), ("tab-map", has_map and not inline)):
+            if tabs.get_tab(tab).display != wanted:
+                (tabs.show_tab if wanted else tabs.hide_tab)(tab)
         self._arrange_plots()
 
     def _arrange_plots(self) -> None:
         sim = self.session.sim
         fields = sim.history.fields if sim.history else ()
-        self.query_one("#plot-val").display = "val_loss" in fields
-        self.query_one("#plot-acc").display = "val_accuracy" in fields
-        self.query_one("#histogram").display = any(run.ensemble for run in self.session.display)
+        _show(self.query_one("#plot-val"), "val_loss" in fields)
+        _show(self.query_one("#plot-acc"), "val_accuracy" in fields)
+        _show(self.query_one("#histogram"), any(run.ensemble for run in self.session.display))
 
     @on(TabbedContent.TabActivated)
     def _tab_changed(self) -> None:
@@ -181,7 +184,7 @@ class ScenarioScreen(ScenarioActions, Screen):
 
     def _flush_events(self) -> None:
         while self.session.events:
-            self.notify(self.session.events.pop(0), markup=False)
+            self.say(self.session.events.pop(0))
 
     def redraw(self, force: bool = False) -> None:
         """Redraw every visible widget from the Session, if anything changed since the last time."""

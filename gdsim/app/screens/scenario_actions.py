@@ -85,17 +85,17 @@ class ScenarioActions:
     # -- changing the selected run -------------------------------------------------------------
     def change(self, tweak: Callable, *args) -> bool:
         """Apply a tweak (gdsim.app.tweaks), rebuild and keep running if it was; False on error."""
+        running = self.session.running
         try:
             loaded, message = tweak(self.session, *args)
+            self.session.rebuild(loaded)
         except (ScenarioError, UserError, ValueError) as exc:
             self.notify(clean(str(exc)), title="not changed", severity="error", markup=False)
             return False
-        running = self.session.running
-        self.session.rebuild(loaded)
         self.session.running = running
         self._arrange_plots()
         self._apply_layout()
-        self.notify(message, markup=False, timeout=3)
+        self.say(message)
         self._after()
         return True
 
@@ -194,9 +194,7 @@ class ScenarioActions:
 
     def action_back(self) -> None:
         self.session.running = False
-        if len(self.app.screen_stack) > 2:
-            self.app.pop_screen()
-        else:
+        if self.app.screen is self:  # a queued second escape must not pop the picker too
             self.app.show_picker()
 
     # -- files ---------------------------------------------------------------------------------
@@ -267,6 +265,19 @@ class ScenarioActions:
             return
         self.notify(f"written: {path}", markup=False)
 
+    def say(self, message: str) -> None:
+        from gdsim.app.widgets.status_line import StatusLine
+
+        self.query_one(StatusLine).say(message)
+        self._drawn = None  # the status line must be redrawn even if nothing else changed
+
     def _after(self) -> None:
+        """Redraw soon: once after a burst of queued key presses, not once per key."""
         self._flush_events()
+        if not self._redraw_pending:
+            self._redraw_pending = True
+            self.call_later(self._redraw_now)
+
+    def _redraw_now(self) -> None:
+        self._redraw_pending = False
         self.redraw()

@@ -71,5 +71,10 @@ class MathsPanel(VerticalScroll):
     def compose(self):
         yield Static(id="maths-text")
 
+    _plain = ""
+
     def show(self, session: Session) -> None:
-        self.query_one("#maths-text", Static).update(explain(session))
+        text = explain(session)
+        if text.plain != self._plain:
+            self._plain = text.plain
+            self.query_one("#maths-text", Static).update(text)

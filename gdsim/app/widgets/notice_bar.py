@@ -16,12 +16,17 @@ COLOURS = {"error": "red", "warning": "yellow", "info": "green"}
 class NoticeBar(Static):
     """Hidden when there is nothing to say."""
 
+    _shown: tuple = ()
+
     def show(self, session: Session) -> None:
-        items = notices(session, limit=3)
+        items = tuple(notices(session, limit=3))
+        mono = bool(getattr(self.app, "mono", False))
+        if (items, mono) == self._shown:
+            return  # unchanged: an update would re-lay out the screen
+        self._shown = (items, mono)
         self.display = bool(items)
         if not items:
             return
-        mono = bool(getattr(self.app, "mono", False))
         text = Text(no_wrap=True, overflow="ellipsis")
         for i, (severity, sentence) in enumerate(items):
             if i:

@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+import time
+
 from rich.style import Style
 from rich.text import Text
-from textual.widgets import Static
+from textual.widget import Widget
 
 from gdsim.app.session import Session, speed_label
 from gdsim.app.text import clean
 
 
-class StatusLine(Static):
-    """Title, state, step and speed; updated by the screen at its redraw rate."""
+class StatusLine(Widget):
+    """Title, state, step and speed; updated by the screen at its redraw rate.
+
+    A plain Widget rather than a Static: Static.update re-lays out the whole screen, and this
+    line changes at every redraw without ever changing size."""
+
+    def __init__(self, *, id: str | None = None):
+        super().__init__(id=id)
+        self.text = Text()
+        self.message = ""
+        self.message_until = 0.0
+
+    def render(self) -> Text:
+        return self.text
+
+    def say(self, message: str, seconds: float = 4.0) -> None:
+        """Show `message` in place of the title for a few seconds (cheaper than a toast per key)."""
+        self.message = clean(message, keep_newlines=False)
+        self.message_until = time.monotonic() + seconds
 
     def show(self, session: Session) -> None:
         sim = session.sim
@@ -26,5 +45,10 @@ class StatusLine(Static):
         if session.modified:
             text.append("  changed (file untouched)", Style(italic=True))
         text.append("  · ")
-        text.append(clean(session.loaded.scenario.scenario.title, keep_newlines=False), Style(dim=True))
-        self.update(text)
+        if self.message and time.monotonic() < self.message_until:
+            text.append(self.message, Style(bold=True))
+        else:
+            text.append(clean(session.loaded.scenario.scenario.title, keep_newlines=False), Style(dim=True))
+        if text.plain != self.text.plain:
+            self.text = text
+            self.refresh()
