@@ -90,9 +90,9 @@ class GdsimApp(App):
         return self.no_color or self.theme == MONO_THEME
 
     def on_mount(self) -> None:
-        self.push_screen(PickerScreen())
-        if self.initial is not None:
-            self.open_loaded(self.initial)
+        # With a scenario given, the list is built only when the user goes back to it (escape).
+        if self.initial is None or not self.open_loaded(self.initial):
+            self.push_screen(PickerScreen())
 
     # -- opening scenarios ---------------------------------------------------------------------
     def on_open_scenario(self, message: OpenScenario) -> None:

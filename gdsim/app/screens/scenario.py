@@ -31,7 +31,8 @@ from gdsim.app.widgets.status_line import StatusLine
 from gdsim.app.widgets.surface_map import SurfaceMap, map_kind
 
 REDRAW_HZ = 20
-ENGINE_BUDGET = 0.030  # seconds of engine work per tick: input waits at most this long
+ENGINE_BUDGET = 0.012  # seconds of engine work per tick: input waits at most this long, and the
+# rest of the tick's ~60 ms goes to redrawing (measured: benchmarks/bench_app.py)
 NARROW = 100  # below this width the lesson moves into a tab
 WIDE_MAP = 150  # from this width the map sits beside the curves
 

@@ -1,0 +1,111 @@
+"""Headless benchmark of the app at 120x40 with a 3-run scenario running flat out.
+
+Prints: time to first frame, engine steps/s while the plots redraw, redraws/s of all plots,
+keypress-to-screen latency, and (for comparison) the cost of one plotext plot of the same size,
+which is why gdsim draws its curves itself (gdsim/app/canvas.py).
+
+    .venv/bin/python benchmarks/bench_app.py [--seconds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SCENARIO = ROOT / "tests" / "app" / "data" / "three_runs.toml"
+SIZE = (120, 40)
+
+
+async def measure(seconds: float) -> dict[str, float]:
+    t0 = time.perf_counter()
+    from textual import events
+
+    from gdsim.app.app import GdsimApp
+    from gdsim.app.screens.scenario import ScenarioScreen
+    from gdsim.app.session import SPEEDS
+    from gdsim.app.widgets.curve_plot import CurvePlot
+    from gdsim.app.widgets.status_line import StatusLine
+    from gdsim.scenario.load import load_scenario
+
+    figures: dict[str, float] = {"imports_s": time.perf_counter() - t0}
+    t1 = time.perf_counter()
+    app = GdsimApp(load_scenario(SCENARIO))
+    async with app.run_test(size=SIZE) as pilot:
+        while not (isinstance(app.screen, ScenarioScreen) and app.screen.redraws >= 1):
+            await asyncio.sleep(0.001)
+        await pilot.pause()
+        figures["first_frame_s"] = time.perf_counter() - t0
+        figures["first_frame_after_imports_s"] = time.perf_counter() - t1
+        screen = app.screen
+        session = screen.session
+        plots = [p for p in screen.query(CurvePlot) if p.display]
+        session.speed_index = SPEEDS.index(0)  # flat out
+        session.stop_at = 10**9
+        session.toggle()
+        draws0 = [p.draws for p in plots]
+        steps0, redraws0, start = session.sim.step_count, screen.redraws, time.perf_counter()
+        await asyncio.sleep(seconds)
+        elapsed = time.perf_counter() - start
+        figures["steps_per_s"] = (session.sim.step_count - steps0) / elapsed
+        figures["redraws_per_s"] = (screen.redraws - redraws0) / elapsed
+        figures["slowest_plot_redraws_per_s"] = min(p.draws - d for p, d in zip(plots, draws0)) / elapsed
+        figures["plots"] = len(plots)
+        # Key press to screen: "+"/"-" change the speed shown in the status line.
+        status = screen.query_one(StatusLine)
+        latencies = []
+        for i in range(20):
+            key, char = ("minus", "-") if i % 2 == 0 else ("plus", "+")
+            before = status.text.plain
+            sent = time.perf_counter()
+            app._driver.send_message(events.Key(key, char))
+            while status.text.plain == before:
+                await asyncio.sleep(0.0005)
+            latencies.append(time.perf_counter() - sent)
+            await asyncio.sleep(0.05)
+        figures["latency_median_ms"] = statistics.median(latencies) * 1000
+        figures["latency_max_ms"] = max(latencies) * 1000
+        session.running = False
+    return figures
+
+
+def plotext_reference(width: int = 55, height: int = 12) -> float:
+    """Milliseconds for plotext to build one 3-line plot of 2*width points (textual-plotext's path)."""
+    import numpy as np
+    from textual_plotext.plot import Plot
+
+    plot = Plot()
+    xs = list(range(2 * width))
+    ys = [list(np.exp(-np.arange(2 * width) / 50) * (i + 1)) for i in range(3)]
+    start, n = time.perf_counter(), 20
+    for _ in range(n):
+        plot.clear_data()
+        for y in ys:
+            plot.plot(xs, y)
+        plot.plotsize(width, height)
+        plot.build()
+    return (time.perf_counter() - start) / n * 1000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="how long to run flat out")
+    args = parser.parse_args()
+    figures = asyncio.run(measure(args.seconds))
+    targets = {"first_frame_s": "<= 1.0 (imports included)", "steps_per_s": ">= 20000", "redraws_per_s": ">= 15",
+               "latency_median_ms": "<= 100", "latency_max_ms": "<= 100"}
+    print(f"gdsim app benchmark at {SIZE[0]}x{SIZE[1]}, scenario {SCENARIO.name} (3 runs), flat out")
+    for name, value in figures.items():
+        print(f"  {name:28} {value:12,.2f}   {targets.get(name, '')}")
+    print(f"  {'plotext_one_plot_ms':28} {plotext_reference():12,.2f}   (for comparison; gdsim's canvas draws all plots per redraw)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
