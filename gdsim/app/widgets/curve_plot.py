@@ -46,7 +46,7 @@ class CurvePlot(Widget):
         data = self.data
         title = data.title if data else self.title
         canvas.text(0, 0, title[:width], Style(bold=True))
-        if data and data.note and len(title) + len(data.note) + 3 <= width:
+        if data and data.note and data.traces and len(title) + len(data.note) + 3 <= width:
             canvas.text(0, width - len(data.note), data.note, Style(dim=True, italic=True))
         cols, rows = width - LABEL_WIDTH - 1, height - 2
         if cols < 4 or rows < 1 or data is None:
@@ -55,7 +55,7 @@ class CurvePlot(Widget):
             return
         traces = [t for t in data.traces if len(t.steps)]
         if not traces:
-            canvas.text(1 + rows // 2, LABEL_WIDTH + 2, "no data yet", Style(dim=True))
+            canvas.text(1 + rows // 2, LABEL_WIDTH + 2, data.note or "no data yet", Style(dim=True))
             self._strips = canvas.strips()
             self.draws += 1
             return

@@ -68,6 +68,9 @@ class RunTable(DataTable):
         if opt in ("sgd", "rmsprop") and hyper.get("momentum"):
             opt += f" μ={hyper['momentum']:g}"
         mark = Text(f" {run.letter} ", style=Style(reverse=True, bold=True) if mono else palette.over("#000000", palette.RUN_COLOURS[run.colour % 8], True))
+        # Fixed widths: cells are updated in place every frame without re-measuring the columns
+        # (re-measuring re-lays out the screen), so a longer reading must not be cut off.
+        loss, grad, status = loss.rjust(12), grad.rjust(10), status.ljust(16)
         return [
             mark,
             Text(short(run.label, 28)),

@@ -82,12 +82,12 @@ class SurfaceMap(Widget):
         colours = self._background(canvas, levels, ramp, cols, rows, mono)
         to_cell = _CellMap(view, cols, rows)
         if kind == "surface":
-            self._paths(canvas, session, problem, to_cell, colours, mono)
-            for minimum in getattr(problem, "minima", ()):
+            for minimum in getattr(problem, "minima", ()):  # first: a run sitting on a minimum hides it
                 col, row = to_cell.one(minimum.point)
                 if col is not None:
                     mark = MINIMUM_MARKS.get(minimum.kind, "◇")
                     canvas.text(row + 1, col + LABEL_WIDTH, mark, _over(colours, row, col, "#ffffff", mono, True))
+            self._paths(canvas, session, problem, to_cell, colours, mono)
         else:
             self._points(canvas, problem, to_cell, colours, mono)
         dim = Style(dim=True)
