@@ -10,7 +10,7 @@ from gdsim.app.screens.help import HelpScreen
 from gdsim.app.screens.picker import PickerScreen
 from gdsim.app.screens.prompt import PromptScreen
 from gdsim.app.screens.scenario import ScenarioScreen
-from tests.app.conftest import make_app
+from tests.app.conftest import DATA, make_app
 
 SIZE = (120, 40)
 
@@ -103,35 +103,35 @@ async def test_rewind_keys():
         assert session.cursor is None and session.running  # running returns to the live step
 
 
-@pytest.mark.parametrize(("key", "factor"), [("l", 2.0), ("L", 0.5)])
-async def test_learning_rate_keys(key, factor):
+async def test_setting_keys_change_the_selected_run():
+    """l/L, s/S, m/M, o/O and c: each changes run A's settings (the file is never touched)."""
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
+        session = screen.session
         before = cohort_hyper(screen, "lr")
-        await pilot.press(key)
-        assert cohort_hyper(screen, "lr") == pytest.approx(before * factor)
-        assert screen.session.modified
-
-
-async def test_seed_keys():
-    app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        session = app.screen.session
+        await pilot.press("l")
+        assert cohort_hyper(screen, "lr") == pytest.approx(before * 2)
+        assert session.modified
+        await pilot.press("L")
+        assert cohort_hyper(screen, "lr") == pytest.approx(before)
         await pilot.press("s")
         assert session.configs[0].seed == 1
         await pilot.press("S")
         assert session.configs[0].seed == 0
-
-
-async def test_momentum_keys():
-    app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        screen = app.screen
         await pilot.press("m")
         assert cohort_hyper(screen, "momentum") == 0.5
         await pilot.press("M")
         assert cohort_hyper(screen, "momentum") == 0.0
+        await pilot.press("o")
+        assert session.configs[0].optimizer["name"] == "momentum"
+        await pilot.press("O", "O")
+        assert session.configs[0].optimizer["name"] == "newton"
+        await pilot.press("c")
+        assert session.configs[0].schedule["name"] == "step"
+        await pilot.press("c", "c", "c")
+        assert session.configs[0].schedule["name"] == "constant"
+        assert session.original.raw == tomllib.loads((DATA / "three_runs.toml").read_text())
 
 
 async def test_momentum_on_adam_sets_beta1():
@@ -143,26 +143,6 @@ async def test_momentum_on_adam_sets_beta1():
         assert screen.session.current.label == "C"
         await pilot.press("m")
         assert cohort_hyper(screen, "betas")[0] == 0.99
-
-
-async def test_optimizer_keys():
-    app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        screen = app.screen
-        await pilot.press("o")
-        assert screen.session.configs[0].optimizer["name"] == "momentum"
-        await pilot.press("O", "O")
-        assert screen.session.configs[0].optimizer["name"] == "newton"
-
-
-async def test_schedule_key():
-    app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        screen = app.screen
-        await pilot.press("c")
-        assert screen.session.configs[0].schedule["name"] == "step"
-        await pilot.press("c", "c", "c")
-        assert screen.session.configs[0].schedule["name"] == "constant"
 
 
 async def test_start_point_key():
