@@ -188,7 +188,7 @@ def _make_optimizer(config: RunConfig, problem: Any, where: str):
         key = next((k for k in settings if f"'{k}'" in str(exc)), "name" if "name" in str(exc).lower() else None)
         dotted = config.key(f"optimizer.{key}") if key else "optimizer"
         raise ScenarioError(f"{where}: {dotted}: {exc}") from None
-    if optimizer.needs_hessian and not _has_hessian(problem):
+    if optimizer.needs_hessian and not problem_has_hessian(problem):
         raise ScenarioError(
             f"{where}: {config.key('optimizer.name')}: {name} needs second derivatives, which only 2-D surfaces and "
             "expressions provide; choose a first-order optimizer for a data set"
@@ -196,7 +196,8 @@ def _make_optimizer(config: RunConfig, problem: Any, where: str):
     return optimizer
 
 
-def _has_hessian(problem: Any) -> bool:
+def problem_has_hessian(problem: Any) -> bool:
+    """Whether the problem gives second derivatives (2-D surfaces and expressions do)."""
     try:
         problem.hessian(np.zeros((1, problem.n_params)))
     except NotImplementedError:

@@ -13,6 +13,7 @@ import math
 from typing import Any
 
 from gdsim.app.session import Session
+from gdsim.build import problem_has_hessian
 from gdsim.scenario.load import LoadedScenario, ScenarioError, validate_raw
 
 OPTIMIZER_CYCLE = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "newton")
@@ -105,7 +106,7 @@ def _cycle(values: tuple, current: Any, direction: int) -> Any:
 def optimizer(session: Session, name: str | None = None, direction: int = 1) -> tuple[LoadedScenario, str]:
     """Switch the selected run to `name`, or to the next optimizer in OPTIMIZER_CYCLE."""
     run, config, cohort = _selected(session)
-    has_hessian = _has_hessian(cohort.problem)
+    has_hessian = problem_has_hessian(cohort.problem)
     choices = [n for n in OPTIMIZER_CYCLE if n != "newton" or has_hessian]
     current = str(config.optimizer.get("name", "sgd"))
     if name is None:
@@ -119,16 +120,6 @@ def optimizer(session: Session, name: str | None = None, direction: int = 1) -> 
     runs = _runs(session)
     runs[run.entry]["optimizer"] = table
     return _apply(session, runs), f"{run.label}: optimizer {current} → {name} (lr {lr:g})"
-
-
-def _has_hessian(problem: Any) -> bool:
-    import numpy as np
-
-    try:
-        problem.hessian(np.zeros((1, problem.n_params)))
-    except NotImplementedError:
-        return False
-    return True
 
 
 def schedule(session: Session, name: str | None = None) -> tuple[LoadedScenario, str]:
