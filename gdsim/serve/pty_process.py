@@ -60,6 +60,23 @@ def source_root() -> str:
     return os.path.dirname(os.path.dirname(os.path.abspath(gdsim.__file__)))
 
 
+def served_child_environment() -> dict[str, str]:
+    """What every served app process gets, over SSH or the web, beside TERM and the client's own.
+
+    One BLAS thread per participant: 30 sessions on a few cores must not oversubscribe, and each
+    BLAS thread reserves address space counted by the memory limit.
+    """
+    return {
+        "GDSIM_SERVED": "1",
+        "PYTHONPATH": source_root(),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "MALLOC_ARENA_MAX": "2",  # fewer 64 MiB malloc arenas reserved per thread
+    }
+
+
 def clamp_size(cols: int, rows: int) -> tuple[int, int]:
     """Keep a client's terminal size within sane bounds (0 means 'not sent': use 80x24)."""
     cols = cols if cols > 0 else 80

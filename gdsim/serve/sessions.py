@@ -18,7 +18,13 @@ from pathlib import Path
 
 import asyncssh
 
-from gdsim.serve.pty_process import PtyProcess, ResourceLimits, clamp_size, source_root, wrap_command
+from gdsim.serve.pty_process import (
+    PtyProcess,
+    ResourceLimits,
+    clamp_size,
+    served_child_environment,
+    wrap_command,
+)
 
 log = logging.getLogger("gdsim.serve")
 
@@ -78,16 +84,8 @@ def child_environment(settings: SessionSettings, term: str, client_env: dict[str
         "HOME": os.environ.get("HOME", "/"),
         "LANG": "C.UTF-8",
         "PYTHONIOENCODING": "utf-8",
-        "PYTHONPATH": source_root(),
-        "PYTHONDONTWRITEBYTECODE": "1",
-        # One BLAS thread per participant: 30 sessions on a few cores must not oversubscribe,
-        # and each BLAS thread reserves address space counted by the memory limit.
-        "OPENBLAS_NUM_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-        "MALLOC_ARENA_MAX": "2",  # fewer 64 MiB malloc arenas reserved per thread
+        **served_child_environment(),
         "TERM": term if SAFE_TERM.fullmatch(term or "") else "xterm-256color",
-        "GDSIM_SERVED": "1",
     }
     if settings.scenario_dir is not None:
         env["GDSIM_SCENARIO_DIR"] = str(settings.scenario_dir)

@@ -17,7 +17,7 @@ from typing import TextIO
 
 from gdsim.errors import UserError
 from gdsim.serve import auth
-from gdsim.serve.pty_process import ResourceLimits, source_root, wrap_command
+from gdsim.serve.pty_process import ResourceLimits, served_child_environment, wrap_command
 from gdsim.serve.ssh import DEFAULT_COMMAND, check_scenario
 
 WARNING = """\
@@ -58,15 +58,7 @@ class WebServerConfig:
 
     def served_environment(self) -> dict[str, str]:
         """Variables added to this process's environment, which textual-serve hands to each app."""
-        env = {
-            "GDSIM_SERVED": "1",
-            "PYTHONPATH": source_root(),
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "OPENBLAS_NUM_THREADS": "1",
-            "OMP_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1",
-            "MALLOC_ARENA_MAX": "2",  # fewer 64 MiB malloc arenas reserved per thread
-        }
+        env = served_child_environment()
         if self.scenario_dir is not None:
             env["GDSIM_SCENARIO_DIR"] = str(Path(self.scenario_dir).resolve())
         return env
