@@ -4,39 +4,27 @@ from __future__ import annotations
 
 import numpy as np
 from rich.style import Style
-from textual.strip import Strip
-from textual.widget import Widget
 
 from gdsim.app import palette
 from gdsim.app.axes import Scale, tick
 from gdsim.app.canvas import Canvas
 from gdsim.app.series import PlotData
+from gdsim.app.widgets.raster import RasterWidget
 
 LABEL_WIDTH = 7
 
 
-class CurvePlot(Widget):
+class CurvePlot(RasterWidget):
     """A line plot redrawn from PlotData; the screen hands it new data at its redraw rate."""
 
     def __init__(self, title: str, *, id: str | None = None, classes: str | None = None):
         super().__init__(id=id, classes=classes)
         self.title = title
         self.data: PlotData | None = None
-        self._strips: list[Strip] = []
-        self.draws = 0  # how many times the plot was rasterised (the benchmark counts these)
 
     def show(self, data: PlotData) -> None:
         self.data = data
-        self._rasterise()
-        self.refresh()
-
-    def on_resize(self) -> None:
-        self._rasterise()
-
-    def render_line(self, y: int) -> Strip:
-        if y < len(self._strips):
-            return self._strips[y]
-        return Strip.blank(self.size.width, Style())
+        self._redraw()
 
     # -- drawing -------------------------------------------------------------------------------
     def _rasterise(self) -> None:

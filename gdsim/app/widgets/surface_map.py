@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 from rich.style import Style
-from textual.strip import Strip
-from textual.widget import Widget
 
 from gdsim.app import palette
 from gdsim.app.axes import tick
@@ -14,6 +12,7 @@ from gdsim.app.canvas import Canvas, interpolate
 from gdsim.app.series import thin
 from gdsim.app.session import Session
 from gdsim.app.text import short
+from gdsim.app.widgets.raster import RasterWidget
 
 LABEL_WIDTH = 6
 MINIMUM_MARKS = {"global": "◆", "local": "◇", "saddle": "×"}
@@ -29,29 +28,18 @@ def map_kind(session: Session) -> str | None:
     return None
 
 
-class SurfaceMap(Widget):
+class SurfaceMap(RasterWidget):
     """The map of the selected run's problem, redrawn from the Session at the screen's rate."""
 
     def __init__(self, session: Session | None = None, *, id: str | None = None, classes: str | None = None):
         super().__init__(id=id, classes=classes)
         self.session = session
-        self._strips: list[Strip] = []
         self._background_key: tuple | None = None
         self._levels: np.ndarray | None = None
-        self.draws = 0
 
     def show(self, session: Session) -> None:
         self.session = session
-        self._rasterise()
-        self.refresh()
-
-    def on_resize(self) -> None:
-        self._rasterise()
-
-    def render_line(self, y: int) -> Strip:
-        if y < len(self._strips):
-            return self._strips[y]
-        return Strip.blank(self.size.width, Style())
+        self._redraw()
 
     def _rasterise(self) -> None:
         width, height = self.size.width, self.size.height
