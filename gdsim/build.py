@@ -26,6 +26,7 @@ PROBLEM_KINDS = ("surface", "expression", "dataset")
 TRAINING_KEYS = ("clip_norm", "eval_every", "patience", "bound")
 DEFAULT_BOUND = 1e6
 DEFAULT_EVAL_EVERY = 10
+FIXED_DATASETS = ("iris", "csv")  # read from a file: nothing to generate
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,14 @@ def make_problem(settings: dict[str, Any], loaded: LoadedScenario, seed: int):
     settings = {k: v for k, v in settings.items() if k not in TRAINING_KEYS}
     if "dataset" in settings:
         from gdsim.engine.learning import make_dataset_problem
+
+        if settings["dataset"] in FIXED_DATASETS:
+            for key in ("samples", "noise"):
+                if key in settings:
+                    raise ProblemError(
+                        f"'{key}' does not apply to the {settings['dataset']} data set, which is read as it is "
+                        f"(it applies to generated data sets such as moons or line)"
+                    )
 
         settings.setdefault("data_seed", seed)
         return make_dataset_problem(base_dir=str(loaded.base_dir), **settings)

@@ -132,3 +132,14 @@ def test_table_and_summary_are_readable(capsys):
 def test_python_dash_m_and_help():
     result = subprocess.run([sys.executable, "-m", "gdsim", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "run" in result.stdout and "check" in result.stdout
+
+
+def test_generator_keys_refused_for_fixed_data_sets(tmp_path, capsys):
+    scenario = tmp_path / "iris.toml"
+    scenario.write_text('[scenario]\ntitle = "t"\nclaim = "c"\nsteps = 5\n\n'
+                        '[problem]\ndataset = "iris"\nmodel = "softmax"\nsamples = 50\n')
+    status, _, err = run_cli(["check", str(scenario)], capsys)
+    assert status == 2 and "problem.samples" in err and "iris" in err
+    scenario.write_text(scenario.read_text().replace("samples = 50\n", ""))
+    status, out, _ = run_cli(["run", str(scenario), "--format", "summary"], capsys)
+    assert status == 0 and "val_accuracy" in out
