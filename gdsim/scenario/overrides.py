@@ -77,11 +77,3 @@ def with_overrides(loaded: LoadedScenario, assignments: list[str]) -> LoadedScen
         return validate_raw(raw, path=loaded.path, id=loaded.id)
     except ScenarioError as exc:
         raise ScenarioError(f"{exc} (after --set {' '.join(assignments)})") from None
-
-
-def with_values(loaded: LoadedScenario, values: dict[str, Any]) -> LoadedScenario:
-    """Like with_overrides, from already-typed values (the app's key presses)."""
-    raw = loaded.raw
-    for key, value in values.items():
-        raw = set_key(raw, key.split("."), value)
-    return validate_raw(raw, path=loaded.path, id=loaded.id)
