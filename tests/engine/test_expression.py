@@ -14,25 +14,11 @@ from gdsim.engine.expression import MAX_EXPONENT, Expression, ExpressionError
 from gdsim.engine.problem import ProblemError
 from gdsim.engine.surfaces import make_surface
 
+from tests.engine.numeric import assert_close, central_difference
+
 
 def points(n: int = 200, seed: int = 0, box: float = 3.0) -> np.ndarray:
     return np.random.default_rng(seed).uniform(-box, box, size=(n, 2))
-
-
-def assert_close(actual, expected, rtol, atol):
-    """|actual - expected| <= rtol |expected| + atol elementwise, atol possibly per row."""
-    err = np.abs(actual - expected) - rtol * np.abs(expected) - atol
-    worst = np.unravel_index(np.argmax(err), err.shape)
-    assert err.max() <= 0, f"mismatch at {worst}: {actual[worst]} vs {expected[worst]}"
-
-
-def central_difference(fn, xy: np.ndarray, h: float = 1e-6) -> np.ndarray:
-    parts = []
-    for k in range(2):
-        step = np.zeros(2)
-        step[k] = h
-        parts.append((fn(xy + step) - fn(xy - step)) / (2 * h))
-    return np.stack(parts, axis=-1)
 
 
 # Between them these use every operator and every function of the whitelist, on domains where

@@ -10,6 +10,8 @@ import pytest
 from gdsim.engine.problem import ProblemError
 from gdsim.engine.surfaces import SURFACE_NAMES, Surface, find_minima, make_surface
 
+from tests.engine.numeric import assert_close, central_difference
+
 # Every surface with its defaults, plus non-default parameters that change the formulas.
 VARIANTS = [(name, {}) for name in SURFACE_NAMES] + [
     ("quadratic", {"condition": 50.0, "angle": 30.0}),
@@ -26,23 +28,6 @@ IDS = [name + "".join(f"-{k}={v:g}" for k, v in params.items()) for name, params
 def random_points(surface: Surface, n: int = 300, seed: int = 0) -> np.ndarray:
     xmin, xmax, ymin, ymax = surface.view
     return np.random.default_rng(seed).uniform((xmin, ymin), (xmax, ymax), size=(n, 2))
-
-
-def assert_close(actual, expected, rtol, atol):
-    """|actual - expected| <= rtol |expected| + atol elementwise, atol possibly per row."""
-    err = np.abs(actual - expected) - rtol * np.abs(expected) - atol
-    worst = np.unravel_index(np.argmax(err), err.shape)
-    assert err.max() <= 0, f"mismatch at {worst}: {actual[worst]} vs {expected[worst]}"
-
-
-def central_difference(fn, xy: np.ndarray, h: float) -> np.ndarray:
-    """d fn / d(x, y) by central differences; fn maps (R, 2) -> (R, ...)."""
-    parts = []
-    for k in range(2):
-        step = np.zeros(2)
-        step[k] = h
-        parts.append((fn(xy + step) - fn(xy - step)) / (2 * h))
-    return np.stack(parts, axis=-1)
 
 
 @pytest.mark.parametrize(("name", "params"), VARIANTS, ids=IDS)
