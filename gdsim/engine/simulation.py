@@ -118,7 +118,8 @@ class Cohort:
         self.lr = self.lr_at(k + 1)
         if self.any_frozen:
             self._hold(self.frozen, previous)
-        self._check(k + 1, params, previous)
+        # held rows are back at their finite state, so the fast path of the check still applies
+        self._check(k + 1, self.params, previous)
         if self.eval_every and (k + 1) % self.eval_every == 0:
             self._evaluate(k + 1)
         elif self.evaluation:
