@@ -85,31 +85,39 @@ class Canvas:
                 self.chars[(row, col + i)] = (char, style)
 
     def strips(self, base: Style = Style()) -> list[Strip]:
-        """One Strip per row; runs of cells with the same style become one Segment."""
-        strips = []
-        blank = Style()
-        for row in range(self.rows):
-            segments: list[Segment] = []
-            run_text: list[str] = []
-            run_style: Style | None = None
-            bits = self.bits[row]
-            colour = self.colour[row]
-            for col in range(self.cols):
-                mark = self.chars.get((row, col))
-                if mark is not None:
-                    char, style = mark
-                elif bits[col]:
-                    char, style = chr(0x2800 + int(bits[col])), self.styles[colour[col]]
-                else:
-                    char, style = " ", blank
-                if style is not run_style:
-                    if run_text:
-                        segments.append(Segment("".join(run_text), base + run_style if run_style else base))
-                    run_text, run_style = [], style
-                run_text.append(char)
-            if run_text:
-                segments.append(Segment("".join(run_text), base + run_style if run_style else base))
-            strips.append(Strip(segments, self.cols))
+        """One Strip per row; runs of cells with the same style become one Segment.
+
+        Vectorised: the characters of the whole canvas are decoded in one go and rows are split
+        where the style changes, so a plot costs a few NumPy calls per row, not one Python step
+        per cell (it is redrawn at every frame)."""
+        rows, cols = self.rows, self.cols
+        if not rows or not cols:
+            return [Strip([], cols) for _ in range(rows)]
+        drawn = self.bits > 0
+        codes = np.where(drawn, 0x2800 + self.bits.astype(np.uint32), 0x20).astype("<u4")
+        index = np.where(drawn, self.colour, -1).astype(np.int32)
+        styles = list(self.styles)
+        known = dict(self._style_index)
+        for (row, col), (char, style) in self.chars.items():
+            k = known.get(style)
+            if k is None:
+                k = known[style] = len(styles)
+                styles.append(style)
+            codes[row, col] = ord(char)
+            index[row, col] = k
+        looks = [base + style for style in styles] + [base]  # index -1 is the blank cell
+        text = codes.tobytes().decode("utf-32-le")
+        starts = np.ones((rows, cols), dtype=bool)
+        starts[:, 1:] = index[:, 1:] != index[:, :-1]
+        cuts = np.flatnonzero(starts)  # every row starts a segment, so rows never merge
+        ends = np.append(cuts[1:], rows * cols).tolist()
+        kinds = index.ravel()[cuts].tolist()
+        strips, segments, row_end = [], [], cols
+        for a, b, k in zip(cuts.tolist(), ends, kinds):
+            segments.append(Segment(text[a:b], looks[k]))
+            if b == row_end:
+                strips.append(Strip(segments, cols))
+                segments, row_end = [], row_end + cols
         return strips
 
 

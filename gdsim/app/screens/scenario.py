@@ -138,8 +138,16 @@ class ScenarioScreen(ScenarioActions, Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        # The widgets redrawn every tick, looked up once (a CSS query per tick costs milliseconds).
+        self._table = self.query_one(RunTable)
+        self._status = self.query_one(StatusLine)
+        self._notices = self.query_one(NoticeBar)
+        self._plots = list(self.query(CurvePlot))
+        self._maps = list(self.query(SurfaceMap))
+        self._histogram = self.query_one(LossHistogram)
+        self._maths = self.query_one(MathsPanel)
         self._apply_layout()
-        self.query_one(RunTable).focus()
+        self._table.focus()
         self.set_interval(1 / REDRAW_HZ, self._tick, name="engine-and-redraw")
         self.redraw(force=True)
 
@@ -198,22 +206,22 @@ class ScenarioScreen(ScenarioActions, Screen):
         self._drawn = key
         self.redraws += 1
         with self.app.batch_update():
-            self.query_one(StatusLine).show(session)
-            self.query_one(NoticeBar).show(session)
-            self.query_one(RunTable).show(session)
-            for plot in self.query(CurvePlot):
+            self._status.show(session)
+            self._notices.show(session)
+            self._table.show(session)
+            for plot in self._plots:
                 if shown(plot):
                     plot.show(self.plot_data(plot.id or "", max(16, 2 * plot.size.width)))
-            for surface in self.query(SurfaceMap):
+            for surface in self._maps:
                 if shown(surface):
                     surface.show(session)
-            histogram = self.query_one(LossHistogram)
+            histogram = self._histogram
             if shown(histogram):
                 ensembles = [run for run in session.display if run.ensemble]
                 run = session.current if session.current.ensemble else (ensembles[0] if ensembles else None)
                 if run is not None:
                     histogram.show(final_values(session, run), run.label, run.colour)
-            maths = self.query_one(MathsPanel)
+            maths = self._maths
             if shown(maths):
                 maths.show(session)
 

@@ -126,7 +126,7 @@ class ScenarioActions:
     def action_add_run(self) -> None:
         if self.change(tweaks.add_run):
             self.session.select(len(self.session.display) - 1)
-            self.query_one(RunTable).move_cursor(row=self.session.selected, animate=False)
+            self.redraw()
 
     def action_remove_run(self) -> None:
         self.change(tweaks.remove_run)
@@ -163,8 +163,8 @@ class ScenarioActions:
             return history.series("params")[1][0, row]
         return cohort.params[index]
 
-    def on_data_table_row_highlighted(self, event: RunTable.RowHighlighted) -> None:
-        self.session.select(event.cursor_row)
+    def on_run_table_selected(self, event: RunTable.Selected) -> None:
+        self.session.select(event.index)
         self.redraw()
 
     # -- views ---------------------------------------------------------------------------------

@@ -1,88 +1,250 @@
-"""RunTable: the legend and readout of every run (colour, settings, loss, status); selects a run."""
+"""RunTable: the legend and readout of every run (colour, settings, loss, status); selects a run.
+
+A DataTable re-measured and re-styled every cell on every frame, which was the most expensive
+thing on the screen while a scenario ran (about half of each redraw, measured with cProfile in
+benchmarks/bench_app.py). This table holds a handful of rows, so it is drawn as finished Strips
+once per redraw; columns that do not fit the width are dropped, least useful first, instead of
+being cut off at the right edge.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+from rich.cells import cell_len
+from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
-from textual.widgets import DataTable
+from textual import events
+from textual.binding import Binding
+from textual.message import Message
+from textual.strip import Strip
+from textual.widget import Widget
 
 from gdsim.app import palette
 from gdsim.app.axes import value
 from gdsim.app.session import Session
 from gdsim.app.text import short
 
-COLUMNS = ("", "run", "seed", "optimizer", "lr", "schedule", "batch", "loss", "|grad|", "status")
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    min_width: int  # readings change every frame: a fixed minimum keeps the columns from jittering
+    right: bool = False  # numbers are right-aligned
+    drop: int = 0  # dropped when the table is too wide, highest first; 0 = always shown
 
 
-class RunTable(DataTable):
+COLUMNS = (
+    Column("", 3),
+    Column("run", 3),
+    Column("seed", 4, drop=3),
+    Column("optimizer", 9),
+    Column("lr", 6, right=True),
+    Column("schedule", 8, drop=4),
+    Column("batch", 5, right=True, drop=5),
+    Column("loss", 10, right=True),
+    Column("|grad|", 9, right=True, drop=2),
+    Column("status", 6, drop=1),
+)
+GAP = 1  # blank cells between columns
+
+
+class RunTable(Widget, can_focus=True):
     """One row per displayed run (an ensemble is one row); the highlighted row is the selected run."""
 
+    BINDINGS = [
+        Binding("up,k", "move(-1)", "Previous run", show=False),
+        Binding("down,j", "move(1)", "Next run", show=False),
+        Binding("pageup", "move(-5)", show=False),
+        Binding("pagedown", "move(5)", show=False),
+    ]
+    COMPONENT_CLASSES = {"run-table--header", "run-table--cursor", "run-table--stripe"}
+    DEFAULT_CSS = """
+    RunTable {
+        height: auto;
+        background: $surface;
+    }
+    RunTable > .run-table--header {
+        text-style: bold;
+        color: $text-accent;
+        background: $panel;
+    }
+    RunTable > .run-table--cursor {
+        background: $block-cursor-blurred-background;
+        text-style: bold;
+    }
+    RunTable:focus > .run-table--cursor {
+        background: $block-cursor-background;
+        color: $block-cursor-foreground;
+    }
+    RunTable > .run-table--stripe {
+        background: $surface-darken-1 40%;
+    }
+    """
+
+    class Selected(Message):
+        """The user moved the highlight to row `index` (a key or a click)."""
+
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+
     def __init__(self, *, id: str | None = None, classes: str | None = None):
-        super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=True)
-        self._layout_version: tuple | None = None
+        super().__init__(id=id, classes=classes)
+        self.rows: list[list[str]] = []  # the cells shown, as plain text (tests read these)
+        self._marks: list[Style] = []
+        self._status_styles: list[Style] = []
+        self.selected = 0
+        self._strips: list[Strip] = []
+        self._top = 0  # the first row shown when there are more rows than lines
 
-    def on_mount(self) -> None:
-        for name in COLUMNS:
-            self.add_column(name, key=name or "mark")
-
+    # -- data ----------------------------------------------------------------------------------
     def show(self, session: Session) -> None:
-        layout = (id(session.sim), len(session.display), bool(getattr(self.app, "mono", False)))
-        rows = [self._cells(session, i) for i in range(len(session.display))]
-        if layout != self._layout_version:
-            self._layout_version = layout
-            self.clear()
-            for i, cells in enumerate(rows):
-                self.add_row(*cells, key=str(i))
-            if self.row_count:
-                self.move_cursor(row=min(session.selected, self.row_count - 1), animate=False)
-            return
-        for i, cells in enumerate(rows):
-            for column in (7, 8, 9):
-                self.update_cell_at((i, column), cells[column])
-
-    def _cells(self, session: Session, i: int) -> list:
-        run = session.display[i]
-        sim = session.sim
-        row = int(run.rows[0])
-        config = session.configs[row]
-        cohort, _ = session.cohort_of(row)
         mono = bool(getattr(self.app, "mono", False))
         values = session.values_at_cursor()
-        losses = np.asarray(values["loss"])[run.rows]
-        grads = np.asarray(values["grad_norm"])[run.rows]
-        if run.ensemble:
-            seed = f"{config.seed}+{len(run.rows) - 1}"
-            finite = losses[np.isfinite(losses)]
-            loss = f"{value(float(np.median(finite)))} (median)" if len(finite) else "-"
-            grad = value(float(np.median(grads[np.isfinite(grads)]))) if np.isfinite(grads).any() else "-"
-            n_div = int((sim.diverged_at[run.rows] >= 0).sum())
-            status = f"{n_div} diverged" if n_div else f"ensemble of {len(run.rows)}"
-        else:
-            seed = str(config.seed)
-            loss, grad = value(float(losses[0])), value(float(grads[0]))
-            status = _status(sim, row)
-        hyper = cohort.optimizer.hyper
-        batch = str(getattr(cohort.problem, "batch_size", "-"))
-        opt = str(config.optimizer.get("name", cohort.optimizer.name))
-        if opt in ("sgd", "rmsprop") and hyper.get("momentum"):
-            opt += f" μ={hyper['momentum']:g}"
-        mark = Text(f" {run.letter} ", style=Style(reverse=True, bold=True) if mono else palette.over("#000000", palette.RUN_COLOURS[run.colour % 8], True))
-        # Fixed widths: cells are updated in place every frame without re-measuring the columns
-        # (re-measuring re-lays out the screen), so a longer reading must not be cut off.
-        loss, grad, status = loss.rjust(12), grad.rjust(10), status.ljust(16)
-        return [
-            mark,
-            Text(short(run.label, 28)),
-            seed,
-            Text(short(opt, 16)),
-            value(float(hyper["lr"])),
-            str(config.schedule.get("name", "constant")),
-            batch,
-            loss,
-            grad,
-            Text(status, style="bold red" if "diverged" in status and not mono else ""),
-        ]
+        count = len(self.rows)
+        self.rows, self._marks, self._status_styles = [], [], []
+        for i, run in enumerate(session.display):
+            cells, mark, status_style = _cells(session, i, values, mono)
+            self.rows.append(cells)
+            self._marks.append(mark)
+            self._status_styles.append(status_style)
+        self.selected = min(session.selected, max(0, len(self.rows) - 1))
+        if len(self.rows) != count:
+            self.refresh(layout=True)  # height: auto follows the number of rows
+        self._rasterise()
+
+    def get_content_height(self, container, viewport, width: int) -> int:
+        return 1 + len(self.rows)
+
+    # -- drawing -------------------------------------------------------------------------------
+    def on_resize(self) -> None:
+        self._rasterise()
+
+    def _columns(self, width: int) -> list[tuple[int, Column, int]]:
+        """(index, column, width) of the columns that fit in `width` cells."""
+        chosen = []
+        for index, column in enumerate(COLUMNS):
+            cells = [row[index] for row in self.rows]
+            if column.drop and cells and all(cell == "-" for cell in cells):
+                continue  # e.g. batch on a surface: nothing to read
+            chosen.append((index, column, max([column.min_width, cell_len(column.name)] + [cell_len(c) for c in cells])))
+        total = lambda: sum(w for _, _, w in chosen) + GAP * (len(chosen) - 1)  # noqa: E731
+        for level in sorted({c.drop for c in COLUMNS if c.drop}, reverse=True):
+            if total() <= width:
+                break
+            chosen = [entry for entry in chosen if entry[1].drop != level]
+        overflow = total() - width
+        if overflow > 0:  # still too wide: the run label gives way (it is cut with an ellipsis)
+            chosen = [(i, c, max(3, w - overflow) if c.name == "run" else w) for i, c, w in chosen]
+        return chosen
+
+    def _rasterise(self) -> None:
+        width, height = self.size.width, self.size.height
+        if width <= 0:
+            self._strips = []
+            return
+        base = self.rich_style
+        header = base + self.get_component_rich_style("run-table--header", partial=True)
+        cursor = base + self.get_component_rich_style("run-table--cursor", partial=True)
+        stripe = base + self.get_component_rich_style("run-table--stripe", partial=True)
+        columns = self._columns(width)
+        lines = [self._line([(c.name, w, c.right) for _, c, w in columns], header, [], width)]
+        shown_rows = max(0, height - 1) if height else len(self.rows)
+        if self.selected < self._top:
+            self._top = self.selected
+        elif shown_rows and self.selected >= self._top + shown_rows:
+            self._top = self.selected - shown_rows + 1
+        self._top = max(0, min(self._top, len(self.rows) - shown_rows))
+        for r in range(self._top, len(self.rows)):
+            style = cursor if r == self.selected else (stripe if r % 2 else base)
+            cells = [(self.rows[r][i], w, c.right) for i, c, w in columns]
+            special = [(pos, self._marks[r] if COLUMNS[i].name == "" else style + self._status_styles[r])
+                       for pos, (i, c, w) in enumerate(columns) if COLUMNS[i].name in ("", "status")]
+            lines.append(self._line(cells, style, special, width))
+        self._strips = lines
+        self.refresh()
+
+    @staticmethod
+    def _line(cells, style: Style, special, width: int) -> Strip:
+        overrides = dict(special)
+        segments = []
+        for pos, (text, w, right) in enumerate(cells):
+            text = text if cell_len(text) <= w else short(text, w)
+            pad = " " * (w - cell_len(text))
+            cell = pad + text if right else text + pad
+            if pos:
+                segments.append(Segment(" " * GAP, style))
+            segments.append(Segment(cell, overrides.get(pos, style)))
+        used = sum(w for _, w, _ in cells) + GAP * max(0, len(cells) - 1)
+        if used < width:
+            segments.append(Segment(" " * (width - used), style))
+        return Strip(segments).crop(0, width)
+
+    def render_line(self, y: int) -> Strip:
+        if y < len(self._strips):
+            return self._strips[y]
+        return Strip.blank(self.size.width, self.rich_style)
+
+    # -- input ---------------------------------------------------------------------------------
+    def action_move(self, delta: int) -> None:
+        self._choose(self.selected + delta)
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y >= 1:
+            self._choose(self._top + event.y - 1)
+
+    def _choose(self, index: int) -> None:
+        if not self.rows:
+            return
+        index = max(0, min(index, len(self.rows) - 1))
+        if index != self.selected:
+            self.selected = index
+            self._rasterise()
+            self.post_message(self.Selected(index))
+
+
+def _cells(session: Session, i: int, values: dict, mono: bool) -> tuple[list[str], Style, Style]:
+    """The plain-text cells of displayed run `i`, the style of its colour mark and of its status."""
+    run = session.display[i]
+    sim = session.sim
+    row = int(run.rows[0])
+    config = session.configs[row]
+    cohort, _ = session.cohort_of(row)
+    losses = np.asarray(values["loss"])[run.rows]
+    grads = np.asarray(values["grad_norm"])[run.rows]
+    if run.ensemble:
+        seed = f"{config.seed}+{len(run.rows) - 1}"
+        finite = losses[np.isfinite(losses)]
+        loss = f"{value(float(np.median(finite)))} (median)" if len(finite) else "-"
+        grad = value(float(np.median(grads[np.isfinite(grads)]))) if np.isfinite(grads).any() else "-"
+        n_div = int((sim.diverged_at[run.rows] >= 0).sum())
+        status = f"{n_div} diverged" if n_div else f"ensemble of {len(run.rows)}"
+    else:
+        seed = str(config.seed)
+        loss, grad = value(float(losses[0])), value(float(grads[0]))
+        status = _status(sim, row)
+    hyper = cohort.optimizer.hyper
+    opt = str(config.optimizer.get("name", cohort.optimizer.name))
+    if opt in ("sgd", "rmsprop") and hyper.get("momentum"):
+        opt += f" μ={hyper['momentum']:g}"
+    mark = (Style(reverse=True, bold=True) if mono
+            else palette.over("#000000", palette.RUN_COLOURS[run.colour % len(palette.RUN_COLOURS)], True))
+    status_style = Style(bold=True, color=None if mono else "red") if "diverged" in status else Style()
+    cells = [
+        f" {run.letter} ",
+        short(run.label, 28),
+        seed,
+        short(opt, 16),
+        value(float(hyper["lr"])),
+        str(config.schedule.get("name", "constant")),
+        str(getattr(cohort.problem, "batch_size", "-")),
+        loss,
+        grad,
+        status,
+    ]
+    return cells, mark, status_style
 
 
 def _status(sim, row: int) -> str:

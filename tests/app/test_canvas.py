@@ -1,0 +1,68 @@
+"""The braille canvas: strips say, cell by cell, what a plain per-cell reading of the canvas says."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rich.style import Style
+
+from gdsim.app.canvas import Canvas
+
+RED, BLUE, BOLD = Style(color="red"), Style(color="blue"), Style(bold=True)
+
+
+def reference(canvas: Canvas, base: Style) -> list[list[tuple[str, Style]]]:
+    """Each cell's character and style, read one cell at a time."""
+    out = []
+    for row in range(canvas.rows):
+        line = []
+        for col in range(canvas.cols):
+            if (row, col) in canvas.chars:
+                char, style = canvas.chars[(row, col)]
+            elif canvas.bits[row, col]:
+                char, style = chr(0x2800 + int(canvas.bits[row, col])), canvas.styles[canvas.colour[row, col]]
+            else:
+                char, style = " ", Style()
+            line.append((char, base + style))
+        out.append(line)
+    return out
+
+
+def cells(strip) -> list[tuple[str, Style]]:
+    return [(char, segment.style) for segment in strip for char in segment.text]
+
+
+def test_a_line_and_labels():
+    canvas = Canvas(10, 3)
+    canvas.line(np.array([0.0, 19.0]), np.array([11.0, 0.0]), RED)
+    canvas.text(1, 2, "ab", BOLD)
+    strips = canvas.strips()
+    assert [strip.cell_length for strip in strips] == [10, 10, 10]
+    assert [cells(s) for s in strips] == reference(canvas, Style())
+    assert "ab" in strips[1].text
+    assert any("\u2800" < char <= "\u28ff" for char in strips[0].text)  # braille dots were drawn
+
+
+def test_an_empty_canvas():
+    assert Canvas(0, 3).strips()[0].cell_length == 0
+    assert Canvas(4, 0).strips() == []
+    assert [s.text for s in Canvas(3, 2).strips()] == ["   ", "   "]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 30), st.integers(1, 8),
+    st.lists(st.tuples(st.floats(-5, 70), st.floats(-5, 40), st.sampled_from([RED, BLUE])), max_size=40),
+    st.lists(st.tuples(st.integers(-1, 9), st.integers(-2, 31), st.text("xy│·", min_size=1, max_size=4)), max_size=6),
+)
+def test_strips_match_a_cell_by_cell_reading(cols, rows, dots, labels):
+    canvas = Canvas(cols, rows)
+    for x, y, style in dots:
+        canvas.dots(np.array([x]), np.array([y]), style)
+    for row, col, text in labels:
+        canvas.text(row, col, text, BOLD)
+    base = Style(bgcolor="black")
+    strips = canvas.strips(base)
+    assert [cells(s) for s in strips] == reference(canvas, base)
+    assert all(strip.cell_length == cols for strip in strips)
