@@ -18,6 +18,7 @@ from pathlib import Path
 
 import asyncssh
 
+from gdsim.serve.cpu_share import ENV_FILE, CpuShares
 from gdsim.serve.pty_process import (
     PtyProcess,
     ResourceLimits,
@@ -49,23 +50,30 @@ class SessionSettings:
     idle_timeout: float | None = 900.0
     scenario_dir: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    cpu_share_file: Path | None = None  # where the server publishes each app's CPU share
 
 
 class SessionRegistry:
     """The live sessions of a server and the cap on how many may run at once."""
 
-    def __init__(self, max_sessions: int) -> None:
+    def __init__(self, max_sessions: int, shares: CpuShares | None = None) -> None:
         self.max_sessions = max_sessions
         self.live: set[GdsimSession] = set()
+        self.shares = shares
 
     def try_add(self, session: GdsimSession) -> bool:
         if len(self.live) >= self.max_sessions:
             return False
         self.live.add(session)
+        if self.shares is not None:
+            self.shares.publish(len(self.live))
         return True
 
     def remove(self, session: GdsimSession) -> None:
-        self.live.discard(session)
+        if session in self.live:
+            self.live.discard(session)
+            if self.shares is not None:
+                self.shares.publish(len(self.live))
 
     async def close_all(self) -> None:
         """End every session (server shutdown): processes killed, participants told why."""
@@ -89,6 +97,8 @@ def child_environment(settings: SessionSettings, term: str, client_env: dict[str
     }
     if settings.scenario_dir is not None:
         env["GDSIM_SCENARIO_DIR"] = str(settings.scenario_dir)
+    if settings.cpu_share_file is not None:
+        env[ENV_FILE] = str(settings.cpu_share_file)
     for name in CLIENT_ENV:
         value = client_env.get(name)
         if value is not None and SAFE_VALUE.fullmatch(value):

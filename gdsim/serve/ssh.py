@@ -21,6 +21,7 @@ import asyncssh
 
 from gdsim.errors import UserError
 from gdsim.serve import auth
+from gdsim.serve.cpu_share import CpuShares
 from gdsim.serve.pty_process import ResourceLimits
 from gdsim.serve.sessions import GdsimSession, SessionRegistry, SessionSettings, format_duration
 
@@ -106,18 +107,20 @@ class _ServerState:
 
     def __init__(self, config: SSHServerConfig) -> None:
         self.config = config
+        self.password_hash = auth.load_password_file(config.password_file) if config.password_file else None
+        self.authorized_keys = (
+            auth.load_authorized_keys(config.authorized_keys) if config.authorized_keys else None
+        )
+        self.shares = CpuShares()  # created last: nothing above may fail and leave its directory behind
         self.settings = SessionSettings(
             command=config.app_command(),
             limits=config.limits,
             idle_timeout=config.idle_timeout or None,
             scenario_dir=Path(config.scenario_dir).resolve() if config.scenario_dir else None,
             extra_env=dict(config.extra_env),
+            cpu_share_file=self.shares.path,
         )
-        self.registry = SessionRegistry(config.max_sessions)
-        self.password_hash = auth.load_password_file(config.password_file) if config.password_file else None
-        self.authorized_keys = (
-            auth.load_authorized_keys(config.authorized_keys) if config.authorized_keys else None
-        )
+        self.registry = SessionRegistry(config.max_sessions, self.shares)
         self.connections = 0
         # Connections still logging in also cost memory; beyond this many they are dropped at once.
         self.max_connections = 2 * config.max_sessions + 10
@@ -202,14 +205,15 @@ class RunningSSHServer:
         self._acceptor.close()
         await self._state.registry.close_all()
         await self._acceptor.wait_closed()
+        self._state.shares.close()
 
 
 async def start_ssh_server(config: SSHServerConfig) -> RunningSSHServer:
     """Check `config`, load keys and password, and start listening (port 0 picks a free port)."""
     config.validate()
-    state = _ServerState(config)
     key_path = Path(config.host_key) if config.host_key else auth.default_host_key_path()
     host_key, created = auth.load_or_create_host_key(key_path)
+    state = _ServerState(config)
     try:
         acceptor = await asyncssh.create_server(
             lambda: _Connection(state),
@@ -229,6 +233,7 @@ async def start_ssh_server(config: SSHServerConfig) -> RunningSSHServer:
             server_version="gdsim",
         )
     except OSError as exc:
+        state.shares.close()
         raise UserError(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}") from None
     return RunningSSHServer(acceptor, state, key_path, host_key, created)
 

@@ -3,7 +3,8 @@
 Prints `READY pid=.. size=COLSxROWS term=.. served=.. no_color=.. scenario_dir=.. as=.. cpu=.. fsize=.. args=..`,
 then `RESIZED COLSxROWS` on every SIGWINCH and `KEY <hex>` for each chunk of input, in raw mode.
 With `--grandchild` it first starts `sleep 300` (same process group) and prints `GRANDCHILD pid=..`.
-Typing `q` exits with status 0; `x` exits with status 3.
+Typing `q` exits with status 0; `x` exits with status 3; `s` prints `SHARE <value>`, the CPU share the
+server publishes in the file named by GDSIM_CPU_SHARE_FILE.
 """
 
 import os
@@ -24,6 +25,14 @@ def size() -> str:
 
 def say(line: str) -> None:
     os.write(1, (line + "\r\n").encode())
+
+
+def share() -> str:
+    path = os.environ.get("GDSIM_CPU_SHARE_FILE")
+    if not path:
+        return "None"
+    with open(path, encoding="ascii") as handle:
+        return handle.read().strip()
 
 
 def main() -> None:
@@ -51,6 +60,8 @@ def main() -> None:
             if not data:
                 return
             say(f"KEY {data.hex()}")
+            if b"s" in data:
+                say(f"SHARE {share()}")
             if b"q" in data:
                 return
             if b"x" in data:

@@ -306,3 +306,28 @@ async def test_a_textual_app_starts_follows_resizes_and_quits(serve, client_key)
         await asyncio.wait_for(screen.closed.wait(), 10)
         assert chan.get_exit_status() == 0
     assert b"\x1b[?1049l" in screen.output  # Textual left the alternate screen itself
+
+
+async def test_cpu_share_follows_the_number_of_sessions(serve, client_key):
+    """Each app is told its share of the machine, re-published as sessions start and end."""
+    from gdsim.serve.cpu_share import share_for, usable_cores
+
+    server = await serve(max_sessions=4)
+    cores = usable_cores()
+    async with connect(server, client_keys=[client_key]) as conn:
+        first, first_screen = await open_screen(conn)
+        await first_screen.wait_for(READY)
+        first.write(b"s")
+        await first_screen.wait_for(rf"SHARE {share_for(1, cores):.4f}".encode())
+        second, second_screen = await open_screen(conn)
+        await second_screen.wait_for(READY)
+        first.write(b"s")
+        await first_screen.wait_for(rf"SHARE {share_for(2, cores):.4f}".encode())
+        second.write(b"q")
+        await asyncio.wait_for(second_screen.closed.wait(), 5)
+        first.write(b"s")
+        await first_screen.wait_for(rf"SHARE {share_for(1, cores):.4f}\r\n(?![\s\S]*SHARE {share_for(2, cores):.4f})".encode())
+    path = server._state.shares.path
+    assert path.exists()
+    await server.close()
+    assert not path.parent.exists()  # the server removes its share directory when it stops

@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, TabbedContent, TabPane
 
+from gdsim.app.pacing import Pacer, ShareSource
 from gdsim.app.screens.scenario_actions import ScenarioActions
 from gdsim.app.series import PlotData, Trace, final_values, traces_for, wants_log
 from gdsim.app.session import Session
@@ -30,9 +31,7 @@ from gdsim.app.widgets.run_table import RunTable
 from gdsim.app.widgets.status_line import StatusLine
 from gdsim.app.widgets.surface_map import SurfaceMap, map_kind
 
-REDRAW_HZ = 20
-ENGINE_BUDGET = 0.012  # seconds of engine work per tick: input waits at most this long, and the
-# rest of the tick's ~60 ms goes to redrawing (measured: benchmarks/bench_app.py)
+REDRAW_HZ = 20  # timer ticks per second; the Pacer decides how much engine work each one does
 NARROW = 100  # below this width the lesson moves into a tab
 WIDE_MAP = 150  # from this width the map sits beside the curves
 
@@ -105,6 +104,7 @@ class ScenarioScreen(ScenarioActions, Screen):
         self.velocity_parts = False
         self._drawn: tuple | None = None
         self._last_tick = time.perf_counter()
+        self.pacer = Pacer(ShareSource())
         self.redraws = 0  # full redraws done (the benchmark reads this)
         self._redraw_pending = False
 
@@ -186,8 +186,14 @@ class ScenarioScreen(ScenarioActions, Screen):
     # -- the loop ------------------------------------------------------------------------------
     def _tick(self) -> None:
         now = time.perf_counter()
+        budget = self.pacer.tick(now, time.process_time())
+        if budget is None:
+            return  # served and over this session's CPU share: the time is not lost, dt carries it
         dt, self._last_tick = min(0.25, now - self._last_tick), now
-        self.session.advance(dt, ENGINE_BUDGET)
+        if self.session.running:
+            cpu = time.process_time()
+            self.session.advance(dt, budget)
+            self.pacer.engine_used(time.process_time() - cpu)
         self._flush_events()
         self.redraw()
 
@@ -205,6 +211,7 @@ class ScenarioScreen(ScenarioActions, Screen):
             return
         self._drawn = key
         self.redraws += 1
+        self.pacer.frame_drawn()
         with self.app.batch_update():
             self._status.show(session)
             self._notices.show(session)

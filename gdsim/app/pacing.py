@@ -1,0 +1,110 @@
+"""How much engine work each tick of the scenario screen may do, and whether a tick may run at all.
+
+Free of Textual, and driven by clocks handed in, so it is tested without timing anything.
+
+- On a learner's own machine the engine gets whatever a frame leaves over: the pacer learns the
+  CPU cost of drawing a frame (the redraw plus Textual's compositor, measured between ticks) and
+  gives the engine the rest of a frame period chosen for about 17 redraws a second. A key press
+  waits at most one engine budget, so the budget is also capped for latency.
+- In served mode (`gdsim serve`) thirty participants may share two cores. Each session then has a
+  CPU share (GDSIM_CPU_SHARE, a fraction of one core, set by the server from its core count and
+  session cap) kept by a token bucket: a running scenario skips ticks while it is over its share,
+  so the machine never has more work than cores and every session's key presses are answered
+  quickly. Key presses themselves are never held back; they spend from the same bucket.
+"""
+
+from __future__ import annotations
+
+import os
+
+FRAME_PERIOD = 1 / 17  # seconds per frame the local pacer aims at (>= 15 redraws/s with margin)
+MIN_BUDGET = 0.004  # the engine always gets this much per tick, however slow drawing is
+MAX_BUDGET = 0.045  # ... and never more: a key press waits for at most one budget
+SERVED_MAX_BUDGET = 0.010
+BURST = 0.25  # seconds of CPU a served session may bank (a quick burst of keys stays snappy)
+
+
+def parse_share(raw: str) -> float | None:
+    """A CPU share (fraction of one core) from text; None for anything that is not a positive number."""
+    try:
+        share = float(raw.strip())
+    except ValueError:
+        return None
+    if not share > 0:  # also rejects nan
+        return None
+    return min(1.0, max(0.01, share))
+
+
+class ShareSource:
+    """Where a served session's CPU share comes from: GDSIM_CPU_SHARE (fixed), or the file named by
+    GDSIM_CPU_SHARE_FILE, which the server rewrites as sessions come and go (re-read every second)."""
+
+    REREAD = 1.0  # seconds
+
+    def __init__(self, environ=os.environ):
+        self.fixed = parse_share(environ.get("GDSIM_CPU_SHARE", ""))
+        self.path = environ.get("GDSIM_CPU_SHARE_FILE") or None
+        self._value: float | None = self.fixed
+        self._read_at = float("-inf")
+
+    @property
+    def limited(self) -> bool:
+        return self.fixed is not None or self.path is not None
+
+    def get(self, wall: float) -> float | None:
+        if self.fixed is not None or self.path is None:
+            return self.fixed
+        if wall - self._read_at >= self.REREAD:
+            self._read_at = wall
+            try:
+                with open(self.path, encoding="ascii") as handle:
+                    value = parse_share(handle.read(32))
+            except (OSError, UnicodeDecodeError):
+                value = None
+            if value is not None:  # a missing or garbled file keeps the last good share
+                self._value = value
+            elif self._value is None:
+                self._value = 0.05  # served, but no share known yet: be modest
+        return self._value
+
+
+class Pacer:
+    """Decides each tick's engine budget; with a CPU share, also whether the tick runs."""
+
+    def __init__(self, shares: ShareSource | None = None, period: float = FRAME_PERIOD):
+        self.shares = shares if shares is not None and shares.limited else None
+        self.share: float | None = None
+        self.period = period
+        self.frame_cost = 0.02  # CPU seconds to draw one frame, learnt as ticks come
+        self.tokens = BURST
+        self._wall: float | None = None
+        self._cpu: float | None = None
+        self._engine = 0.0  # CPU the engine used in the last tick (not part of drawing)
+        self._drew = False  # whether the last tick drew a frame (only then is its cost a frame's)
+        self.skipped = 0
+
+    def tick(self, wall: float, cpu: float) -> float | None:
+        """Called at the start of a tick: the engine budget in seconds, or None to skip the tick."""
+        self.share = self.shares.get(wall) if self.shares is not None else None
+        if self._wall is not None and self._cpu is not None:
+            spent = max(0.0, cpu - self._cpu)
+            if self._drew:
+                drawing = max(0.0, spent - self._engine)
+                self.frame_cost = 0.8 * self.frame_cost + 0.2 * min(drawing, 0.5)
+            if self.share:
+                self.tokens = min(BURST, self.tokens + self.share * max(0.0, wall - self._wall) - spent)
+        self._wall, self._cpu, self._engine, self._drew = wall, cpu, 0.0, False
+        if self.share:
+            if self.tokens < 0:
+                self.skipped += 1
+                return None
+            return min(SERVED_MAX_BUDGET, max(0.002, self.frame_cost))
+        return min(MAX_BUDGET, max(MIN_BUDGET, self.period - self.frame_cost))
+
+    def frame_drawn(self) -> None:
+        """The tick drew a frame: the CPU spent until the next tick is drawing cost."""
+        self._drew = True
+
+    def engine_used(self, seconds: float) -> None:
+        """The engine's CPU time in this tick, so it is not mistaken for drawing cost."""
+        self._engine += max(0.0, seconds)

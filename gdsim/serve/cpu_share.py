@@ -1,0 +1,56 @@
+"""Fair CPU shares for served sessions: the server publishes each app's share of a core.
+
+Thirty participants on a two-core machine, each running a scenario flat out, would ask for far
+more CPU than there is, and every key press would then wait behind everyone else's frames. The
+server therefore tells its app processes how much of a core each may use: USABLE of the machine's
+cores divided by the sessions now live. It is written to a small file (atomically, in a private
+directory the server owns and removes) that every app re-reads about once a second
+(gdsim/app/pacing.py), so the share grows when people leave and shrinks as the room fills.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+USABLE = 0.8  # of all cores: the rest is for the server itself, sshd-like work and the kernel
+ENV_FILE = "GDSIM_CPU_SHARE_FILE"
+
+
+def usable_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def share_for(sessions: int, cores: int) -> float:
+    """A session's fraction of one core when `sessions` share `cores` (never more than a core)."""
+    return min(1.0, USABLE * cores / max(1, sessions))
+
+
+class CpuShares:
+    """The published share; `publish(n)` after every session start and end, `close()` at shutdown."""
+
+    def __init__(self, cores: int | None = None) -> None:
+        self.cores = cores or usable_cores()
+        self._dir = Path(tempfile.mkdtemp(prefix="gdsim-serve-"))  # mode 0700
+        self.path = self._dir / "cpu-share"
+        self.share = share_for(0, self.cores)
+        self.publish(0)
+
+    def publish(self, sessions: int) -> None:
+        self.share = share_for(sessions, self.cores)
+        tmp = self.path.with_suffix(".tmp")
+        try:
+            tmp.write_text(f"{self.share:.4f}\n", encoding="ascii")
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, self.path)  # readers see the old or the new value, never half of one
+            os.chmod(self._dir, 0o755)  # the apps may run as the same user only, but must read it
+        except OSError:
+            pass  # the apps keep the last share they read; serving must not stop over this
+
+    def close(self) -> None:
+        shutil.rmtree(self._dir, ignore_errors=True)
