@@ -17,26 +17,26 @@ LEAKY_SLOPE = 0.01
 
 
 # Both functions below go through np.exp instead of np.tanh: libm's tanh is scalar and costs
-# several times an exp, and activations are the bulk of a step's time with many runs. The
-# exponent is capped at 700 (e^700 is still finite) so that nothing overflows; the results
-# then differ from the exact values by at most 4e-16 (absolute).
-_EXP_CAP = 700.0
+# several times an exp, and activations are the bulk of a step's time with many runs. Where the
+# exponent is large, e^x overflows to inf and the formula still gives the exact limit (2 / inf = 0);
+# the overflow warning is silenced rather than the exponent capped, which saved a pass over the
+# array. Against the exact values the results differ by at most 4e-16 (absolute).
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """1 / (1 + e^-z)."""
     e = np.negative(z)
-    np.minimum(e, _EXP_CAP, out=e)
-    np.exp(e, out=e)
+    with np.errstate(over="ignore"):
+        np.exp(e, out=e)
     e += 1.0
     return np.divide(1.0, e, out=e)
 
 
 def tanh(z: np.ndarray) -> np.ndarray:
     """tanh(z) = 2 / (1 + e^-2z) - 1."""
-    e = np.multiply(z, -2.0)
-    np.minimum(e, _EXP_CAP, out=e)
-    np.exp(e, out=e)
+    with np.errstate(over="ignore"):  # -2z itself overflows for |z| > 9e307
+        e = np.multiply(z, -2.0)
+        np.exp(e, out=e)
     e += 1.0
     np.divide(2.0, e, out=e)
     e -= 1.0

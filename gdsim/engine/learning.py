@@ -245,6 +245,10 @@ class DatasetProblem:
             ys = data.y[idx]
             self._splits[name] = (xs, ys, self.loss.encode_targets(ys, self.n_outputs))
         self._x_train, self._y_train, self._t_train = self._splits["train"]
+        # Training rows as [x, t], so that one gather per step fetches a mini-batch's inputs and
+        # targets together (the two views it is split into are strided, which matmul and the
+        # losses take as they are).
+        self._train_rows = np.concatenate([self._x_train, self._t_train], axis=1)
         self.n_train, self.n_val, self.n_test = (len(i) for i in splits)
         self.batch_size = batch_size
         self.steps_per_epoch = math.ceil(self.n_train / batch_size)
@@ -273,7 +277,8 @@ class DatasetProblem:
             x, t = self._x_train, self._t_train
         else:
             # np.take gathers rows several times faster than fancy indexing for (R, B) indices.
-            x, t = np.take(self._x_train, indices, axis=0), np.take(self._t_train, indices, axis=0)
+            rows = np.take(self._train_rows, indices, axis=0)
+            x, t = rows[..., : self.n_inputs], rows[..., self.n_inputs :]
         scores, cache = self.network.forward(params, x, masks)
         loss, dscores = self.loss.grad(scores, t)
         grad = self.network.backward(params, cache, dscores)

@@ -72,21 +72,39 @@ class BCE(Loss):
         return self._parts(scores, targets)[0]
 
     def grad(self, scores, targets):
-        loss, e = self._parts(scores, targets)
+        loss, e, one_plus_e = self._parts(scores, targets)
         count = scores.shape[1] * scores.shape[2]
         # sigmoid(s) from the same e = e^-|s|: 1 / (1 + e) for s >= 0, e / (1 + e) below.
         prob = np.maximum(e, scores >= 0.0)
-        np.divide(prob, 1.0 + e, out=prob)
+        prob /= one_plus_e
         prob -= targets
         prob *= 1.0 / count
         return loss, prob
 
     @staticmethod
     def _parts(scores, targets):
+        """The mean loss (R,), e = e^-|s| and 1 + e (rounded), for the gradient to reuse."""
         # log(1 + e^s) - y s, written so that e^s never overflows: max(s, 0) + log1p(e^-|s|).
-        e = np.exp(-np.abs(scores))
-        per = np.maximum(scores, 0.0) - scores * targets + np.log1p(e)
-        return np.mean(per, axis=(1, 2)), e
+        e = np.abs(scores)
+        np.negative(e, out=e)
+        np.exp(e, out=e)
+        per = np.maximum(scores, 0.0)
+        per -= scores * targets
+        u = e + 1.0
+        per += log1p_small(e, u)
+        return np.add.reduce(per, axis=(1, 2)) / (scores.shape[1] * scores.shape[2]), e, u
+
+
+def log1p_small(e: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """log(1 + e) for 0 <= e <= 1, given u = 1 + e as rounded: log(u) plus the rounding error
+    c = (1 + e) - u over u, which is exact to working precision (c = e - (u - 1), both steps
+    exact for u in [1, 2]). libm's log1p is scalar and costs several times a log here.
+    """
+    c = u - 1.0
+    np.subtract(e, c, out=c)
+    c /= u
+    c += np.log(u)
+    return c
 
 
 class CCE(Loss):
