@@ -4,7 +4,8 @@ Compares, in one run on one machine:
   1. gdsim (loss_and_grad + optimizer update, one run) against the same model in PyTorch on the
      CPU with torch.set_num_threads(1), for SGD and Adam. PyTorch is optional: without it only
      gdsim's figures are printed. Torch runs in float64 like gdsim, and float32 (its default) too.
-  2. 100 seeds vectorized in one (100, P) problem against 100 separate single-run loops.
+  2. 100 seeds vectorized in one (100, P) problem against 100 separate single-run loops; then,
+     for information only, the same with relu (no exp) unless --no-info.
 
 Usage (torch lives in a separate venv; gdsim never depends on it):
     PYTHONPATH=/path/to/gdsim python benchmarks/bench_mlp.py [--steps 2000] [--rounds 5]
@@ -89,12 +90,12 @@ def single_run(args, torch) -> None:
         print(line)
 
 
-def many_seeds(args) -> None:
-    problem = make_dataset_problem(**{**SETTINGS, "activation": args.activation})
+def many_seeds(args, activation: str, label: str = "") -> None:
+    problem = make_dataset_problem(**{**SETTINGS, "activation": activation})
     runs, steps = args.seeds, args.seed_steps
     seeds = np.arange(runs)
-    print(f"2) {runs} seeds x {steps} steps, {args.activation}, adam: one ({runs}, {problem.n_params}) problem vs {runs} "
-          f"separate single-run loops, best of {args.rounds} rounds")
+    print(f"2) {runs} seeds x {steps} steps, {activation}, adam: one ({runs}, {problem.n_params}) problem vs {runs} "
+          f"separate single-run loops, best of {args.rounds} rounds{label}")
     best_vec = best_sep = np.inf
     for _ in range(args.rounds):
         seconds, vec_params = gdsim_loop(problem, seeds, steps, "adam")
@@ -119,6 +120,8 @@ def main() -> None:
     parser.add_argument("--seed-steps", type=int, default=200, help="steps per run in part 2")
     parser.add_argument("--activation", default="tanh", help="hidden activation in part 2 (tanh, relu, ...)")
     parser.add_argument("--only-seeds", action="store_true", help="skip part 1")
+    parser.add_argument("--no-info", action="store_true",
+                        help="skip part 2's extra line for information (the same with relu)")
     args = parser.parse_args()
     try:
         import torch
@@ -130,7 +133,12 @@ def main() -> None:
         print(f"numpy {np.__version__}; torch is not importable: only gdsim's figures are printed")
     if not args.only_seeds:
         single_run(args, torch)
-    many_seeds(args)
+    many_seeds(args, args.activation)
+    if not args.no_info and args.activation != "relu":
+        # Not the target: relu needs no exp, the largest per-value cost of a tanh step (np.exp
+        # took about 8 ns per float64 value on the reference machine, a multiply 0.4 ns), so
+        # this line shows what the rest of the step costs.
+        many_seeds(args, "relu", " (for information only: relu instead of tanh)")
 
 
 if __name__ == "__main__":

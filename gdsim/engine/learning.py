@@ -245,10 +245,13 @@ class DatasetProblem:
             ys = data.y[idx]
             self._splits[name] = (xs, ys, self.loss.encode_targets(ys, self.n_outputs))
         self._x_train, self._y_train, self._t_train = self._splits["train"]
-        # Training rows as [x, t], so that one gather per step fetches a mini-batch's inputs and
-        # targets together (the two views it is split into are strided, which matmul and the
-        # losses take as they are).
-        self._train_rows = np.concatenate([self._x_train, self._t_train], axis=1)
+        # Training rows as [x, 1, t], so that one gather per step fetches a mini-batch's inputs,
+        # with the ones column that folds the first layer's bias into its product (see
+        # Network.forward), and targets together. The two views it is split into are strided,
+        # which matmul and the losses take as they are.
+        ones = np.ones((len(self._x_train), 1))
+        self._train_rows = np.concatenate([self._x_train, ones, self._t_train], axis=1)
+        self._x_train_ones = np.ascontiguousarray(self._train_rows[:, : self.n_inputs + 1])
         self.n_train, self.n_val, self.n_test = (len(i) for i in splits)
         self.batch_size = batch_size
         self.steps_per_epoch = math.ceil(self.n_train / batch_size)
@@ -274,12 +277,12 @@ class DatasetProblem:
         if batch is not None:
             indices, masks = batch
         if indices is None:
-            x, t = self._x_train, self._t_train
+            x, t = self._x_train_ones, self._t_train
         else:
             # np.take gathers rows several times faster than fancy indexing for (R, B) indices.
             rows = np.take(self._train_rows, indices, axis=0)
-            x, t = rows[..., : self.n_inputs], rows[..., self.n_inputs :]
-        scores, cache = self.network.forward(params, x, masks)
+            x, t = rows[..., : self.n_inputs + 1], rows[..., self.n_inputs + 1 :]
+        scores, cache = self.network.forward(params, x, masks, ones=True)
         loss, dscores = self.loss.grad(scores, t)
         grad = self.network.backward(params, cache, dscores)
         if self.l1 or self.l2:

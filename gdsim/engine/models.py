@@ -51,6 +51,12 @@ class Layout:
         rows = params.shape[0]
         return [params[:, s.start : s.bias].reshape(rows, s.fan_in, s.fan_out) for s in self.layers]
 
+    def weights_and_bias(self, params: np.ndarray, i: int) -> np.ndarray:
+        """(R, fan_in + 1, fan_out) view of layer i: its weights with its bias as one more row (the
+        layout puts each bias right after its weights, so this is one block of a parameter row)."""
+        s = self.layers[i]
+        return params[:, s.start : s.end].reshape(params.shape[0], s.fan_in + 1, s.fan_out)
+
     def biases(self, params: np.ndarray) -> list[np.ndarray]:
         """(R, fan_out) views of every layer's biases."""
         return [params[:, s.bias : s.end] for s in self.layers]
@@ -64,6 +70,7 @@ class Cache(NamedTuple):
     post: list[np.ndarray]  # hidden activations a (before dropout)
     masks: tuple[np.ndarray, ...] | None  # inverted-dropout masks per hidden layer
     weights: list[np.ndarray]  # the weight views used, so backward need not rebuild them
+    ones: bool  # inputs[0] ends in a column of ones (see Network.forward)
 
 
 class Network:
@@ -111,9 +118,18 @@ class Network:
         return params
 
     def forward(
-        self, params: np.ndarray, x: np.ndarray, masks: tuple[np.ndarray, ...] | None = None
+        self, params: np.ndarray, x: np.ndarray, masks: tuple[np.ndarray, ...] | None = None,
+        *, ones: bool = False,
     ) -> tuple[np.ndarray, Cache]:
-        """Output scores (R, B, K) for inputs x ((B, in) shared by all runs, or (R, B, in))."""
+        """Output scores (R, B, K) for inputs x ((B, in) shared by all runs, or (R, B, in)).
+
+        ones=True: x carries one more, last column of ones ((B, in + 1) or (R, B, in + 1)). The
+        first layer is then the single product [x 1] [W; b], and the backward pass gets its
+        weight and bias gradients from one product too: for these tiny per-run matrices a row
+        more costs next to nothing, while a bias add broadcast over the batch is a full pass.
+        (Hidden layers keep the separate bias add: a ones column beside an activation would
+        make every elementwise pass on it strided, which costs more than it saves.)
+        """
         weights = self.layout.weights(params)
         rows = params.shape[0]
         # (R, 1, fan_out) bias views broadcast over the batch without an extra indexing step.
@@ -121,16 +137,22 @@ class Network:
         inputs, pre, post = [x], [], []
         h = x
         for i in range(self.n_hidden):
-            z = np.matmul(h, weights[i])
-            z += biases[i]
+            if i == 0 and ones:
+                z = np.matmul(h, self.layout.weights_and_bias(params, 0))
+            else:
+                z = np.matmul(h, weights[i])
+                z += biases[i]
             a = self.activation.forward(z)
             pre.append(z)
             post.append(a)
             h = a * masks[i] if masks is not None else a
             inputs.append(h)
-        scores = np.matmul(h, weights[-1])
-        scores += biases[-1]
-        return scores, Cache(inputs, pre, post, masks, weights)
+        if self.n_hidden == 0 and ones:
+            scores = np.matmul(h, self.layout.weights_and_bias(params, 0))
+        else:
+            scores = np.matmul(h, weights[-1])
+            scores += biases[-1]
+        return scores, Cache(inputs, pre, post, masks, weights, ones)
 
     def backward(self, params: np.ndarray, cache: Cache, dscores: np.ndarray) -> np.ndarray:
         """The (R, P) gradient of the loss given dloss/dscores (R, B, K): backpropagation.
@@ -151,6 +173,9 @@ class Network:
         for i in range(self.n_hidden, -1, -1):
             h = cache.inputs[i]
             h_t = h.T if h.ndim == 2 else h.transpose(0, 2, 1)
+            if i == 0 and cache.ones:
+                np.matmul(h_t, delta, out=self.layout.weights_and_bias(grad, 0))
+                break
             np.matmul(h_t, delta, out=grad_w[i])
             np.matmul(ones, delta, out=grad_b[i])
             if i == 0:

@@ -167,3 +167,18 @@ def test_fast_activations_match_the_exact_functions():
     np.testing.assert_allclose(make_activation("sigmoid").forward(z), exact_sigmoid, rtol=0, atol=5e-16)
     np.testing.assert_array_equal(make_activation("relu").forward(z), np.maximum(z, 0))
     np.testing.assert_array_equal(make_activation("leaky_relu").forward(z), np.where(z > 0, z, 0.01 * z))
+
+
+@pytest.mark.parametrize("sizes", [[3, 5, 4, 2], [3, 1]])
+def test_a_ones_column_on_the_inputs_gives_the_same_scores_and_gradient(sizes):
+    rng = np.random.default_rng(11)
+    net = Network(sizes, make_activation("tanh"))
+    params = rng.normal(size=(4, net.n_params))
+    for x in (rng.normal(size=(6, 3)), rng.normal(size=(4, 6, 3))):  # shared, then per-run inputs
+        x_ones = np.concatenate([x, np.ones(x.shape[:-1] + (1,))], axis=-1)
+        scores, cache = net.forward(params, x)
+        scores_ones, cache_ones = net.forward(params, x_ones, ones=True)
+        np.testing.assert_allclose(scores_ones, scores, rtol=1e-13, atol=1e-15)
+        dscores = rng.normal(size=scores.shape)
+        np.testing.assert_allclose(net.backward(params, cache_ones, dscores), net.backward(params, cache, dscores),
+                                   rtol=1e-12, atol=1e-15)
