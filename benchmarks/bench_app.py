@@ -48,7 +48,7 @@ async def measure(seconds: float) -> dict[str, float]:
         plots = [p for p in screen.query(CurvePlot) if p.display]
         session.speed_index = SPEEDS.index(0)  # flat out
         session.stop_at = 10**9
-        session.toggle()
+        screen.action_toggle_run()
         draws0 = [p.draws for p in plots]
         steps0, redraws0, start = session.sim.step_count, screen.redraws, time.perf_counter()
         await asyncio.sleep(seconds)

@@ -10,7 +10,7 @@ Free of Textual, and driven by clocks handed in, so it is tested without timing 
   CPU share (GDSIM_CPU_SHARE, a fraction of one core, set by the server from its core count and
   session cap) kept by a token bucket: a running scenario skips ticks while it is over its share,
   so the machine never has more work than cores and every session's key presses are answered
-  quickly. Key presses themselves are never held back; they spend from the same bucket.
+  quickly. Key presses themselves are never held back, nor metered: a human types slowly.
 """
 
 from __future__ import annotations
@@ -92,7 +92,11 @@ class Pacer:
                 drawing = max(0.0, spent - self._engine)
                 self.frame_cost = 0.8 * self.frame_cost + 0.2 * min(drawing, 0.5)
             if self.share:
-                self.tokens = min(BURST, self.tokens + self.share * max(0.0, wall - self._wall) - spent)
+                # Only the ticks' own work is metered: the engine and the frames ticks draw. Start-up
+                # and the frames that answer key presses are not, so a participant is never made to
+                # wait for a key's effect, and the scenario runs as soon as they press space.
+                used = self._engine + (self.frame_cost if self._drew else 0.0)
+                self.tokens = min(BURST, self.tokens + self.share * max(0.0, wall - self._wall) - used)
         self._wall, self._cpu, self._engine, self._drew = wall, cpu, 0.0, False
         if self.share:
             if self.tokens < 0:

@@ -148,7 +148,10 @@ class ScenarioScreen(ScenarioActions, Screen):
         self._maths = self.query_one(MathsPanel)
         self._apply_layout()
         self._table.focus()
-        self.set_interval(1 / REDRAW_HZ, self._tick, name="engine-and-redraw")
+        # Ticks only while a scenario runs: an idle session then costs nothing (30 served at once).
+        self._ticks = self.set_interval(1 / REDRAW_HZ, self._tick, name="engine-and-redraw", pause=True)
+        self._ticking = False
+        self._sync_ticks()
         self.redraw(force=True)
 
     def on_resize(self) -> None:
@@ -196,6 +199,17 @@ class ScenarioScreen(ScenarioActions, Screen):
             self.pacer.engine_used(time.process_time() - cpu)
         self._flush_events()
         self.redraw()
+        self._sync_ticks()
+
+    def _sync_ticks(self) -> None:
+        """Tick while running, rest while paused (every action that may start a run calls this)."""
+        if self.session.running and not self._ticking:
+            self._ticking = True
+            self._last_tick = time.perf_counter()
+            self._ticks.resume()
+        elif not self.session.running and self._ticking:
+            self._ticking = False
+            self._ticks.pause()
 
     def _flush_events(self) -> None:
         while self.session.events:

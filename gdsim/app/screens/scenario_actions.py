@@ -270,10 +270,17 @@ class ScenarioActions:
 
         self.query_one(StatusLine).say(message)
         self._drawn = None  # the status line must be redrawn even if nothing else changed
+        self.set_timer(StatusLine.SAY_SECONDS + 0.1, self._title_back)
+
+    def _title_back(self) -> None:
+        """The said message has expired: show the title again (the tick may be paused)."""
+        self._drawn = None
+        self.redraw()
 
     def _after(self) -> None:
         """Redraw soon: once after a burst of queued key presses, not once per key."""
         self._flush_events()
+        self._sync_ticks()
         if not self._redraw_pending:
             self._redraw_pending = True
             self.call_later(self._redraw_now)

@@ -98,18 +98,25 @@ class RunTable(Widget, can_focus=True):
         self.selected = 0
         self._strips: list[Strip] = []
         self._top = 0  # the first row shown when there are more rows than lines
+        self._static_key: tuple | None = None
+        self._static: list[tuple[list[str], Style]] = []
 
     # -- data ----------------------------------------------------------------------------------
     def show(self, session: Session) -> None:
         mono = bool(getattr(self.app, "mono", False))
+        key = (id(session.sim), id(session.configs), len(session.display), mono)
+        if key != self._static_key:  # settings change only on a rebuild; readings at every frame
+            self._static_key = key
+            self._static = [_settings(session, i, mono) for i in range(len(session.display))]
         values = session.values_at_cursor()
         count = len(self.rows)
         self.rows, self._marks, self._status_styles = [], [], []
-        for i, run in enumerate(session.display):
-            cells, mark, status_style = _cells(session, i, values, mono)
-            self.rows.append(cells)
+        for i, (cells, mark) in enumerate(self._static):
+            readings = _readings(session, i, values)
+            self.rows.append(cells + readings)
             self._marks.append(mark)
-            self._status_styles.append(status_style)
+            self._status_styles.append(
+                Style(bold=True, color=None if mono else "red") if "diverged" in readings[-1] else Style())
         self.selected = min(session.selected, max(0, len(self.rows) - 1))
         if len(self.rows) != count:
             self.refresh(layout=True)  # height: auto follows the number of rows
@@ -205,46 +212,43 @@ class RunTable(Widget, can_focus=True):
             self.post_message(self.Selected(index))
 
 
-def _cells(session: Session, i: int, values: dict, mono: bool) -> tuple[list[str], Style, Style]:
-    """The plain-text cells of displayed run `i`, the style of its colour mark and of its status."""
+def _settings(session: Session, i: int, mono: bool) -> tuple[list[str], Style]:
+    """The cells of displayed run `i` that change only when the runs are rebuilt, and its mark style."""
     run = session.display[i]
-    sim = session.sim
     row = int(run.rows[0])
     config = session.configs[row]
     cohort, _ = session.cohort_of(row)
-    losses = np.asarray(values["loss"])[run.rows]
-    grads = np.asarray(values["grad_norm"])[run.rows]
-    if run.ensemble:
-        seed = f"{config.seed}+{len(run.rows) - 1}"
-        finite = losses[np.isfinite(losses)]
-        loss = f"{value(float(np.median(finite)))} (median)" if len(finite) else "-"
-        grad = value(float(np.median(grads[np.isfinite(grads)]))) if np.isfinite(grads).any() else "-"
-        n_div = int((sim.diverged_at[run.rows] >= 0).sum())
-        status = f"{n_div} diverged" if n_div else f"ensemble of {len(run.rows)}"
-    else:
-        seed = str(config.seed)
-        loss, grad = value(float(losses[0])), value(float(grads[0]))
-        status = _status(sim, row)
     hyper = cohort.optimizer.hyper
     opt = str(config.optimizer.get("name", cohort.optimizer.name))
     if opt in ("sgd", "rmsprop") and hyper.get("momentum"):
         opt += f" μ={hyper['momentum']:g}"
     mark = (Style(reverse=True, bold=True) if mono
             else palette.over("#000000", palette.RUN_COLOURS[run.colour % len(palette.RUN_COLOURS)], True))
-    status_style = Style(bold=True, color=None if mono else "red") if "diverged" in status else Style()
     cells = [
         f" {run.letter} ",
         short(run.label, 28),
-        seed,
+        f"{config.seed}+{len(run.rows) - 1}" if run.ensemble else str(config.seed),
         short(opt, 16),
         value(float(hyper["lr"])),
         str(config.schedule.get("name", "constant")),
         str(getattr(cohort.problem, "batch_size", "-")),
-        loss,
-        grad,
-        status,
     ]
-    return cells, mark, status_style
+    return cells, mark
+
+
+def _readings(session: Session, i: int, values: dict) -> list[str]:
+    """Loss, gradient norm and status of displayed run `i` at the shown step."""
+    run = session.display[i]
+    sim = session.sim
+    losses = np.asarray(values["loss"])[run.rows]
+    grads = np.asarray(values["grad_norm"])[run.rows]
+    if run.ensemble:
+        finite = losses[np.isfinite(losses)]
+        loss = f"{value(float(np.median(finite)))} (median)" if len(finite) else "-"
+        grad = value(float(np.median(grads[np.isfinite(grads)]))) if np.isfinite(grads).any() else "-"
+        n_div = int((sim.diverged_at[run.rows] >= 0).sum())
+        return [loss, grad, f"{n_div} diverged" if n_div else f"ensemble of {len(run.rows)}"]
+    return [value(float(losses[0])), value(float(grads[0])), _status(sim, int(run.rows[0]))]
 
 
 def _status(sim, row: int) -> str:

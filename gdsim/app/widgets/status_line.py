@@ -27,7 +27,9 @@ class StatusLine(Widget):
     def render(self) -> Text:
         return self.text
 
-    def say(self, message: str, seconds: float = 4.0) -> None:
+    SAY_SECONDS = 4.0
+
+    def say(self, message: str, seconds: float = SAY_SECONDS) -> None:
         """Show `message` in place of the title for a few seconds (cheaper than a toast per key)."""
         self.message = clean(message, keep_newlines=False)
         self.message_until = time.monotonic() + seconds
