@@ -1,28 +1,30 @@
-"""The gdsim app: the Textual App, its themes and screens, and `run`, the entry point of `gdsim`."""
+"""The gdsim app: the Textual App, its themes and screens, and `run`, the entry point of `gdsim`.
+
+Screens are imported when first opened: `gdsim SCENARIO` never loads the picker, and `gdsim`
+alone loads neither NumPy nor the engine until a scenario is opened (tests/app/test_startup.py).
+"""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.command import CommandList, CommandPalette
+from textual.command import CommandList, CommandPalette, Provider
 from textual.screen import ModalScreen, Screen
 from textual.theme import Theme
 
-from gdsim.app.commands import GdsimCommands
 from gdsim.app.messages import OpenScenario
 from gdsim.app.palette import MONO_THEME
-from gdsim.app.screens.help import HelpScreen
-from gdsim.app.screens.picker import PickerScreen
-from gdsim.app.screens.scenario import ScenarioScreen
-from gdsim.app.session import Session
 from gdsim.app.text import clean
 from gdsim.errors import UserError
 from gdsim.scenario.library import resolve, served
 from gdsim.scenario.load import LoadedScenario, load_scenario
+
+if TYPE_CHECKING:
+    from gdsim.app.session import Session
 
 THEMES = ("textual-dark", "textual-light", MONO_THEME, "nord", "gruvbox")
 
@@ -66,18 +68,27 @@ class SafeCommandPalette(CommandPalette):
             pass
 
 
+def gdsim_commands() -> type[Provider]:
+    """The palette's gdsim provider, imported when the palette first opens."""
+    from gdsim.app.commands import GdsimCommands
+
+    return GdsimCommands
+
+
 class GdsimApp(App):
     """Pick a scenario, then watch and change its runs."""
 
     CSS_PATH = "gdsim.tcss"
     TITLE = "gdsim"
-    COMMANDS = App.COMMANDS | {GdsimCommands}
+    COMMANDS = App.COMMANDS | {gdsim_commands}
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("f1", "help", "Help", show=False),
     ]
 
-    def __init__(self, initial: LoadedScenario | None = None):
+    def __init__(self, initial: LoadedScenario | Session | None = None):
+        """`initial`: the scenario to open first (a Session already built by `run`, or a loaded
+        scenario); None opens the list."""
         super().__init__()
         self.initial = initial
         self.register_theme(MONO)
@@ -92,6 +103,8 @@ class GdsimApp(App):
     def on_mount(self) -> None:
         # With a scenario given, the list is built only when the user goes back to it (escape).
         if self.initial is None or not self.open_loaded(self.initial):
+            from gdsim.app.screens.picker import PickerScreen
+
             self.push_screen(PickerScreen())
 
     # -- opening scenarios ---------------------------------------------------------------------
@@ -106,12 +119,18 @@ class GdsimApp(App):
             return False
         return self.open_loaded(loaded)
 
-    def open_loaded(self, loaded: LoadedScenario) -> bool:
-        try:
-            session = Session(loaded)
-        except UserError as exc:
-            self.notify(clean(str(exc)), title="cannot open", severity="error", markup=False, timeout=10)
-            return False
+    def open_loaded(self, loaded: LoadedScenario | Session) -> bool:
+        from gdsim.app.screens.scenario import ScenarioScreen
+        from gdsim.app.session import Session
+
+        if isinstance(loaded, Session):
+            session = loaded
+        else:
+            try:
+                session = Session(loaded)
+            except UserError as exc:
+                self.notify(clean(str(exc)), title="cannot open", severity="error", markup=False, timeout=10)
+                return False
         while isinstance(self.screen, ModalScreen):  # e.g. opened from the palette over the help
             self.pop_screen()
         if isinstance(self.screen, ScenarioScreen):
@@ -123,6 +142,8 @@ class GdsimApp(App):
 
     def show_picker(self) -> None:
         """Back to the list: pop the scenario screen if the picker is under it, else swap it in."""
+        from gdsim.app.screens.picker import PickerScreen
+
         if not any(isinstance(screen, PickerScreen) for screen in self.screen_stack):
             self.switch_screen(PickerScreen())
             return
@@ -135,6 +156,8 @@ class GdsimApp(App):
             self.push_screen(SafeCommandPalette(id="--command-palette"))
 
     def action_help(self) -> None:
+        from gdsim.app.screens.help import HelpScreen
+
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(self.screen, self.BINDINGS))
@@ -155,9 +178,12 @@ def run(scenario: str | None = None) -> int:
     """`gdsim [SCENARIO]`: open the app (on the scenario, if given); the exit status."""
     initial = None
     if scenario:
+        from gdsim.app.session import Session
+
         try:
             path = resolve(scenario)
-            initial = load_scenario(path, id=Path(path).stem)
+            # The Session's build is the check load_scenario's trial build would make: one build, not two.
+            initial = Session(load_scenario(path, id=Path(path).stem, trial_build=False))
         except UserError as exc:
             print(f"gdsim: {exc}", file=sys.stderr)
             return 2

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import sys
 from functools import partial
 from typing import Callable
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.markup import escape
 
-from gdsim.app.tweaks import OPTIMIZER_CYCLE, SCHEDULE_CYCLE
 from gdsim.scenario.library import served
 
 
 def scenario_commands(screen) -> list[tuple[str, Callable, str]]:
     """(name, callback, help) for the actions of an open scenario screen."""
+    from gdsim.app.tweaks import OPTIMIZER_CYCLE, SCHEDULE_CYCLE  # the engine: loaded with a scenario
+
     commands = [
         ("Run / pause", screen.action_toggle_run, "space"),
         ("Step once", screen.action_step, "."),
@@ -54,12 +56,14 @@ class GdsimCommands(Provider):
 
     def _commands(self) -> list[tuple[str, Callable, str]]:
         from gdsim.app.screens.picker import scan
-        from gdsim.app.screens.scenario import ScenarioScreen
 
         app = self.app
         commands: list[tuple[str, Callable, str]] = []
         screen = self.screen
-        if isinstance(screen, ScenarioScreen):
+        # Not imported here: from the picker that would load NumPy and the engine for nothing, and
+        # if the module is not loaded yet, no scenario screen exists.
+        scenario_screens = sys.modules.get("gdsim.app.screens.scenario")
+        if scenario_screens is not None and isinstance(screen, scenario_screens.ScenarioScreen):
             commands.extend(scenario_commands(screen))
         for listing in scan():
             if not listing.broken:

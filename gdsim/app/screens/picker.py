@@ -10,11 +10,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from gdsim.app.messages import OpenScenario
 from gdsim.app.text import clean
+from gdsim.app.widgets.key_footer import KeyFooter
 from gdsim.scenario.library import list_entries
 from gdsim.scenario.load import ScenarioError, load_scenario
 
@@ -83,7 +84,7 @@ class PickerScreen(Screen):
         )
         yield Input(placeholder="filter: type words from a title or claim", id="picker-filter")
         yield OptionList(*self._options(), id="picker-list")
-        yield Footer()
+        yield KeyFooter()
 
     def _options(self) -> list[Option]:
         if not self.shown:

@@ -6,7 +6,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Markdown, Static
+from textual.widgets import Static
 
 from gdsim.app.text import clean
 from gdsim.scenario.load import LoadedScenario
@@ -22,11 +22,17 @@ def describe_problem(loaded: LoadedScenario) -> str:
 
 
 class LessonPanel(VerticalScroll):
-    """Claim first (what the scenario takes apart), then the lesson and the 'try this' list."""
+    """Claim first (what the scenario takes apart), then the lesson and the 'try this' list.
+
+    The lesson's Markdown widget (an import of ~0.1 s and a dozen child widgets) is mounted the
+    first time the panel is shown, after the first frame: the scenario screen holds two panels
+    (beside the plots, and in a tab for narrow terminals) and at most one of them is on screen.
+    """
 
     def __init__(self, loaded: LoadedScenario, *, id: str | None = None, classes: str | None = None):
         super().__init__(id=id, classes=classes)
         self.loaded = loaded
+        self._lesson_mounted = False
 
     def compose(self) -> ComposeResult:
         info = self.loaded.scenario.scenario
@@ -37,10 +43,21 @@ class LessonPanel(VerticalScroll):
         yield Static(claim, classes="lesson-claim")
         yield Static(Text(clean(describe_problem(self.loaded), keep_newlines=False), style=Style(dim=True)),
                      classes="lesson-meta")
-        if info.lesson.strip():
-            yield Markdown(clean(info.lesson), classes="lesson-text")
         if info.try_this:
             tips = Text("Try this\n", style=Style(bold=True))
             for tip in info.try_this:
                 tips.append(f" • {clean(tip, keep_newlines=False)}\n")
             yield Static(tips, classes="lesson-try")
+
+    def on_show(self) -> None:
+        self.mount_lesson()
+
+    def mount_lesson(self) -> None:
+        """Put the lesson's Markdown in its place (after the meta line), once."""
+        lesson = self.loaded.scenario.scenario.lesson
+        if self._lesson_mounted or not lesson.strip():
+            return
+        self._lesson_mounted = True
+        from textual.widgets import Markdown  # not needed for the first frame
+
+        self.mount(Markdown(clean(lesson), classes="lesson-text"), after=self.query_one(".lesson-meta"))
