@@ -6,7 +6,6 @@ import sys
 
 from gdsim.errors import UserError
 from gdsim.scenario.library import list_entries, resolve
-from gdsim.scenario.load import load_scenario
 
 
 def register(sub) -> None:
@@ -17,6 +16,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from gdsim.scenario.load import load_scenario  # pydantic and the engine: only when checking
+
     targets = args.files or [entry.id for entry in list_entries()]
     failed = 0
     loaded_all = []

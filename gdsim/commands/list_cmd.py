@@ -6,7 +6,6 @@ import json
 import sys
 
 from gdsim.scenario.library import list_entries
-from gdsim.scenario.load import ScenarioError, load_scenario
 
 
 def register(sub) -> None:
@@ -17,6 +16,8 @@ def register(sub) -> None:
 
 def catalogue() -> list[tuple[str, str, str, int]]:
     """(id, title, claim, order) of every listed scenario that loads; broken ones are reported."""
+    from gdsim.scenario.load import ScenarioError, load_scenario  # pydantic: only when listing
+
     rows = []
     for entry in list_entries():
         try:

@@ -1,4 +1,8 @@
-"""`gdsim run SCENARIO`: run a scenario headless and print its trajectories."""
+"""`gdsim run SCENARIO`: run a scenario headless and print its trajectories.
+
+NumPy, pydantic and the engine are imported when the command runs, not when `gdsim` builds its
+parser: opening the app or asking for --help does not pay for them (tests/test_startup_imports.py).
+"""
 
 from __future__ import annotations
 
@@ -9,15 +13,9 @@ import time
 from pathlib import Path
 from typing import IO
 
-import numpy as np
-
-from gdsim import records
-from gdsim.build import build
 from gdsim.errors import UserError
 from gdsim.fileio import atomic_text_writer, check_writable
 from gdsim.scenario.library import resolve
-from gdsim.scenario.load import load_scenario
-from gdsim.scenario.overrides import with_overrides
 
 FORMATS = ("table", "jsonl", "csv", "summary")
 TABLE_ROWS = 10
@@ -38,6 +36,9 @@ def register(sub) -> None:
 
 
 def load_with_overrides(name: str, sets: list[str]):
+    from gdsim.scenario.load import load_scenario
+    from gdsim.scenario.overrides import with_overrides
+
     path = resolve(name)
     loaded = load_scenario(path, id=path.stem, trial_build=not sets)
     return with_overrides(loaded, sets) if sets else loaded
@@ -58,6 +59,11 @@ def run(args) -> int:
 
 
 def emit(loaded, steps: int, fmt: str, out: IO[str], all_params: bool = False) -> None:
+    import numpy as np
+
+    from gdsim import records
+    from gdsim.build import build
+
     sim = build(loaded, record=False)
     progress = Progress(steps) if sys.stderr.isatty() else None
     if fmt in ("jsonl", "csv"):
@@ -96,6 +102,8 @@ def emit(loaded, steps: int, fmt: str, out: IO[str], all_params: bool = False) -
 
 
 def write_table(sim, rows: list[list[dict]], out: IO[str]) -> None:
+    from gdsim import records
+
     for r, run in enumerate(sim.runs):
         out.write(records.run_title(run.label, run.seed) + "\n")
         header = f"{'step':>8} {'loss':>11} {'|grad|':>11} {'|velocity|':>11} {'lr':>11}"
@@ -119,6 +127,10 @@ def write_table(sim, rows: list[list[dict]], out: IO[str]) -> None:
 
 
 def write_summary(sim, out: IO[str]) -> None:
+    import numpy as np
+
+    from gdsim import records
+
     width = max(len(run.label) for run in sim.runs)
     tests = {}  # final validation and test figures, for data-set problems
     for cohort in sim.cohorts:

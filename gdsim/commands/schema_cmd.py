@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from gdsim.fileio import write_text_atomic
-from gdsim.scenario.model import Scenario
 
 def scenario_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) for a scenario file."""
+    from gdsim.scenario.model import Scenario  # pydantic: only when the schema is asked for
+
     schema = _drop_null(Scenario.model_json_schema(mode="validation"))
     schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
