@@ -111,8 +111,6 @@ class ScenarioScreen(ScenarioActions, Screen):
     # -- layout --------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         loaded = self.session.loaded
-        yield StatusLine(id="status")
-        yield NoticeBar(id="notices")
         with Horizontal(id="body"):
             yield LessonPanel(loaded, id="side-lesson", classes="lesson")
             with Vertical(id="main"):
@@ -134,6 +132,11 @@ class ScenarioScreen(ScenarioActions, Screen):
                         yield LessonPanel(loaded, id="tab-lesson-panel", classes="lesson")
                     with TabPane("Maths", id="tab-maths"):
                         yield MathsPanel(id="maths")
+                # The status line and the notices sit with the run table under the plots: what
+                # changes at every step is then one block of the screen, and Textual's compositor
+                # re-renders only that block, not the lesson and the tab bar as well.
+                yield StatusLine(id="status")
+                yield NoticeBar(id="notices")
                 yield RunTable(id="runs")
         yield Footer()
 
