@@ -254,6 +254,11 @@ def report(opts, results: Results, elapsed: float, load_before: float, cpu: tupl
     print(f"bench_serve: {opts.sessions} concurrent SSH sessions ({what}), {opts.cols}x{opts.rows}, "
           f"{elapsed:.0f} s, {os.cpu_count()} CPUs, load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}")
     print(f"  each session: {pace}; latency measured over {opts.duration:g} s after all were up")
+    if not opts.standin:
+        from gdsim.serve.cpu_share import share_for, usable_cores
+
+        print(f"  served CPU share while a scenario runs: {share_for(opts.sessions, usable_cores()):.3f} of a core "
+              f"per session (gdsim/serve/cpu_share.py); key presses are not metered")
     if results.first_frame:
         ff = results.first_frame
         print(f"  time to first screen   p50 {statistics.median(ff) * 1000:7.0f} ms   "
