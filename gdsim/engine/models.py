@@ -134,25 +134,24 @@ class Network:
         rows = params.shape[0]
         # (R, 1, fan_out) bias views broadcast over the batch without an extra indexing step.
         biases = [params[:, s.bias : s.end].reshape(rows, 1, s.fan_out) for s in self.layout.layers]
+
+        def affine(i: int, h: np.ndarray) -> np.ndarray:  # h W + b of layer i
+            if i == 0 and ones:
+                return np.matmul(h, self.layout.weights_and_bias(params, 0))
+            z = np.matmul(h, weights[i])
+            z += biases[i]
+            return z
+
         inputs, pre, post = [x], [], []
         h = x
         for i in range(self.n_hidden):
-            if i == 0 and ones:
-                z = np.matmul(h, self.layout.weights_and_bias(params, 0))
-            else:
-                z = np.matmul(h, weights[i])
-                z += biases[i]
+            z = affine(i, h)
             a = self.activation.forward(z)
             pre.append(z)
             post.append(a)
             h = a * masks[i] if masks is not None else a
             inputs.append(h)
-        if self.n_hidden == 0 and ones:
-            scores = np.matmul(h, self.layout.weights_and_bias(params, 0))
-        else:
-            scores = np.matmul(h, weights[-1])
-            scores += biases[-1]
-        return scores, Cache(inputs, pre, post, masks, weights, ones)
+        return affine(self.n_hidden, h), Cache(inputs, pre, post, masks, weights, ones)
 
     def backward(self, params: np.ndarray, cache: Cache, dscores: np.ndarray) -> np.ndarray:
         """The (R, P) gradient of the loss given dloss/dscores (R, B, K): backpropagation.
