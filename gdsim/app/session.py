@@ -63,6 +63,8 @@ class Session:
         self.speed_index = default_speed_index(loaded.scenario.scenario.steps)
         self._carry = 0.0
         self._step_cost = 2e-4  # seconds per step, learnt as we go
+        self.worker = None  # an EngineWorker stepping for us at full speed, when the screen gives one
+        self._synced: int | None = None  # the worker token under which it holds our current state
         self.rebuild(loaded)
 
     # -- building ------------------------------------------------------------------------------
@@ -77,7 +79,14 @@ class Session:
         self.cursor = None
         self.stop_at = loaded.scenario.scenario.steps
         self._carry = 0.0
+        self._changed_here()
         self.version += 1
+
+    def _changed_here(self) -> None:
+        """The simulation changed in this process: the worker's copy and any reply in flight are stale."""
+        self._synced = None
+        if self.worker is not None:
+            self.worker.invalidate()
 
     def reset(self) -> None:
         self.rebuild(self.loaded)
@@ -134,6 +143,7 @@ class Session:
         """Run or pause; running from a rewound view goes back to the live step first."""
         if self.running:
             self.running = False
+            self._changed_here()  # pause at the step shown: a reply still on its way is dropped
         else:
             if self.sim.all_frozen:
                 self.events.append("every run has stopped (diverged or stopped early); press r to reset")
@@ -148,6 +158,7 @@ class Session:
     def step(self, n: int = 1) -> int:
         """Take n steps now (n is capped so a key press never blocks for long); returns steps taken."""
         self.cursor = None
+        self._changed_here()
         n = max(0, int(n))
         start = self.sim.step_count
         deadline = time.perf_counter() + 2.0
@@ -174,6 +185,41 @@ class Session:
         else:
             wanted = 1 << 30
         wanted = min(wanted, self.stop_at - self.sim.step_count)
+        if self.worker is not None and self.speed == 0 and self.worker.alive:
+            done = self._advance_in_worker()
+        else:
+            done = self._advance_here(wanted, budget)
+        if self.speed:
+            self._carry = min(self._carry, self.speed * dt)  # never bank a backlog of steps
+        if self.sim.step_count >= self.stop_at:
+            self.running = False
+            self._changed_here()
+            self.events.append(
+                f"paused at step {self.sim.step_count:,}, the scenario's length; space runs on"
+            )
+        if done:
+            self.version += 1
+        return done
+
+    def _advance_in_worker(self) -> int:
+        """Flat out: apply the worker's replies, and keep two requests in flight."""
+        worker = self.worker
+        done = 0
+        for steps, snapshot in worker.replies():
+            self.sim.restore(snapshot)
+            done += steps
+        if self.sim.all_frozen or self.sim.step_count >= self.stop_at:
+            return done
+        if self._synced != worker.token:
+            if worker.outstanding:
+                worker.invalidate()
+                return done  # wait for the stale replies to drain before starting afresh
+            self._synced = worker.load(self.loaded, self.sim.snapshot(None))
+        while worker.outstanding < 2:
+            worker.request(self.stop_at)
+        return done
+
+    def _advance_here(self, wanted: int, budget: float) -> int:
         done = 0
         start = time.perf_counter()
         while done < wanted:
@@ -187,15 +233,6 @@ class Session:
             done += chunk
             if self.sim.all_frozen:
                 break
-        if self.speed:
-            self._carry = min(self._carry, self.speed * dt)  # never bank a backlog of steps
-        if self.sim.step_count >= self.stop_at:
-            self.running = False
-            self.events.append(
-                f"paused at step {self.sim.step_count:,}, the scenario's length; space runs on"
-            )
-        if done:
-            self.version += 1
         return done
 
     # -- rewinding -----------------------------------------------------------------------------

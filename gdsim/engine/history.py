@@ -101,6 +101,34 @@ class History:
             values[name] = np.sqrt(np.einsum("...p,...p->...", values[source], values[source]))
         return int(self.steps[index]), values
 
+    # -- copying to another process (the app's engine worker) ------------------------------------
+    def mark(self) -> tuple[int, int]:
+        """Where this history stands: delta(mark) later holds only what was recorded since."""
+        return self.stride, self.count
+
+    def delta(self, since: tuple[int, int] | None) -> tuple:
+        """What a copy that stood at `since` lacks: the new records, or everything after a compaction."""
+        if since is None or since[0] != self.stride or since[1] > self.count:
+            return ("all", self.stride, self.count, self.steps[: self.count].copy(),
+                    {name: data[: self.count].copy() for name, data in self._data.items()})
+        start = max(0, since[1] - 1)  # the last record again: it may have been filled since
+        return ("rows", self.stride, start, self.steps[start : self.count].copy(),
+                {name: data[start : self.count].copy() for name, data in self._data.items()})
+
+    def apply(self, delta: tuple) -> None:
+        """Bring this copy up to date with delta() of the original (same runs and fields)."""
+        kind, stride, start, steps, data = delta
+        if kind == "all":
+            start, self.count = 0, 0
+            for array in self._data.values():
+                array[:] = np.nan
+        end = start + len(steps)
+        self.steps[start:end] = steps
+        for name, values in data.items():
+            self._data[name][start:end] = values
+        self.stride = stride
+        self.count = end
+
     @property
     def nbytes(self) -> int:
         return self.steps.nbytes + sum(a.nbytes for a in self._data.values())

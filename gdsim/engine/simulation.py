@@ -310,6 +310,29 @@ class Simulation:
                 if name in self.eval_names:
                     put(row, name, where, values)
 
+    # -- copying the state to another process (the app's engine worker) ----------------------
+    # Problems, optimizers and schedules are rebuilt from the same scenario on both sides and
+    # never change while stepping; everything else a cohort holds is its state.
+    _FIXED = frozenset({"problem", "optimizer", "schedule"})
+
+    def snapshot(self, since: tuple | None = None) -> dict:
+        """The mutable state, picklable; with `since` (a previous snapshot's "mark") the history
+        part holds only what was recorded after it."""
+        return {
+            "step_count": self.step_count,
+            "cohorts": [{k: v for k, v in vars(c).items() if k not in self._FIXED} for c in self.cohorts],
+            "history": None if self.history is None else self.history.delta(since),
+            "mark": None if self.history is None else self.history.mark(),
+        }
+
+    def restore(self, snapshot: dict) -> None:
+        """Take on the state of a simulation built from the same scenario (see snapshot)."""
+        for cohort, state in zip(self.cohorts, snapshot["cohorts"], strict=True):
+            vars(cohort).update(state)
+        self.step_count = snapshot["step_count"]
+        if self.history is not None and snapshot["history"] is not None:
+            self.history.apply(snapshot["history"])
+
     @property
     def all_frozen(self) -> bool:
         return all(c.frozen.all() for c in self.cohorts)

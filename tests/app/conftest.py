@@ -18,6 +18,8 @@ def fixed_library(monkeypatch):
     monkeypatch.setattr("gdsim.app.screens.picker.list_entries", lambda: entries)
     monkeypatch.delenv("GDSIM_SERVED", raising=False)
     monkeypatch.delenv("NO_COLOR", raising=False)
+    # Pilot tests step in the UI process; tests/app/test_engine_worker.py covers the worker.
+    monkeypatch.setenv("GDSIM_ENGINE_WORKER", "0")
     return entries
 
 

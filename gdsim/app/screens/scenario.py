@@ -155,6 +155,7 @@ class ScenarioScreen(ScenarioActions, Screen):
         self._ticks = self.set_interval(1 / REDRAW_HZ, self._tick, name="engine-and-redraw", pause=True)
         self._ticking = False
         self._sync_ticks()
+        self.call_after_refresh(self._start_worker)
         self.redraw(force=True)
 
     def on_resize(self) -> None:
@@ -203,6 +204,12 @@ class ScenarioScreen(ScenarioActions, Screen):
         self._flush_events()
         self.redraw()
         self._sync_ticks()
+
+    def _start_worker(self) -> None:
+        """After the first frame: the engine worker (a second process) for running flat out."""
+        from gdsim.app.engine_worker import shared_worker
+
+        self.session.worker = shared_worker()
 
     def _sync_ticks(self) -> None:
         """Tick while running, rest while paused (every action that may start a run calls this)."""
