@@ -188,6 +188,8 @@ class Session:
         if self.worker is not None and self.speed == 0 and self.worker.alive:
             done = self._advance_in_worker()
         else:
+            if self._synced is not None:
+                self._changed_here()  # stepping here from now on: the worker's replies are stale
             done = self._advance_here(wanted, budget)
         if self.speed:
             self._carry = min(self._carry, self.speed * dt)  # never bank a backlog of steps

@@ -102,6 +102,13 @@ def test_pause_step_and_change_mid_run_stay_exact(worker):
     session.step(3)
     session.stop_at = paused_at + 3 + 400
     session.toggle()
+    while session.sim.step_count < paused_at + 100:
+        session.advance(0.05, 0.01)
+        time.sleep(0.002)
+    session.change_speed(-1)  # 10,000/s: stepped here, with worker replies still on their way
+    for _ in range(3):
+        session.advance(0.01, 0.01)
+    session.change_speed(1)  # flat out again: back to the worker, from this process's state
     while session.running:
         session.advance(0.05, 0.01)
         time.sleep(0.002)
