@@ -312,8 +312,9 @@ class Simulation:
 
     # -- copying the state to another process (the app's engine worker) ----------------------
     # Problems, optimizers and schedules are rebuilt from the same scenario on both sides and
-    # never change while stepping; everything else a cohort holds is its state.
-    _FIXED = frozenset({"problem", "optimizer", "schedule"})
+    # never change while stepping, and the learning-rate table is a cache either side refills
+    # (37 KB a cohort, most of a reply); everything else a cohort holds is its state.
+    _FIXED = frozenset({"problem", "optimizer", "schedule", "_lr_table", "_lr_from"})
 
     def snapshot(self, since: tuple | None = None) -> dict:
         """The mutable state, picklable; with `since` (a previous snapshot's "mark") the history
