@@ -78,3 +78,25 @@ async def test_resize_sweep():
         for width, height in sizes[::7]:
             await pilot.resize_terminal(width, height)
     assert app.return_code in (None, 0)
+
+
+async def test_random_keys_with_the_engine_worker(monkeypatch):
+    """The same storm of run, step, speed and setting keys with stepping in the worker process."""
+    monkeypatch.setenv("GDSIM_ENGINE_WORKER", "1")
+    monkeypatch.setattr("gdsim.app.screens.scenario_actions.MAX_STEP_N", 200)
+    monkeypatch.setattr("gdsim.app.tweaks.ENSEMBLE_SIZE", 12)
+    rng = random.Random(7)
+    keys = ["space", "full_stop", "r", "plus", "minus", "left", "right", "end", "l", "L", "s", "o", "a", "d",
+            "e", "x", "down", "up"]
+    app = make_app("three_runs")
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        while screen.session.worker is None:
+            await pilot.pause(0.05)
+        for _ in range(6):
+            await send_keys(app, ["space"] + [rng.choice(keys) for _ in range(30)], gap=0.02)
+            await pilot.pause(0.1)
+            if len(screen.session.configs) > 30:
+                await pilot.press("r")
+        assert screen.session.worker.alive
+    assert app.return_code in (None, 0)
