@@ -1,7 +1,7 @@
 """The gdsim app: the Textual App, its themes and screens, and `run`, the entry point of `gdsim`.
 
 Screens are imported when first opened: `gdsim SCENARIO` never loads the picker, and `gdsim`
-alone loads neither NumPy nor the engine until a scenario is opened (tests/app/test_startup.py).
+alone loads neither NumPy nor the engine until a scenario is opened (tests/test_startup_imports.py).
 """
 
 from __future__ import annotations

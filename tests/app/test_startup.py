@@ -1,0 +1,167 @@
+"""What the app does, and does not do, while it opens: the structure behind the start-up figures
+of benchmarks/bench_app.py (one build, lesson Markdown only where shown, footer rebuilt only when
+its keys change, no second layout for a same-size resize). No clocks here."""
+
+from __future__ import annotations
+
+from textual import events
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Markdown
+from textual.widgets._footer import FooterKey
+
+from gdsim.app import app as app_module
+from gdsim.app.screens.picker import PickerScreen
+from gdsim.app.session import Session
+from gdsim.app.widgets.key_footer import KeyFooter
+from gdsim.app.widgets.lesson_panel import LessonPanel
+from tests.app.conftest import DATA, make_app
+
+
+def footer_keys(footer: Footer) -> list[tuple]:
+    """What a footer shows, key by key: enough to tell any difference a user could see."""
+    return [(key.key, key.key_display, key.description, key.action, key._disabled, sorted(key.classes))
+            for key in footer.query(FooterKey)]
+
+
+class KeysApp(App):
+    """Two buttons with their own keys (moving focus reorders the footer) under a footer."""
+
+    FOOTER = Footer
+    BINDINGS = [Binding("q", "quit", "Quit"), Binding("h", "help", "Hidden", show=False)]
+
+    def compose(self) -> ComposeResult:
+        first, second = Button("one", id="one"), Button("two", id="two")
+        first._bindings.bind("a", "one", "Only on one")
+        second._bindings.bind("b", "two", "Only on two")
+        yield first
+        yield second
+        yield self.FOOTER()
+
+
+class KeyFooterApp(KeysApp):
+    FOOTER = KeyFooter
+
+
+async def shown_while_focus_moves(app_class) -> list[list[tuple]]:
+    app = app_class()
+    seen = []
+    async with app.run_test(size=(80, 10)) as pilot:
+        await pilot.pause()
+        seen.append(footer_keys(app.query_one(Footer)))
+        for _ in range(3):
+            await pilot.press("tab")
+            await pilot.pause()
+            seen.append(footer_keys(app.query_one(Footer)))
+    return seen
+
+
+async def test_key_footer_shows_what_footer_shows():
+    expected = await shown_while_focus_moves(KeysApp)
+    assert any("Only on two" in str(keys) for keys in expected)  # focus did change the keys
+    assert await shown_while_focus_moves(KeyFooterApp) == expected
+
+
+async def test_key_footer_on_the_picker_matches_footer_and_rebuilds_once(monkeypatch):
+    rebuilds = []
+    original = KeyFooter.recompose
+
+    async def counting(self):
+        rebuilds.append(self)
+        await original(self)
+
+    monkeypatch.setattr(KeyFooter, "recompose", counting)
+    app = make_app(None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, PickerScreen)
+        shown = footer_keys(app.screen.query_one(KeyFooter))
+        await pilot.press("down", "down", "up")  # moves the highlight; the keys stay the same
+        await pilot.pause()
+    assert len(rebuilds) == 1  # Textual's Footer rebuilds after every bindings signal
+    assert "Quit" in str(shown)
+
+    monkeypatch.setattr("gdsim.app.screens.picker.KeyFooter", Footer)
+    app = make_app(None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert footer_keys(app.screen.query_one(Footer)) == shown
+
+
+def lessons(screen) -> dict[str, int]:
+    return {panel.id: len(panel.query(Markdown)) for panel in screen.query(LessonPanel)}
+
+
+async def test_lesson_markdown_is_built_only_where_it_is_shown():
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert lessons(app.screen) == {"side-lesson": 1, "tab-lesson-panel": 0}
+        markdown = app.screen.query_one("#side-lesson").query_one(Markdown)
+        assert "curved valley" in markdown.source
+        order = [child.classes for child in app.screen.query_one("#side-lesson").children]
+        assert order.index(markdown.classes) == 3  # after title, claim and problem; before "try this"
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:  # narrow: the lesson has its own tab
+        await pilot.pause()
+        assert lessons(app.screen) == {"side-lesson": 0, "tab-lesson-panel": 0}
+        await pilot.press("3")
+        await pilot.pause()
+        assert lessons(app.screen) == {"side-lesson": 0, "tab-lesson-panel": 1}
+        await pilot.press("1", "3")  # shown again: still one
+        await pilot.pause()
+        assert lessons(app.screen) == {"side-lesson": 0, "tab-lesson-panel": 1}
+
+
+async def test_a_resize_to_the_same_size_is_not_laid_out_again(monkeypatch):
+    layouts = []
+    original = Screen._refresh_layout
+
+    def counting(self, *args, **kwargs):
+        layouts.append(self.size)
+        return original(self, *args, **kwargs)
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        monkeypatch.setattr(Screen, "_refresh_layout", counting)
+        app.post_message(events.Resize.from_dimensions((120, 40), None))
+        await pilot.pause()
+        assert layouts == []
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause()
+        assert layouts and app.screen.size == (100, 30)
+
+
+def test_gdsim_scenario_builds_it_once(monkeypatch):
+    import gdsim.app.session as session_module
+    import gdsim.build as build_module
+
+    builds, opened = [], []
+    real_build = build_module.build
+
+    def counting(*args, **kwargs):
+        builds.append(args)
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(build_module, "build", counting)
+    monkeypatch.setattr(session_module, "build", counting)
+    monkeypatch.setattr(app_module.GdsimApp, "run", lambda self, *a, **k: opened.append(self.initial))
+    assert app_module.run(str(DATA / "three_runs.toml")) == 0
+    assert len(builds) == 1
+    assert isinstance(opened[0], Session) and opened[0].loaded.id == "three_runs"
+
+
+def test_gdsim_scenario_that_cannot_be_built_exits_2(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(app_module.GdsimApp, "run", lambda self, *a, **k: pytest_fail("the app opened"))
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[scenario]\ntitle = "t"\nclaim = "c"\n\n[problem]\nsurface = "nowhere"\n')
+    assert app_module.run(str(bad)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"gdsim: {bad}") and "nowhere" in err and "Traceback" not in err
+
+
+def pytest_fail(message: str):
+    raise AssertionError(message)
