@@ -135,6 +135,7 @@ class Results:
         self.failed: list[str] = []
         self.noisy = 0
         self.timeouts = 0
+        self.app_cpu: float | None = None
 
 
 async def participant(index: int, port: int, key, opts, results: Results, window: Window) -> None:
@@ -198,6 +199,27 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu(root: int) -> float:
+    """CPU seconds used so far by every living descendant of `root` (the served apps)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    total, todo = 0.0, list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        try:
+            total += process_cpu(pid)
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
@@ -207,6 +229,15 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+async def measure_window_cpu(server_pid: int, window: Window) -> float:
+    """CPU seconds per second the apps used during the measurement window (the load the probes met)."""
+    await window.opened.wait()
+    await asyncio.sleep(max(0.0, window.measure_from - time.monotonic()))
+    before, start = tree_cpu(server_pid), time.monotonic()
+    await asyncio.sleep(max(0.0, window.stop_at - time.monotonic() - 0.5))
+    return (tree_cpu(server_pid) - before) / max(1e-9, time.monotonic() - start)
 
 
 async def main(opts) -> int:
@@ -236,7 +267,9 @@ async def main(opts) -> int:
             tasks.append(asyncio.create_task(participant(i, port, key, opts, results, window)))
             await asyncio.sleep(opts.stagger)
         # bounded: every session shows its first screen within 90 s or gives up
+        window_cpu = asyncio.create_task(measure_window_cpu(server.pid, window))
         await asyncio.wait_for(asyncio.gather(*tasks), timeout=120 + opts.warmup + opts.duration + 30)
+        results.app_cpu = await window_cpu
         elapsed = time.monotonic() - begin
         cpu = (process_cpu(server.pid) - server_cpu, time.process_time() - client_cpu)
     finally:
@@ -272,6 +305,9 @@ def report(opts, results: Results, elapsed: float, load_before: float, cpu: tupl
         print(f"  target p95 <= 250 ms: {verdict}")
     print(f"  CPU used: SSH server {cpu[0]:.1f} s, the {opts.sessions} clients (this process) {cpu[1]:.1f} s; "
           f"the rest of {elapsed * (os.cpu_count() or 1):.0f} CPU-seconds went to the apps and other programs")
+    if results.app_cpu is not None:
+        print(f"  during the window the apps used {results.app_cpu:.2f} cores "
+              f"({results.app_cpu / max(1, opts.sessions):.3f} per session)")
     print(f"  probes without an answer in {PROBE_TIMEOUT:g} s (counted as {PROBE_TIMEOUT:g} s): {results.timeouts}; screens never quiet: {results.noisy}")
     for failure in results.failed[:10]:
         print(f"  FAILED {failure}")

@@ -21,7 +21,7 @@ FRAME_PERIOD = 1 / 17  # seconds per frame the local pacer aims at (>= 15 redraw
 MIN_BUDGET = 0.004  # the engine always gets this much per tick, however slow drawing is
 MAX_BUDGET = 0.045  # ... and never more: a key press waits for at most one budget
 SERVED_MAX_BUDGET = 0.010
-BURST = 0.25  # seconds of CPU a served session may bank (a quick burst of keys stays snappy)
+BURST = 0.05  # seconds of CPU a running served session may bank: about one frame
 
 
 def parse_share(raw: str) -> float | None:

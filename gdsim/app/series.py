@@ -71,27 +71,32 @@ def _run_traces(run: DisplayRun, steps: np.ndarray, values: np.ndarray, kind: st
     if not run.ensemble:
         s, v = finite_pairs(steps, values[:, int(run.rows[0])])
         return [Trace(run.colour, s, v, kind)] if len(s) else []
-    block = values[:, run.rows]
-    with np.errstate(all="ignore"), _quiet():
-        low, mid, high = np.nanpercentile(block, [10, 50, 90], axis=1)
+    with np.errstate(all="ignore"):
+        low, mid, high = nan_percentiles(values[:, run.rows], (10, 50, 90))
     keep = np.isfinite(low) & np.isfinite(mid) & np.isfinite(high)
     if not keep.any():
         return []
     return [Trace(run.colour, steps[keep], mid[keep], "band", low[keep], high[keep])]
 
 
-class _quiet:
-    """Silence numpy's 'All-NaN slice' warnings for runs that have not been evaluated yet."""
-
-    def __enter__(self):
-        import warnings
-
-        self._catch = warnings.catch_warnings()
-        self._catch.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        self._catch.__exit__(*exc)
+def nan_percentiles(block: np.ndarray, qs: tuple[float, ...]) -> list[np.ndarray]:
+    """Per row of `block` (records x seeds), the percentiles `qs` of its non-NaN values, NaN for a
+    row with none: np.nanpercentile's linear method, in a few whole-array calls (NumPy's own
+    version loops over the rows in Python when any NaN is present: ~20 ms a frame for a band)."""
+    ordered = np.sort(block, axis=1)  # NaN sorts last
+    count = (~np.isnan(ordered)).sum(axis=1)
+    last = np.maximum(count - 1, 0)
+    rows = np.arange(len(ordered))
+    out = []
+    with np.errstate(invalid="ignore"):  # inf - inf between two infinite neighbours
+        for q in qs:
+            position = q / 100 * last
+            below = np.floor(position).astype(np.int64)
+            fraction = position - below
+            a, b = ordered[rows, below], ordered[rows, np.minimum(below + 1, last)]
+            value = np.where(fraction == 0, a, a + (b - a) * fraction)  # an exact rank: no 0 * inf
+            out.append(np.where(count > 0, value, np.nan))
+    return out
 
 
 def wants_log(traces: list[Trace]) -> bool:

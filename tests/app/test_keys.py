@@ -168,7 +168,17 @@ async def test_add_remove_run_and_ensemble():
         assert len(session.display) == 3
         await pilot.press("e")
         assert any(run.ensemble and len(run.rows) == 200 for run in session.display)
-        assert app.screen.query_one("#histogram").display
+        histogram = app.screen.query_one("#histogram")
+        assert histogram.display
+        await pilot.press(".", ".")
+        await pilot.pause()
+        rows = histogram.lines()
+        assert rows[0][0][0].startswith("final loss over 200 seeds")
+        counts = [int(row[2][0]) if row[2][0] else 0 for row in rows[1:]]
+        assert sum(counts) == 200  # every seed is in one bin
+        longest = max(len(row[1][0]) for row in rows[1:])
+        assert all(len(row[1][0]) == round(c / max(counts) * longest) for row, c in zip(rows[1:], counts))
+        assert [strip.cell_length for strip in histogram._strips] == [histogram.size.width] * len(rows)
         await pilot.press("e")
         assert not any(run.ensemble for run in session.display)
 
