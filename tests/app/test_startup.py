@@ -165,3 +165,22 @@ def test_gdsim_scenario_that_cannot_be_built_exits_2(tmp_path, capsys, monkeypat
 
 def pytest_fail(message: str):
     raise AssertionError(message)
+
+
+def test_picker_scan_rereads_a_file_only_when_it_changed(tmp_path, monkeypatch):
+    from gdsim.app.screens import picker
+    from gdsim.scenario.library import Entry
+
+    path = tmp_path / "mine.toml"
+    monkeypatch.setattr(picker, "list_entries", lambda: [Entry("mine", path, builtin=False)])
+    reads = []
+    real_load = picker.load_scenario
+    monkeypatch.setattr(picker, "load_scenario", lambda *a, **k: reads.append(a) or real_load(*a, **k))
+    body = '[scenario]\ntitle = "{}"\nclaim = "c"\n\n[problem]\nsurface = "bowl"\n'
+    path.write_text(body.format("First"))
+    assert [item.title for item in picker.scan()] == ["First"]
+    assert [item.title for item in picker.scan()] == ["First"] and len(reads) == 1
+    path.write_text(body.format("Second title"))
+    assert [item.title for item in picker.scan()] == ["Second title"] and len(reads) == 2
+    path.write_text("[scenario\n")
+    assert picker.scan()[0].broken

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from rich.style import Style
 from rich.text import Text
@@ -34,18 +35,39 @@ class Listing:
         return all(word in haystack for word in words)
 
 
+# (id, path) -> (the file's (mtime, size) when read, its Listing). The palette lists every scenario
+# on each key typed into it, and reading and validating the whole library takes ~50 ms.
+_scanned: dict[tuple[str, Path], tuple[tuple[int, int], Listing]] = {}
+
+
 def scan() -> list[Listing]:
     """Every listed scenario; a file that fails to load is still listed, with its error."""
     listings = []
     for entry in list_entries():
         try:
-            info = load_scenario(entry.path, id=entry.id, trial_build=False).scenario.scenario
-            listings.append(Listing(entry.id, entry.path, clean(info.title, keep_newlines=False),
-                                    clean(info.claim, keep_newlines=False), info.order))
-        except ScenarioError as exc:
-            listings.append(Listing(entry.id, entry.path, entry.id, "", 10**9, clean(str(exc), keep_newlines=False)))
+            stat = entry.path.stat()
+            version: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            version = None  # load_scenario says what is wrong with it
+        known = _scanned.get((entry.id, entry.path))
+        if known is not None and known[0] == version:
+            listings.append(known[1])
+            continue
+        listing = _listing(entry)
+        if version is not None:
+            _scanned[(entry.id, entry.path)] = (version, listing)
+        listings.append(listing)
     listings.sort(key=lambda item: (item.order, item.id))
     return listings
+
+
+def _listing(entry) -> Listing:
+    try:
+        info = load_scenario(entry.path, id=entry.id, trial_build=False).scenario.scenario
+    except ScenarioError as exc:
+        return Listing(entry.id, entry.path, entry.id, "", 10**9, clean(str(exc), keep_newlines=False))
+    return Listing(entry.id, entry.path, clean(info.title, keep_newlines=False),
+                   clean(info.claim, keep_newlines=False), info.order)
 
 
 def prompt(listing: Listing) -> Text:
