@@ -277,11 +277,12 @@ def _check_run_names(value: tuple[Expectation, ...], info: ValidationInfo) -> tu
     names = run_names(info)
     if names is None:
         return value
-    groups = sorted(n for n in names if not n.endswith(")") or " (seed " not in n)
     for index, expectation in enumerate(value):
         for key in ("run", "than_run"):
             name = getattr(expectation, key)
             if name is not None and name not in names:
+                # Listed without each seed of an ensemble (a scenario may have hundreds).
+                groups = sorted(n for n in names if not n.endswith(")") or " (seed " not in n)
                 raise ValueError(
                     f"expect.{index}.{key}: no run is labelled {name!r}; the runs are: {', '.join(map(repr, groups))}"
                 )
