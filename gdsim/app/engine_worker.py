@@ -31,6 +31,10 @@ def _serve(conn: Connection) -> None:
     """The worker's loop: ("load", loaded, snapshot), then ("step", token, until) requests."""
     from gdsim.build import build
 
+    try:
+        conn.send(("ready",))  # imports done: until this arrives the app keeps stepping by itself
+    except (BrokenPipeError, OSError):
+        return  # the app is already gone
     sim = None
     sent = None  # the history mark the UI holds once it has applied every reply sent so far
     while True:
@@ -84,12 +88,24 @@ class EngineWorker:
         finally:
             theirs.close()
         self._conn = Connection(ours.detach())
+        self._ready = False
         self.token = 0
         self._outstanding = 0  # requests sent and not yet answered
 
     @property
     def alive(self) -> bool:
         return self._process.poll() is None
+
+    @property
+    def ready(self) -> bool:
+        """Whether the worker has started up (its first message); never blocks."""
+        if not self._ready:
+            try:
+                if self._conn.poll():
+                    self._ready = self._conn.recv() == ("ready",)
+            except (EOFError, OSError):
+                self._process.kill()
+        return self._ready
 
     @property
     def outstanding(self) -> int:

@@ -185,7 +185,7 @@ class Session:
         else:
             wanted = 1 << 30
         wanted = min(wanted, self.stop_at - self.sim.step_count)
-        if self.worker is not None and self.speed == 0 and self.worker.alive:
+        if self.worker is not None and self.speed == 0 and self.worker.alive and self.worker.ready:
             done = self._advance_in_worker()
         else:
             if self._synced is not None:

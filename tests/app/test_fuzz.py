@@ -91,8 +91,12 @@ async def test_random_keys_with_the_engine_worker(monkeypatch):
     app = make_app("three_runs")
     async with app.run_test(size=(100, 30)) as pilot:
         screen = app.screen
-        while screen.session.worker is None:
+        await pilot.press("space")  # the first run starts the worker
+        for _ in range(100):
+            if screen.session.worker is not None and screen.session.worker.ready:
+                break
             await pilot.pause(0.05)
+        assert screen.session.worker is not None and screen.session.worker.ready
         for _ in range(6):
             await send_keys(app, ["space"] + [rng.choice(keys) for _ in range(30)], gap=0.02)
             await pilot.pause(0.1)

@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, TabbedContent, TabPane
+from textual.widgets import TabbedContent, TabPane
 
 from gdsim.app.pacing import Pacer, ShareSource
 from gdsim.app.screens.scenario_actions import ScenarioActions
@@ -24,6 +24,7 @@ from gdsim.app.series import PlotData, Trace, final_values, traces_for, wants_lo
 from gdsim.app.session import Session
 from gdsim.app.widgets.curve_plot import CurvePlot
 from gdsim.app.widgets.histogram import LossHistogram
+from gdsim.app.widgets.key_footer import KeyFooter
 from gdsim.app.widgets.lesson_panel import LessonPanel
 from gdsim.app.widgets.maths_panel import MathsPanel
 from gdsim.app.widgets.notice_bar import NoticeBar
@@ -98,6 +99,8 @@ class ScenarioScreen(ScenarioActions, Screen):
         Binding("question_mark", "app.help", "Help", key_display="?"),
     ]
 
+    AUTO_FOCUS = "#runs"  # focused as the screen opens, so the footer composes once, in its final order
+
     def __init__(self, session: Session) -> None:
         super().__init__()
         self.session = session
@@ -138,7 +141,7 @@ class ScenarioScreen(ScenarioActions, Screen):
                 yield StatusLine(id="status")
                 yield NoticeBar(id="notices")
                 yield RunTable(id="runs")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         # The widgets redrawn every tick, looked up once (a CSS query per tick costs milliseconds).
@@ -154,8 +157,8 @@ class ScenarioScreen(ScenarioActions, Screen):
         # Ticks only while a scenario runs: an idle session then costs nothing (30 served at once).
         self._ticks = self.set_interval(1 / REDRAW_HZ, self._tick, name="engine-and-redraw", pause=True)
         self._ticking = False
+        self._worker_tried = False
         self._sync_ticks()
-        self.call_after_refresh(self._start_worker)
         self.redraw(force=True)
 
     def on_resize(self) -> None:
@@ -205,11 +208,14 @@ class ScenarioScreen(ScenarioActions, Screen):
         self.redraw()
         self._sync_ticks()
 
-    def _start_worker(self) -> None:
-        """After the first frame: the engine worker (a second process) for running flat out."""
-        from gdsim.app.engine_worker import shared_worker
+    def start_worker(self) -> None:
+        """The engine worker (a second process) for running flat out: started on the first run, not
+        at start-up, where it would compete with the first frame for the CPU."""
+        if self.session.worker is None and not self._worker_tried:
+            from gdsim.app.engine_worker import shared_worker
 
-        self.session.worker = shared_worker()
+            self._worker_tried = True
+            self.session.worker = shared_worker()
 
     def _sync_ticks(self) -> None:
         """Tick while running, rest while paused (every action that may start a run calls this)."""

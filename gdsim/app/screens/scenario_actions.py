@@ -28,6 +28,8 @@ class ScenarioActions:
     # -- running -------------------------------------------------------------------------------
     def action_toggle_run(self) -> None:
         self.session.toggle()
+        if self.session.running:
+            self.start_worker()  # it boots while the run starts here; flat out then steps there
         self._after()
 
     def action_step(self) -> None:

@@ -194,6 +194,12 @@ class RunTable(Widget, can_focus=True):
             return self._strips[y]
         return Strip.blank(self.size.width, self.rich_style)
 
+    def on_focus(self) -> None:
+        self._rasterise()  # the cursor row's style depends on focus, and is baked into the strips
+
+    def on_blur(self) -> None:
+        self._rasterise()
+
     # -- input ---------------------------------------------------------------------------------
     def action_move(self, delta: int) -> None:
         self._choose(self.selected + delta)
