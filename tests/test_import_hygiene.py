@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
+
+from tests.imports import imported
 
 UI = ("textual", "rich", "plotext", "textual_plotext")
 
@@ -25,10 +24,5 @@ UI = ("textual", "rich", "plotext", "textual_plotext")
     ],
 )
 def test_module_does_not_import_ui(module):
-    code = (
-        f"import sys, {module}\n"
-        f"loaded = [m for m in {UI!r} if m in sys.modules]\n"
-        "print(','.join(loaded))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "", f"{module} imports {result.stdout.strip()}"
+    loaded = imported(f"import {module}", UI)
+    assert loaded == [], f"{module} imports {loaded}"

@@ -6,10 +6,9 @@ on (lazy imports), by looking at sys.modules in a fresh interpreter, never at a 
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
+
+from tests.imports import imported
 
 MARKDOWN = ("textual.widgets._markdown", "markdown_it")
 ENGINE = ("numpy", "gdsim.engine", "gdsim.build", "gdsim.app.session", "gdsim.app.screens.scenario")
@@ -43,17 +42,10 @@ CASES = {
 @pytest.mark.parametrize("case", list(CASES))
 def test_startup_imports_only_what_the_first_screen_needs(case):
     statement, forbidden = CASES[case]
-    code = (
-        f"import sys\n{statement}\n"
-        f"hits = sorted(m for m in sys.modules if any(m == f or m.startswith(f + '.') for f in {forbidden!r}))\n"
-        "print(','.join(hits))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "", f"{case}: {statement!r} imports {result.stdout.strip()}"
+    loaded = imported(statement, forbidden)
+    assert loaded == [], f"{case}: {statement!r} imports {loaded}"
 
 
 def test_the_check_itself_sees_imports():
     """The same check, on a statement that does import NumPy, reports it (so the test can fail)."""
-    code = "import sys, gdsim.build\nprint('numpy' in sys.modules)\n"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "True"
+    assert "numpy" in imported("import gdsim.build", ("numpy",))

@@ -21,7 +21,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from multiprocessing.connection import Connection
 
 SLICE = 0.025  # seconds of stepping per request (bench_app: 25 ms beat 15 and 40 ms on steps, redraws and latency)
@@ -37,6 +36,7 @@ def _serve(conn: Connection) -> None:
         return  # the app is already gone
     sim = None
     sent = None  # the history mark the UI holds once it has applied every reply sent so far
+    step_cost = 2e-4  # seconds a step, learnt as it goes
     while True:
         try:
             message = conn.recv()
@@ -52,17 +52,9 @@ def _serve(conn: Connection) -> None:
             sent = snapshot["mark"]
             continue
         _, token, until = message
-        start, done, chunk = time.perf_counter(), 0, 16
-        while sim is not None and sim.step_count < until and not sim.all_frozen:
-            t0 = time.perf_counter()
-            n = min(chunk, until - sim.step_count)
-            sim.step(n)
-            done += n
-            spent = time.perf_counter() - start
-            if spent >= SLICE:
-                break
-            per_step = max(1e-7, (time.perf_counter() - t0) / n)
-            chunk = max(1, min(4096, int((SLICE - spent) / per_step)))
+        done = 0
+        if sim is not None:
+            done, step_cost = sim.step_for(SLICE, until - sim.step_count, step_cost)
         snapshot = None if sim is None else sim.snapshot(sent)
         if snapshot is not None:
             sent = snapshot["mark"]
@@ -169,11 +161,9 @@ def worker_wanted() -> bool:
     one-core machine, and not when GDSIM_ENGINE_WORKER=0 (the tests' default)."""
     if os.environ.get("GDSIM_SERVED") == "1" or os.environ.get("GDSIM_ENGINE_WORKER", "1") == "0":
         return False
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    return cores >= 2
+    from gdsim.app.pacing import usable_cores
+
+    return usable_cores() >= 2
 
 
 _shared: EngineWorker | None = None

@@ -24,6 +24,18 @@ SERVED_MAX_BUDGET = 0.010
 BURST = 0.05  # seconds of CPU a running served session may bank: about one frame
 
 
+SHARE_ENV = "GDSIM_CPU_SHARE"  # a fixed share, fraction of one core
+SHARE_FILE_ENV = "GDSIM_CPU_SHARE_FILE"  # a file the server rewrites (gdsim/serve/cpu_share.py)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity mask, which containers narrow)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
 def parse_share(raw: str) -> float | None:
     """A CPU share (fraction of one core) from text; None for anything that is not a positive number."""
     try:
@@ -42,8 +54,8 @@ class ShareSource:
     REREAD = 1.0  # seconds
 
     def __init__(self, environ=os.environ):
-        self.fixed = parse_share(environ.get("GDSIM_CPU_SHARE", ""))
-        self.path = environ.get("GDSIM_CPU_SHARE_FILE") or None
+        self.fixed = parse_share(environ.get(SHARE_ENV, ""))
+        self.path = environ.get(SHARE_FILE_ENV) or None
         self._value: float | None = self.fixed
         self._read_at = float("-inf")
 

@@ -215,27 +215,14 @@ class Session:
             return done
         if self._synced != worker.token:
             if worker.outstanding:
-                worker.invalidate()
-                return done  # wait for the stale replies to drain before starting afresh
+                return done  # stale replies still on their way: let them drain before starting afresh
             self._synced = worker.load(self.loaded, self.sim.snapshot(None))
         while worker.outstanding < IN_FLIGHT:
             worker.request(self.stop_at)
         return done
 
     def _advance_here(self, wanted: int, budget: float) -> int:
-        done = 0
-        start = time.perf_counter()
-        while done < wanted:
-            elapsed = time.perf_counter() - start
-            if elapsed >= budget:
-                break
-            chunk = max(1, min(wanted - done, int((budget - elapsed) / self._step_cost / 2) or 1, 2000))
-            t0 = time.perf_counter()
-            self.sim.step(chunk)
-            self._step_cost = 0.7 * self._step_cost + 0.3 * max(1e-7, (time.perf_counter() - t0) / chunk)
-            done += chunk
-            if self.sim.all_frozen:
-                break
+        done, self._step_cost = self.sim.step_for(budget, wanted, self._step_cost)
         return done
 
     # -- rewinding -----------------------------------------------------------------------------

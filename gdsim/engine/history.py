@@ -111,7 +111,7 @@ class History:
         if since is None or since[0] != self.stride or since[1] > self.count:
             return ("all", self.stride, self.count, self.steps[: self.count].copy(),
                     {name: data[: self.count].copy() for name, data in self._data.items()})
-        start = max(0, since[1] - 1)  # the last record again: it may have been filled since
+        start = since[1]  # a record is complete once written: _record fills every cohort at once
         return ("rows", self.stride, start, self.steps[start : self.count].copy(),
                 {name: data[start : self.count].copy() for name, data in self._data.items()})
 

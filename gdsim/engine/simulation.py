@@ -12,6 +12,8 @@ step k, and the update from k to k+1 uses that gradient and lr_at(k).
 
 from __future__ import annotations
 
+import time
+
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -284,6 +286,24 @@ class Simulation:
                 self.step_count = k + 1
                 if history is not None and self.step_count % history.stride == 0:
                     self._record()
+
+    def step_for(self, seconds: float, limit: int, step_cost: float) -> tuple[int, float]:
+        """Step until `limit` steps are taken, `seconds` have passed or every run has stopped.
+
+        Chunks are sized from `step_cost` (seconds a step) so the clock is read a few times, not
+        at every step; returns the steps taken and the step cost learnt on the way. The app steps
+        this way in its timer ticks, and its engine worker in each slice."""
+        done, start = 0, time.perf_counter()
+        while done < limit and not self.all_frozen:
+            left = seconds - (time.perf_counter() - start)
+            if left <= 0 and done:
+                break
+            chunk = max(1, min(limit - done, int(left / step_cost / 2), 4096))
+            t0 = time.perf_counter()
+            self.step(chunk)
+            step_cost = 0.7 * step_cost + 0.3 * max(1e-7, (time.perf_counter() - t0) / chunk)
+            done += chunk
+        return done, step_cost
 
     def _record(self) -> None:
         history = self.history

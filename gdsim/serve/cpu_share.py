@@ -15,18 +15,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from gdsim.app.pacing import usable_cores
+
 USABLE = 0.5  # of all cores, for running scenarios; key presses (not metered), the server and the kernel
 # need the rest: measured with benchmarks/bench_serve.py, 30 sessions on 2 cores
-ENV_FILE = "GDSIM_CPU_SHARE_FILE"
-
-
-def usable_cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
 def share_for(sessions: int, cores: int) -> float:
     """A session's fraction of one core when `sessions` share `cores` (never more than a core)."""
     return min(1.0, USABLE * cores / max(1, sessions))

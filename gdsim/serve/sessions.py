@@ -18,7 +18,8 @@ from pathlib import Path
 
 import asyncssh
 
-from gdsim.serve.cpu_share import ENV_FILE, CpuShares
+from gdsim.app.pacing import SHARE_FILE_ENV
+from gdsim.serve.cpu_share import CpuShares
 from gdsim.serve.pty_process import (
     PtyProcess,
     ResourceLimits,
@@ -98,7 +99,7 @@ def child_environment(settings: SessionSettings, term: str, client_env: dict[str
     if settings.scenario_dir is not None:
         env["GDSIM_SCENARIO_DIR"] = str(settings.scenario_dir)
     if settings.cpu_share_file is not None:
-        env[ENV_FILE] = str(settings.cpu_share_file)
+        env[SHARE_FILE_ENV] = str(settings.cpu_share_file)
     for name in CLIENT_ENV:
         value = client_env.get(name)
         if value is not None and SAFE_VALUE.fullmatch(value):

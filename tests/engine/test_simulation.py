@@ -174,3 +174,15 @@ def test_early_stopping_freezes_after_patience():
     assert sim.diverged_at[0] == -1
     _, val = sim.history.series("val_loss")
     assert np.isnan(val[1, 0]) and np.isfinite(val[2, 0])
+
+
+def test_step_for_keeps_to_its_limit_and_stops_with_the_runs():
+    sim = make_sim()
+    done, cost = sim.step_for(10.0, 37, 1e-3)
+    assert done == 37 and sim.step_count == 37  # the limit, long before the time is up
+    assert 0 < cost < 1e-3  # the step cost was learnt from the chunks taken
+    done, _ = sim.step_for(0.0, 1000, cost)
+    assert done >= 1  # no time left still takes a step, so a tick always makes progress
+    diverging = make_sim(lrs=(5.0,))  # diverges, as in test_divergence_freezes_only_that_run
+    done, _ = diverging.step_for(10.0, 100_000, 1e-4)
+    assert diverging.all_frozen and done == diverging.step_count < 100_000
