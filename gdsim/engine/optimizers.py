@@ -13,6 +13,8 @@ an (R,) array, one lr per run.
 opt.hyper["lr"] is the base lr a schedule starts from; each update uses the lr it is handed.
 State fields an optimizer does not use as configured (sgd's momentum_buffer without momentum,
 Adam's max_exp_avg_sq without amsgrad) are None. Sgd and Newton live here; Adagrad, RMSprop, Adam and AdamW in optimizers_adaptive.
+All but Newton are written as one per-element rule (optimizers_adaptive.elementwise) that steps
+(R, P) arrays and single Python floats alike: the formulas exist once.
 """
 
 from __future__ import annotations
@@ -29,16 +31,19 @@ import numpy as np
 from gdsim.engine.optimizers_adaptive import (
     AdagradState,
     AdamState,
+    Elementwise,
     RMSpropState,
     adagrad,
     adam,
     as_lr,
+    elementwise,
+    fresh,
     rmsprop,
 )
 from gdsim.errors import UserError
 
 __all__ = [
-    "AdagradState", "AdamState", "DEFAULTS", "NewtonState", "OPTIMIZER_NAMES", "Optimizer",
+    "AdagradState", "AdamState", "DEFAULTS", "Elementwise", "NewtonState", "OPTIMIZER_NAMES", "Optimizer",
     "OptimizerError", "RMSpropState", "RULES", "SgdState", "explain_step", "make_optimizer",
     "state_rows",
 ]
@@ -64,6 +69,9 @@ class Optimizer(NamedTuple):
     update: Callable[..., tuple[np.ndarray, Any]]  # (grads, state, params, lr, hessian=None)
     velocity: Callable[[Any], np.ndarray | None]
     needs_hessian: bool
+    # The per-element rule `update` is built from (None for newton): the simulation steps a few
+    # 2-D runs with it on Python floats, gdsim.engine.scalar_step.
+    elementwise: Elementwise | None = None
 
 
 def sgd(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
@@ -83,21 +91,23 @@ def sgd(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
     def init(params: np.ndarray) -> SgdState:
         return SgdState(0, np.zeros_like(params, dtype=np.float64) if use_momentum else None)
 
-    def update(grads, state, params, lr, hessian=None, *, record=None):
-        lr = as_lr(lr)
+    def prepare(step, lr):
+        return lr, step == 1
+
+    def rule(coefs, grads, params, buf, record=None):
+        lr, first = coefs
         _record(record, "g", grads)
         if weight_decay != 0:
             grads = grads + weight_decay * params
             _record(record, "g_wd", grads)
-        buf = None
         if use_momentum:
-            if state.step == 0:
-                buf = np.array(grads, dtype=np.float64, copy=True)
+            if first:
+                buf = fresh(grads)
             else:
                 # torch: buf.mul_(momentum).add_(grad, alpha=1 - dampening); with no dampening the
                 # alpha is exactly 1, so the multiplication is skipped (same result, one op less).
                 scaled = grads if dampening == 0 else (1 - dampening) * grads
-                buf = state.momentum_buffer * momentum + scaled
+                buf = buf * momentum + scaled
             _record(record, "v", buf)
             if nesterov:
                 grads = grads + momentum * buf
@@ -106,11 +116,11 @@ def sgd(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
                 grads = buf
         delta = -lr * grads
         _record(record, "step", delta)
-        new_params = params + delta
-        _record(record, "params", new_params)
-        return new_params, SgdState(state.step + 1, buf)
+        params = params + delta
+        _record(record, "params", params)
+        return params, buf
 
-    return init, update
+    return (init, *elementwise(SgdState, prepare, rule))
 
 
 def newton(lr=1.0, damping=0.0):
@@ -142,7 +152,7 @@ def newton(lr=1.0, damping=0.0):
         _record(record, "params", new_params)
         return new_params, NewtonState(state.step + 1)
 
-    return init, update
+    return init, update, None  # not element by element: it solves with the whole Hessian
 
 
 def _solve_rows(h: np.ndarray, g: np.ndarray) -> np.ndarray:
@@ -279,9 +289,9 @@ def make_optimizer(name: str, **hyper: Any) -> Optimizer:
             )
     resolved = _resolve(canonical, given)
     build, velocity_field = _BUILDERS[canonical]
-    init, update = build(**resolved)
+    init, update, rule = build(**resolved)
     velocity = attrgetter(velocity_field) if velocity_field else _no_velocity
-    return Optimizer(canonical, resolved, init, update, velocity, canonical == "newton")
+    return Optimizer(canonical, resolved, init, update, velocity, canonical == "newton", rule)
 
 
 def _no_velocity(state: Any) -> None:
@@ -289,7 +299,7 @@ def _no_velocity(state: Any) -> None:
 
 
 # The rule for each canonical name, and the state field the app plots as "velocity".
-_BUILDERS: dict[str, tuple[Callable[..., tuple[Callable, Callable]], str | None]] = {
+_BUILDERS: dict[str, tuple[Callable[..., tuple[Callable, Callable, Elementwise | None]], str | None]] = {
     "sgd": (sgd, "momentum_buffer"),
     "adagrad": (adagrad, None),
     "rmsprop": (rmsprop, "momentum_buffer"),

@@ -8,10 +8,14 @@ trajectory agrees with torch's to rounding: `lerp` picks torch's formula by the 
 An update takes grads, state and params of shape (R, P) and returns new arrays: nothing is
 modified in place, so a caller may keep old states (history snapshots, frozen runs).
 `record`, when a list, receives the named intermediate quantities for the maths panel.
+Each update is built from one per-element rule (see `elementwise`) that also steps single
+Python floats, so the simulation's fast path for a few 2-D runs shares these very formulas.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -43,6 +47,59 @@ def as_lr(lr: Any) -> float | np.ndarray:
     if np.ndim(lr) == 0:
         return float(lr)
     return np.asarray(lr, dtype=np.float64).reshape(-1, 1)
+
+
+# ---- one rule for arrays and for single numbers ----------------------------------------------
+# Every rule below is written element by element with arithmetic operators, so the same function
+# updates an (R, P) matrix or one parameter held as a Python float (the simulation's scalar path
+# for a few 2-D runs, gdsim.engine.scalar_step). The three helpers are the only places where the
+# two differ; each gives the same bits either way (sqrt is correctly rounded in both).
+
+
+def sqrt(x: Any) -> Any:
+    if type(x) is float and x >= 0.0:
+        return math.sqrt(x)
+    return np.sqrt(x)  # arrays; and a negative or NaN float, as NumPy rounds it (no ValueError)
+
+
+def maximum(a: Any, b: Any) -> Any:
+    """np.maximum, NaN-propagating; for two floats NumPy's scalar rule (a >= b or a is NaN)."""
+    if type(a) is float and type(b) is float:
+        return a if (a >= b or a != a) else b
+    return np.maximum(a, b)
+
+
+def fresh(x: Any) -> Any:
+    """A float64 copy of an array (a state never shares memory with the gradient); floats as they are."""
+    return x if type(x) is float else np.array(x, dtype=np.float64, copy=True)
+
+
+class Elementwise(NamedTuple):
+    """An optimizer as a per-step part and a per-element rule (how the scalar path calls it).
+
+    prepare(step, lr) -> coefs: what every element of every run shares (step is the count after
+    this update, 1 on the first). rule(coefs, g, p, *fields, record=None) -> (p, *fields): the
+    update of parameters p with gradient g, `fields` being the state's fields after `step`.
+    """
+
+    state: type
+    prepare: Callable[[int, Any], tuple]
+    rule: Callable[..., tuple]
+
+
+def elementwise(state_type: type, prepare: Callable, rule: Callable) -> tuple[Callable, Elementwise]:
+    """The (R, P) update built from a rule, and the rule itself for the scalar path."""
+
+    def update(grads, state, params, lr, hessian=None, *, record=None):
+        step = state.step + 1
+        new_params, *fields = rule(prepare(step, as_lr(lr)), grads, params, *state[1:], record=record)
+        return new_params, state_type(step, *fields)
+
+    return update, Elementwise(state_type, prepare, rule)
+
+
+def _lr_only(step: int, lr: Any) -> tuple:
+    return (lr,)
 
 
 def lerp(start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
@@ -78,23 +135,24 @@ def adagrad(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0
     def init(params: np.ndarray) -> AdagradState:
         return AdagradState(0, np.full_like(params, initial_accumulator_value, dtype=np.float64))
 
-    def update(grads, state, params, lr, hessian=None, *, record=None):
-        lr = as_lr(lr)
-        step = state.step + 1
+    def prepare(step, lr):
+        return (lr / (1 + (float(step) - 1) * lr_decay),)
+
+    def rule(coefs, grads, params, total, record=None):
+        (clr,) = coefs
         _note(record, "g", grads)
         grads = _weight_decay(grads, params, weight_decay, record)
-        clr = lr / (1 + (float(step) - 1) * lr_decay)
-        total = state.sum + (1 * grads) * grads
+        total = total + (1 * grads) * grads
         _note(record, "sum", total)
-        std = np.sqrt(total) + eps
+        std = sqrt(total) + eps
         _note(record, "denom", std)
         delta = (-clr * grads) / std
         _note(record, "step", delta)
-        new_params = params + delta
-        _note(record, "params", new_params)
-        return new_params, AdagradState(step, total)
+        params = params + delta
+        _note(record, "params", params)
+        return params, total
 
-    return init, update
+    return (init, *elementwise(AdagradState, prepare, rule))
 
 
 def rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False):
@@ -115,34 +173,32 @@ def rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, cente
             0, zeros, zeros.copy() if use_momentum else None, zeros.copy() if centered else None
         )
 
-    def update(grads, state, params, lr, hessian=None, *, record=None):
-        lr = as_lr(lr)
+    def rule(coefs, grads, params, square_avg, buf, grad_avg, record=None):
+        (lr,) = coefs
         _note(record, "g", grads)
         grads = _weight_decay(grads, params, weight_decay, record)
-        square_avg = state.square_avg * alpha + ((1 - alpha) * grads) * grads
+        square_avg = square_avg * alpha + ((1 - alpha) * grads) * grads
         _note(record, "v", square_avg)
-        grad_avg = None
         if centered:
-            grad_avg = lerp(state.grad_avg, grads, 1 - alpha)
+            grad_avg = lerp(grad_avg, grads, 1 - alpha)
             _note(record, "g_avg", grad_avg)
-            avg = np.sqrt(square_avg + (-1 * grad_avg) * grad_avg)
+            avg = sqrt(square_avg + (-1 * grad_avg) * grad_avg)
         else:
-            avg = np.sqrt(square_avg)
+            avg = sqrt(square_avg)
         avg = avg + eps
         _note(record, "denom", avg)
-        buf = None
         if use_momentum:
-            buf = state.momentum_buffer * momentum + grads / avg
+            buf = buf * momentum + grads / avg
             _note(record, "b", buf)
             delta = -lr * buf
         else:
             delta = (-lr * grads) / avg
         _note(record, "step", delta)
-        new_params = params + delta
-        _note(record, "params", new_params)
-        return new_params, RMSpropState(state.step + 1, square_avg, buf, grad_avg)
+        params = params + delta
+        _note(record, "params", params)
+        return params, square_avg, buf, grad_avg
 
-    return init, update
+    return (init, *elementwise(RMSpropState, _lr_only, rule))
 
 
 def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, decoupled=False):
@@ -164,9 +220,13 @@ def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
         zeros = np.zeros_like(params, dtype=np.float64)
         return AdamState(0, zeros, zeros.copy(), zeros.copy() if amsgrad else None)
 
-    def update(grads, state, params, lr, hessian=None, *, record=None):
-        lr = as_lr(lr)
-        step = state.step + 1
+    def prepare(step, lr):
+        bias_correction1 = 1 - beta1 ** float(step)
+        bias_correction2 = 1 - beta2 ** float(step)
+        return lr, lr / bias_correction1, bias_correction2**0.5, bias_correction1, bias_correction2
+
+    def rule(coefs, grads, params, exp_avg, exp_avg_sq, max_sq, record=None):
+        lr, step_size, bias_correction2_sqrt, bias_correction1, bias_correction2 = coefs
         _note(record, "g", grads)
         if weight_decay != 0:
             if decoupled:
@@ -174,18 +234,13 @@ def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
                 _note(record, "params_decayed", params)
             else:
                 grads = _weight_decay(grads, params, weight_decay, record)
-        exp_avg = lerp(state.exp_avg, grads, 1 - beta1)
+        exp_avg = lerp(exp_avg, grads, 1 - beta1)
         _note(record, "m", exp_avg)
-        exp_avg_sq = state.exp_avg_sq * beta2 + ((1 - beta2) * grads) * grads
+        exp_avg_sq = exp_avg_sq * beta2 + ((1 - beta2) * grads) * grads
         _note(record, "v", exp_avg_sq)
-        bias_correction1 = 1 - beta1 ** float(step)
-        bias_correction2 = 1 - beta2 ** float(step)
-        step_size = lr / bias_correction1
-        bias_correction2_sqrt = bias_correction2**0.5
-        max_sq = None
         second = exp_avg_sq
         if amsgrad:
-            max_sq = np.maximum(state.max_exp_avg_sq, exp_avg_sq)
+            max_sq = maximum(max_sq, exp_avg_sq)
             _note(record, "v_max", max_sq)
             second = max_sq
         if record is not None:
@@ -193,12 +248,12 @@ def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
             # step_size and denom; `step` below is what is actually applied).
             _note(record, "m_hat", exp_avg / bias_correction1)
             _note(record, "v_hat", second / bias_correction2)
-        denom = np.sqrt(second) / bias_correction2_sqrt + eps
+        denom = sqrt(second) / bias_correction2_sqrt + eps
         _note(record, "denom", denom)
         delta = (-step_size * exp_avg) / denom
         _note(record, "step", delta)
-        new_params = params + delta
-        _note(record, "params", new_params)
-        return new_params, AdamState(step, exp_avg, exp_avg_sq, max_sq)
+        params = params + delta
+        _note(record, "params", params)
+        return params, exp_avg, exp_avg_sq, max_sq
 
-    return init, update
+    return (init, *elementwise(AdamState, prepare, rule))
