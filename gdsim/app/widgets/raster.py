@@ -7,6 +7,7 @@ changes; render_line only hands Textual the finished lines, so a redraw costs on
 from __future__ import annotations
 
 from rich.style import Style
+from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -20,7 +21,10 @@ class RasterWidget(Widget):
         self.draws = 0  # how many times the widget was rasterised (the benchmark counts these)
 
     def on_resize(self) -> None:
+        # The compositor may already have painted (and cached) the lines at the new size from
+        # the old strips, so after a resize every line is repainted, not just the changed ones.
         self._rasterise()
+        self.refresh()
 
     def render_line(self, y: int) -> Strip:
         if y < len(self._strips):
@@ -28,8 +32,41 @@ class RasterWidget(Widget):
         return Strip.blank(self.size.width, Style())
 
     def _redraw(self) -> None:
+        old = self._strips
         self._rasterise()
-        self.refresh()
+        refresh_changed(self, old, self._strips)
 
     def _rasterise(self) -> None:
         raise NotImplementedError
+
+
+def refresh_changed(widget: Widget, old: list[Strip], new: list[Strip]) -> None:
+    """Repaint only the lines of `widget` that differ between its old and new strips."""
+    rows = changed_rows(old, new, widget.size.width)
+    if rows is None:
+        widget.refresh()
+    elif rows:
+        widget.refresh(*rows)
+
+
+def changed_rows(old: list[Strip], new: list[Strip], width: int) -> list[Region] | None:
+    """The rows of `new` that differ from `old`, as one region per run of rows ([] if none);
+    None when the line count changed (everything is repainted).
+
+    Only these lines are re-rendered, re-composited and sent to the terminal: on a step most
+    rows of the status line, run table and flat curves are unchanged, and over SSH every line
+    not sent is CPU saved for the other participants."""
+    if len(old) != len(new) or not old:
+        return None
+    regions: list[Region] = []
+    start = None
+    for y, (a, b) in enumerate(zip(old, new)):
+        if a is not b and a != b:
+            if start is None:
+                start = y
+        elif start is not None:
+            regions.append(Region(0, start, width, y - start))
+            start = None
+    if start is not None:
+        regions.append(Region(0, start, width, len(new) - start))
+    return regions

@@ -25,6 +25,7 @@ from gdsim.app import palette
 from gdsim.app.axes import value
 from gdsim.app.session import Session
 from gdsim.app.text import short
+from gdsim.app.widgets.raster import refresh_changed
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class RunTable(Widget, can_focus=True):
     # -- drawing -------------------------------------------------------------------------------
     def on_resize(self) -> None:
         self._rasterise()
+        self.refresh()  # lines at the new size may be cached from the old strips (see RasterWidget)
 
     def _columns(self, width: int) -> list[tuple[int, Column, int]]:
         """(index, column, width) of the columns that fit in `width` cells."""
@@ -170,8 +172,8 @@ class RunTable(Widget, can_focus=True):
             special = [(pos, self._marks[r] if COLUMNS[i].name == "" else style + self._status_styles[r])
                        for pos, (i, c, w) in enumerate(columns) if COLUMNS[i].name in ("", "status")]
             lines.append(self._line(cells, style, special, width))
-        self._strips = lines
-        self.refresh()
+        old, self._strips = self._strips, lines
+        refresh_changed(self, old, lines)
 
     @staticmethod
     def _line(cells, style: Style, special, width: int) -> Strip:
