@@ -77,6 +77,25 @@ def served_child_environment() -> dict[str, str]:
     }
 
 
+def precompile(root: str | None = None) -> bool:
+    """Compile gdsim's sources to bytecode once, in the server, before anyone connects.
+
+    Served apps never write files (PYTHONDONTWRITEBYTECODE, and a zero file-size limit), so in a
+    source checkout without __pycache__ every participant's app would compile all of gdsim again
+    at start: ~0.1 s of CPU each, 30 times over when a room connects at once. A pip-installed
+    gdsim is compiled already and this finds nothing to do. Returns False when the sources could
+    not all be compiled (e.g. a read-only install); the apps then compile in memory as before."""
+    import compileall
+
+    package = os.path.join(root or source_root(), "gdsim")
+    if not os.path.isdir(package):
+        return False
+    try:
+        return bool(compileall.compile_dir(package, quiet=2, workers=1))
+    except OSError:
+        return False
+
+
 def clamp_size(cols: int, rows: int) -> tuple[int, int]:
     """Keep a client's terminal size within sane bounds (0 means 'not sent': use 80x24)."""
     cols = cols if cols > 0 else 80

@@ -22,7 +22,7 @@ import asyncssh
 from gdsim.errors import UserError
 from gdsim.serve import auth
 from gdsim.serve.cpu_share import CpuShares
-from gdsim.serve.pty_process import ResourceLimits
+from gdsim.serve.pty_process import ResourceLimits, precompile
 from gdsim.serve.sessions import GdsimSession, SessionRegistry, SessionSettings, format_duration
 
 log = logging.getLogger("gdsim.serve")
@@ -270,6 +270,8 @@ def run_ssh_server(config: SSHServerConfig, out: TextIO = sys.stdout) -> int:
     """Serve until Ctrl+C or SIGTERM; returns the exit status."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     logging.getLogger("asyncssh").setLevel(logging.WARNING)
+
+    precompile()
 
     async def main() -> None:
         server = await start_ssh_server(config)

@@ -17,7 +17,7 @@ from typing import TextIO
 
 from gdsim.errors import UserError
 from gdsim.serve import auth
-from gdsim.serve.pty_process import ResourceLimits, served_child_environment, wrap_command
+from gdsim.serve.pty_process import ResourceLimits, precompile, served_child_environment, wrap_command
 from gdsim.serve.ssh import DEFAULT_COMMAND, check_scenario
 
 WARNING = """\
@@ -82,6 +82,7 @@ def run_web_server(config: WebServerConfig, out: TextIO = sys.stdout, err: TextI
     from textual_serve.server import Server  # imported late: aiohttp is slow to import
 
     print(warning_text(config), file=err, flush=True)
+    precompile()
     os.environ.update(config.served_environment())
     server = Server(
         config.shell_command(),

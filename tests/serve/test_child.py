@@ -56,3 +56,19 @@ def test_wrapper_arguments():
 def test_child_runs_below_the_server_priority(tmp_path):
     result = run_limited("import os; print(os.nice(0))", ResourceLimits(nice=5), tmp_path)
     assert int(result.stdout) == os.nice(0) + 5
+
+
+def test_precompile_writes_bytecode_once_and_tolerates_read_only(tmp_path):
+    """The server compiles the sources so served apps (which never write files) do not each compile them."""
+    from gdsim.serve.pty_process import precompile
+
+    package = tmp_path / "gdsim"
+    package.mkdir()
+    (package / "__init__.py").write_text("X = 1\n")
+    (package / "mod.py").write_text("def f():\n    return 2\n")
+    assert precompile(str(tmp_path))
+    compiled = sorted(p.name.split(".")[0] for p in (package / "__pycache__").glob("*.pyc"))
+    assert compiled == ["__init__", "mod"]
+    (package / "bad.py").write_text("def (:\n")
+    assert not precompile(str(tmp_path))  # a file that does not compile is reported, not raised
+    assert not precompile(str(tmp_path / "missing"))
