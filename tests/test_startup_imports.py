@@ -6,9 +6,13 @@ on (lazy imports), by looking at sys.modules in a fresh interpreter, never at a 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.imports import imported
+
+THREE_RUNS = Path(__file__).parent / "app" / "data" / "three_runs.toml"
 
 MARKDOWN = ("textual.widgets._markdown", "markdown_it")
 ENGINE = ("numpy", "gdsim.engine", "gdsim.build", "gdsim.app.session", "gdsim.app.screens.scenario")
@@ -37,6 +41,35 @@ CASES = {
         (*MARKDOWN, *SERVE, "gdsim.app.screens.picker", "gdsim.app.screens.help"),
     ),
 }
+
+
+# Opening a scenario as `gdsim SCENARIO` does, up to its first frame (headless, 120x40).
+OPEN_SCENARIO = f"""
+import asyncio
+from gdsim.app.app import GdsimApp
+from gdsim.app.session import Session
+from gdsim.scenario.load import load_scenario
+
+async def first_frame():
+    app = GdsimApp(Session(load_scenario({str(THREE_RUNS)!r}, trial_build=False)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.screen.redraws >= 1
+
+asyncio.run(first_frame())
+"""
+# What the first frame of a surface scenario with a plain-Markdown lesson does not need: the
+# Markdown widget (and markdown-it, pygments), the expression parser, the engine worker, the
+# other screens, the palette's provider, the servers.
+NOT_ON_THE_FIRST_FRAME = (
+    *MARKDOWN, "pygments", "gdsim.engine.expression", "gdsim.engine.expression_ad", "gdsim.app.engine_worker",
+    "gdsim.app.screens.picker", "gdsim.app.screens.help", "gdsim.app.commands", *SERVE,
+)
+
+
+def test_opening_a_scenario_imports_only_what_its_first_frame_needs():
+    loaded = imported(OPEN_SCENARIO, NOT_ON_THE_FIRST_FRAME)
+    assert loaded == [], f"opening {THREE_RUNS.name} imports {loaded}"
 
 
 @pytest.mark.parametrize("case", list(CASES))

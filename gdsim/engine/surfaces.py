@@ -4,14 +4,15 @@
     make_surface(expression="x**2 + 3*sin(y)")  # a learner's own function
     make_surface("quadratic", condition=50, angle=30, noise=0.5)
 
-Every surface implements gdsim.engine.problem.Problem on (R, 2) parameter rows.
+Every surface implements gdsim.engine.problem.Problem on (R, 2) parameter rows. The expression
+parser and its differentiator are imported only for `expression =` surfaces (they are not needed
+to open any other scenario).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from gdsim.engine.expression import ExpressionError, ExpressionSurface
 from gdsim.engine.problem import Minimum, ProblemError
 from gdsim.engine.surface_base import Surface, View, find_minima
 from gdsim.engine.surface_catalog import Beale, Himmelblau, Rastrigin, Rosenbrock
@@ -58,6 +59,15 @@ SURFACES: dict[str, type[Surface]] = {
 SURFACE_NAMES: tuple[str, ...] = tuple(SURFACES)
 
 
+def __getattr__(name: str) -> Any:
+    """ExpressionError and ExpressionSurface, imported when first asked for."""
+    if name in ("ExpressionError", "ExpressionSurface"):
+        from gdsim.engine import expression
+
+        return getattr(expression, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def make_surface(
     name: str | None = None,
     *,
@@ -80,6 +90,8 @@ def make_surface(
                 f"an expression surface takes no parameters, got {', '.join(sorted(params))};"
                 " write the numbers into the expression"
             )
+        from gdsim.engine.expression import ExpressionSurface
+
         return ExpressionSurface(expression, noise=noise, view=view)
     cls = SURFACES.get(name) if isinstance(name, str) else None
     if cls is None:

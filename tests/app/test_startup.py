@@ -16,6 +16,7 @@ from gdsim.app.screens.picker import PickerScreen
 from gdsim.app.session import Session
 from gdsim.app.widgets.key_footer import KeyFooter
 from gdsim.app.widgets.lesson_panel import LessonPanel
+from gdsim.app.widgets.lesson_text import LessonText
 from tests.app.conftest import DATA, make_app
 
 
@@ -89,30 +90,53 @@ async def test_key_footer_on_the_picker_matches_footer_and_rebuilds_once(monkeyp
         assert footer_keys(app.screen.query_one(Footer)) == shown
 
 
-def lessons(screen) -> dict[str, int]:
-    return {panel.id: len(panel.query(Markdown)) for panel in screen.query(LessonPanel)}
+def lessons(screen) -> dict[str, tuple[int, int]]:
+    """Per lesson panel: (LessonText widgets, Markdown widgets) in it."""
+    return {panel.id: (len(panel.query(LessonText)), len(panel.query(Markdown))) for panel in screen.query(LessonPanel)}
 
 
-async def test_lesson_markdown_is_built_only_where_it_is_shown():
+async def test_a_plain_lesson_is_drawn_without_the_markdown_widget():
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        assert lessons(app.screen) == {"side-lesson": 1, "tab-lesson-panel": 0}
-        markdown = app.screen.query_one("#side-lesson").query_one(Markdown)
-        assert "curved valley" in markdown.source
+        assert lessons(app.screen) == {"side-lesson": (1, 0)}  # the lesson tab is built when opened
+        text = app.screen.query_one("#side-lesson").query_one(LessonText)
+        assert "Gradient descent on a curved valley: watch the three runs." in text.plain
+        assert "• run B: momentum" in text.plain
         order = [child.classes for child in app.screen.query_one("#side-lesson").children]
-        assert order.index(markdown.classes) == 3  # after title, claim and problem; before "try this"
+        assert order.index(text.classes) == 3  # after title, claim and problem; before "try this"
+        lines = [text.render_line(y).text for y in range(6)]
+        assert lines[0].startswith("Gradient descent on a curved valley:")  # wrapped at the panel's width
+        assert lines[3].rstrip() == "• run A: small steps"
 
-    app = make_app()
+
+RICH_LESSON = (
+    '[scenario]\ntitle = "t"\nclaim = "c"\nlesson = """\n## A heading\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"""\n\n'
+    '[problem]\nsurface = "bowl"\n'
+)
+
+
+async def test_a_lesson_beyond_plain_markdown_gets_the_markdown_widget_only_where_shown(tmp_path):
+    from gdsim.scenario.load import load_scenario
+
+    path = tmp_path / "rich.toml"
+    path.write_text(RICH_LESSON)
+    app = app_module.GdsimApp(load_scenario(path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert lessons(app.screen) == {"side-lesson": (0, 1)}
+        assert "A heading" in app.screen.query_one(Markdown).source
+
+    app = app_module.GdsimApp(load_scenario(path))
     async with app.run_test(size=(80, 24)) as pilot:  # narrow: the lesson has its own tab
         await pilot.pause()
-        assert lessons(app.screen) == {"side-lesson": 0, "tab-lesson-panel": 0}
+        assert lessons(app.screen) == {"side-lesson": (0, 0)}
         await pilot.press("3")
         await pilot.pause()
-        assert lessons(app.screen) == {"side-lesson": 0, "tab-lesson-panel": 1}
+        assert lessons(app.screen) == {"side-lesson": (0, 0), "tab-lesson-panel": (0, 1)}
         await pilot.press("1", "3")  # shown again: still one
         await pilot.pause()
-        assert lessons(app.screen) == {"side-lesson": 0, "tab-lesson-panel": 1}
+        assert lessons(app.screen) == {"side-lesson": (0, 0), "tab-lesson-panel": (0, 1)}
 
 
 async def test_a_resize_to_the_same_size_is_not_laid_out_again(monkeypatch):
@@ -184,3 +208,32 @@ def test_picker_scan_rereads_a_file_only_when_it_changed(tmp_path, monkeypatch):
     assert [item.title for item in picker.scan()] == ["Second title"] and len(reads) == 2
     path.write_text("[scenario\n")
     assert picker.scan()[0].broken
+
+
+async def test_tab_contents_are_built_when_first_opened_and_work_then():
+    from gdsim.app.widgets.maths_panel import MathsPanel
+    from gdsim.app.widgets.surface_map import SurfaceMap
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert not screen.query(MathsPanel) and [m.id for m in screen.query(SurfaceMap)] == ["map-inline"]
+        assert not screen.query("#tab-lesson-panel")
+        await pilot.press("x")  # the maths
+        await pilot.pause()
+        assert "update rule" in str(screen.query_one("#maths-text").render())
+        await pilot.press("2")  # the map
+        await pilot.pause()
+        full = screen.query_one("#map-full", SurfaceMap)
+        assert full.size.width > 0 and any(strip.text.strip() for strip in full._strips)
+        await pilot.press("3")  # the lesson's tab, at this width
+        await pilot.pause()
+        assert "curved valley" in screen.query_one("#tab-lesson-panel").query_one(LessonText).plain
+        await pilot.press("4", "2", "4")  # opened again: built once
+        await pilot.pause()
+        assert len(screen.query(MathsPanel)) == 1 and len(screen.query("#map-full")) == 1
+        screen.session.step(5)
+        screen.redraw()
+        await pilot.pause()
+        assert "from step 5 to 6" in str(screen.query_one("#maths-text").render())

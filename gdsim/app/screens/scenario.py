@@ -129,12 +129,10 @@ class ScenarioScreen(ScenarioActions, Screen):
                                 yield CurvePlot("learning rate", id="plot-lr")
                                 yield CurvePlot("accuracy", id="plot-acc")
                                 yield LossHistogram(id="histogram")
-                    with TabPane("Map", id="tab-map"):
-                        yield SurfaceMap(self.session, id="map-full")
-                    with TabPane("Lesson", id="tab-lesson"):
-                        yield LessonPanel(loaded, id="tab-lesson-panel", classes="lesson")
-                    with TabPane("Maths", id="tab-maths"):
-                        yield MathsPanel(id="maths")
+                    # Built when first opened (_fill_tab): not on the first frame.
+                    yield TabPane("Map", id="tab-map")
+                    yield TabPane("Lesson", id="tab-lesson")
+                    yield TabPane("Maths", id="tab-maths")
                 # The status line and the notices sit with the run table under the plots: what
                 # changes at every step is then one block of the screen, and Textual's compositor
                 # re-renders only that block, not the lesson and the tab bar as well.
@@ -151,7 +149,8 @@ class ScenarioScreen(ScenarioActions, Screen):
         self._plots = list(self.query(CurvePlot))
         self._maps = list(self.query(SurfaceMap))
         self._histogram = self.query_one(LossHistogram)
-        self._maths = self.query_one(MathsPanel)
+        self._maths: MathsPanel | None = None  # the tabs' contents come when first opened
+        self._tab_drawn = "tab-plots"
         self._apply_layout()
         self._table.focus()
         # Ticks only while a scenario runs: an idle session then costs nothing (30 served at once).
@@ -189,9 +188,30 @@ class ScenarioScreen(ScenarioActions, Screen):
         _show(self.query_one("#histogram"), any(run.ensemble for run in self.session.display))
 
     @on(TabbedContent.TabActivated)
-    def _tab_changed(self) -> None:
+    async def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
+        pane = event.pane
+        if pane.id == self._tab_drawn:
+            return  # e.g. the first tab, activated as the screen opens: on_resize drew it
+        self._tab_drawn = pane.id or ""
+        await self._fill_tab(pane)
         # The new pane is laid out on the next refresh; draw once it has its size.
         self.call_after_refresh(self.redraw, True)
+
+    async def _fill_tab(self, pane: TabPane) -> None:
+        """Build a tab's content the first time it is opened (the map, the lesson for narrow
+        terminals, the maths): none of them is on the first frame."""
+        if pane.children:
+            return
+        if pane.id == "tab-map":
+            surface = SurfaceMap(self.session, id="map-full")
+            await pane.mount(surface)
+            self._maps.append(surface)
+        elif pane.id == "tab-lesson":
+            await pane.mount(LessonPanel(self.session.loaded, id="tab-lesson-panel", classes="lesson"))
+        elif pane.id == "tab-maths":
+            maths = MathsPanel(id="maths")
+            await pane.mount(maths)
+            self._maths = maths  # redrawn from here on (a tick may come while it mounts)
 
     # -- the loop ------------------------------------------------------------------------------
     def _tick(self) -> None:
@@ -259,7 +279,7 @@ class ScenarioScreen(ScenarioActions, Screen):
                 if run is not None:
                     histogram.show(final_values(session, run), run.label, run.colour)
             maths = self._maths
-            if shown(maths):
+            if maths is not None and shown(maths):
                 maths.show(session)
 
     def plot_data(self, plot_id: str, points: int) -> PlotData:

@@ -9,6 +9,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from gdsim.app.text import clean
+from gdsim.app.widgets.lesson_text import LessonText, parse
 from gdsim.scenario.load import LoadedScenario
 
 
@@ -24,15 +25,17 @@ def describe_problem(loaded: LoadedScenario) -> str:
 class LessonPanel(VerticalScroll):
     """Claim first (what the scenario takes apart), then the lesson and the 'try this' list.
 
-    The lesson's Markdown widget (an import of ~0.1 s and a dozen child widgets) is mounted the
-    first time the panel is shown, after the first frame: the scenario screen holds two panels
-    (beside the plots, and in a tab for narrow terminals) and at most one of them is on screen.
+    A lesson in plain Markdown (paragraphs, lists, emphasis, code: every built-in one) is drawn
+    by LessonText, composed with the panel. Any other lesson gets Textual's Markdown widget (an
+    import of ~0.1 s and a dozen child widgets), mounted the first time the panel is shown.
     """
 
     def __init__(self, loaded: LoadedScenario, *, id: str | None = None, classes: str | None = None):
         super().__init__(id=id, classes=classes)
         self.loaded = loaded
-        self._lesson_mounted = False
+        lesson = clean(loaded.scenario.scenario.lesson)
+        self._blocks = parse(lesson) if lesson.strip() else ()
+        self._lesson_mounted = self._blocks is not None  # nothing left to mount
 
     def compose(self) -> ComposeResult:
         info = self.loaded.scenario.scenario
@@ -43,6 +46,8 @@ class LessonPanel(VerticalScroll):
         yield Static(claim, classes="lesson-claim")
         yield Static(Text(clean(describe_problem(self.loaded), keep_newlines=False), style=Style(dim=True)),
                      classes="lesson-meta")
+        if self._blocks:
+            yield LessonText(self._blocks, classes="lesson-text")
         if info.try_this:
             tips = Text("Try this\n", style=Style(bold=True))
             for tip in info.try_this:
@@ -53,7 +58,8 @@ class LessonPanel(VerticalScroll):
         self.mount_lesson()
 
     def mount_lesson(self) -> None:
-        """Put the lesson's Markdown in its place (after the meta line), once."""
+        """Put the lesson's Markdown widget in its place (after the meta line), once, for a lesson
+        LessonText does not draw."""
         lesson = self.loaded.scenario.scenario.lesson
         if self._lesson_mounted or not lesson.strip():
             return
