@@ -19,11 +19,16 @@ from typing import Any, Callable
 
 import numpy as np
 
+from gdsim.engine import scalar_step
 from gdsim.engine.history import History
 
 SMALL_P = 8  # parameters and velocity are recorded per step when P is at most this (surfaces)
 LOSS_BOUND = 1e30
-LOSS_BOUND_SQ = LOSS_BOUND**2
+# The divergence check's fast path compares sums of squares with these, a hair below bound²: a
+# rounded square may tie with bound² for a value just beyond the bound, and the margin (far above
+# any rounding of a sum of squares) makes the fast path decide exactly as the per-value check.
+SAFE_SQ = 1.0 - 1e-12
+LOSS_BOUND_SQ = LOSS_BOUND**2 * SAFE_SQ
 LR_CHUNK = 4096  # learning rates are computed this many steps at a time (one vector call)
 
 
@@ -63,7 +68,7 @@ class Cohort:
         self.seeds = np.asarray(seeds, dtype=np.int64)
         self.clip_norm = clip_norm
         self.bound = float(bound)
-        self._bound_sq = self.bound**2
+        self._bound_sq = self.bound**2 * SAFE_SQ
         self.can_evaluate = hasattr(problem, "evaluate")
         self.eval_every = eval_every if self.can_evaluate else None
         self.patience = patience if self.can_evaluate else None
@@ -195,6 +200,10 @@ class Simulation:
         self.small = self.n_params is not None and self.n_params <= SMALL_P
         self.has_velocity = any(c.velocity() is not None for c in cohorts)
         self.eval_names = sorted({name for c in cohorts for name in c.evaluation})
+        # Cohorts of at most this many runs on a 2-D surface step on Python floats (scalar_step),
+        # bit for bit as their arrays would; 0 steps every cohort as arrays.
+        self.scalar_max_runs = scalar_step.MAX_RUNS
+        self._scalar: tuple[int, list] = (-1, [])
         self.history: History | None = None
         if record:
             fields: dict[str, tuple[int, ...]] = {"loss": (), "lr": ()}
@@ -277,6 +286,10 @@ class Simulation:
     # -- stepping ----------------------------------------------------------------------------
     def step(self, n: int = 1) -> None:
         """Advance all runs by n updates (frozen runs stay where they are)."""
+        fast = self._scalar_cohorts()
+        if fast:
+            scalar_step.step_simulation(self, n, fast)
+            return
         history = self.history
         with np.errstate(all="ignore"):
             for _ in range(n):
@@ -286,6 +299,15 @@ class Simulation:
                 self.step_count = k + 1
                 if history is not None and self.step_count % history.stride == 0:
                     self._record()
+
+    def _scalar_cohorts(self) -> list:
+        """Per cohort its ScalarCohort, or None where it steps as arrays; empty if none is fast."""
+        limit = self.scalar_max_runs
+        if self._scalar[0] != limit:
+            fast = [scalar_step.ScalarCohort(c, LOSS_BOUND) if self.small and scalar_step.takes(c, limit) else None
+                    for c in self.cohorts]
+            self._scalar = (limit, fast if any(fast) else [])
+        return self._scalar[1]
 
     def step_for(self, seconds: float, limit: int, step_cost: float) -> tuple[int, float]:
         """Step until `limit` steps are taken, `seconds` have passed or every run has stopped.
@@ -306,29 +328,31 @@ class Simulation:
         return done, step_cost
 
     def _record(self) -> None:
-        history = self.history
-        row = history.start(self.step_count)
+        row = self.history.start(self.step_count)
         if row is None:
             return
-        put = history.put
-        small = self.small
         for c in self.cohorts:
-            where = c.where
-            put(row, "loss", where, c.loss)
-            put(row, "lr", where, c.lr)
-            velocity = c.velocity()
-            if small:
-                put(row, "params", where, c.params)
-                put(row, "grad", where, c.grad)
-                if velocity is not None:
-                    put(row, "velocity", where, velocity)
-            else:
-                put(row, "grad_norm", where, np.sqrt(np.einsum("rp,rp->r", c.grad, c.grad)))
-                if velocity is not None:
-                    put(row, "velocity_norm", where, np.sqrt(np.einsum("rp,rp->r", velocity, velocity)))
-            for name, values in c.evaluation.items():
-                if name in self.eval_names:
-                    put(row, name, where, values)
+            self._record_cohort(row, c)
+
+    def _record_cohort(self, row: int, cohort: Cohort) -> None:
+        put = self.history.put
+        c = cohort
+        where = c.where
+        put(row, "loss", where, c.loss)
+        put(row, "lr", where, c.lr)
+        velocity = c.velocity()
+        if self.small:
+            put(row, "params", where, c.params)
+            put(row, "grad", where, c.grad)
+            if velocity is not None:
+                put(row, "velocity", where, velocity)
+        else:
+            put(row, "grad_norm", where, np.sqrt(np.einsum("rp,rp->r", c.grad, c.grad)))
+            if velocity is not None:
+                put(row, "velocity_norm", where, np.sqrt(np.einsum("rp,rp->r", velocity, velocity)))
+        for name, values in c.evaluation.items():
+            if name in self.eval_names:
+                put(row, name, where, values)
 
     # -- copying the state to another process (the app's engine worker) ----------------------
     # Problems, optimizers and schedules are rebuilt from the same scenario on both sides and

@@ -1,0 +1,231 @@
+"""The fast path for a few 2-D runs: a cohort stepped on Python floats, bit for bit as its arrays.
+
+A NumPy call costs a microsecond or two whatever the array's size, and a cohort step makes about
+forty of them, so three single-run cohorts (the usual lesson) spend ~200 us a step in call
+overhead. Python float arithmetic costs ~50 ns an operation: stepped one number at a time, the
+same cohort costs a few microseconds a run.
+
+No formula is written twice. The optimizer's update is built from a per-element rule
+(Optimizer.elementwise) and the surfaces' `_value_and_gradient(x, y)` use arithmetic operators
+or NumPy ufuncs; both are called here on floats, in the order the array code performs them, and
++ - * / and sqrt round the same on a float as on an array element, so every value has the same
+bits as Cohort.step would give (tests/engine/test_scalar_step.py compares them exhaustively).
+What the cohort does around the rule is mirrored here in a few lines: gradient clipping (as
+torch's clip_grad_norm_), gradient noise, and freezing a diverged run at its last finite state.
+
+A ScalarCohort keeps a cohort's state as floats while Simulation.step runs, and writes every
+attribute back (new arrays, as Cohort.step leaves them) before it returns. A division by zero
+(eps = 0 and a zero gradient: NumPy's 0/0 is NaN, Python's raises) steps that cohort once
+through its arrays instead.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+from itertools import chain
+
+import numpy as np
+
+from gdsim.engine.surface_catalog import Beale, Himmelblau, Rastrigin, Rosenbrock
+from gdsim.engine.surface_shapes import Bowl, DoubleWell, EscapeSaddle, Plateau, Quadratic, Ravine, Saddle
+
+# Surfaces whose _value_and_gradient takes floats: pure arithmetic (a float in, a float out) ...
+PURE_SURFACES = frozenset({Rosenbrock, Himmelblau, Beale, Quadratic, Bowl, Saddle, EscapeSaddle, DoubleWell})
+# ... or NumPy ufuncs (np.exp, np.sin) that return np.float64 from the same loop an array uses.
+# Hills (sums over an axis) and expression surfaces step as arrays.
+UFUNC_SURFACES = frozenset({Plateau, Ravine, Rastrigin})
+
+# Largest cohort stepped on floats. Measured (benchmarks/bench_engine.py --threshold) on 2 cores:
+# a float run-step costs 4-9 us, an array cohort step 50-90 us plus ~1 us a run, so floats win
+# up to ~10 runs for Adam and ~16 for plain sgd; 8 keeps a margin for the dearer rules.
+MAX_RUNS = 8
+
+
+def takes(cohort, max_runs: int = MAX_RUNS) -> bool:
+    """Whether `cohort` can be stepped here: a few runs of a listed surface, an element-by-element
+    optimizer, no evaluation, and a state of a step count and (R, 2) arrays."""
+    kind = type(cohort.problem)
+    if len(cohort.rows) > max_runs or not (kind in PURE_SURFACES or kind in UFUNC_SURFACES):
+        return False
+    if getattr(cohort.optimizer, "elementwise", None) is None or cohort.eval_every or type(cohort.lr) is not float:
+        return False
+    state = cohort.state
+    shape = cohort.params.shape
+    return (
+        type(state) is cohort.optimizer.elementwise.state
+        and isinstance(state[0], int)
+        and all(f is None or (isinstance(f, np.ndarray) and f.shape == shape) for f in state[1:])
+    )
+
+
+def step_simulation(sim, n: int, fast: list) -> None:
+    """Simulation.step(n) with the cohorts that have a ScalarCohort in `fast` stepped on floats and
+    the others as arrays. The floats' history records are gathered and written a block at a time
+    (before a compaction, which moves rows, and at the end), and their cohorts' arrays are written
+    back at the end, so afterwards everything is as the array path leaves it."""
+    if n <= 0:
+        return
+    history = sim.history
+    scalars = [s for s in fast if s is not None]
+    steppers = [c.step if s is None else s.step for c, s in zip(sim.cohorts, fast)]
+    recorders = [partial(sim._record_cohort, cohort=c) if s is None else s.remember
+                 for c, s in zip(sim.cohorts, fast)]
+    first = None  # the history row of the first record not yet written
+    for s in scalars:
+        s.load()
+    try:
+        with np.errstate(all="ignore"):
+            for _ in range(n):
+                k = sim.step_count
+                for step in steppers:
+                    step(k)
+                sim.step_count = k = k + 1
+                if history is None or k % history.stride:
+                    continue
+                if first is not None and history.count == history.capacity:
+                    for s in scalars:
+                        s.flush(history, first)
+                    first = None
+                row = history.start(k)
+                if row is not None:
+                    if first is None:
+                        first = row
+                    for record in recorders:
+                        record(row)
+    finally:
+        for s in scalars:
+            if first is not None:
+                s.flush(history, first)
+            s.store()
+
+
+class ScalarCohort:
+    """One cohort's runs as floats: per run, (x, y) each with its state fields, gradient, loss."""
+
+    def __init__(self, cohort, loss_bound: float):
+        self.cohort = cohort
+        self.n = len(cohort.rows)
+        elementwise = cohort.optimizer.elementwise
+        self.prepare, self.rule = elementwise.prepare, elementwise.rule
+        problem = cohort.problem
+        self.surface = problem._value_and_gradient
+        self.to_float = type(problem) in UFUNC_SURFACES
+        self.noise = problem.noise if problem.noise != 0.0 else None  # the sampler draws only then
+        self.clip_norm = cohort.clip_norm
+        self.bound = cohort.bound
+        self.loss_bound = loss_bound
+        self.pending: list[tuple] = []  # records not yet written to the history
+
+    # -- between the cohort's arrays and floats --------------------------------------------------
+    def load(self) -> None:
+        c = self.cohort
+        params, fields = c.params.tolist(), [None if f is None else f.tolist() for f in c.state[1:]]
+        # run r, coordinate i: (parameter, *state fields), the arguments the rule takes and returns
+        self.comp = [
+            tuple((params[r][i], *(None if f is None else f[r][i] for f in fields)) for i in (0, 1))
+            for r in range(self.n)
+        ]
+        self.template = c.state  # its type, and which fields are None
+        self.grad = [tuple(g) for g in c.grad.tolist()]
+        self.loss = c.loss.tolist()
+        self.frozen = c.frozen.tolist()
+        self.diverged = c.diverged_at.tolist()
+        self.step_no = c.state.step
+        self.lr = c.lr
+        velocity = c.velocity()
+        # where the velocity sits in a coordinate's tuple (its index in the state), or None
+        self.velocity_at = next((j for j, f in enumerate(c.state) if f is velocity), None) if velocity is not None else None
+
+    def store(self) -> None:
+        """Write back as new arrays (Cohort.step never modifies its arrays in place, except the
+        frozen and diverged_at flags, which are updated in place here too)."""
+        c = self.cohort
+        comp = self.comp
+        c.params = np.array([[x[0], y[0]] for x, y in comp], dtype=np.float64)
+        c.state = type(self.template)(
+            self.step_no,
+            *(None if f is None else np.array([[x[j], y[j]] for x, y in comp], dtype=np.float64)
+              for j, f in enumerate(self.template[1:], start=1)),
+        )
+        c.grad = np.array(self.grad, dtype=np.float64).reshape(self.n, 2)
+        c.loss = np.array(self.loss, dtype=np.float64)
+        c.frozen[:] = self.frozen
+        c.diverged_at[:] = self.diverged
+        c.any_frozen = bool(c.frozen.any())
+        c.lr = self.lr
+
+    # -- one update, as Cohort.step ----------------------------------------------------------------
+    def step(self, k: int) -> None:
+        lr = self.lr
+        step_no = self.step_no + 1
+        coefs = self.prepare(step_no, lr)
+        rule, clip, frozen, comp = self.rule, self.clip_norm, self.frozen, self.comp
+        moved = []
+        try:
+            for r in range(self.n):
+                if frozen[r]:  # the arrays compute it and then put the old values back
+                    moved.append(None)
+                    continue
+                gx, gy = self.grad[r]
+                if clip is not None:
+                    scale = clip / (math.sqrt(gx * gx + gy * gy) + 1e-6)  # einsum's order
+                    if scale >= 1.0:  # np.minimum(1.0, scale), NaN kept
+                        scale = 1.0
+                    gx, gy = gx * scale, gy * scale
+                x, y = comp[r]
+                moved.append((rule(coefs, gx, *x), rule(coefs, gy, *y)))
+        except ArithmeticError:
+            self.store()
+            self.cohort.step(k)
+            self.load()
+            return
+        noise = self.noise
+        if noise is not None:
+            batch = self.cohort.sampler.next().tolist()
+        surface, bound, loss_bound = self.surface, self.bound, self.loss_bound
+        for r, new in enumerate(moved):
+            if new is None:
+                continue
+            x, y = new[0][0], new[1][0]
+            loss, gx, gy = surface(x, y)
+            if self.to_float:
+                loss, gx, gy = float(loss), float(gx), float(gy)
+            if noise is not None:
+                draw = batch[r]
+                gx, gy = gx + noise * draw[0], gy + noise * draw[1]
+            if abs(x) <= bound and abs(y) <= bound and abs(loss) <= loss_bound:  # NaN fails
+                comp[r] = new
+                self.grad[r] = (gx, gy)
+                self.loss[r] = loss
+            else:  # diverged: frozen at the last finite state, labelled with the step
+                frozen[r] = True
+                self.diverged[r] = k + 1
+        self.step_no = step_no
+        self.lr = self.cohort.lr_at(k + 1)
+
+    # -- history: records gathered as floats, written a block at a time ------------------------------
+    def remember(self, row: int) -> None:
+        """Keep this step's record as one flat tuple: lr, losses, then x, y of params, grads, velocity."""
+        j = self.velocity_at
+        record = [self.lr, *self.loss]
+        for (x, y), g in zip(self.comp, self.grad):
+            record += (x[0], y[0], *g) if j is None else (x[0], y[0], *g, x[j], y[j])
+        self.pending.append(record)
+
+    def flush(self, history, first: int) -> None:
+        """Write the pending records into history rows first, first + 1, ..."""
+        pending, self.pending = self.pending, []
+        if not pending:
+            return
+        n, width = len(pending), len(pending[0])
+        block = np.fromiter(chain.from_iterable(pending), np.float64, count=n * width).reshape(n, width)
+        rows = slice(first, first + n)
+        where, runs = self.cohort.where, self.n
+        history.put(rows, "lr", where, block[:, :1])
+        history.put(rows, "loss", where, block[:, 1 : 1 + runs])
+        per_run = block[:, 1 + runs :].reshape(n, runs, -1)
+        history.put(rows, "params", where, per_run[:, :, 0:2])
+        history.put(rows, "grad", where, per_run[:, :, 2:4])
+        if self.velocity_at is not None:
+            history.put(rows, "velocity", where, per_run[:, :, 4:6])
