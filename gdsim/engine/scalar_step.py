@@ -14,9 +14,10 @@ What the cohort does around the rule is mirrored here in a few lines: gradient c
 torch's clip_grad_norm_), gradient noise, and freezing a diverged run at its last finite state.
 
 A ScalarCohort keeps a cohort's state as floats while Simulation.step runs, and writes every
-attribute back (new arrays, as Cohort.step leaves them) before it returns. A division by zero
-(eps = 0 and a zero gradient: NumPy's 0/0 is NaN, Python's raises) steps that cohort once
-through its arrays instead.
+attribute back (new arrays, as Cohort.step leaves them) before it returns; the next step(n)
+reuses the floats if the cohort still holds those very arrays (nobody modifies a cohort's arrays
+in place: Cohort.step does not either). A division by zero (eps = 0 and a zero gradient: NumPy's
+0/0 is NaN, Python's raises) steps that cohort once through its arrays instead.
 """
 
 from __future__ import annotations
@@ -36,9 +37,9 @@ PURE_SURFACES = frozenset({Rosenbrock, Himmelblau, Beale, Quadratic, Bowl, Saddl
 # Hills (sums over an axis) and expression surfaces step as arrays.
 UFUNC_SURFACES = frozenset({Plateau, Ravine, Rastrigin})
 
-# Largest cohort stepped on floats. Measured (benchmarks/bench_engine.py --threshold) on 2 cores:
-# a float run-step costs 4-9 us, an array cohort step 50-90 us plus ~1 us a run, so floats win
-# up to ~10 runs for Adam and ~16 for plain sgd; 8 keeps a margin for the dearer rules.
+# Largest cohort stepped on floats. Measured with history (benchmarks/bench_engine.py --threshold,
+# 2 cores): floats cost ~5 us a step plus 5-9 us a run, arrays 55-90 us almost whatever R is, so
+# floats win up to ~10 runs for adam and centered rmsprop, ~12 for sgd; 8 keeps a margin.
 MAX_RUNS = 8
 
 
@@ -116,10 +117,15 @@ class ScalarCohort:
         self.bound = cohort.bound
         self.loss_bound = loss_bound
         self.pending: list[tuple] = []  # records not yet written to the history
+        self.written: tuple | None = None  # the arrays store() last gave the cohort
+        self.froze = False  # whether a run was frozen since the last store()
 
     # -- between the cohort's arrays and floats --------------------------------------------------
     def load(self) -> None:
         c = self.cohort
+        if self.written is not None and all(now is then for now, then in zip(self.current(), self.written)) \
+                and c.frozen.tolist() == self.frozen:
+            return  # still what store() wrote (nothing replaced it): the floats are current
         params, fields = c.params.tolist(), [None if f is None else f.tolist() for f in c.state[1:]]
         # run r, coordinate i: (parameter, *state fields), the arguments the rule takes and returns
         self.comp = [
@@ -137,44 +143,58 @@ class ScalarCohort:
         # where the velocity sits in a coordinate's tuple (its index in the state), or None
         self.velocity_at = next((j for j, f in enumerate(c.state) if f is velocity), None) if velocity is not None else None
 
-    def store(self) -> None:
-        """Write back as new arrays (Cohort.step never modifies its arrays in place, except the
-        frozen and diverged_at flags, which are updated in place here too)."""
+    def current(self) -> tuple:
         c = self.cohort
-        comp = self.comp
-        c.params = np.array([[x[0], y[0]] for x, y in comp], dtype=np.float64)
-        c.state = type(self.template)(
-            self.step_no,
-            *(None if f is None else np.array([[x[j], y[j]] for x, y in comp], dtype=np.float64)
-              for j, f in enumerate(self.template[1:], start=1)),
-        )
-        c.grad = np.array(self.grad, dtype=np.float64).reshape(self.n, 2)
-        c.loss = np.array(self.loss, dtype=np.float64)
-        c.frozen[:] = self.frozen
-        c.diverged_at[:] = self.diverged
-        c.any_frozen = bool(c.frozen.any())
+        return c.params, c.grad, c.loss, c.state, c.lr
+
+    def store(self) -> None:
+        """Write back as new arrays, as Cohort.step leaves them (it never modifies its arrays in
+        place, except the frozen and diverged_at flags, which are updated in place here too).
+        The arrays are views of one block: a single conversion from floats instead of five."""
+        c, n = self.cohort, self.n
+        fields = [j for j, f in enumerate(self.template) if j and f is not None]
+        flat = list(self.loss)
+        for j in (0, *fields):
+            for x, y in self.comp:
+                flat += (x[j], y[j])
+        for g in self.grad:
+            flat += g
+        block = np.array(flat, dtype=np.float64)
+        c.loss = block[:n]
+        arrays = [block[n + 2 * n * i : n + 2 * n * (i + 1)].reshape(n, 2) for i in range(len(fields) + 2)]
+        c.params, c.grad = arrays[0], arrays[-1]
+        state = [None] * (len(self.template) - 1)
+        for j, array in zip(fields, arrays[1:]):
+            state[j - 1] = array
+        c.state = type(self.template)(self.step_no, *state)
+        if self.froze:
+            c.frozen[:] = self.frozen
+            c.diverged_at[:] = self.diverged
+            c.any_frozen = bool(c.frozen.any())
+            self.froze = False
         c.lr = self.lr
+        self.written = self.current()
 
     # -- one update, as Cohort.step ----------------------------------------------------------------
     def step(self, k: int) -> None:
-        lr = self.lr
         step_no = self.step_no + 1
-        coefs = self.prepare(step_no, lr)
-        rule, clip, frozen, comp = self.rule, self.clip_norm, self.frozen, self.comp
+        coefs = self.prepare(step_no, self.lr)
+        rule, clip, surface, frozen, comp, grad = self.rule, self.clip_norm, self.surface, self.frozen, self.comp, self.grad
         moved = []
-        try:
+        try:  # everything that may raise comes before any change (the noise is drawn after)
             for r in range(self.n):
                 if frozen[r]:  # the arrays compute it and then put the old values back
                     moved.append(None)
                     continue
-                gx, gy = self.grad[r]
+                gx, gy = grad[r]
                 if clip is not None:
                     scale = clip / (math.sqrt(gx * gx + gy * gy) + 1e-6)  # einsum's order
                     if scale >= 1.0:  # np.minimum(1.0, scale), NaN kept
                         scale = 1.0
                     gx, gy = gx * scale, gy * scale
                 x, y = comp[r]
-                moved.append((rule(coefs, gx, *x), rule(coefs, gy, *y)))
+                x, y = rule(coefs, gx, *x), rule(coefs, gy, *y)
+                moved.append((x, y, surface(x[0], y[0])))
         except ArithmeticError:
             self.store()
             self.cohort.step(k)
@@ -183,24 +203,24 @@ class ScalarCohort:
         noise = self.noise
         if noise is not None:
             batch = self.cohort.sampler.next().tolist()
-        surface, bound, loss_bound = self.surface, self.bound, self.loss_bound
+        bound, loss_bound = self.bound, self.loss_bound
         for r, new in enumerate(moved):
             if new is None:
                 continue
-            x, y = new[0][0], new[1][0]
-            loss, gx, gy = surface(x, y)
+            x, y, (loss, gx, gy) = new
             if self.to_float:
                 loss, gx, gy = float(loss), float(gx), float(gy)
             if noise is not None:
                 draw = batch[r]
                 gx, gy = gx + noise * draw[0], gy + noise * draw[1]
-            if abs(x) <= bound and abs(y) <= bound and abs(loss) <= loss_bound:  # NaN fails
-                comp[r] = new
-                self.grad[r] = (gx, gy)
+            if abs(x[0]) <= bound and abs(y[0]) <= bound and abs(loss) <= loss_bound:  # NaN fails
+                comp[r] = x, y
+                grad[r] = gx, gy
                 self.loss[r] = loss
             else:  # diverged: frozen at the last finite state, labelled with the step
                 frozen[r] = True
                 self.diverged[r] = k + 1
+                self.froze = True
         self.step_no = step_no
         self.lr = self.cohort.lr_at(k + 1)
 

@@ -203,7 +203,7 @@ class Simulation:
         # Cohorts of at most this many runs on a 2-D surface step on Python floats (scalar_step),
         # bit for bit as their arrays would; 0 steps every cohort as arrays.
         self.scalar_max_runs = scalar_step.MAX_RUNS
-        self._scalar: tuple[int, list] = (-1, [])
+        self._scalar: tuple[tuple, list] = ((), [])  # (for which limit and cohorts, the list)
         self.history: History | None = None
         if record:
             fields: dict[str, tuple[int, ...]] = {"loss": (), "lr": ()}
@@ -302,11 +302,12 @@ class Simulation:
 
     def _scalar_cohorts(self) -> list:
         """Per cohort its ScalarCohort, or None where it steps as arrays; empty if none is fast."""
-        limit = self.scalar_max_runs
-        if self._scalar[0] != limit:
+        key = (self.scalar_max_runs, *map(id, self.cohorts))
+        if self._scalar[0] != key:
+            limit = self.scalar_max_runs
             fast = [scalar_step.ScalarCohort(c, LOSS_BOUND) if self.small and scalar_step.takes(c, limit) else None
                     for c in self.cohorts]
-            self._scalar = (limit, fast if any(fast) else [])
+            self._scalar = (key, fast if any(fast) else [])
         return self._scalar[1]
 
     def step_for(self, seconds: float, limit: int, step_cost: float) -> tuple[int, float]:
