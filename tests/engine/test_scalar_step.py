@@ -228,6 +228,24 @@ def test_three_runs_snapshot_restore_and_step_for():
     same_simulation(copy, slow)
 
 
+def test_rewinding_by_restore_is_not_hidden_by_the_floats_kept_between_calls():
+    """The floats are reused across step(n) calls only while the cohort holds the arrays written
+    back; restoring an earlier snapshot (new arrays) must be stepped from, not the kept floats."""
+    fast, slow = build(load_scenario(THREE_RUNS)), build(load_scenario(THREE_RUNS))
+    slow.scalar_max_runs = 0
+    for sim in (fast, slow):
+        sim.step(50)
+    earlier = pickle.loads(pickle.dumps(slow.snapshot()))
+    for sim in (fast, slow):
+        sim.step(70)
+    same_simulation(fast, slow)
+    fast.restore(pickle.loads(pickle.dumps(earlier)))
+    slow.restore(earlier)
+    for sim in (fast, slow):
+        sim.step(30)
+    same_simulation(fast, slow)
+
+
 @pytest.mark.parametrize("surface", sorted(c.name for c in scalar_step.UFUNC_SURFACES))
 def test_ufunc_surfaces_on_floats_match_their_arrays(surface):
     """np.exp / np.sin on one float and inside a row of 8 values round the same (the SIMD loops)."""
