@@ -4,12 +4,14 @@ its keys change, no second layout for a same-size resize). No clocks here."""
 
 from __future__ import annotations
 
+import html
+import re
+
 from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Markdown
-from textual.widgets._footer import FooterKey
 
 from gdsim.app import app as app_module
 from gdsim.app.screens.picker import PickerScreen
@@ -20,17 +22,29 @@ from gdsim.app.widgets.lesson_text import LessonText
 from tests.app.conftest import DATA, make_app
 
 
-def footer_keys(footer: Footer) -> list[tuple]:
-    """What a footer shows, key by key: enough to tell any difference a user could see."""
-    return [(key.key, key.key_display, key.description, key.action, key._disabled, sorted(key.classes))
-            for key in footer.query(FooterKey)]
+def footer_row(app) -> list[str]:
+    """The footer's line as the SVG screenshot draws it: every text and rectangle of the last row,
+    with its colours and font resolved (what a user sees, cell for cell)."""
+    svg = app.export_screenshot()
+    classes = dict(re.findall(r"\.(terminal-[\w-]*?r\d+) \{([^}]*)\}", svg))
+    rows = re.findall(r'<(text|rect)(?: class="(terminal-[\w-]*?r\d+)")?(?: fill="([^"]*)")? x="([\d.]+)" y="([\d.]+)"[^>]*>'
+                      r"([^<]*)", svg)
+    last = max(float(y) for kind, _, _, _, y, _ in rows if kind == "text")
+    bottom = [row for row in rows if abs(float(row[4]) - last) < 20]  # the texts and the rects of that row
+    return [f"{kind} {classes.get(cls, '')} {fill} {x} {html.unescape(text)}".replace("\xa0", " ")
+            for kind, cls, fill, x, _, text in bottom]
 
 
 class KeysApp(App):
-    """Two buttons with their own keys (moving focus reorders the footer) under a footer."""
+    """Two buttons with their own keys (moving focus changes the footer) under a footer."""
 
     FOOTER = Footer
-    BINDINGS = [Binding("q", "quit", "Quit"), Binding("h", "help", "Hidden", show=False)]
+    BINDINGS = [Binding("q", "quit", "Quit"), Binding("h", "help", "Hidden", show=False),
+                Binding("ctrl+t", "toggle", "Off", show=True), Binding("p", "press", "Press")]
+
+    def __init__(self):
+        super().__init__()
+        self.pressed = []
 
     def compose(self) -> ComposeResult:
         first, second = Button("one", id="one"), Button("two", id="two")
@@ -40,54 +54,66 @@ class KeysApp(App):
         yield second
         yield self.FOOTER()
 
+    def action_press(self) -> None:
+        self.pressed.append("p")
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        return None if action == "toggle" else True  # shown, disabled
+
 
 class KeyFooterApp(KeysApp):
     FOOTER = KeyFooter
 
 
-async def shown_while_focus_moves(app_class) -> list[list[tuple]]:
+async def shown_while_focus_moves(app_class) -> list[list[str]]:
     app = app_class()
     seen = []
     async with app.run_test(size=(80, 10)) as pilot:
         await pilot.pause()
-        seen.append(footer_keys(app.query_one(Footer)))
+        seen.append(footer_row(app))
         for _ in range(3):
             await pilot.press("tab")
             await pilot.pause()
-            seen.append(footer_keys(app.query_one(Footer)))
+            seen.append(footer_row(app))
     return seen
 
 
-async def test_key_footer_shows_what_footer_shows():
+async def test_key_footer_draws_what_footer_draws():
     expected = await shown_while_focus_moves(KeysApp)
-    assert any("Only on two" in str(keys) for keys in expected)  # focus did change the keys
+    assert any("Only on two" in str(row) for row in expected)  # focus did change the keys
+    assert any("Off" in str(row) for row in expected)  # a disabled key is drawn too
     assert await shown_while_focus_moves(KeyFooterApp) == expected
 
 
-async def test_key_footer_on_the_picker_matches_footer_and_rebuilds_once(monkeypatch):
-    rebuilds = []
-    original = KeyFooter.recompose
-
-    async def counting(self):
-        rebuilds.append(self)
-        await original(self)
-
-    monkeypatch.setattr(KeyFooter, "recompose", counting)
+async def test_key_footer_on_the_picker_is_one_widget_drawing_what_footer_draws(monkeypatch):
     app = make_app(None)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         assert isinstance(app.screen, PickerScreen)
-        shown = footer_keys(app.screen.query_one(KeyFooter))
-        await pilot.press("down", "down", "up")  # moves the highlight; the keys stay the same
-        await pilot.pause()
-    assert len(rebuilds) == 1  # Textual's Footer rebuilds after every bindings signal
-    assert "Quit" in str(shown)
+        footer = app.screen.query_one(KeyFooter)
+        assert not footer.children and "Quit" in [key.description for key in footer.keys]
+        shown = footer_row(app)
 
     monkeypatch.setattr("gdsim.app.screens.picker.KeyFooter", Footer)
     app = make_app(None)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        assert footer_keys(app.screen.query_one(Footer)) == shown
+        assert footer_row(app) == shown
+
+
+async def test_key_footer_click_presses_the_key_and_hover_highlights_it():
+    app = KeyFooterApp()
+    async with app.run_test(size=(80, 10)) as pilot:
+        await pilot.pause()
+        footer = app.query_one(KeyFooter)
+        start, end, key = next(span for span in footer._spans if span[2].key == "p")
+        before = footer.render_line(0)
+        await pilot.hover(KeyFooter, offset=(start + 1, 0))
+        await pilot.pause()
+        assert footer._hover == key and footer.render_line(0) != before
+        await pilot.click(KeyFooter, offset=(start + 1, 0))
+        await pilot.pause()
+        assert app.pressed == ["p"]
 
 
 def lessons(screen) -> dict[str, tuple[int, int]]:
