@@ -23,6 +23,7 @@ in place: Cohort.step does not either). A division by zero (eps = 0 and a zero g
 from __future__ import annotations
 
 import math
+import operator
 from functools import partial
 from itertools import chain
 
@@ -49,12 +50,13 @@ def takes(cohort, max_runs: int = MAX_RUNS) -> bool:
     kind = type(cohort.problem)
     if len(cohort.rows) > max_runs or not (kind in PURE_SURFACES or kind in UFUNC_SURFACES):
         return False
-    if getattr(cohort.optimizer, "elementwise", None) is None or cohort.eval_every or type(cohort.lr) is not float:
+    rule = getattr(cohort.optimizer, "elementwise", None)  # stand-in optimizers in tests have none
+    if rule is None or cohort.eval_every or type(cohort.lr) is not float:
         return False
     state = cohort.state
     shape = cohort.params.shape
     return (
-        type(state) is cohort.optimizer.elementwise.state
+        type(state) is rule.state
         and isinstance(state[0], int)
         and all(f is None or (isinstance(f, np.ndarray) and f.shape == shape) for f in state[1:])
     )
@@ -123,8 +125,8 @@ class ScalarCohort:
     # -- between the cohort's arrays and floats --------------------------------------------------
     def load(self) -> None:
         c = self.cohort
-        if self.written is not None and all(now is then for now, then in zip(self.current(), self.written)) \
-                and c.frozen.tolist() == self.frozen:
+        written = self.written
+        if written and all(map(operator.is_, self.current(), written)) and c.frozen.tolist() == self.frozen:
             return  # still what store() wrote (nothing replaced it): the floats are current
         params, fields = c.params.tolist(), [None if f is None else f.tolist() for f in c.state[1:]]
         # run r, coordinate i: (parameter, *state fields), the arguments the rule takes and returns
@@ -141,7 +143,7 @@ class ScalarCohort:
         self.lr = c.lr
         velocity = c.velocity()
         # where the velocity sits in a coordinate's tuple (its index in the state), or None
-        self.velocity_at = next((j for j, f in enumerate(c.state) if f is velocity), None) if velocity is not None else None
+        self.velocity_at = None if velocity is None else [f is velocity for f in c.state].index(True)
 
     def current(self) -> tuple:
         c = self.cohort
@@ -179,7 +181,8 @@ class ScalarCohort:
     def step(self, k: int) -> None:
         step_no = self.step_no + 1
         coefs = self.prepare(step_no, self.lr)
-        rule, clip, surface, frozen, comp, grad = self.rule, self.clip_norm, self.surface, self.frozen, self.comp, self.grad
+        rule, clip, surface = self.rule, self.clip_norm, self.surface
+        frozen, comp, grad = self.frozen, self.comp, self.grad
         moved = []
         try:  # everything that may raise comes before any change (the noise is drawn after)
             for r in range(self.n):

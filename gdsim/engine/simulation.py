@@ -305,8 +305,8 @@ class Simulation:
         key = (self.scalar_max_runs, *map(id, self.cohorts))
         if self._scalar[0] != key:
             limit = self.scalar_max_runs
-            fast = [scalar_step.ScalarCohort(c, LOSS_BOUND) if self.small and scalar_step.takes(c, limit) else None
-                    for c in self.cohorts]
+            fast = [scalar_step.ScalarCohort(c, LOSS_BOUND) if self.small and scalar_step.takes(c, limit)
+                    else None for c in self.cohorts]
             self._scalar = (key, fast if any(fast) else [])
         return self._scalar[1]
 
