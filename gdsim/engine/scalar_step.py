@@ -25,7 +25,6 @@ from __future__ import annotations
 import math
 import operator
 from functools import partial
-from itertools import chain
 
 import numpy as np
 
@@ -118,7 +117,7 @@ class ScalarCohort:
         self.clip_norm = cohort.clip_norm
         self.bound = cohort.bound
         self.loss_bound = loss_bound
-        self.pending: list[tuple] = []  # records not yet written to the history
+        self.pending: list[float] = []  # records not yet written to the history, flat
         self.written: tuple | None = None  # the arrays store() last gave the cohort
         self.froze = False  # whether a run was frozen since the last store()
 
@@ -229,25 +228,27 @@ class ScalarCohort:
 
     # -- history: records gathered as floats, written a block at a time ------------------------------
     def remember(self, row: int) -> None:
-        """Keep this step's record as one flat tuple: lr, losses, then x, y of params, grads, velocity."""
-        j = self.velocity_at
-        record = [self.lr, *self.loss]
+        """Append this step's record to one flat list of floats: lr, losses, then per run x, y of
+        params, grad and velocity (no container a record: thousands would wake the collector)."""
+        j, pending = self.velocity_at, self.pending
+        pending.append(self.lr)
+        pending += self.loss
         for (x, y), g in zip(self.comp, self.grad):
-            record += (x[0], y[0], *g) if j is None else (x[0], y[0], *g, x[j], y[j])
-        self.pending.append(record)
+            pending += (x[0], y[0], *g) if j is None else (x[0], y[0], *g, x[j], y[j])
 
     def flush(self, history, first: int) -> None:
         """Write the pending records into history rows first, first + 1, ..."""
         pending, self.pending = self.pending, []
         if not pending:
             return
-        n, width = len(pending), len(pending[0])
-        block = np.fromiter(chain.from_iterable(pending), np.float64, count=n * width).reshape(n, width)
-        rows = slice(first, first + n)
-        where, runs = self.cohort.where, self.n
+        runs = self.n
+        width = 1 + runs * (5 if self.velocity_at is None else 7)
+        block = np.array(pending, dtype=np.float64).reshape(-1, width)
+        rows = slice(first, first + len(block))
+        where = self.cohort.where
         history.put(rows, "lr", where, block[:, :1])
         history.put(rows, "loss", where, block[:, 1 : 1 + runs])
-        per_run = block[:, 1 + runs :].reshape(n, runs, -1)
+        per_run = block[:, 1 + runs :].reshape(len(block), runs, -1)
         history.put(rows, "params", where, per_run[:, :, 0:2])
         history.put(rows, "grad", where, per_run[:, :, 2:4])
         if self.velocity_at is not None:

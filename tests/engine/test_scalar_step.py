@@ -137,7 +137,7 @@ def step_both(configs, order, chunks) -> tuple[Simulation, Simulation]:
     return fast, slow
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_fast_path_is_bit_for_bit_the_array_path(data):
     configs = cohort_configs(data, data.draw(st.integers(1, 3)))
@@ -175,7 +175,7 @@ def same_rule(opt, grads, state, params, lr) -> tuple:
     return new_params, new_state
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.data())
 def test_each_rule_on_floats_is_its_update_on_arrays(data):
     """Every optimizer's per-element rule on random floats (zeros, subnormals, huge, inf, NaN)."""
