@@ -8,6 +8,9 @@ evaluations) is frozen too. Neither raises; the other runs go on.
 
 Step k is the state after k updates: the loss and gradient are evaluated at the parameters of
 step k, and the update from k to k+1 uses that gradient and lr_at(k).
+
+A cohort of a few runs on a 2-D surface is stepped on Python floats instead (scalar_step: NumPy's
+per-call cost dominates arrays of two numbers), through the same formulas and with the same bits.
 """
 
 from __future__ import annotations
