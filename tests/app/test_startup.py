@@ -263,3 +263,25 @@ async def test_tab_contents_are_built_when_first_opened_and_work_then():
         screen.redraw()
         await pilot.pause()
         assert "from step 5 to 6" in str(screen.query_one("#maths-text").render())
+
+
+async def test_the_first_screen_is_rendered_only_after_textuals_start_up_batch(monkeypatch):
+    """A frame rendered while Textual's start-up batch lasts is thrown away: the first screen is
+    pushed as the batch ends (GdsimApp._ready), so its first render is the one shown."""
+    from gdsim.app.screens.scenario import ScenarioScreen
+
+    renders = []
+    original = Screen._compositor_refresh
+
+    def recording(self):
+        renders.append((type(self).__name__, self.app._batch_count))
+        return original(self)
+
+    monkeypatch.setattr(Screen, "_compositor_refresh", recording)
+    for app, screen_class in ((make_app(), ScenarioScreen), (make_app(None), PickerScreen)):
+        renders.clear()
+        async with app.run_test(size=(120, 40)) as pilot:
+            assert isinstance(app.screen, screen_class)  # current as soon as the app is ready
+            await pilot.pause()
+        mine = [batch for name, batch in renders if name == screen_class.__name__]
+        assert mine and all(batch == 0 for batch in mine), renders
