@@ -71,3 +71,14 @@ async def test_the_screen_never_shows_stale_lines():
                 shown = [s.text for s in widget.render_lines(Region(0, 0, width, height))]
                 drawn = [widget.render_line(y).text for y in range(height)]
                 assert shown == drawn, f"{widget!r} at {size}: the screen holds lines the widget no longer draws"
+
+
+def test_status_line_is_cut_with_an_ellipsis_and_padded():
+    from gdsim.app.widgets.status_line import _line
+
+    pieces = [(" ⏸ paused ", Style(bold=True)), (" step 12", Style()), ("  · a long title", Style(dim=True))]
+    full = _line(pieces, 60, Style())
+    assert full.cell_length == 60 and full.text.startswith(" ⏸ paused  step 12  · a long title")
+    cut = _line(pieces, 20, Style())
+    assert cut.cell_length == 20 and cut.text == " ⏸ paused  step 12 …"
+    assert _line([("界界界", Style())], 4, Style()).cell_length <= 4  # a wide character is not split
