@@ -28,6 +28,7 @@ class Canvas:
         self.chars: dict[tuple[int, int], tuple[str, Style]] = {}
         self.styles: list[Style] = []
         self._style_index: dict[Style, int] = {}
+        self._frame: tuple | None = None  # what strips() drew: codes, styles, looks and the Strips
 
     def _index(self, style: Style) -> int:
         index = self._style_index.get(style)
@@ -84,12 +85,14 @@ class Canvas:
             if 0 <= col + i < self.cols:
                 self.chars[(row, col + i)] = (char, style)
 
-    def strips(self, base: Style = Style()) -> list[Strip]:
+    def strips(self, base: Style = Style(), previous: Canvas | None = None) -> list[Strip]:
         """One Strip per row; runs of cells with the same style become one Segment.
 
         Vectorised: the characters of the whole canvas are decoded in one go and rows are split
         where the style changes, so a plot costs a few NumPy calls per row, not one Python step
-        per cell (it is redrawn at every frame)."""
+        per cell (it is redrawn at every frame). Rows identical to those of `previous` (the
+        canvas drawn last time) are that canvas's very Strip objects: no Segments are built for
+        them, and the widget sees at once that they need no repaint."""
         rows, cols = self.rows, self.cols
         if not rows or not cols:
             return [Strip([], cols) for _ in range(rows)]
@@ -106,18 +109,28 @@ class Canvas:
             codes[row, col] = ord(char)
             index[row, col] = k
         looks = [base + style for style in styles] + [base]  # index -1 is the blank cell
+        kept = None
+        if previous is not None and previous._frame is not None:
+            old_codes, old_index, old_looks, old_strips = previous._frame
+            if old_codes.shape == codes.shape and old_looks == looks:
+                kept = ((codes == old_codes) & (index == old_index)).all(axis=1).tolist()
         text = codes.tobytes().decode("utf-32-le")
         starts = np.ones((rows, cols), dtype=bool)
         starts[:, 1:] = index[:, 1:] != index[:, :-1]
         cuts = np.flatnonzero(starts)  # every row starts a segment, so rows never merge
         ends = np.append(cuts[1:], rows * cols).tolist()
         kinds = index.ravel()[cuts].tolist()
-        strips, segments, row_end = [], [], cols
-        for a, b, k in zip(cuts.tolist(), ends, kinds):
-            segments.append(Segment(text[a:b], looks[k]))
-            if b == row_end:
-                strips.append(Strip(segments, cols))
-                segments, row_end = [], row_end + cols
+        first = np.searchsorted(cuts, np.arange(rows + 1) * cols).tolist()  # each row's first cut
+        cuts = cuts.tolist()
+        strips = []
+        for row in range(rows):
+            if kept is not None and kept[row]:
+                strips.append(old_strips[row])
+                continue
+            strips.append(Strip(
+                [Segment(text[cuts[i]:ends[i]], looks[kinds[i]]) for i in range(first[row], first[row + 1])], cols
+            ))
+        self._frame = (codes, index, looks, strips)
         return strips
 
 

@@ -66,3 +66,33 @@ def test_strips_match_a_cell_by_cell_reading(cols, rows, dots, labels):
     strips = canvas.strips(base)
     assert [cells(s) for s in strips] == reference(canvas, base)
     assert all(strip.cell_length == cols for strip in strips)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 20), st.integers(1, 6),
+    st.lists(st.tuples(st.floats(-5, 45), st.floats(-5, 30), st.sampled_from([RED, BLUE])), max_size=30),
+    st.lists(st.tuples(st.floats(-5, 45), st.floats(-5, 30), st.sampled_from([RED, BLUE])), max_size=5),
+)
+def test_rows_unchanged_since_the_previous_frame_are_reused(cols, rows, dots, more):
+    """A frame drawn from the previous one is what a fresh drawing would be, and rows that did not
+    change are the previous frame's own Strips (so the widget repaints only the others)."""
+    def draw(points):
+        canvas = Canvas(cols, rows)
+        for x, y, style in points:
+            canvas.dots(np.array([x]), np.array([y]), style)
+        canvas.text(0, 0, "t", BOLD)
+        return canvas
+
+    before = draw(dots)
+    first = before.strips()
+    after = draw(dots + more)
+    second = after.strips(previous=before)
+    fresh = draw(dots + more).strips()
+    assert [cells(s) for s in second] == [cells(s) for s in fresh] == reference(after, Style())
+    for row in range(rows):
+        same = (after.bits[row] == before.bits[row]).all() and (after.colour[row] == before.colour[row]).all()
+        if same and before.styles == after.styles:
+            assert second[row] is first[row]
+        if second[row] is first[row]:
+            assert cells(first[row]) == cells(fresh[row])

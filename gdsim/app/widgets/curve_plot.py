@@ -21,6 +21,7 @@ class CurvePlot(RasterWidget):
         super().__init__(id=id, classes=classes)
         self.title = title
         self.data: PlotData | None = None
+        self._canvas: Canvas | None = None  # the last frame: rows that did not change are reused
 
     def show(self, data: PlotData) -> None:
         self.data = data
@@ -38,13 +39,15 @@ class CurvePlot(RasterWidget):
             canvas.text(0, width - len(data.note), data.note, Style(dim=True, italic=True))
         cols, rows = width - LABEL_WIDTH - 1, height - 2
         if cols < 4 or rows < 1 or data is None:
-            self._strips = canvas.strips()
+            self._strips = canvas.strips(previous=self._canvas)
+            self._canvas = canvas
             self.draws += 1
             return
         traces = [t for t in data.traces if len(t.steps)]
         if not traces:
             canvas.text(1 + rows // 2, LABEL_WIDTH + 2, data.note or "no data yet", Style(dim=True))
-            self._strips = canvas.strips()
+            self._strips = canvas.strips(previous=self._canvas)
+            self._canvas = canvas
             self.draws += 1
             return
         x_high = max(max(float(t.steps[-1]) for t in traces), float(data.x_max))
@@ -68,7 +71,8 @@ class CurvePlot(RasterWidget):
             else:
                 canvas.line(px, ys(trace.values), style)
         self._axes(canvas, xs, ys, cols, rows, data)
-        self._strips = canvas.strips()
+        self._strips = canvas.strips(previous=self._canvas)
+        self._canvas = canvas
         self.draws += 1
 
     def _axes(self, canvas: Canvas, xs: Scale, ys: Scale, cols: int, rows: int, data: PlotData) -> None:
