@@ -285,3 +285,24 @@ async def test_the_first_screen_is_rendered_only_after_textuals_start_up_batch(m
             await pilot.pause()
         mine = [batch for name, batch in renders if name == screen_class.__name__]
         assert mine and all(batch == 0 for batch in mine), renders
+
+
+async def test_the_scenario_screen_has_its_readings_before_its_first_layout(monkeypatch):
+    """on_mount fills the status line and the run table (is_mounted is still False there, so
+    redraw() would wait): the first layout already has the table's rows, and no second layout
+    follows for its height."""
+    from gdsim.app.screens.scenario import ScenarioScreen
+
+    seen = {}
+    original = ScenarioScreen.on_mount
+
+    def recording(self):
+        original(self)
+        seen["rows"] = len(self._table.rows)
+        seen["status"] = self._status.text.plain
+
+    monkeypatch.setattr(ScenarioScreen, "on_mount", recording)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+    assert seen["rows"] == 3 and "step 0 / 300" in seen["status"]

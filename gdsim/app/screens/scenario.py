@@ -158,7 +158,9 @@ class ScenarioScreen(ScenarioActions, Screen):
         self._ticking = False
         self._worker_tried = False
         self._sync_ticks()
-        self.redraw(force=True)
+        # Not redraw(), which waits for is_mounted (set after this handler): the status line and
+        # the run table then have their text and rows in the first layout, not the second.
+        self._redraw(force=True)
 
     def on_resize(self) -> None:
         self._apply_layout()
@@ -253,8 +255,10 @@ class ScenarioScreen(ScenarioActions, Screen):
 
     def redraw(self, force: bool = False) -> None:
         """Redraw every visible widget from the Session, if anything changed since the last time."""
-        if not self.is_mounted:
-            return
+        if self.is_mounted:
+            self._redraw(force)
+
+    def _redraw(self, force: bool) -> None:
         session = self.session
         key = (session.version, session.sim.step_count, self.app.theme, self.velocity_parts)
         if key == self._drawn and not force:
