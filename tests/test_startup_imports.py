@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from gdsim.cli import COMMANDS, build_parser
 from tests.imports import imported
 
 THREE_RUNS = Path(__file__).parent / "app" / "data" / "three_runs.toml"
@@ -82,3 +83,20 @@ def test_startup_imports_only_what_the_first_screen_needs(case):
 def test_the_check_itself_sees_imports():
     """The same check, on a statement that does import NumPy, reports it (so the test can fail)."""
     assert "numpy" in imported("import gdsim.build", ("numpy",))
+
+
+def test_gdsim_scenario_builds_no_sub_command_parser():
+    """`gdsim SCENARIO` goes straight to the app: the sub-commands' modules are not imported."""
+    statement = (
+        "import gdsim.cli, gdsim.commands.app_cmd as app_cmd\n"
+        "app_cmd.run_app = lambda argv: 0\n"
+        f"assert gdsim.cli.main([{str(THREE_RUNS)!r}]) == 0"
+    )
+    commands = [module for module in COMMANDS.values()]
+    assert imported(statement, commands) == []
+    assert imported("import gdsim.cli; gdsim.cli.build_parser()", commands) != []  # the check sees them
+
+
+def test_the_cli_knows_every_sub_command_by_name():
+    parser = build_parser()
+    assert sorted(parser._subparsers._group_actions[0].choices) == sorted(COMMANDS)
