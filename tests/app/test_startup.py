@@ -306,3 +306,26 @@ async def test_the_scenario_screen_has_its_readings_before_its_first_layout(monk
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
     assert seen["rows"] == 3 and "step 0 / 300" in seen["status"]
+
+
+async def test_the_scenario_screen_is_not_restyled_as_it_opens_but_is_when_its_classes_change(monkeypatch):
+    """Pushing a screen restyles it on resume; the scenario screen's styles were applied as it
+    mounted, moments before (~20 ms to apply again). Class changes still restyle it."""
+    from gdsim.app.screens.scenario import ScenarioScreen
+
+    restyled = []
+    original = App.update_styles
+
+    def recording(self, node, animate=True):
+        if isinstance(node, ScenarioScreen):
+            restyled.append(node)
+        return original(self, node, animate)
+
+    monkeypatch.setattr(App, "update_styles", recording)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert restyled == []  # its classes fit 120x40 as composed: no restyle at all
+        await pilot.resize_terminal(80, 24)  # -narrow, -short
+        await pilot.pause()
+        assert restyled and restyled[0] is app.screen and app.screen.has_class("-narrow")

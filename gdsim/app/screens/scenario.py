@@ -109,6 +109,8 @@ class ScenarioScreen(ScenarioActions, Screen):
         self._last_tick = time.perf_counter()
         self.pacer = Pacer(ShareSource())
         self.redraws = 0  # full redraws done (the benchmark reads this)
+        self._resumed = False  # see on_screen_resume
+        self._styles_fresh = False
         self._redraw_pending = False
 
     # -- layout --------------------------------------------------------------------------------
@@ -140,6 +142,18 @@ class ScenarioScreen(ScenarioActions, Screen):
                 yield NoticeBar(id="notices")
                 yield RunTable(id="runs")
         yield KeyFooter()
+
+    def on_screen_resume(self) -> None:
+        # Runs before Screen._on_screen_resume, which restyles the whole screen; on the first
+        # resume the styles are those applied as it mounted, moments ago (~20 ms of the first frame).
+        self._styles_fresh = not self._resumed
+        self._resumed = True
+
+    def update_node_styles(self, animate: bool = True) -> None:
+        if self._styles_fresh:
+            self._styles_fresh = False
+            return
+        super().update_node_styles(animate)
 
     def on_mount(self) -> None:
         # The widgets redrawn every tick, looked up once (a CSS query per tick costs milliseconds).
