@@ -8,6 +8,7 @@ pays for Textual.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from gdsim.errors import UserError
@@ -49,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    # pydantic looks for plugins in every installed distribution's entry points at the first model
+    # it builds (~10 ms of the app's start); gdsim uses none. A value set by the user is kept.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
         from gdsim.commands.app_cmd import run_app
 
