@@ -8,6 +8,7 @@ pays for Textual.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 
@@ -54,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     # it builds (~10 ms of the app's start); gdsim uses none. A value set by the user is kept.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
+        # The app's start creates some 10^6 objects that live as long as it does (modules, classes,
+        # widgets); the cyclic garbage collector would scan them again and again while they are
+        # made (~0.1 s of the first frame). The first screen turns it back on once it is up
+        # (gdsim.app.app.collect_garbage_again), with those objects set aside (gc.freeze).
+        gc.disable()
         from gdsim.commands.app_cmd import run_app
 
         return _guard(lambda: run_app(argv))

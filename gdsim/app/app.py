@@ -6,6 +6,7 @@ alone loads neither NumPy nor the engine until a scenario is opened (tests/test_
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
@@ -67,6 +68,15 @@ class SafeCommandPalette(CommandPalette):
             super()._action_command_list(action)
         except KeyError:
             pass
+
+
+def collect_garbage_again() -> None:
+    """Turn the garbage collector back on once the first screen is up, if gdsim.cli turned it off
+    for the start: what the start made is moved out of its sight first (gc.freeze), so later
+    collections do not scan the modules, classes and widgets that live as long as the app."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 def gdsim_commands() -> type[Provider]:

@@ -329,3 +329,33 @@ async def test_the_scenario_screen_is_not_restyled_as_it_opens_but_is_when_its_c
         await pilot.resize_terminal(80, 24)  # -narrow, -short
         await pilot.pause()
         assert restyled and restyled[0] is app.screen and app.screen.has_class("-narrow")
+
+
+def test_gdsim_turns_the_garbage_collector_off_for_the_start(monkeypatch):
+    import gc
+
+    import gdsim.cli
+    import gdsim.commands.app_cmd as app_cmd
+
+    seen = []
+    monkeypatch.setattr(app_cmd, "run_app", lambda argv: seen.append(gc.isenabled()) or 0)
+    try:
+        assert gdsim.cli.main([str(DATA / "three_runs.toml")]) == 0
+    finally:
+        gc.enable()
+    assert seen == [False]
+
+
+async def test_the_first_screen_turns_the_garbage_collector_back_on():
+    import gc
+
+    for initial in ("three_runs", None):
+        app = make_app(initial)
+        gc.disable()
+        try:
+            async with app.run_test(size=(120, 40)) as pilot:
+                await pilot.pause()
+                assert gc.isenabled() and gc.get_freeze_count() > 0
+        finally:
+            gc.enable()
+            gc.unfreeze()  # this test process keeps collecting what it made

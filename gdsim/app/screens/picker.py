@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from gdsim.app.app import collect_garbage_again
 from gdsim.app.messages import OpenScenario
 from gdsim.app.text import clean
 from gdsim.app.widgets.key_footer import KeyFooter
@@ -118,6 +119,7 @@ class PickerScreen(Screen):
         option_list = self.query_one("#picker-list", OptionList)
         if self.shown:
             option_list.highlighted = 0
+        collect_garbage_again()
 
     @on(Input.Changed, "#picker-filter")
     def _filter(self, event: Input.Changed) -> None:

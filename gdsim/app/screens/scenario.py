@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import TabbedContent, TabPane
 
+from gdsim.app.app import collect_garbage_again
 from gdsim.app.pacing import Pacer, ShareSource
 from gdsim.app.screens.scenario_actions import ScenarioActions
 from gdsim.app.series import PlotData, Trace, final_values, traces_for, wants_log
@@ -175,6 +176,7 @@ class ScenarioScreen(ScenarioActions, Screen):
         # Not redraw(), which waits for is_mounted (set after this handler): the status line and
         # the run table then have their text and rows in the first layout, not the second.
         self._redraw(force=True)
+        collect_garbage_again()
 
     def on_resize(self) -> None:
         self._apply_layout()
