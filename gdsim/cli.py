@@ -58,8 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         # The app's start makes tens of thousands of objects that live as long as it does (~55,000
         # tracked ones after the imports alone: modules, classes, functions, then widgets); the
         # cyclic garbage collector would scan them again and again while they are made (~80 ms of
-        # the first frame, measured in a terminal). The first screen turns it back on once it is up
-        # (gdsim.app.app.collect_garbage_again), with those objects set aside (gc.freeze).
+        # the first frame, measured in a terminal). What the imports made is then set aside
+        # (gc.freeze, gdsim.app.app.run), and the first screen turns the collector back on once it
+        # is up (gdsim.app.app.collect_garbage_again).
         gc.disable()
         from gdsim.commands.app_cmd import run_app
 

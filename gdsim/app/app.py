@@ -72,11 +72,17 @@ class SafeCommandPalette(CommandPalette):
 
 def collect_garbage_again() -> None:
     """Turn the garbage collector back on once the first screen is up, if gdsim.cli turned it off
-    for the start: what the start made is moved out of its sight first (gc.freeze), so later
-    collections do not scan the modules, classes and widgets that live as long as the app."""
+    for the start (see run: what the imports made is frozen out of its sight)."""
+    if not gc.isenabled():
+        gc.enable()
+
+
+def _freeze_imports() -> None:
+    """While the collector is off for the start: set aside what the imports made (modules,
+    classes, functions: they live as long as the process), so no later collection scans them.
+    The scenario, its screen and widgets are made after this, and are collected as usual."""
     if not gc.isenabled():
         gc.freeze()
-        gc.enable()
 
 
 def gdsim_commands() -> type[Provider]:
@@ -210,6 +216,7 @@ def run(scenario: str | None = None) -> int:
     if scenario:
         from gdsim.app.session import Session
 
+        _freeze_imports()
         try:
             path = resolve(scenario)
             # The Session's build is the check load_scenario's trial build would make: one build, not two.
@@ -217,6 +224,8 @@ def run(scenario: str | None = None) -> int:
         except UserError as exc:
             print(f"gdsim: {exc}", file=sys.stderr)
             return 2
+    else:
+        _freeze_imports()
     app = GdsimApp(initial)
     app.run()
     return app.return_code or 0
