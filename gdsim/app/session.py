@@ -19,7 +19,7 @@ from gdsim.scenario.load import LoadedScenario
 from gdsim.app.text import clean
 
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 0)  # steps/s; 0 = flat out
-IN_FLIGHT = 2  # worker requests kept in flight: two 25 ms slices cover a 50 ms tick (3 measured no better)
+IN_FLIGHT = 3  # worker requests kept in flight: 75 ms of work queued, so a tick late by 25 ms still finds the worker busy
 ENSEMBLE_MIN = 8  # an entry with at least this many seeds is drawn as a band, not as lines
 
 
