@@ -60,8 +60,18 @@ def visible_text(raw: bytes) -> str:
     return CSI.sub(b"", raw).decode("utf-8", "replace")
 
 
+LAST_CPU: list[float] = []  # the child's CPU seconds at its first frame, one per start_once
+
+
+def child_cpu(pid: int) -> float:
+    """CPU seconds (user + system) the process has used so far, from /proc (10 ms steps)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def start_once(case: Case, env: dict[str, str], size: tuple[int, int], timeout: float = 30.0) -> float:
-    """Seconds from spawn to the first output holding every marker of `case`."""
+    """Seconds from spawn to the first output holding every marker of `case` (the child's CPU
+    seconds by then are appended to LAST_CPU: less disturbed by other processes than the clock)."""
     columns, lines = size
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
@@ -86,6 +96,7 @@ def start_once(case: Case, env: dict[str, str], size: tuple[int, int], timeout: 
             text = visible_text(raw)
             if all(marker in text for marker in case.markers):
                 seen = now - started
+                LAST_CPU.append(child_cpu(child.pid))
     finally:
         _stop(child, master)
     if seen is None:
@@ -125,31 +136,39 @@ def child_env(cache: Path, write_bytecode: bool) -> dict[str, str]:
     return env
 
 
-def measure(cases=(SCENARIO_CASE, PICKER_CASE), starts: int = 5, size=(120, 40)) -> dict[str, dict[str, list[float]]]:
-    """{case name: {"warm": [s, ...], "cold": [s, ...]}}: `starts` timed starts of each."""
-    results: dict[str, dict[str, list[float]]] = {case.name: {} for case in cases}
+def timed(case: Case, env: dict[str, str], size, starts: int) -> tuple[list[float], list[float]]:
+    """(seconds to the first frame, CPU seconds by then) of `starts` starts."""
+    del LAST_CPU[:]
+    times = [start_once(case, env, size) for _ in range(starts)]
+    return times, list(LAST_CPU)
+
+
+def measure(cases=(SCENARIO_CASE, PICKER_CASE), starts: int = 5, size=(120, 40)) -> dict[str, dict[str, tuple]]:
+    """{case name: {"warm": (seconds, cpu seconds), "cold": (...)}}: `starts` timed starts of each."""
+    results: dict[str, dict[str, tuple]] = {case.name: {} for case in cases}
     with tempfile.TemporaryDirectory(prefix="gdsim-pyc-") as tmp:
         cache = Path(tmp)
         warm_env = child_env(cache, write_bytecode=True)
         for case in cases:
             start_once(case, warm_env, size)  # untimed: writes the .pyc files an install would have
         for case in cases:
-            results[case.name]["warm"] = [start_once(case, warm_env, size) for _ in range(starts)]
+            results[case.name]["warm"] = timed(case, warm_env, size, starts)
         # Cold: the libraries keep their bytecode, gdsim's own is gone and is never written.
         shutil.rmtree(cache / str(ROOT / "gdsim").lstrip(os.sep), ignore_errors=True)
         cold_env = child_env(cache, write_bytecode=False)
         for case in cases:
-            results[case.name]["cold"] = [start_once(case, cold_env, size) for _ in range(starts)]
+            results[case.name]["cold"] = timed(case, cold_env, size, starts)
     return results
 
 
-def report(results: dict[str, dict[str, list[float]]]) -> list[str]:
+def report(results: dict[str, dict[str, tuple]]) -> list[str]:
     lines = []
     for name, kinds in results.items():
-        for kind, times in kinds.items():
+        for kind, (times, cpu) in kinds.items():
             label = "bytecode as installed" if kind == "warm" else "gdsim compiled at each start"
             lines.append(f"  {name:24} {kind}: median {statistics.median(times):.3f} s, "
-                         f"max {max(times):.3f} s, min {min(times):.3f} s  ({len(times)} starts; {label})")
+                         f"max {max(times):.3f} s, min {min(times):.3f} s; CPU median {statistics.median(cpu):.2f} s"
+                         f"  ({len(times)} starts; {label})")
     return lines
 
 

@@ -176,11 +176,14 @@ class ScenarioScreen(ScenarioActions, Screen):
         # Not redraw(), which waits for is_mounted (set after this handler): the status line and
         # the run table then have their text and rows in the first layout, not the second.
         self._redraw(force=True)
-        collect_garbage_again()
+        self.set_timer(1.0, collect_garbage_again)  # in case no resize comes (on_resize does it first)
 
     def on_resize(self) -> None:
         self._apply_layout()
         self.redraw(force=True)
+        # After the frame this draws: the collector, off for the start (gdsim.cli), comes back
+        # once the screen is up (with it on from on_mount, the first frame came ~15 ms later).
+        self.call_after_refresh(collect_garbage_again)
 
     def _apply_layout(self) -> None:
         """Classes and tabs for this terminal size; only what changed is touched (each change
