@@ -18,15 +18,27 @@ class RasterWidget(Widget):
     def __init__(self, *, id: str | None = None, classes: str | None = None):
         super().__init__(id=id, classes=classes)
         self._strips: list[Strip] = []
+        self._drawn_for = None  # the size the strips were drawn at
         self.draws = 0  # how many times the widget was rasterised (the benchmark counts these)
 
-    def on_resize(self) -> None:
-        # The compositor may already have painted (and cached) the lines at the new size from
-        # the old strips, so after a resize every line is repainted, not just the changed ones.
+    def fit(self) -> bool:
+        """Draw the strips again if the widget's size changed since they were drawn; True if so.
+
+        render_line calls this, so the first render at a new size already shows the content (it
+        does not wait for the Resize event), and the compositor never caches lines of the old
+        strips at the new size."""
+        if self._drawn_for == self.size:
+            return False
         self._rasterise()
-        self.refresh()
+        self._drawn_for = self.size
+        return True
+
+    def on_resize(self) -> None:
+        if self.fit():  # not drawn at this size yet: lines painted before may be the old strips
+            self.refresh()
 
     def render_line(self, y: int) -> Strip:
+        self.fit()
         if y < len(self._strips):
             return self._strips[y]
         return Strip.blank(self.size.width, Style())
@@ -34,6 +46,7 @@ class RasterWidget(Widget):
     def _redraw(self) -> None:
         old = self._strips
         self._rasterise()
+        self._drawn_for = self.size
         refresh_changed(self, old, self._strips)
 
     def _rasterise(self) -> None:

@@ -100,6 +100,7 @@ class RunTable(Widget, can_focus=True):
         self._strips: list[Strip] = []
         self._top = 0  # the first row shown when there are more rows than lines
         self._static_key: tuple | None = None
+        self._drawn_for = None  # the size the strips were drawn at
         self._static: list[tuple[list[str], Style]] = []
 
     # -- data ----------------------------------------------------------------------------------
@@ -128,8 +129,14 @@ class RunTable(Widget, can_focus=True):
 
     # -- drawing -------------------------------------------------------------------------------
     def on_resize(self) -> None:
-        self._rasterise()
-        self.refresh()  # lines at the new size may be cached from the old strips (see RasterWidget)
+        if self.fit():  # not drawn at this size yet (see RasterWidget.fit)
+            self.refresh()
+
+    def fit(self) -> bool:
+        if self._drawn_for == self.size:
+            return False
+        self._rasterise(repaint=False)  # called while rendering: these lines are being painted now
+        return True
 
     def _columns(self, width: int) -> list[tuple[int, Column, int]]:
         """(index, column, width) of the columns that fit in `width` cells."""
@@ -149,7 +156,7 @@ class RunTable(Widget, can_focus=True):
             chosen = [(i, c, max(3, w - overflow) if c.name == "run" else w) for i, c, w in chosen]
         return chosen
 
-    def _rasterise(self) -> None:
+    def _rasterise(self, repaint: bool = True) -> None:
         width, height = self.size.width, self.size.height
         if width <= 0:
             self._strips = []
@@ -173,7 +180,9 @@ class RunTable(Widget, can_focus=True):
                        for pos, (i, c, w) in enumerate(columns) if COLUMNS[i].name in ("", "status")]
             lines.append(self._line(cells, style, special, width))
         old, self._strips = self._strips, lines
-        refresh_changed(self, old, lines)
+        self._drawn_for = self.size
+        if repaint:
+            refresh_changed(self, old, lines)
 
     @staticmethod
     def _line(cells, style: Style, special, width: int) -> Strip:
@@ -192,6 +201,7 @@ class RunTable(Widget, can_focus=True):
         return Strip(segments).crop(0, width)
 
     def render_line(self, y: int) -> Strip:
+        self.fit()
         if y < len(self._strips):
             return self._strips[y]
         return Strip.blank(self.size.width, self.rich_style)
