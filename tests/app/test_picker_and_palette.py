@@ -129,3 +129,18 @@ async def test_no_color_uses_the_monochrome_theme(monkeypatch):
         await pilot.press("space")
         await pilot.pause(0.2)
         assert app.mono and app.theme == "gdsim-mono"
+
+
+async def test_served_picker_cursor_does_not_blink(monkeypatch):
+    """Served, the filter box's cursor does not blink: a blink repaints the screen twice a second
+    for every participant who sits at the list."""
+    for served, blinks in (("1", False), (None, True)):
+        if served:
+            monkeypatch.setenv("GDSIM_SERVED", served)
+        else:
+            monkeypatch.delenv("GDSIM_SERVED", raising=False)
+        app = make_app(None)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert isinstance(app.screen, PickerScreen)
+            assert app.screen.query_one("#picker-filter", Input).cursor_blink is blinks
