@@ -4,7 +4,7 @@ Free of Textual, and driven by clocks handed in, so it is tested without timing 
 
 - On a learner's own machine the engine gets whatever a frame leaves over: the pacer learns the
   CPU cost of drawing a frame (the redraw plus Textual's compositor, measured between ticks) and
-  gives the engine the rest of a frame period chosen for about 17 redraws a second. A key press
+  gives the engine the rest of a frame period (with headroom), for 20 redraws a second. A key press
   waits at most one engine budget, so the budget is also capped for latency.
 - In served mode (`gdsim serve`) thirty participants may share two cores. Each session then has a
   CPU share (GDSIM_CPU_SHARE, a fraction of one core, set by the server from its core count and
@@ -17,9 +17,13 @@ from __future__ import annotations
 
 import os
 
-FRAME_PERIOD = 1 / 17  # seconds per frame the local pacer aims at (>= 15 redraws/s with margin)
+FRAME_PERIOD = 1 / 20  # seconds between the scenario screen's ticks: 20 redraws/s when a tick fits
+# The share of a period a tick's own work (engine + frame) may fill. The rest is for Textual's own
+# work between ticks and the timer's jitter: a tick that outlasts the period makes the timer skip the
+# next one, which halves the frame rate (measured: 8.6 redraws/s with no headroom).
+HEADROOM = 0.8
 MIN_BUDGET = 0.004  # the engine always gets this much per tick, however slow drawing is
-MAX_BUDGET = 0.045  # ... and never more: a key press waits for at most one budget
+MAX_BUDGET = 0.030  # ... and never more: a key press waits for at most one budget
 SERVED_MAX_BUDGET = 0.010
 BURST = 0.05  # seconds of CPU a running served session may bank: about one frame
 
@@ -115,7 +119,7 @@ class Pacer:
                 self.skipped += 1
                 return None
             return min(SERVED_MAX_BUDGET, max(0.002, self.frame_cost))
-        return min(MAX_BUDGET, max(MIN_BUDGET, self.period - self.frame_cost))
+        return min(MAX_BUDGET, max(MIN_BUDGET, HEADROOM * self.period - self.frame_cost))
 
     def frame_drawn(self) -> None:
         """The tick drew a frame: the CPU spent until the next tick is drawing cost."""

@@ -19,7 +19,7 @@ from textual.widget import Widget
 from textual.widgets import TabbedContent, TabPane
 
 from gdsim.app.app import collect_garbage_again
-from gdsim.app.pacing import Pacer, ShareSource
+from gdsim.app.pacing import FRAME_PERIOD, Pacer, ShareSource
 from gdsim.app.screens.scenario_actions import ScenarioActions
 from gdsim.app.series import PlotData, Trace, final_values, traces_for, wants_log
 from gdsim.app.session import Session
@@ -33,7 +33,7 @@ from gdsim.app.widgets.run_table import RunTable
 from gdsim.app.widgets.status_line import StatusLine
 from gdsim.app.widgets.surface_map import SurfaceMap, map_kind
 
-REDRAW_HZ = 20  # timer ticks per second; the Pacer decides how much engine work each one does
+REDRAW_HZ = round(1 / FRAME_PERIOD)  # timer ticks per second; the Pacer decides how much engine work each one does
 NARROW = 100  # below this width the lesson moves into a tab
 WIDE_MAP = 150  # from this width the map sits beside the curves
 
