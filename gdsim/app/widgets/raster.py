@@ -6,7 +6,6 @@ changes; render_line only hands Textual the finished lines, so a redraw costs on
 
 from __future__ import annotations
 
-from rich.style import Style
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
@@ -41,7 +40,7 @@ class RasterWidget(Widget):
         self.fit()
         if y < len(self._strips):
             return self._strips[y]
-        return Strip.blank(self.size.width, Style())
+        return Strip.blank(self.size.width, self.rich_style)
 
     def _redraw(self) -> None:
         old = self._strips

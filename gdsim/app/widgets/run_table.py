@@ -19,13 +19,12 @@ from textual import events
 from textual.binding import Binding
 from textual.message import Message
 from textual.strip import Strip
-from textual.widget import Widget
 
 from gdsim.app import palette
 from gdsim.app.axes import value
 from gdsim.app.session import Session
 from gdsim.app.text import short
-from gdsim.app.widgets.raster import refresh_changed
+from gdsim.app.widgets.raster import RasterWidget
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ COLUMNS = (
 GAP = 1  # blank cells between columns
 
 
-class RunTable(Widget, can_focus=True):
+class RunTable(RasterWidget, can_focus=True):
     """One row per displayed run (an ensemble is one row); the highlighted row is the selected run."""
 
     BINDINGS = [
@@ -97,10 +96,8 @@ class RunTable(Widget, can_focus=True):
         self._marks: list[Style] = []
         self._status_styles: list[Style] = []
         self.selected = 0
-        self._strips: list[Strip] = []
         self._top = 0  # the first row shown when there are more rows than lines
         self._static_key: tuple | None = None
-        self._drawn_for = None  # the size the strips were drawn at
         self._static: list[tuple[list[str], Style]] = []
 
     # -- data ----------------------------------------------------------------------------------
@@ -122,22 +119,12 @@ class RunTable(Widget, can_focus=True):
         self.selected = min(session.selected, max(0, len(self.rows) - 1))
         if len(self.rows) != count:
             self.refresh(layout=True)  # height: auto follows the number of rows
-        self._rasterise()
+        self._redraw()
 
     def get_content_height(self, container, viewport, width: int) -> int:
         return 1 + len(self.rows)
 
-    # -- drawing -------------------------------------------------------------------------------
-    def on_resize(self) -> None:
-        if self.fit():  # not drawn at this size yet (see RasterWidget.fit)
-            self.refresh()
-
-    def fit(self) -> bool:
-        if self._drawn_for == self.size:
-            return False
-        self._rasterise(repaint=False)  # called while rendering: these lines are being painted now
-        return True
-
+    # -- drawing (RasterWidget: _rasterise sets the strips; _redraw repaints the changed lines) ----
     def _columns(self, width: int) -> list[tuple[int, Column, int]]:
         """(index, column, width) of the columns that fit in `width` cells."""
         chosen = []
@@ -156,7 +143,7 @@ class RunTable(Widget, can_focus=True):
             chosen = [(i, c, max(3, w - overflow) if c.name == "run" else w) for i, c, w in chosen]
         return chosen
 
-    def _rasterise(self, repaint: bool = True) -> None:
+    def _rasterise(self) -> None:
         width, height = self.size.width, self.size.height
         if width <= 0:
             self._strips = []
@@ -179,10 +166,7 @@ class RunTable(Widget, can_focus=True):
             special = [(pos, self._marks[r] if COLUMNS[i].name == "" else style + self._status_styles[r])
                        for pos, (i, c, w) in enumerate(columns) if COLUMNS[i].name in ("", "status")]
             lines.append(self._line(cells, style, special, width))
-        old, self._strips = self._strips, lines
-        self._drawn_for = self.size
-        if repaint:
-            refresh_changed(self, old, lines)
+        self._strips = lines
 
     @staticmethod
     def _line(cells, style: Style, special, width: int) -> Strip:
@@ -200,17 +184,11 @@ class RunTable(Widget, can_focus=True):
             segments.append(Segment(" " * (width - used), style))
         return Strip(segments).crop(0, width)
 
-    def render_line(self, y: int) -> Strip:
-        self.fit()
-        if y < len(self._strips):
-            return self._strips[y]
-        return Strip.blank(self.size.width, self.rich_style)
-
     def on_focus(self) -> None:
-        self._rasterise()  # the cursor row's style depends on focus, and is baked into the strips
+        self._redraw()  # the cursor row's style depends on focus, and is baked into the strips
 
     def on_blur(self) -> None:
-        self._rasterise()
+        self._redraw()
 
     # -- input ---------------------------------------------------------------------------------
     def action_move(self, delta: int) -> None:
@@ -226,7 +204,7 @@ class RunTable(Widget, can_focus=True):
         index = max(0, min(index, len(self.rows) - 1))
         if index != self.selected:
             self.selected = index
-            self._rasterise()
+            self._redraw()
             self.post_message(self.Selected(index))
 
 
