@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 import operator
-from functools import partial
 
 import numpy as np
 
@@ -59,47 +58,6 @@ def takes(cohort, max_runs: int = MAX_RUNS) -> bool:
         and isinstance(state[0], int)
         and all(f is None or (isinstance(f, np.ndarray) and f.shape == shape) for f in state[1:])
     )
-
-
-def step_simulation(sim, n: int, fast: list) -> None:
-    """Simulation.step(n) with the cohorts that have a ScalarCohort in `fast` stepped on floats and
-    the others as arrays. The floats' history records are gathered and written a block at a time
-    (before a compaction, which moves rows, and at the end), and their cohorts' arrays are written
-    back at the end, so afterwards everything is as the array path leaves it."""
-    if n <= 0:
-        return
-    history = sim.history
-    scalars = [s for s in fast if s is not None]
-    steppers = [c.step if s is None else s.step for c, s in zip(sim.cohorts, fast)]
-    recorders = [partial(sim._record_cohort, cohort=c) if s is None else s.remember
-                 for c, s in zip(sim.cohorts, fast)]
-    first = None  # the history row of the first record not yet written
-    for s in scalars:
-        s.load()
-    try:
-        with np.errstate(all="ignore"):
-            for _ in range(n):
-                k = sim.step_count
-                for step in steppers:
-                    step(k)
-                sim.step_count = k = k + 1
-                if history is None or k % history.stride:
-                    continue
-                if first is not None and history.count == history.capacity:
-                    for s in scalars:
-                        s.flush(history, first)
-                    first = None
-                row = history.start(k)
-                if row is not None:
-                    if first is None:
-                        first = row
-                    for record in recorders:
-                        record(row)
-    finally:
-        for s in scalars:
-            if first is not None:
-                s.flush(history, first)
-            s.store()
 
 
 class ScalarCohort:

@@ -16,8 +16,8 @@ per-call cost dominates arrays of two numbers), through the same formulas and wi
 from __future__ import annotations
 
 import time
-
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Callable
 
 import numpy as np
@@ -219,7 +219,9 @@ class Simulation:
             for name in self.eval_names:
                 fields[name] = ()
             self.history = History(self.n_runs, fields, history_capacity, norms=norms)
-            self._record()
+            row = self.history.start(0)
+            for cohort in cohorts:
+                self._record_cohort(row, cohort)
 
     # -- current state, one entry per run in scenario order ---------------------------------
     def _gather(self, get: Callable[[Cohort], np.ndarray | float | None], fill=np.nan,
@@ -288,20 +290,47 @@ class Simulation:
 
     # -- stepping ----------------------------------------------------------------------------
     def step(self, n: int = 1) -> None:
-        """Advance all runs by n updates (frozen runs stay where they are)."""
-        fast = self._scalar_cohorts()
-        if fast:
-            scalar_step.step_simulation(self, n, fast)
+        """Advance all runs by n updates (frozen runs stay where they are).
+
+        A cohort steps as arrays (Cohort.step), or on floats when it is a few 2-D runs
+        (scalar_step.ScalarCohort): those gather their history records as floats, written a block
+        at a time (before a compaction, which moves rows, and at the end), and write their arrays
+        back at the end, so afterwards every cohort is as the array path leaves it."""
+        if n <= 0:
             return
         history = self.history
-        with np.errstate(all="ignore"):
-            for _ in range(n):
-                k = self.step_count
-                for cohort in self.cohorts:
-                    cohort.step(k)
-                self.step_count = k + 1
-                if history is not None and self.step_count % history.stride == 0:
-                    self._record()
+        fast = self._scalar_cohorts() or [None] * len(self.cohorts)
+        scalars = [s for s in fast if s is not None]
+        steppers = [c.step if s is None else s.step for c, s in zip(self.cohorts, fast)]
+        recorders = [partial(self._record_cohort, cohort=c) if s is None else s.remember
+                     for c, s in zip(self.cohorts, fast)]
+        first = None  # the history row of the first float record not yet written
+        for s in scalars:
+            s.load()
+        try:
+            with np.errstate(all="ignore"):
+                for _ in range(n):
+                    k = self.step_count
+                    for step in steppers:
+                        step(k)
+                    self.step_count = k = k + 1
+                    if history is None or k % history.stride:
+                        continue
+                    if first is not None and history.count == history.capacity:
+                        for s in scalars:
+                            s.flush(history, first)
+                        first = None
+                    row = history.start(k)
+                    if row is not None:
+                        if first is None and scalars:
+                            first = row
+                        for record in recorders:
+                            record(row)
+        finally:
+            for s in scalars:
+                if first is not None:
+                    s.flush(history, first)
+                s.store()
 
     def _scalar_cohorts(self) -> list:
         """Per cohort its ScalarCohort, or None where it steps as arrays; empty if none is fast."""
@@ -330,13 +359,6 @@ class Simulation:
             step_cost = 0.7 * step_cost + 0.3 * max(1e-7, (time.perf_counter() - t0) / chunk)
             done += chunk
         return done, step_cost
-
-    def _record(self) -> None:
-        row = self.history.start(self.step_count)
-        if row is None:
-            return
-        for c in self.cohorts:
-            self._record_cohort(row, c)
 
     def _record_cohort(self, row: int, cohort: Cohort) -> None:
         put = self.history.put
