@@ -23,12 +23,16 @@ class StatusLine(Widget):
 
     def __init__(self, *, id: str | None = None):
         super().__init__(id=id)
-        self.text = Text()
         self.message = ""
         self.message_until = 0.0
         self._pieces: list[tuple[str, Style]] = []
         self._version = 0  # counts changes of _pieces, for the strip cache
         self._strip: tuple[tuple, Strip] | None = None
+
+    @property
+    def text(self) -> Text:
+        """The line as Rich Text (for readers such as the benchmark; it is drawn from the pieces)."""
+        return Text.assemble(*self._pieces, no_wrap=True, overflow="ellipsis")
 
     def render(self) -> Text:
         return self.text
@@ -71,7 +75,6 @@ class StatusLine(Widget):
         if pieces != self._pieces:
             self._pieces = pieces
             self._version += 1
-            self.text = Text.assemble(*pieces, no_wrap=True, overflow="ellipsis")
             self.refresh()
 
 
