@@ -11,7 +11,7 @@ directory of the benchmark's own); "cold" starts compile gdsim's own sources eve
 Then, in this process: the same start without Python's start-up (imports, then App.run_test
 until the scenario screen has drawn once), engine steps/s while the plots redraw, redraws/s of
 all plots, keypress-to-screen latency, and (for comparison) the cost of one plotext plot of the
-same size, which is why gdsim draws its curves itself (gdsim/app/canvas.py).
+same size, which is why gdsim draws its curves itself (gdsim/app/draw/canvas.py).
 
     .venv/bin/python benchmarks/bench_app.py [--seconds 5] [--starts 5] [--no-pty]
 """
@@ -39,7 +39,7 @@ async def measure(seconds: float) -> dict[str, float]:
 
     from gdsim.app.app import GdsimApp
     from gdsim.app.screens.scenario import ScenarioScreen
-    from gdsim.app.session import SPEEDS
+    from gdsim.app.runtime.session import SPEEDS
     from gdsim.app.widgets.curve_plot import CurvePlot
     from gdsim.app.widgets.status_line import StatusLine
     from gdsim.scenario.load import load_scenario

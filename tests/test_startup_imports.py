@@ -16,7 +16,7 @@ from tests.imports import imported
 THREE_RUNS = Path(__file__).parent / "app" / "data" / "three_runs.toml"
 
 MARKDOWN = ("textual.widgets._markdown", "markdown_it")
-ENGINE = ("numpy", "gdsim.engine", "gdsim.build", "gdsim.app.session", "gdsim.app.screens.scenario")
+ENGINE = ("numpy", "gdsim.engine", "gdsim.build", "gdsim.app.runtime.session", "gdsim.app.screens.scenario")
 SERVE = ("asyncssh", "textual_serve", "gdsim.serve.ssh", "gdsim.serve.web")
 
 CASES = {
@@ -48,7 +48,7 @@ CASES = {
 OPEN_SCENARIO = f"""
 import asyncio
 from gdsim.app.app import GdsimApp
-from gdsim.app.session import Session
+from gdsim.app.runtime.session import Session
 from gdsim.scenario.load import load_scenario
 
 async def first_frame():
@@ -63,7 +63,7 @@ asyncio.run(first_frame())
 # Markdown widget (and markdown-it, pygments), the expression parser, the engine worker, the
 # other screens, the palette's provider, the servers.
 NOT_ON_THE_FIRST_FRAME = (
-    *MARKDOWN, "pygments", "gdsim.engine.expression", "gdsim.engine.expression_ad", "gdsim.app.engine_worker",
+    *MARKDOWN, "pygments", "gdsim.engine.expression", "gdsim.engine.expression_ad", "gdsim.app.runtime.engine_worker",
     "gdsim.app.screens.picker", "gdsim.app.screens.help", "gdsim.app.commands", *SERVE,
 )
 

@@ -19,14 +19,14 @@ from textual.screen import ModalScreen, Screen
 from textual.theme import Theme
 
 from gdsim.app.messages import OpenScenario
-from gdsim.app.palette import MONO_THEME
+from gdsim.app.draw.palette import MONO_THEME
 from gdsim.app.text import clean
 from gdsim.errors import UserError
 from gdsim.scenario.library import resolve, served
 from gdsim.scenario.load import LoadedScenario, load_scenario
 
 if TYPE_CHECKING:
-    from gdsim.app.session import Session
+    from gdsim.app.runtime.session import Session
 
 THEMES = ("textual-dark", "textual-light", MONO_THEME, "nord", "gruvbox")
 
@@ -157,7 +157,7 @@ class GdsimApp(App):
 
     def open_loaded(self, loaded: LoadedScenario | Session) -> bool:
         from gdsim.app.screens.scenario import ScenarioScreen
-        from gdsim.app.session import Session
+        from gdsim.app.runtime.session import Session
 
         if isinstance(loaded, Session):
             session = loaded
@@ -214,7 +214,7 @@ def run(scenario: str | None = None) -> int:
     """`gdsim [SCENARIO]`: open the app (on the scenario, if given); the exit status."""
     initial = None
     if scenario:
-        from gdsim.app.session import Session
+        from gdsim.app.runtime.session import Session
 
         _freeze_imports()
         try:

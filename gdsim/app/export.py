@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from gdsim.app.session import Session
+from gdsim.app.runtime.session import Session
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 

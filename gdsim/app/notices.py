@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gdsim.app.session import Session
+from gdsim.app.runtime.session import Session
 
 STALL_GRAD = 1e-6
 STALL_STEPS = 200

@@ -12,7 +12,7 @@ import copy
 import math
 from typing import Any
 
-from gdsim.app.session import Session
+from gdsim.app.runtime.session import Session
 from gdsim.build import problem_has_hessian
 from gdsim.scenario.load import LoadedScenario, ScenarioError, validate_raw
 

@@ -5,7 +5,7 @@ more CPU than there is, and every key press would then wait behind everyone else
 server therefore tells its app processes how much of a core each may use: USABLE of the machine's
 cores divided by the sessions now live. It is written to a small file (atomically, in a private
 directory the server owns and removes) that every app re-reads about once a second
-(gdsim/app/pacing.py), so the share grows when people leave and shrinks as the room fills.
+(gdsim/app/runtime/pacing.py), so the share grows when people leave and shrinks as the room fills.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from gdsim.app.pacing import usable_cores
+from gdsim.app.runtime.pacing import usable_cores
 
 USABLE = 0.5  # of all cores, for running scenarios; key presses (not metered), the server and the kernel
 # need the rest: measured with benchmarks/bench_serve.py, 30 sessions on 2 cores

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import asyncssh
 
-from gdsim.app.pacing import SHARE_FILE_ENV
+from gdsim.app.runtime.pacing import SHARE_FILE_ENV
 from gdsim.serve.cpu_share import CpuShares
 from gdsim.serve.pty_process import (
     PtyProcess,

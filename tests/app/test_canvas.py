@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.style import Style
 
-from gdsim.app.canvas import Canvas
+from gdsim.app.draw.canvas import Canvas
 
 RED, BLUE, BOLD = Style(color="red"), Style(color="blue"), Style(bold=True)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gdsim.app.engine_worker import EngineWorker
-from gdsim.app.session import SPEEDS, Session
+from gdsim.app.runtime.engine_worker import EngineWorker
+from gdsim.app.runtime.session import SPEEDS, Session
 from gdsim.build import build
 from gdsim.scenario.library import builtin_dir
 from gdsim.scenario.load import load_scenario

@@ -82,7 +82,7 @@ async def test_resize_sweep():
 
 async def test_random_keys_with_the_engine_worker(monkeypatch):
     """The same storm of run, step, speed and setting keys with stepping in the worker process."""
-    monkeypatch.setattr("gdsim.app.engine_worker.worker_wanted", lambda: True)  # also on a one-core machine
+    monkeypatch.setattr("gdsim.app.runtime.engine_worker.worker_wanted", lambda: True)  # also on a one-core machine
     monkeypatch.setattr("gdsim.app.screens.scenario_actions.MAX_STEP_N", 200)
     monkeypatch.setattr("gdsim.app.tweaks.ENSEMBLE_SIZE", 12)
     rng = random.Random(7)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gdsim.app.pacing import BURST, FRAME_PERIOD, HEADROOM, MAX_BUDGET, MIN_BUDGET, Pacer, ShareSource, parse_share
+from gdsim.app.runtime.pacing import BURST, FRAME_PERIOD, HEADROOM, MAX_BUDGET, MIN_BUDGET, Pacer, ShareSource, parse_share
 
 
 class Clock:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from gdsim.app.series import nan_percentiles
+from gdsim.app.draw.series import nan_percentiles
 
 # Finite values and NaN (a run not evaluated yet). With infinities NumPy's lerp gives NaN even at an
 # exact rank (inf + 0 * nan); the band drops non-finite points either way.

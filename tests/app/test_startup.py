@@ -15,7 +15,7 @@ from textual.widgets import Button, Footer, Markdown
 
 from gdsim.app import app as app_module
 from gdsim.app.screens.picker import PickerScreen
-from gdsim.app.session import Session
+from gdsim.app.runtime.session import Session
 from gdsim.app.widgets.key_footer import KeyFooter
 from gdsim.app.widgets.lesson_panel import LessonPanel
 from gdsim.app.widgets.lesson_text import LessonText
@@ -186,7 +186,7 @@ async def test_a_resize_to_the_same_size_is_not_laid_out_again(monkeypatch):
 
 
 def test_gdsim_scenario_builds_it_once(monkeypatch):
-    import gdsim.app.session as session_module
+    import gdsim.app.runtime.session as session_module
     import gdsim.build as build_module
 
     builds, opened = [], []
@@ -363,7 +363,7 @@ async def test_the_first_screen_turns_the_garbage_collector_back_on():
 def test_gdsim_sets_aside_what_the_imports_made_before_building_the_scenario(monkeypatch):
     import gc
 
-    import gdsim.app.session as session_module
+    import gdsim.app.runtime.session as session_module
 
     frozen_at_build = []
     real_session = session_module.Session

@@ -19,10 +19,10 @@ from textual.widget import Widget
 from textual.widgets import TabbedContent, TabPane
 
 from gdsim.app.app import collect_garbage_again
-from gdsim.app.pacing import FRAME_PERIOD, Pacer, ShareSource
+from gdsim.app.runtime.pacing import FRAME_PERIOD, Pacer, ShareSource
 from gdsim.app.screens.scenario_actions import ScenarioActions
-from gdsim.app.series import PlotData, Trace, final_values, traces_for, wants_log
-from gdsim.app.session import Session
+from gdsim.app.draw.series import PlotData, Trace, final_values, traces_for, wants_log
+from gdsim.app.runtime.session import Session
 from gdsim.app.widgets.curve_plot import CurvePlot
 from gdsim.app.widgets.histogram import LossHistogram
 from gdsim.app.widgets.key_footer import KeyFooter
@@ -253,7 +253,7 @@ class ScenarioScreen(ScenarioActions, Screen):
         """The engine worker (a second process) for running flat out: started on the first run, not
         at start-up, where it would compete with the first frame for the CPU."""
         if self.session.worker is None and not self._worker_tried:
-            from gdsim.app.engine_worker import shared_worker
+            from gdsim.app.runtime.engine_worker import shared_worker
 
             self._worker_tried = True
             self.session.worker = shared_worker()

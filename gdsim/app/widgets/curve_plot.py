@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 from rich.style import Style
 
-from gdsim.app import palette
-from gdsim.app.axes import Scale, tick
-from gdsim.app.canvas import Canvas
-from gdsim.app.series import PlotData
+from gdsim.app.draw import palette
+from gdsim.app.draw.axes import Scale, tick
+from gdsim.app.draw.canvas import Canvas
+from gdsim.app.draw.series import PlotData
 from gdsim.app.widgets.raster import RasterWidget
 
 LABEL_WIDTH = 7

@@ -8,8 +8,8 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
 
-from gdsim.app import palette
-from gdsim.app.axes import tick
+from gdsim.app.draw import palette
+from gdsim.app.draw.axes import tick
 from gdsim.app.widgets.raster import RasterWidget
 
 DIM, BOLD = Style(dim=True), Style(bold=True)

@@ -8,8 +8,8 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from gdsim.app.axes import value
-from gdsim.app.session import Session
+from gdsim.app.draw.axes import value
+from gdsim.app.runtime.session import Session
 from gdsim.engine.optimizers import RULES, explain_step, state_rows
 
 MAX_SHOWN = 6  # vector entries shown before "…" (a network has hundreds of parameters)

@@ -7,7 +7,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from gdsim.app.notices import notices
-from gdsim.app.session import Session
+from gdsim.app.runtime.session import Session
 
 ICONS = {"error": "✖", "warning": "▲", "info": "●"}
 COLOURS = {"error": "red", "warning": "yellow", "info": "green"}

@@ -1,6 +1,6 @@
 """RasterWidget: a widget whose lines are pre-drawn Strips, redrawn whole from new data.
 
-The plots and the map draw into a Canvas (gdsim/app/canvas.py) when data arrives or the size
+The plots and the map draw into a Canvas (gdsim/app/draw/canvas.py) when data arrives or the size
 changes; render_line only hands Textual the finished lines, so a redraw costs one rasterise.
 """
 

@@ -20,9 +20,9 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.strip import Strip
 
-from gdsim.app import palette
-from gdsim.app.axes import value
-from gdsim.app.session import Session
+from gdsim.app.draw import palette
+from gdsim.app.draw.axes import value
+from gdsim.app.runtime.session import Session
 from gdsim.app.text import short
 from gdsim.app.widgets.raster import RasterWidget
 

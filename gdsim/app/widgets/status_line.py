@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.strip import Strip
 from textual.widget import Widget
 
-from gdsim.app.session import Session, speed_label
+from gdsim.app.runtime.session import Session, speed_label
 from gdsim.app.text import clean
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 from rich.style import Style
 
-from gdsim.app import palette
-from gdsim.app.axes import tick
-from gdsim.app.canvas import Canvas, interpolate
-from gdsim.app.series import thin
-from gdsim.app.session import Session
+from gdsim.app.draw import palette
+from gdsim.app.draw.axes import tick
+from gdsim.app.draw.canvas import Canvas, interpolate
+from gdsim.app.draw.series import thin
+from gdsim.app.runtime.session import Session
 from gdsim.app.text import short
 from gdsim.app.widgets.raster import RasterWidget
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gdsim.app.session import DisplayRun, Session
+from gdsim.app.runtime.session import DisplayRun, Session
 
 
 @dataclass(frozen=True)

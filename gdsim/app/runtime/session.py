@@ -35,7 +35,7 @@ class DisplayRun:
 
     @property
     def letter(self) -> str:
-        from gdsim.app.palette import letter
+        from gdsim.app.draw.palette import letter
 
         return letter(self.colour)
 

@@ -9,7 +9,7 @@ copies into its own simulation. Both sides run the same code on the same state, 
 bit for bit what stepping in the UI process gives (tests/app/test_engine_worker.py).
 
 Requests carry a token; a reply to an old token (the user paused, stepped or changed a setting
-meanwhile) is dropped. The worker is a fresh interpreter (`python -m gdsim.app.engine_worker FD`,
+meanwhile) is dropped. The worker is a fresh interpreter (`python -m gdsim.app.runtime.engine_worker FD`,
 never a fork of the UI's threads) talking over a socket pair; it exits when the socket closes,
 so it cannot outlive the app, and it is killed if it does not stop when asked.
 """
@@ -73,7 +73,7 @@ class EngineWorker:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
         try:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "gdsim.app.engine_worker", str(theirs.fileno())],
+                [sys.executable, "-m", "gdsim.app.runtime.engine_worker", str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL, env=env,  # never a byte onto the app's screen
             )
@@ -161,7 +161,7 @@ def worker_wanted() -> bool:
     one-core machine, and not when GDSIM_ENGINE_WORKER=0 (the tests' default)."""
     if os.environ.get("GDSIM_SERVED") == "1" or os.environ.get("GDSIM_ENGINE_WORKER", "1") == "0":
         return False
-    from gdsim.app.pacing import usable_cores
+    from gdsim.app.runtime.pacing import usable_cores
 
     return usable_cores() >= 2
 

@@ -1,0 +1,1 @@
+"""Drawing with NumPy into Textual Strips: canvas, axes, palettes, series (no widgets)."""

@@ -1,0 +1,1 @@
+"""What steps the engine and when: the session, the engine worker process and the pacer."""
