@@ -13,6 +13,7 @@ from gdsim.scenario.expect import Expectation
 from gdsim.scenario.library import list_entries
 from gdsim.scenario.load import load_scenario
 from gdsim.scenario.model import Scenario
+from gdsim.scenario.predict import Predict
 from gdsim.scenario.verify import verify
 
 
@@ -45,6 +46,10 @@ def test_schema_describes_every_table_and_forbids_unknown_keys():
     assert set(expectation["properties"]) == set(Expectation.model_fields)
     assert expectation["additionalProperties"] is False
     assert expectation["required"] == ["because"]
+    predict = schema["$defs"]["Predict"]
+    assert set(predict["properties"]) == set(Predict.model_fields)
+    assert predict["additionalProperties"] is False
+    assert set(predict["required"]) == {"question", "choices", "answer", "shown_by"}
     assert "val_loss" in expectation["properties"]["metric"]["enum"]
     assert schema["$defs"]["OptimizerSpec"]["additionalProperties"] is False
     # TOML has no null: optional keys are left out, never typed as null.
@@ -108,7 +113,8 @@ def test_docs_cover_every_key_and_metric_and_their_complete_example_verifies(tmp
     from gdsim.scenario.expect import METRICS
 
     docs = (Path(__file__).resolve().parent.parent / "docs" / "scenarios.md").read_text(encoding="utf-8")
-    tables = (model.ScenarioInfo, model.ProblemSpec, model.OptimizerSpec, model.ScheduleSpec, model.RunSpec, Expectation)
+    tables = (model.ScenarioInfo, model.ProblemSpec, model.OptimizerSpec, model.ScheduleSpec, model.RunSpec, Expectation,
+              Predict)
     missing = [f"{cls.__name__}.{key}" for cls in tables for key in cls.model_fields if f"`{key}`" not in docs]
     missing += [f"metric {name}" for name in METRICS if f"`{name}`" not in docs]
     assert not missing, f"undocumented: {missing}"
@@ -117,3 +123,4 @@ def test_docs_cover_every_key_and_metric_and_their_complete_example_verifies(tmp
     path.write_text(example)
     result = verify(load_scenario(path))
     assert result.outcomes and result.failures == 0
+    assert result.predict is not None and result.predict.confirmed

@@ -99,6 +99,11 @@ class Expectation(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, str_max_length=2000)
 
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$")] | None = Field(
+        default=None,
+        description="A name for this entry (lowercase letters, digits, - and _): [predict] shown_by "
+        "and lesson placeholders {{id}} refer to it.",
+    )
     because: Annotated[str, Field(min_length=1, max_length=500)] = Field(
         description="Why this must hold, in the learner's words; shown in the verify report."
     )
@@ -241,6 +246,26 @@ class Expectation(BaseModel):
         return text
 
 
+def known_at(e: Expectation, steps: int) -> int:
+    """The step by which an expectation can be judged in a run of `steps` steps."""
+
+    def step_of(at: Any) -> int:
+        if isinstance(at, int):
+            return min(at, steps)
+        if at == "start":
+            return 0
+        if at in REDUCTIONS and e.during is not None:
+            return min(e.during[1], steps)
+        return steps
+
+    if e.kind in ("diverges", "stops_early"):
+        return steps
+    points = [step_of(e.at)]
+    if e.than_at is not None:
+        points.append(step_of(e.than_at))
+    return max(points)
+
+
 def _when(at: Any, during: tuple[int, int] | None) -> str:
     if isinstance(at, int):
         return f"at step {at}"
@@ -274,6 +299,10 @@ def run_names(info: ValidationInfo) -> set[str] | None:
 
 
 def _check_run_names(value: tuple[Expectation, ...], info: ValidationInfo) -> tuple[Expectation, ...]:
+    ids = [e.id for e in value if e.id is not None]
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise ValueError(f"each [[expect]] id must be unique; repeated: {', '.join(repeated)}")
     names = run_names(info)
     if names is None:
         return value

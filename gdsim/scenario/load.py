@@ -121,12 +121,20 @@ def format_validation_error(exc: ValidationError, where: str, text: str | None =
     errors = exc.errors(include_url=False)
     for error in errors[:5]:
         loc = [str(p) for p in error["loc"] if not str(p).startswith("function-")]
+        explained = _explain(error, loc)
+        if not loc and (named := _KEYED.match(explained)):
+            # A whole-file check names its key in the message ("predict.shown_by.0: ..."):
+            # use that key (and its line) instead of "(top level)".
+            loc, explained = named.group(1).split("."), named.group(2)
         key = ".".join(loc) or "(top level)"
         line = _line_of(text, loc) if text else None
         at = f"{key} (line {line})" if line else key
-        parts.append(f"{at}: {_explain(error, loc)}")
+        parts.append(f"{at}: {explained}")
     more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
     return f"{where}: " + "; ".join(parts) + more
+
+
+_KEYED = re.compile(r"^((?:scenario|problem|optimizer|schedule|runs|expect|predict)(?:\.[A-Za-z0-9_]+)*): (.*)$", re.S)
 
 
 def _explain(error: dict[str, Any], loc: list[str]) -> str:
@@ -157,6 +165,7 @@ def _valid_keys(loc: list[str]) -> list[str]:
     """The keys a table at `loc` accepts, for 'did you mean' hints."""
     from gdsim.scenario import model
     from gdsim.scenario.expect import Expectation
+    from gdsim.scenario.predict import Predict
 
     table = {
         "scenario": model.ScenarioInfo,
@@ -165,6 +174,7 @@ def _valid_keys(loc: list[str]) -> list[str]:
         "schedule": model.ScheduleSpec,
         "runs": model.RunSpec,
         "expect": Expectation,
+        "predict": Predict,
     }
     if not loc:
         return list(model.Scenario.model_fields)

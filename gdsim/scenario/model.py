@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gdsim.scenario.expect import ExpectList
+from gdsim.scenario.predict import Predict, check_placeholders, texts_with_placeholders
 
 MAX_TEXT = 20_000
 MAX_RUNS = 10_000  # after expanding `seeds`, per scenario
@@ -159,6 +160,7 @@ class Scenario(Strict):
     schedule: ScheduleSpec | None = None
     runs: tuple[RunSpec, ...] = Field(default=(RunSpec(),), min_length=1, max_length=100)
     expect: ExpectList = Field(default=(), max_length=50)
+    predict: Predict | None = None
 
     @model_validator(mode="after")
     def _sizes(self) -> Scenario:
@@ -175,4 +177,11 @@ class Scenario(Strict):
         duplicates = sorted({label for label in labels if labels.count(label) > 1})
         if duplicates:
             raise ValueError(f"runs: each label must be unique; repeated: {', '.join(duplicates)}")
+        ids = {e.id for e in self.expect if e.id is not None}
+        if self.predict is not None:
+            for index, name in enumerate(self.predict.shown_by):
+                if name not in ids:
+                    known = ", ".join(sorted(ids)) if ids else "none (give the [[expect]] that checks the answer an id)"
+                    raise ValueError(f"predict.shown_by.{index}: no [[expect]] has id {name!r}; the ids are: {known}")
+        check_placeholders(texts_with_placeholders(self), ids)
         return self
