@@ -87,6 +87,19 @@ class History:
         values.flags.writeable = False
         return steps, values
 
+    def recent(self, names: tuple[str, ...], begin: int, end: int) -> dict[str, np.ndarray]:
+        """Records begin:end of some fields (copies, norms computed for those rows only), with
+        "steps": what a state needs from the last few records, without touching the rest."""
+        end = min(end, self.count)
+        out = {"steps": self.steps[begin:end].copy()}
+        for name in names:
+            if name in self._norms:
+                source = self._data[self._norms[name]][begin:end]
+                out[name] = np.sqrt(np.einsum("...p,...p->...", source, source))
+            else:
+                out[name] = self._data[name][begin:end].copy()
+        return out
+
     def index_at(self, step: int) -> int:
         """The record at or just before `step` (0 if none)."""
         if self.count == 0:

@@ -1,0 +1,374 @@
+"""Run states in words: ONE classification of where each run stands, for every view that says it.
+
+The run table's status column, the notices, `gdsim run --format summary` and the verdicts all call
+`run_states(sim)` (or `classify` on a Window they built) and show `RunState.words` or
+`RunState.sentence(label)`; none of them decides a state on its own.
+
+A state is decided from the run's flags (diverged, stopped early), from where it is (a known
+minimum or saddle of a surface) and from a WINDOW of its recent steps, never from one step alone:
+a run with a tiny gradient whose loss still falls, or whose gradient grows as it leaves a flat
+region, is `slow`, not `stalled` (slow is not stuck: GD-FACTS.md). In order of precedence:
+
+    diverged at k          the engine froze it at step k (non-finite, or beyond the bound)
+    stopped early at k (best k')   early stopping froze it at k; validation was best at k'
+    global min / local min / saddle   within NEAR_FRACTION of the view of a known point
+    growing                the loss rose over the window (the later half's median at least
+                           doubled above the floor, and the last value not back down)
+    oscillating            the path reverses direction at most steps, or (no noise) the loss
+                           keeps going up and down
+    stalled                stationary over the window (loss flat, gradient small and not
+                           growing) at a high loss, and not at a known point
+    converged              stationary at a low loss where no known point says which minimum
+    slow                   small gradient at a high loss, but not stationary (still moving)
+    moving                 none of the above, with enough steps to judge
+    ok                     too early to say anything (fewer than two records)
+
+Thresholds (module constants, each tested on a constructed case in tests/engine/test_states.py):
+a window is the last WINDOW_STEPS steps (at least MIN_SPAN steps must be recorded before a run
+can be called stationary); "small" gradient is below STALL_GRAD_REL of the run's gradient at step
+0 (or STALL_GRAD_ABS); "flat" loss changed by less than STALL_LOSS_REL of the loss's scale over
+the window; "high" loss is more than HIGH_LOSS_FRACTION of the way from the floor (the global
+minimum's value where known, else 0, as for every data-set loss) to the starting loss.
+Pure NumPy; vectorised over runs (an ensemble of 1,000 is one pass).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+WINDOW_STEPS = 200  # stationarity, growth and oscillation are judged over the last this many steps
+MIN_SPAN = 50  # a window spanning fewer steps cannot call a run stationary (too early to tell)
+NEAR_FRACTION = 0.02  # within this fraction of the view's longer side: "at" a known point
+STALL_GRAD_REL = 1e-3  # "small" gradient: below this fraction of the run's gradient at step 0 ...
+STALL_GRAD_ABS = 1e-6  # ... or below this, whichever is larger
+STALL_LOSS_REL = 1e-4  # "flat": the loss moved less than this fraction of its scale over the window
+GRAD_LEAVING = 1.05  # the gradient grew by more than this factor over the window: leaving, not stuck
+HIGH_LOSS_FRACTION = 0.1  # "high" loss: above floor + this fraction of (start loss - floor)
+GROWTH = 1.0  # "growing": the later half's median is above the earlier half's by this multiple (of their
+#                distance to the floor), and the last value is no lower than the later half's median
+REVERSAL_COS = -0.5  # two consecutive moves whose cosine is below this reverse direction
+REVERSAL_SHARE = 0.6  # "oscillating": at least this share of consecutive moves reverse ...
+RISE_SHARE = 0.2  # ... or (noiseless runs) the loss rises in this share of the intervals,
+RISE_SIZE = 0.1  # with rises adding up to at least this fraction of the falls
+MIN_PAIRS = 4  # oscillation needs at least this many consecutive pairs of moves in the window
+
+# kind -> severity for notices: "error", "warning", "info" or "" (nothing worth a notice)
+SEVERITY = {
+    "diverged": "error", "growing": "error", "stopped": "info", "global min": "info",
+    "local min": "warning", "saddle": "warning", "stalled": "warning", "oscillating": "warning",
+    "slow": "", "converged": "info", "moving": "", "ok": "",
+}
+KINDS = tuple(SEVERITY)
+
+
+@dataclass(frozen=True)
+class RunState:
+    """Where one run stands: `kind` (one of KINDS) and what the words need."""
+
+    kind: str
+    step: int | None = None  # diverged / stopped early at this step
+    best: int | None = None  # stopped early: the step whose validation loss was best
+    point: tuple[float, ...] | None = None  # the known point it is at (min or saddle)
+    loss: float | None = None  # the loss at the step judged
+
+    @property
+    def words(self) -> str:
+        """A few words for a table cell: 'local min', 'diverged at 12', 'stopped early at 120 (best 80)'."""
+        if self.kind == "diverged":
+            return f"diverged at {self.step}"
+        if self.kind == "stopped":
+            return f"stopped early at {self.step}" + ("" if self.best is None else f" (best {self.best})")
+        return self.kind
+
+    @property
+    def severity(self) -> str:
+        return SEVERITY[self.kind]
+
+    @property
+    def at_point(self) -> str:
+        """'(-1.03, 0)' for a state at a known point, else ''."""
+        return "" if self.point is None else "(" + ", ".join(f"{v:.3g}" for v in self.point) + ")"
+
+    def sentence(self, label: str) -> str:
+        """One plain sentence about run `label` in this state."""
+        loss = "" if self.loss is None or not np.isfinite(self.loss) else f" (loss {self.loss:.4g})"
+        text = {
+            "diverged": f"{label} diverged at step {self.step}: the loss blew up; try a smaller learning rate (key L)",
+            "stopped": f"{label} stopped early at step {self.step}: validation loss stopped improving"
+                       + ("" if self.best is None else f" (best at step {self.best})"),
+            "global min": f"{label} reached the global minimum {self.at_point}{loss}",
+            "local min": f"{label} is in a local minimum {self.at_point}{loss}, not the global one",
+            "saddle": f"{label} is at a saddle point {self.at_point}{loss}: the gradient vanishes but it is not a minimum",
+            "growing": f"{label} is growing{loss}: the loss rises step after step; try a smaller learning rate (key L)",
+            "oscillating": f"{label} is oscillating{loss}: it overshoots and swings back",
+            "stalled": f"{label} stalled{loss}: a tiny gradient and a flat loss for the last {WINDOW_STEPS} steps, "
+                       "at a high loss",
+            "converged": f"{label} converged{loss}: loss and gradient have stopped changing",
+            "slow": f"{label} is slow{loss}: a tiny gradient, but it is still moving",
+            "moving": f"{label} is moving{loss}",
+            "ok": f"{label}{loss}",
+        }[self.kind]
+        return text.replace("  ", " ")
+
+
+@dataclass(frozen=True)
+class Known:
+    """The known stationary points of a surface: (K, 2) points, their kinds, and what counts as near."""
+
+    points: np.ndarray
+    kinds: tuple[str, ...]
+    values: np.ndarray
+    near: float
+
+    @classmethod
+    def of(cls, problem: Any) -> "Known | None":
+        """From a problem's `minima` and `view` (surfaces); None for problems without them."""
+        minima = getattr(problem, "minima", None)
+        view = getattr(problem, "view", None)
+        if not minima or view is None:
+            return None
+        xmin, xmax, ymin, ymax = view
+        return cls(np.array([m.point for m in minima], dtype=np.float64).reshape(len(minima), -1),
+                   tuple(m.kind for m in minima), np.array([m.value for m in minima], dtype=np.float64),
+                   NEAR_FRACTION * max(xmax - xmin, ymax - ymin))
+
+    @property
+    def floor(self) -> float | None:
+        """The lowest known minimum's value (saddles excluded), the floor "high loss" is measured from."""
+        values = [v for v, k in zip(self.values, self.kinds) if k != "saddle"]
+        return min(values) if values else None
+
+    def nearest(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per row of xy: index of the nearest point (-1 if none is finite) and its distance."""
+        xy = np.asarray(xy, dtype=np.float64).reshape(len(xy), -1)[:, : self.points.shape[1]]
+        with np.errstate(all="ignore"):
+            dist = np.sqrt(((xy[:, None, :] - self.points[None, :, :]) ** 2).sum(axis=2))
+        dist = np.where(np.isnan(dist), np.inf, dist)
+        index = np.argmin(dist, axis=1)
+        nearest = dist[np.arange(len(xy)), index]
+        return np.where(np.isfinite(nearest), index, -1), nearest
+
+
+@dataclass(frozen=True)
+class Window:
+    """The recent records of R runs: steps (n,), loss and grad_norm (n, R), params (n, R, P) or None.
+
+    Rows are in step order and the last row is the step judged. `start_loss` and `start_grad` are
+    the values at step 0 (R,), which "high loss" and "small gradient" are measured against."""
+
+    steps: np.ndarray
+    loss: np.ndarray
+    grad_norm: np.ndarray
+    start_loss: np.ndarray
+    start_grad: np.ndarray
+    params: np.ndarray | None = None
+
+    @property
+    def span(self) -> int:
+        return int(self.steps[-1] - self.steps[0]) if len(self.steps) else 0
+
+
+def classify(window: Window, *, diverged_at: np.ndarray | None = None, stopped_at: np.ndarray | None = None,
+             best_at: np.ndarray | None = None, known: Known | None = None,
+             noisy: np.ndarray | bool = False, floor: float | None = None) -> list[RunState]:
+    """The state of each of the window's R runs (see the module docstring for the rules).
+
+    diverged_at / stopped_at: the step or -1 per run (flags after the window's last step are
+    ignored, so a rewound view is judged as it stood); best_at: the best validation step of runs
+    stopped early; known: the surface's known points; noisy: per run, whether its gradient is a
+    random sample (noise, mini-batches, dropout): then only direction reversals mean oscillating;
+    floor: the lowest loss reachable (default: the global minimum's value if known, else 0)."""
+    loss, grad = np.asarray(window.loss, dtype=np.float64), np.asarray(window.grad_norm, dtype=np.float64)
+    n, runs = loss.shape
+    now = int(window.steps[-1]) if n else 0
+    never = np.full(runs, -1, dtype=np.int64)
+    diverged_at = never if diverged_at is None else np.asarray(diverged_at)
+    stopped_at = never if stopped_at is None else np.asarray(stopped_at)
+    noisy = np.broadcast_to(np.asarray(noisy, dtype=bool), (runs,))
+    if floor is None:
+        floor = (known.floor if known is not None else None)
+    floor = 0.0 if floor is None else float(floor)
+    last = loss[-1] if n else np.full(runs, np.nan)
+    kinds = np.full(runs, "ok" if n < 2 else "moving", dtype=object)
+
+    with np.errstate(all="ignore"):
+        if n >= 2:
+            start_scale = np.abs(np.asarray(window.start_loss, dtype=np.float64) - floor)
+            _judge_window(window, loss, grad, kinds, noisy, floor, start_scale)
+        at = np.full(runs, -1)
+        if known is not None and window.params is not None and n:
+            index, distance = known.nearest(window.params[-1])
+            at = np.where(distance <= known.near, index, -1)
+            for r in np.flatnonzero((at >= 0) & (kinds != "growing")):
+                kind = known.kinds[at[r]]
+                kinds[r] = "saddle" if kind == "saddle" else f"{kind} min"
+        stopped = (stopped_at >= 0) & (stopped_at <= now)
+        diverged = (diverged_at >= 0) & (diverged_at <= now)
+
+    out = []
+    for r in range(runs):
+        if diverged[r]:
+            out.append(RunState("diverged", step=int(diverged_at[r])))
+        elif stopped[r]:
+            best = None if best_at is None or best_at[r] < 0 else int(best_at[r])
+            out.append(RunState("stopped", step=int(stopped_at[r]), best=best, loss=float(last[r])))
+        else:
+            point = tuple(float(v) for v in known.points[at[r]]) if at[r] >= 0 and kinds[r] in (
+                "global min", "local min", "saddle") else None
+            out.append(RunState(str(kinds[r]), point=point, loss=float(last[r])))
+    return out
+
+
+def _judge_window(window: Window, loss, grad, kinds, noisy, floor: float, start_scale) -> None:
+    """Fill `kinds` with growing / oscillating / stalled / converged / slow where the window says so."""
+    n = len(loss)
+    first, last = loss[0], loss[-1]
+    steps_up = np.diff(loss, axis=0)
+    tiny = 1e-9 * (1.0 + np.abs(last))
+    rising = (steps_up > tiny).sum(axis=0) / (n - 1)
+    # growing: the later half of the window sits well above the earlier half (medians, so a noisy
+    # mini-batch loss is not "growing"), and the last value is not back down
+    half = max(1, n // 2)
+    early = np.median(loss[:half], axis=0) - floor
+    late = np.median(loss[half:], axis=0) - floor
+    growing = (late > (1.0 + GROWTH) * np.maximum(early, 0.0) + tiny) & (last - floor >= late) & (late > 0)
+    growing |= ~np.isfinite(last) & np.isfinite(first)
+    # oscillating: direction reversals of the path, or (noiseless) a loss going up and down
+    oscillating = np.zeros(len(last), dtype=bool)
+    if window.params is not None and n >= MIN_PAIRS + 2:
+        moves = np.diff(window.params, axis=0)  # (n-1, R, P)
+        lengths = np.sqrt((moves**2).sum(axis=2))
+        dots = (moves[1:] * moves[:-1]).sum(axis=2)
+        cos = dots / (lengths[1:] * lengths[:-1])
+        valid = (lengths[1:] > 0) & (lengths[:-1] > 0)
+        pairs = valid.sum(axis=0)
+        reversals = ((cos < REVERSAL_COS) & valid).sum(axis=0)
+        oscillating |= (pairs >= MIN_PAIRS) & (reversals >= REVERSAL_SHARE * np.maximum(pairs, 1))
+    if n >= MIN_PAIRS + 2:
+        ups = np.where(steps_up > tiny, steps_up, 0.0).sum(axis=0)
+        downs = np.where(steps_up < -tiny, -steps_up, 0.0).sum(axis=0)
+        oscillating |= ~noisy & (rising >= RISE_SHARE) & (ups >= RISE_SIZE * downs) & (ups > 0)
+    # stationary: a window long enough, the loss flat, the gradient small and not growing
+    scale = np.maximum.reduce([np.abs(last - floor), start_scale, np.full(len(last), 1e-12)])
+    small = grad[-1] <= np.maximum(STALL_GRAD_REL * np.asarray(window.start_grad, dtype=np.float64), STALL_GRAD_ABS)
+    flat = np.abs(last - first) <= STALL_LOSS_REL * scale
+    leaving = grad[-1] > GRAD_LEAVING * grad[0]
+    stationary = (window.span >= MIN_SPAN) & small & flat & ~leaving
+    high = (last - floor) > HIGH_LOSS_FRACTION * start_scale
+    kinds[small & high & ~stationary] = "slow"
+    kinds[stationary & high] = "stalled"
+    kinds[stationary & ~high] = "converged"
+    kinds[oscillating & ~stationary] = "oscillating"
+    kinds[growing] = "growing"
+
+
+# -- a simulation's runs ---------------------------------------------------------------------------
+def window_of(sim: Any, until: int | None = None, span: int = WINDOW_STEPS) -> Window:
+    """The last `span` steps of every run of `sim` from its history, ending at `until` (a rewound
+    step) or at the live state. Without a history, the window is the live state alone."""
+    history = sim.history
+    live = until is None or until >= sim.step_count
+    rows: list[dict[str, np.ndarray]] = []
+    steps: list[int] = []
+    start_loss = start_grad = None
+    fields = ("loss", "grad_norm") + (("params",) if sim.small else ())
+    if history is not None and history.count:
+        end = history.count if live else history.index_at(until) + 1
+        begin = history.index_at(max(0, (sim.step_count if live else until) - span))
+        recent = history.recent(fields, begin, end)
+        for i, step in enumerate(recent["steps"]):
+            steps.append(int(step))
+            rows.append({f: recent[f][i] for f in fields})
+        first = history.recent(("loss", "grad_norm"), 0, 1)
+        if int(first["steps"][0]) == 0:
+            start_loss, start_grad = first["loss"][0], first["grad_norm"][0]
+    if live and (not steps or steps[-1] < sim.step_count):
+        steps.append(sim.step_count)
+        rows.append({"loss": sim.loss, "grad_norm": sim.grad_norm, **({"params": sim.params} if sim.small else {})})
+    if start_loss is None:  # no record of step 0: judged from what there is
+        start_loss, start_grad = rows[0]["loss"], rows[0]["grad_norm"]
+    return Window(np.array(steps, dtype=np.int64), np.stack([r["loss"] for r in rows]),
+                  np.stack([r["grad_norm"] for r in rows]), np.asarray(start_loss), np.asarray(start_grad),
+                  np.stack([r["params"] for r in rows]) if sim.small else None)
+
+
+def run_states(sim: Any, until: int | None = None) -> list[RunState]:
+    """The state of every run of `sim` (in scenario order), live or at the rewound step `until`."""
+    window = window_of(sim, until)
+    out: list[RunState | None] = [None] * sim.n_runs
+    diverged, stopped = sim.diverged_at, sim.stopped_at
+    for cohort in sim.cohorts:
+        rows = cohort.rows
+        sub = Window(window.steps, window.loss[:, rows], window.grad_norm[:, rows], window.start_loss[rows],
+                     window.start_grad[rows], None if window.params is None else window.params[:, rows])
+        for r, state in zip(rows, classify(sub, diverged_at=diverged[rows], stopped_at=stopped[rows],
+                                           best_at=best_steps(cohort), known=Known.of(cohort.problem),
+                                           noisy=is_noisy(cohort.problem))):
+            out[int(r)] = state
+    return out  # type: ignore[return-value]
+
+
+def best_steps(cohort: Any) -> np.ndarray | None:
+    """Per run of a cohort stopped early, the step of its best validation loss (-1 where not stopped)."""
+    stopped = cohort.stopped_at
+    if not (stopped >= 0).any():
+        return None
+    best = getattr(cohort, "best_at", None)
+    if best is not None:
+        return np.where(stopped >= 0, np.asarray(best), -1)
+    if cohort.patience is None or not cohort.eval_every:
+        return None
+    # It stops at the patience-th evaluation without improvement: the best came that many evaluations before.
+    return np.where(stopped >= 0, stopped - cohort.patience * cohort.eval_every, -1)
+
+
+def is_noisy(problem: Any) -> bool:
+    """Whether the problem's gradient is a random sample: surface noise, mini-batches or dropout."""
+    if float(getattr(problem, "noise", 0.0) or 0.0) > 0:
+        return True
+    if getattr(problem, "batch_size", 0) and getattr(problem, "n_train", 0) and problem.batch_size < problem.n_train:
+        return True
+    return float(getattr(problem, "dropout", 0.0) or 0.0) > 0
+
+
+# -- ensembles -------------------------------------------------------------------------------------
+PLACE = {"global min": "at the global minimum", "local min": "at a local minimum", "saddle": "at a saddle point"}
+
+
+def tally(states: Sequence[RunState]) -> list[tuple[str, int]]:
+    """(description, count) per distinct end, most common first: known points apart, with their
+    coordinates ("at the global minimum (-1.03, 0)"); diverged and stopped runs counted together."""
+    counts: dict[str, int] = {}
+    for state in states:
+        if state.kind in PLACE:
+            key = f"{PLACE[state.kind]} {state.at_point}"
+        elif state.kind == "diverged":
+            key = "diverged"
+        elif state.kind == "stopped":
+            key = "stopped early"
+        else:
+            key = state.kind
+        counts[key] = counts.get(key, 0) + 1
+    return sorted(counts.items(), key=lambda item: -item[1])
+
+
+def tally_sentence(states: Sequence[RunState], limit: int = 3) -> str:
+    """'46 of 100 at the global minimum (-1.03, 0); 54 of 100 at a local minimum (1.1, 0)'."""
+    n = len(states)
+    parts = [f"{count} of {n} {what}" for what, count in tally(states)[:limit]]
+    return "; ".join(parts)
+
+
+def tally_words(states: Sequence[RunState], limit: int = 2) -> str:
+    """A table cell for an ensemble: '54 local min, 46 global min'."""
+    counts: dict[str, int] = {}
+    for state in states:
+        key = "diverged" if state.kind == "diverged" else ("stopped" if state.kind == "stopped" else state.kind)
+        counts[key] = counts.get(key, 0) + 1
+    ordered = sorted(counts.items(), key=lambda item: -item[1])
+    if len(ordered) == 1:
+        return f"all {ordered[0][0]}"
+    return ", ".join(f"{count} {kind}" for kind, count in ordered[:limit])

@@ -1,0 +1,267 @@
+"""Run states in words: each rule and threshold of gdsim.engine.states on a constructed case."""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pytest
+
+from gdsim.build import build
+from gdsim.engine import states
+from gdsim.engine.states import Known, RunState, Window, classify, run_states, tally, tally_sentence, tally_words
+from gdsim.scenario.load import load_scenario
+
+
+def window(loss, grad=None, params=None, steps=None, start_loss=None, start_grad=None) -> Window:
+    """A window of one run (columns = runs when 2-D) from plain lists."""
+    loss = np.asarray(loss, dtype=float)
+    loss = loss[:, None] if loss.ndim == 1 else loss
+    grad = np.full(loss.shape, 1.0) if grad is None else np.asarray(grad, dtype=float).reshape(loss.shape)
+    steps = np.arange(len(loss)) if steps is None else np.asarray(steps)
+    if params is not None:
+        params = np.asarray(params, dtype=float)
+        params = params[:, None, :] if params.ndim == 2 else params
+    return Window(steps, loss, grad,
+                  loss[0] if start_loss is None else np.full(loss.shape[1], start_loss),
+                  grad[0] if start_grad is None else np.full(loss.shape[1], start_grad), params)
+
+
+def kind(w: Window, **kw) -> str:
+    return classify(w, **kw)[0].kind
+
+
+def simulate(tmp_path, body: str, steps: int):
+    path = tmp_path / "s.toml"
+    path.write_text(textwrap.dedent(body))
+    sim = build(load_scenario(path))
+    sim.step(steps)
+    return sim
+
+
+# -- flags come first ----------------------------------------------------------------------------
+def test_diverged_and_stopped_early_win_over_everything_and_respect_a_rewound_step():
+    w = window(np.linspace(1, 0.1, 300), steps=np.arange(300))
+    got = classify(w, diverged_at=np.array([120]))[0]
+    assert got.kind == "diverged" and got.words == "diverged at 120"
+    got = classify(w, stopped_at=np.array([150]), best_at=np.array([90]))[0]
+    assert got.words == "stopped early at 150 (best 90)"
+    # judged at step 100 (rewound), a divergence at 120 has not happened yet
+    early = window(np.linspace(1, 0.5, 101))
+    assert classify(early, diverged_at=np.array([120]))[0].kind == "moving"
+
+
+# -- known points --------------------------------------------------------------------------------
+SADDLE_AND_MINIMA = Known(np.array([[0.0, 0.0], [1.0, 0.0], [-1.0, 0.0]]), ("saddle", "local", "global"),
+                          np.array([0.0, -0.5, -1.0]), near=0.08)
+
+
+def test_at_a_known_point_names_it_with_its_coordinates():
+    for point, expected in (((0.01, 0.0), "saddle"), ((1.0, 0.05), "local min"), ((-1.03, 0.0), "global min")):
+        path = np.array([point] * 5)
+        got = classify(window([0.0] * 5, params=path), known=SADDLE_AND_MINIMA)[0]
+        assert got.kind == expected
+        assert got.point is not None and "(" in got.at_point
+    far = classify(window([0.3] * 5, params=np.array([[0.5, 0.5]] * 5)), known=SADDLE_AND_MINIMA)[0]
+    assert far.point is None and far.kind != "saddle"
+    # just beyond NEAR_FRACTION of the view is not "at" the point
+    beyond = classify(window([0.0] * 2, params=np.array([[0.09, 0.0]] * 2)), known=SADDLE_AND_MINIMA)[0]
+    assert beyond.kind != "saddle"
+
+
+def test_a_run_parked_on_a_saddle_is_saddle_not_ok(tmp_path):
+    sim = simulate(tmp_path, """
+        [scenario]
+        title = "t"
+        claim = "c"
+        steps = 400
+        [problem]
+        surface = "saddle"
+        [optimizer]
+        name = "sgd"
+        lr = 0.05
+        [[runs]]
+        label = "on the ridge"
+        start = [1.5, 0.0]
+        [[runs]]
+        label = "off the ridge"
+        start = [1.5, 0.3]
+        """, 400)
+    parked, away = run_states(sim)
+    assert parked.kind == "saddle" and parked.point == (0.0, 0.0)
+    assert "saddle point (0, 0)" in parked.sentence("A")
+    assert away.kind != "saddle"
+
+
+# -- growing -------------------------------------------------------------------------------------
+def test_a_run_at_6_6e10_and_growing_is_growing(tmp_path):
+    loss = 6.6e10 * 1.2 ** np.arange(-40, 1)
+    assert kind(window(loss, grad=np.sqrt(loss))) == "growing"
+    # a real one: lr beyond 2/lambda on a quadratic grows every step until the bound stops it
+    sim = simulate(tmp_path, """
+        [scenario]
+        title = "t"
+        claim = "c"
+        steps = 60
+        [problem]
+        surface = "bowl"
+        [optimizer]
+        name = "sgd"
+        lr = 1.05
+        [[runs]]
+        label = "big"
+        start = [1.0, 1.0]
+        """, 60)
+    (state,) = run_states(sim)
+    assert state.kind == "growing", state
+    assert sim.diverged_at[0] < 0  # not yet frozen: growing is what the run is doing now
+
+
+def test_a_noisy_flat_loss_is_not_growing_nor_oscillating():
+    rng = np.random.default_rng(0)
+    loss = 0.3 + 0.1 * rng.random(200)
+    assert kind(window(loss), noisy=True) == "moving"
+
+
+def test_a_loss_that_rose_and_came_back_down_is_not_growing():
+    loss = np.concatenate([np.linspace(1, 5, 20), np.linspace(5, 0.5, 20)])
+    assert kind(window(loss)) != "growing"
+
+
+# -- oscillating ---------------------------------------------------------------------------------
+def test_a_path_that_reverses_at_every_step_oscillates_even_while_its_loss_falls():
+    x = 2.0 * (-0.9) ** np.arange(30)  # lr between 1/lambda and 2/lambda: the sign flips each step
+    path = np.column_stack([x, np.zeros_like(x)])
+    w = window(x**2, grad=np.abs(x), params=path)
+    assert np.all(np.diff(x**2) < 0)
+    assert kind(w) == "oscillating"
+
+
+def test_a_noiseless_loss_going_up_and_down_oscillates_but_a_noisy_one_does_not():
+    t = np.arange(120)
+    loss = 1 + np.exp(-t / 200) * np.cos(t / 4)  # a damped momentum swing
+    assert kind(window(loss)) == "oscillating"
+    assert kind(window(loss), noisy=True) != "oscillating"
+
+
+def test_a_straight_path_does_not_oscillate():
+    x = np.linspace(2, 1, 30)
+    w = window(x**2, params=np.column_stack([x, x]))
+    assert kind(w) == "moving"
+
+
+# -- stalled, slow, converged --------------------------------------------------------------------
+def test_stationary_at_a_high_loss_is_stalled_and_at_a_low_loss_converged():
+    steps = np.arange(0, 300, 10)
+    grad = 1e-5 * 0.97 ** np.arange(len(steps))
+    w = window(np.full(len(steps), 0.4), grad=grad, steps=steps, start_loss=0.7, start_grad=0.5)
+    assert kind(w) == "stalled"
+    w = window(np.full(len(steps), 1e-4), grad=grad, steps=steps, start_loss=0.7, start_grad=0.5)
+    assert kind(w) == "converged"
+
+
+def test_slow_is_not_stuck_a_small_gradient_with_a_loss_still_falling_is_slow():
+    steps = np.arange(0, 300, 10)
+    loss = 0.4 - 1e-3 * np.arange(len(steps))  # falls 7% over the window: moving, if slowly
+    w = window(loss, grad=np.full(len(steps), 1e-4), steps=steps, start_loss=0.7, start_grad=0.5)
+    assert kind(w) == "slow"
+
+
+def test_a_gradient_growing_as_it_leaves_a_flat_region_is_slow_not_stalled():
+    steps = np.arange(0, 300, 10)
+    grad = 1e-5 * 1.1 ** np.arange(len(steps))
+    w = window(np.full(len(steps), 0.4), grad=grad, steps=steps, start_loss=0.7, start_grad=0.5)
+    assert kind(w) == "slow"
+
+
+def test_too_short_a_window_cannot_call_a_stall():
+    steps = np.arange(0, states.MIN_SPAN - 10)
+    w = window(np.full(len(steps), 0.4), grad=np.full(len(steps), 1e-9), steps=steps, start_loss=0.7, start_grad=0.5)
+    assert kind(w) == "slow"
+    assert kind(window([0.4])) == "ok"
+
+
+def test_a_tiny_net_stuck_with_zero_init_is_stalled(tmp_path):
+    sim = simulate(tmp_path, """
+        [scenario]
+        title = "t"
+        claim = "c"
+        steps = 400
+        [problem]
+        dataset = "moons"
+        model = "mlp"
+        hidden = [4]
+        activation = "tanh"
+        init = "zeros"
+        batch_size = 10000
+        [optimizer]
+        name = "sgd"
+        lr = 0.5
+        [[runs]]
+        label = "zeros"
+        """, 400)
+    (state,) = run_states(sim)
+    assert state.kind == "stalled", (state, sim.grad_norm, sim.loss)
+
+
+# -- the simulation's windows --------------------------------------------------------------------
+def test_the_live_state_and_a_rewound_step_are_judged_from_their_own_windows(tmp_path):
+    sim = simulate(tmp_path, """
+        [scenario]
+        title = "t"
+        claim = "c"
+        steps = 100
+        [problem]
+        surface = "bowl"
+        [optimizer]
+        name = "sgd"
+        lr = 1.05
+        [[runs]]
+        label = "big"
+        start = [1.0, 1.0]
+        """, 400)
+    assert sim.diverged_at[0] > 0
+    assert run_states(sim)[0].kind == "diverged"
+    assert run_states(sim, until=int(sim.diverged_at[0]) - 5)[0].kind == "growing"
+    assert run_states(sim, until=0)[0].kind == "ok"
+
+
+def test_without_a_history_the_flags_and_known_points_still_decide(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text(textwrap.dedent("""
+        [scenario]
+        title = "t"
+        claim = "c"
+        steps = 100
+        [problem]
+        surface = "double_well"
+        [optimizer]
+        name = "sgd"
+        lr = 0.05
+        [[runs]]
+        label = "right"
+        start = [1.5, 0.5]
+        """))
+    sim = build(load_scenario(path), record=False)
+    sim.step(300)
+    (state,) = run_states(sim)
+    assert state.kind == "local min"
+
+
+# -- ensembles -----------------------------------------------------------------------------------
+def test_tally_counts_end_points_per_known_point():
+    at_global = RunState("global min", point=(-1.03, 0.0))
+    at_local = RunState("local min", point=(0.96, 0.0))
+    runs = [at_global] * 46 + [at_local] * 51 + [RunState("diverged", step=3)] * 3
+    assert tally(runs)[0] == ("at a local minimum (0.96, 0)", 51)
+    sentence = tally_sentence(runs)
+    assert "46 of 100 at the global minimum (-1.03, 0)" in sentence
+    assert "3 of 100 diverged" in sentence
+    assert tally_words(runs) == "51 local min, 46 global min"
+    assert tally_words([at_global] * 5) == "all global min"
+
+
+@pytest.mark.parametrize("state", [RunState(k, step=1) for k in states.KINDS])
+def test_every_kind_has_words_a_sentence_and_a_severity(state):
+    assert state.words and state.sentence("A").startswith("A")
+    assert state.severity in ("error", "warning", "info", "")
