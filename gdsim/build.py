@@ -221,7 +221,8 @@ def _make_schedule(config: RunConfig, optimizer: Any, where: str):
         return make_schedule(name, optimizer.hyper["lr"], **settings)
     except ValueError as exc:
         message = str(exc).removeprefix("schedule: ")
-        key = next((k for k in ("step_size", "gamma", "t_max", "eta_min", "warmup_start_factor", "warmup")
+        key = next((k for k in ("step_size", "gamma", "t_max", "eta_min", "warmup_start_factor", "warmup",
+                                "factor", "patience", "threshold_mode", "threshold", "cooldown", "min_lr", "eps")
                     if f"'{k}'" in message), None)
         dotted = config.key(f"schedule.{key}") if key else "schedule"
         raise ScenarioError(f"{where}: {dotted}: {message}") from None

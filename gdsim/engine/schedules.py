@@ -18,6 +18,11 @@ Checked against torch 2.13.0: at the milestone SequentialLR restarts the main sc
 closed form at step 0 (the base lr), then steps it on as usual, which is exactly the above.
 torch computes StepLR, ExponentialLR, LinearLR and CosineAnnealingLR recursively from the previous
 lr; the closed forms here agree with them to about 1e-15 relative (tests/golden checks 1e-9).
+
+plateau (ReduceLROnPlateau, mode min) is the one schedule that is not a function of k: it watches
+a loss and cuts the lr when the loss stops improving, so its lr is per-run state (PlateauState)
+that the simulation feeds (see `Plateau` below and gdsim.engine.simulation.Cohort). Its lr_at(k)
+is only the base lr, the lr before any cut.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ import numpy as np
 
 from gdsim.errors import UserError
 
-SCHEDULE_NAMES = ("constant", "step", "exponential", "cosine")
+SCHEDULE_NAMES = ("constant", "step", "exponential", "cosine", "plateau")
 
 
 class ScheduleError(UserError, ValueError):
@@ -41,6 +46,72 @@ class Schedule(NamedTuple):
     name: str
     params: dict  # resolved settings, including lr, warmup and warmup_start_factor
     lr_at: Callable[[Any], Any]  # k (int or int array) -> lr (float or float array)
+    # The loss-watching part of "plateau" (None for the closed-form schedules): its lr is state.
+    adaptive: "Plateau | None" = None
+
+
+class PlateauState(NamedTuple):
+    """ReduceLROnPlateau's state for R runs, each field (R,): never modified in place."""
+
+    lr: np.ndarray  # the lr of the next update
+    best: np.ndarray  # the best metric seen (inf at first: mode min's mode_worse)
+    num_bad_epochs: np.ndarray  # metrics in a row that were not better than best (int64)
+    cooldown_counter: np.ndarray  # metrics left in the cooldown after a cut (int64)
+
+
+class Plateau(NamedTuple):
+    """torch.optim.lr_scheduler.ReduceLROnPlateau (mode "min") for R runs at once, as a pure
+    (init, step) pair. step(state, metric) is torch's scheduler.step(metric), line by line:
+
+        better      ← metric < best·(1 − threshold)     (threshold_mode rel)
+                      metric < best − threshold          (threshold_mode abs)
+        best, bad   ← (metric, 0) if better, else (best, bad + 1)
+        if cooldown_counter > 0:  cooldown_counter ← cooldown_counter − 1,  bad ← 0
+        if bad > patience:
+            new ← max(lr·factor, min_lr);  lr ← new if lr − new > eps
+            cooldown_counter ← cooldown,  bad ← 0
+
+    A NaN metric is never better (a bad epoch), as in torch.
+    """
+
+    factor: float
+    patience: int
+    threshold: float
+    threshold_mode: str
+    cooldown: int
+    min_lr: float
+    eps: float
+
+    def init(self, lr: Any, n: int) -> PlateauState:
+        """The state before any metric: lr (a float, or (n,) per run), best = inf, counters 0."""
+        return PlateauState(
+            np.broadcast_to(np.asarray(lr, dtype=np.float64), (n,)).copy(),
+            np.full(n, np.inf),
+            np.zeros(n, dtype=np.int64),
+            np.zeros(n, dtype=np.int64),
+        )
+
+    def step(self, state: PlateauState, metric: Any, active: np.ndarray | None = None) -> PlateauState:
+        """The state after seeing one metric per run; rows where `active` is False keep theirs."""
+        metric = np.asarray(metric, dtype=np.float64)
+        if self.threshold_mode == "rel":
+            better = metric < state.best * (1.0 - self.threshold)
+        else:
+            better = metric < state.best - self.threshold
+        best = np.where(better, metric, state.best)
+        bad = np.where(better, 0, state.num_bad_epochs + 1)
+        cooling = state.cooldown_counter > 0
+        cooldown_counter = np.where(cooling, state.cooldown_counter - 1, state.cooldown_counter)
+        bad = np.where(cooling, 0, bad)
+        cut = bad > self.patience
+        new_lr = np.maximum(state.lr * self.factor, self.min_lr)
+        lr = np.where(cut & (state.lr - new_lr > self.eps), new_lr, state.lr)
+        new = PlateauState(
+            lr, best, np.where(cut, 0, bad), np.where(cut, self.cooldown, cooldown_counter)
+        )
+        if active is None:
+            return new
+        return PlateauState(*(np.where(active, n, o) for n, o in zip(new, state)))
 
 
 def _number(key: str, value: Any) -> float:
@@ -70,6 +141,12 @@ _APPLIES = {
     "step": ("step_size", "gamma"),
     "exponential": ("gamma",),
     "cosine": ("t_max", "eta_min"),
+    "plateau": ("factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lr", "eps"),
+}
+# torch's ReduceLROnPlateau defaults.
+PLATEAU_DEFAULTS = {
+    "factor": 0.1, "patience": 10, "threshold": 1e-4, "threshold_mode": "rel", "cooldown": 0,
+    "min_lr": 0.0, "eps": 1e-8,
 }
 
 
@@ -83,6 +160,7 @@ def make_schedule(
     eta_min: float = 0.0,
     warmup: int = 0,
     warmup_start_factor: float = 1 / 3,
+    **plateau: Any,
 ) -> Schedule:
     """The schedule `name` starting from base lr `lr`. Settings that do not apply to `name`
     (e.g. gamma for cosine) are refused rather than silently ignored. Raises ScheduleError."""
@@ -91,9 +169,17 @@ def make_schedule(
         raise ScheduleError(
             f"Unknown schedule {name!r}; valid names: {', '.join(SCHEDULE_NAMES)}"
         )
-    given = {"step_size": step_size, "gamma": gamma, "t_max": t_max}
+    unknown = sorted(set(plateau) - set(PLATEAU_DEFAULTS))
+    if unknown:
+        raise ScheduleError(
+            f"schedule: unknown setting '{unknown[0]}'; settings: step_size, gamma, t_max, eta_min, "
+            f"warmup, warmup_start_factor, {', '.join(PLATEAU_DEFAULTS)}"
+        )
+    given = {"step_size": step_size, "gamma": gamma, "t_max": t_max, **plateau}
     if eta_min != 0:
         given["eta_min"] = eta_min
+    if key == "plateau" and warmup:
+        raise ScheduleError("schedule: 'warmup' does not apply to plateau (it cuts the lr from the base lr)")
     for setting, value in given.items():
         if value is not None and setting not in _APPLIES[key]:
             takes = ", ".join(_APPLIES[key]) or "no settings besides lr and warmup"
@@ -125,6 +211,11 @@ def make_schedule(
         g = _positive("gamma", gamma)
         params.update(gamma=g)
         main = lambda k: base * np.power(g, k)  # noqa: E731
+    elif key == "plateau":
+        adaptive = _plateau(plateau)
+        params.update(adaptive._asdict())
+        # Not a function of k: the runs' lr is state (Plateau); this is the lr before any cut.
+        main = lambda k: np.full(np.shape(k), base) if np.ndim(k) else base  # noqa: E731
     else:
         if t_max is None:
             raise ScheduleError("schedule: 'cosine' needs 't_max' (steps from lr down to eta_min)")
@@ -159,7 +250,25 @@ def make_schedule(
         out = np.asarray(out, dtype=np.float64)
         return float(out) if out.ndim == 0 else out
 
-    return Schedule(key, params, lr_at)
+    return Schedule(key, params, lr_at, adaptive if key == "plateau" else None)
+
+
+def _plateau(given: dict[str, Any]) -> Plateau:
+    """ReduceLROnPlateau's settings over torch's defaults, checked (torch checks factor < 1 only)."""
+    s = {**PLATEAU_DEFAULTS, **given}
+    factor = _number("factor", s["factor"])
+    if not 0 <= factor < 1:
+        raise ScheduleError(f"schedule: 'factor' must be from 0 to below 1 (the lr is multiplied by it), got {s['factor']}")
+    mode = s["threshold_mode"]
+    if mode not in ("rel", "abs"):
+        raise ScheduleError(f"schedule: 'threshold_mode' must be \"rel\" or \"abs\", got {mode!r}")
+    values = {}
+    for key in ("threshold", "min_lr", "eps"):
+        values[key] = _number(key, s[key])
+        if values[key] < 0:
+            raise ScheduleError(f"schedule: '{key}' must be >= 0, got {s[key]}")
+    return Plateau(factor, _count("patience", s["patience"], 0), values["threshold"], mode,
+                   _count("cooldown", s["cooldown"], 0), values["min_lr"], values["eps"])
 
 
 def _positive(key: str, value: Any) -> float:

@@ -94,6 +94,11 @@ class Cohort:
         self.lr = self.lr_at(0)
         if self.eval_every:
             self._evaluate(0)
+        # The plateau schedule's per-run state (None for closed-form schedules), fed by _watch.
+        self.schedule_state = None
+        if getattr(schedule, "adaptive", None) is not None:
+            self.schedule_state = schedule.adaptive.init(self.lr, n)
+            self._watch(0)
 
     @property
     def n_params(self) -> int:
@@ -125,7 +130,8 @@ class Cohort:
         loss, new_grad = self.problem.loss_and_grad(params, self.sampler.next())
         previous = (self.params, self.state, self.loss, self.grad)
         self.params, self.state, self.loss, self.grad = params, state, loss, new_grad
-        self.lr = self.lr_at(k + 1)
+        if self.schedule_state is None:
+            self.lr = self.lr_at(k + 1)
         if self.any_frozen:
             self._hold(self.frozen, previous)
         # held rows are back at their finite state, so the fast path of the check still applies
@@ -134,6 +140,31 @@ class Cohort:
             self._evaluate(k + 1)
         elif self.evaluation:
             self.evaluation = {}
+        if self.schedule_state is not None:
+            self._watch(k + 1)
+
+    def plateau_metric(self) -> tuple[str, np.ndarray] | None:
+        """What the plateau schedule watches at this step, or None where it waits: the validation
+        loss at each evaluation when the problem has a validation split, else the whole training
+        set's loss at each evaluation; on a problem that is not evaluated (a surface), the loss at
+        every step. (Name, (R,) values)."""
+        if self.eval_every:
+            if not self.evaluation:
+                return None
+            val = self.evaluation.get("val_loss")
+            if val is not None and getattr(self.problem, "n_val", 0) > 0:
+                return "val_loss", val
+            return "train_loss", self.evaluation["train_loss"]
+        return "loss", self.loss
+
+    def _watch(self, k: int) -> None:
+        """Step the plateau schedule with this step's metric: its lr is that of update k -> k+1
+        (torch's order: scheduler.step(metric) after measuring, then optimizer.step())."""
+        watched = self.plateau_metric()
+        if watched is not None:
+            active = ~self.frozen if self.any_frozen else None
+            self.schedule_state = self.schedule.adaptive.step(self.schedule_state, watched[1], active)
+        self.lr = self.schedule_state.lr
 
     def _check(self, k: int, params: np.ndarray, previous) -> None:
         # Fast path, two dot products: if the sum of squares of all parameters is within bound²

@@ -127,13 +127,21 @@ class OptimizerSpec(Strict):
 class ScheduleSpec(Strict):
     """[schedule]: how the learning rate changes, with torch.optim.lr_scheduler's semantics."""
 
-    name: Literal["constant", "step", "exponential", "cosine"] | None = None
+    name: Literal["constant", "step", "exponential", "cosine", "plateau"] | None = None
     step_size: Annotated[int, Field(ge=1, le=10_000_000)] | None = None
     gamma: Annotated[float, Field(allow_inf_nan=False, gt=0.0, le=10.0)] | None = None
     t_max: Annotated[int, Field(ge=1, le=10_000_000)] | None = None
     eta_min: NonNeg | None = None
     warmup: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
     warmup_start_factor: Annotated[float, Field(allow_inf_nan=False, gt=0.0, le=1.0)] | None = None
+    # plateau (torch's ReduceLROnPlateau, mode min)
+    factor: Annotated[float, Field(allow_inf_nan=False, ge=0.0, lt=1.0)] | None = None
+    patience: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+    threshold: NonNeg | None = None
+    threshold_mode: Literal["rel", "abs"] | None = None
+    cooldown: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+    min_lr: NonNeg | None = None
+    eps: NonNeg | None = None
 
     def explicit(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True, exclude_none=True)

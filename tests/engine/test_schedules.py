@@ -70,12 +70,12 @@ def test_params_record_resolved_settings():
     assert s.name == "step"
     assert s.params == {"lr": 0.1, "step_size": 5, "gamma": 0.1, "warmup": 0,
                         "warmup_start_factor": 1 / 3}
-    assert SCHEDULE_NAMES == ("constant", "step", "exponential", "cosine")
+    assert SCHEDULE_NAMES == ("constant", "step", "exponential", "cosine", "plateau")
 
 
 @settings(max_examples=50, deadline=None)
 @given(
-    st.sampled_from(SCHEDULE_NAMES),
+    st.sampled_from([n for n in SCHEDULE_NAMES if n != "plateau"]),  # plateau: lr is state (test_plateau)
     st.floats(1e-4, 10),
     st.integers(1, 50),
     st.floats(0.05, 1.0),
@@ -95,7 +95,7 @@ def test_array_in_array_out_agrees_with_scalars(name, lr, n, gamma, warmup, ks):
 
 
 @pytest.mark.parametrize("args,kwargs,message", [
-    (("linear", 0.1), {}, "Unknown schedule 'linear'; valid names: constant, step, exponential, cosine"),
+    (("linear", 0.1), {}, "Unknown schedule 'linear'; valid names: constant, step, exponential, cosine, plateau"),
     (("cosine", 0.1), {"t_max": 10, "gamma": 0.5},
      "schedule: 'gamma' does not apply to cosine; it takes: t_max, eta_min"),
     (("constant", 0.1), {"step_size": 3},

@@ -47,7 +47,7 @@ def explain(session: Session) -> Text:
         text.append("This run is frozen (it diverged or stopped early): no further updates.\n", Style(italic=True))
         return text
     step = session.sim.step_count
-    lr = np.atleast_1d(cohort.schedule.lr_at(step))
+    lr = np.atleast_1d(cohort.lr)  # the lr of the next update (a plateau schedule holds one per run)
     lr_row = lr[index : index + 1] if lr.shape[0] > 1 else lr[:1]
     params = cohort.params[index : index + 1]
     grad = cohort.grad[index : index + 1]
