@@ -23,7 +23,7 @@ from gdsim.engine.simulation import Cohort, RunInfo, Simulation
 from gdsim.scenario.load import LoadedScenario, ScenarioError
 
 PROBLEM_KINDS = ("surface", "expression", "dataset")
-TRAINING_KEYS = ("clip_norm", "eval_every", "patience", "bound")
+TRAINING_KEYS = ("clip_norm", "eval_every", "patience", "restore_best", "bound")
 DEFAULT_BOUND = 1e6
 DEFAULT_EVAL_EVERY = 10
 FIXED_DATASETS = ("iris", "csv")  # read from a file: nothing to generate
@@ -148,6 +148,9 @@ def build(loaded: LoadedScenario, *, record: bool = True) -> Simulation:
             except ProblemError as exc:
                 raise ScenarioError(f"{where}: {first.key(_problem_key(str(exc), first))}: {exc}") from None
         problem = problems[problem_key]
+        if first.problem.get("restore_best") and first.problem.get("patience") is None:
+            raise ScenarioError(f"{where}: {first.key('problem.restore_best')}: restore_best applies to early "
+                                "stopping; set patience too")
         optimizer = _make_optimizer(first, problem, where)
         schedule = _make_schedule(first, optimizer, where)
         seeds = np.array([configs[r].seed for r in rows], dtype=np.int64)
@@ -163,6 +166,7 @@ def build(loaded: LoadedScenario, *, record: bool = True) -> Simulation:
                 clip_norm=first.problem.get("clip_norm"),
                 eval_every=first.problem.get("eval_every", DEFAULT_EVAL_EVERY),
                 patience=first.problem.get("patience"),
+                restore_best=first.problem.get("restore_best", False),
                 bound=first.problem.get("bound", DEFAULT_BOUND),
             )
         )

@@ -4,7 +4,10 @@ Runs that share a problem, optimizer and schedule form a cohort and are stepped 
 matrix, so 3 runs and an ensemble of 1,000 seeds are the same code. A run that diverges
 (non-finite loss or parameters, or parameters beyond `bound`) is frozen at its last finite state
 and labelled with the step; a run stopped early (validation loss not improving for `patience`
-evaluations) is frozen too. Neither raises; the other runs go on.
+evaluations) is frozen too. Neither raises; the other runs go on. With `restore_best`, a run
+stopped early goes back to the parameters of its best validation loss (Goodfellow et al., Deep
+Learning, 2016, §7.8, algorithm 7.1), with the loss and gradient it had there, and its
+evaluation at the stopping step is that of the restored parameters.
 
 Step k is the state after k updates: the loss and gradient are evaluated at the parameters of
 step k, and the update from k to k+1 uses that gradient and lr_at(k).
@@ -59,6 +62,7 @@ class Cohort:
         clip_norm: float | None = None,
         eval_every: int | None = None,
         patience: int | None = None,
+        restore_best: bool = False,
         bound: float = 1e6,
     ):
         self.problem = problem
@@ -75,6 +79,7 @@ class Cohort:
         self.can_evaluate = hasattr(problem, "evaluate")
         self.eval_every = eval_every if self.can_evaluate else None
         self.patience = patience if self.can_evaluate else None
+        self.restore_best = bool(restore_best) and self.patience is not None
         n = len(self.rows)
         self.params = np.array(params0, dtype=np.float64, copy=True).reshape(n, problem.n_params)
         self.state = optimizer.init(self.params)
@@ -84,6 +89,8 @@ class Cohort:
         self.frozen = np.zeros(n, dtype=bool)
         self.best_val = np.full(n, np.inf)
         self.evals_since_best = np.zeros(n, dtype=np.int64)
+        # With restore_best: per run the parameters, loss and gradient at its best validation loss.
+        self.best: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self.evaluation: dict[str, np.ndarray] = {}
         self._lr_from = 0
         self._lr_table: list[float] = []
@@ -214,10 +221,36 @@ class Cohort:
             improved = val < self.best_val
             self.best_val = np.where(improved, val, self.best_val)
             self.evals_since_best = np.where(improved, 0, self.evals_since_best + 1)
+            if self.restore_best:
+                self._remember_best(improved & ~self.frozen)
             stop = (self.evals_since_best >= self.patience) & ~self.frozen
             if stop.any():
                 self.stopped_at[stop] = k
                 self._freeze(stop)
+                if self.restore_best:
+                    self._restore_best(stop)
+
+    def _remember_best(self, rows: np.ndarray) -> None:
+        if self.best is None:
+            self.best = (self.params.copy(), np.array(self.loss, dtype=np.float64), self.grad.copy())
+        elif rows.any():
+            params, loss, grad = self.best
+            params[rows], loss[rows], grad[rows] = self.params[rows], self.loss[rows], self.grad[rows]
+
+    def _restore_best(self, rows: np.ndarray) -> None:
+        """Put the stopped `rows` back at their best parameters and re-evaluate them there."""
+        params, loss, grad = self.best
+        keep = rows[:, None]
+        self.params = np.where(keep, params, self.params)
+        self.loss = np.where(rows, loss, self.loss)
+        self.grad = np.where(keep, grad, self.grad)
+        index = np.flatnonzero(rows)
+        evaluation = {name: np.array(values, dtype=np.float64) for name, values in self.evaluation.items()}
+        for split in ("train", "val"):
+            for name, values in self.problem.evaluate(self.params[index], split).items():
+                if f"{split}_{name}" in evaluation:
+                    evaluation[f"{split}_{name}"][index] = values
+        self.evaluation = evaluation
 
 
 class Simulation:

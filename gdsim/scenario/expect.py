@@ -29,13 +29,17 @@ from pydantic import (
 )
 
 SURFACE_METRICS = ("x", "y", "distance_to_global", "distance_to_local", "distance_to_nearest")
-EVAL_METRICS = (
-    "train_loss", "val_loss", "test_loss", "train_accuracy", "val_accuracy", "test_accuracy",
-)
-NETWORK_METRICS = ("layer_grad_ratio", "hidden_unit_spread", "sparsity")
+SPLITS = ("train", "val", "test")
+CLASSIFICATION = ("accuracy", "precision", "recall")
+REGRESSION = ("mae", "mse")
+EVAL_METRICS = tuple(f"{split}_{name}" for name in ("loss", *CLASSIFICATION, *REGRESSION) for split in SPLITS)
+NETWORK_METRICS = ("layer_grad_ratio", "layer_grad_norm", "hidden_unit_spread", "sparsity")
+DATA_METRICS = ("epochs", "best_val_loss")
+# Metrics computed from another one's per-step series: (the base metric, how).
+DERIVED = {"loss_change": "loss", "best_val_loss": "val_loss"}
 METRICS = (
-    "loss", "grad_norm", "velocity_norm", "lr", "param_norm", "params",
-    *SURFACE_METRICS, *EVAL_METRICS, *NETWORK_METRICS,
+    "loss", "loss_change", "grad_norm", "velocity_norm", "lr", "param_norm", "params",
+    *SURFACE_METRICS, *EVAL_METRICS, *DATA_METRICS, *NETWORK_METRICS,
 )
 METRIC_HELP = {
     "loss": "the training loss the optimizer sees (the mini-batch loss, penalty included, on a data set)",
@@ -55,9 +59,18 @@ METRIC_HELP = {
     "train_accuracy": "accuracy on the training split",
     "val_accuracy": "accuracy on the validation split",
     "test_accuracy": "accuracy on the test split",
+    **{f"{split}_{name}": f"{what} on the {split} split" for split in SPLITS for name, what in (
+        ("precision", "precision (two classes: of class 1, the positive class; more: the macro average)"),
+        ("recall", "recall (two classes: of class 1, the positive class; more: the macro average)"),
+        ("mae", "mean absolute error of the predictions (regression)"),
+        ("mse", "mean squared error of the predictions (regression)"))},
+    "loss_change": "|change of the loss| from the previous step (stationarity; with at = max and last = N: the largest over the last N steps)",
+    "epochs": "passes through the training set so far (steps / mini-batches per epoch; a stopped run counts its steps until it stopped)",
+    "best_val_loss": "lowest validation loss at the evaluation steps so far (what early stopping keeps with restore_best)",
     "layer_grad_ratio": "gradient norm of the first layer divided by that of the last layer",
+    "layer_grad_norm": "gradient norm (weights and biases) of the layer given by `layer` (0 = first, -1 = last)",
     "hidden_unit_spread": "largest difference between the incoming weights of two hidden units (0: all identical)",
-    "sparsity": "share of the weights (biases excluded) with |w| < 0.01",
+    "sparsity": "share of the weights (biases excluded) with |w| < tolerance (default 0.01)",
 }
 POINTS = ("start", "final")
 REDUCTIONS = ("min", "max", "mean", "any", "all", "jitter")
@@ -123,6 +136,15 @@ class Expectation(BaseModel):
     during: tuple[Step, Step] | None = Field(
         default=None, description="[first, last] steps a reduction (min, max, mean, any, all, jitter) looks at."
     )
+    last: Annotated[StrictInt, Field(ge=1, le=MAX_STEP)] | None = Field(
+        default=None, description="A reduction looks at the last N steps of the run (instead of during)."
+    )
+    layer: Annotated[StrictInt, Field(ge=-100, le=100)] | None = Field(
+        default=None, description="For layer_grad_norm: which layer, 0 = the first (input side), -1 = the last."
+    )
+    tolerance: Annotated[float, Field(allow_inf_nan=False, gt=0.0, le=1e6)] | None = Field(
+        default=None, description="For sparsity: a weight with |w| below this counts as zero (default 0.01)."
+    )
     ends_in: Literal["global", "local", "saddle"] | None = Field(
         default=None, description="The run ends near a minimum (or saddle point) of this kind."
     )
@@ -182,6 +204,17 @@ class Expectation(BaseModel):
         if self.fraction_above is not None or self.fraction_below is not None:
             if self.across != "each":
                 raise ValueError("fraction_above / fraction_below count passing runs; leave `across` at each")
+        if self.layer is not None and self.metric != "layer_grad_norm":
+            raise ValueError("layer picks the layer of metric layer_grad_norm; leave it out here")
+        if self.metric == "layer_grad_norm" and self.layer is None:
+            raise ValueError("metric 'layer_grad_norm' needs layer = N (0 = the first layer, -1 = the last)")
+        if self.tolerance is not None and self.metric != "sparsity":
+            raise ValueError("tolerance is the zero threshold of metric sparsity; leave it out here")
+        if self.last is not None:
+            if self.during is not None:
+                raise ValueError("set during or last, not both")
+            if self.at not in REDUCTIONS:
+                raise ValueError(f"last only applies when `at` is one of {', '.join(REDUCTIONS)}")
         if self.during is not None:
             if self.at not in REDUCTIONS:
                 raise ValueError(f"during only applies when `at` is one of {', '.join(REDUCTIONS)}")
@@ -224,16 +257,20 @@ class Expectation(BaseModel):
             text = f"{who} {'is stopped early' if self.stops_early else 'is not stopped early'}"
         else:
             what = "distance between the parameters" if self.metric == "params" else self.metric
+            if self.metric == "layer_grad_norm":
+                what = f"gradient norm of layer {self.layer}"
+            elif self.metric == "sparsity" and self.tolerance is not None:
+                what = f"sparsity (|w| < {self.tolerance:g})"
             if self.at == "jitter":
-                text = f"jitter (mean change per step) of the {what} of {who}{_window(self.during)}"
+                text = f"jitter (mean change per step) of the {what} of {who}{_window(self.during, self.last)}"
             else:
-                text = f"{what} of {who} {_when(self.at, self.during)}"
+                text = f"{what} of {who} {_when(self.at, self.during, self.last)}"
             if self.relative:
                 other = f"'{self.than_run}'"
                 sign = "/" if self.by == "ratio" and self.metric != "params" else "-"
                 if self.metric == "params":
                     sign = "vs"
-                when = "the same" if self.than_at is None else _when(self.than_at, self.during)
+                when = "the same" if self.than_at is None else _when(self.than_at, self.during, self.last)
                 text += f" {sign} {when} for {other}" if self.than_run else f" {sign} {when}"
             symbols = {"below": "<", "above": ">", "at_most": "<=", "at_least": ">="}
             text += " " + " and ".join(f"{symbols[k]} {v:g}" for k, v in self.comparisons.items())
@@ -266,16 +303,34 @@ def known_at(e: Expectation, steps: int) -> int:
     return max(points)
 
 
-def _when(at: Any, during: tuple[int, int] | None) -> str:
+def _when(at: Any, during: tuple[int, int] | None, last: int | None = None) -> str:
     if isinstance(at, int):
         return f"at step {at}"
     if at in POINTS:
         return "at the start" if at == "start" else "at the end"
-    return {"any": "at some step", "all": "at every step", "jitter": "jitter"}.get(at, f"{at}") + _window(during)
+    return {"any": "at some step", "all": "at every step", "jitter": "jitter"}.get(at, f"{at}") + _window(during, last)
 
 
-def _window(during: tuple[int, int] | None) -> str:
+def _window(during: tuple[int, int] | None, last: int | None = None) -> str:
+    if last is not None:
+        return f" over the last {last} steps"
     return f" over steps {during[0]}-{during[1]}" if during else ""
+
+
+def window(e: Expectation, steps: int) -> tuple[int, int] | None:
+    """The [first, last] steps a reduction looks at: `during`, or the last N steps, or None (all)."""
+    if e.last is not None:
+        return (max(0, steps - e.last + 1), steps)  # N values: steps final-N+1 .. final
+    return e.during
+
+
+def measured_name(e: Expectation) -> str:
+    """The name a metric is measured under: its name, with the layer or tolerance it needs."""
+    if e.metric == "layer_grad_norm":
+        return f"layer_grad_norm@{e.layer}"
+    if e.metric == "sparsity" and e.tolerance is not None:
+        return f"sparsity@{e.tolerance!r}"
+    return e.metric
 
 
 def run_names(info: ValidationInfo) -> set[str] | None:

@@ -13,7 +13,10 @@ from typing import Any
 import numpy as np
 
 from gdsim.engine.simulation import Cohort, Simulation
-from gdsim.scenario.expect import EVAL_METRICS, NETWORK_METRICS, SURFACE_METRICS, Expectation
+from gdsim.scenario.expect import (
+    CLASSIFICATION, DATA_METRICS, DERIVED, EVAL_METRICS, NETWORK_METRICS, REGRESSION, SURFACE_METRICS, Expectation,
+    measured_name,
+)
 
 # Series memory bound: beyond this many (step, run) entries per metric, every k-th step is kept.
 MAX_SERIES_ENTRIES = 4_000_000
@@ -34,14 +37,16 @@ class Measurer:
         self.n = sim.n_runs
         self.points: dict[int, set[str]] = {}
         self.series_names: set[str] = set()
+        self.derived: set[str] = set()  # metrics computed from another one's series (DERIVED)
         self.unavailable: dict[str, str] = {}
         for e in expectations:
             self._plan(e)
-        for name in {*self.series_names, *(m for ms in self.points.values() for m in ms)}:
+        for name in {*self.series_names, *self.derived, *(m for ms in self.points.values() for m in ms)}:
             reason = self._why_not(name)
             if reason:
                 self.unavailable[name] = reason
         self.series_names -= set(self.unavailable)
+        self.derived -= set(self.unavailable)
         self.snapshots: dict[tuple[int, str], Any] = {}
         cells = (steps + 1) * max(self.n, 1)
         self.stride = max(1, math.ceil(cells / MAX_SERIES_ENTRIES))
@@ -56,6 +61,10 @@ class Measurer:
         return {"start": 0, "final": self.steps}.get(at)
 
     def _want(self, at: Any, name: str) -> None:
+        if name in DERIVED:
+            self.derived.add(name)
+            self.series_names.add(DERIVED[name])
+            return
         step = self._step_of(at)
         if step is None:
             self.series_names.add(name)
@@ -67,28 +76,37 @@ class Measurer:
         if e.kind == "ends_in":
             self._want(e.at, "params")
         elif e.kind == "metric":
-            self._want(e.at, e.metric)
+            self._want(e.at, measured_name(e))
             if e.than_at is not None:
-                self._want(e.than_at, e.metric)
+                self._want(e.than_at, measured_name(e))
 
     def _why_not(self, name: str) -> str | None:
         """Why a metric cannot be measured on every cohort of this simulation (None if it can)."""
+        name, _, arg = name.partition("@")
         for cohort in self.sim.cohorts:
             problem = cohort.problem
+            if name in DATA_METRICS and not hasattr(problem, "evaluate"):
+                return f"metric {name!r} needs a data set; this problem is a surface"
             if name in SURFACE_METRICS and not hasattr(problem, "nearest_minimum"):
                 return f"metric {name!r} is about a 2-D surface; this problem is a model on a data set"
             if name in EVAL_METRICS:
                 if not hasattr(problem, "evaluate"):
                     return f"metric {name!r} needs a data set; this problem is a surface"
-                if name.endswith("accuracy") and getattr(problem, "task", "") == "regression":
+                task = getattr(problem, "task", "")
+                if name.split("_", 1)[1] in CLASSIFICATION and task == "regression":
                     return f"metric {name!r} is for classification; this data set is a regression task"
+                if name.split("_", 1)[1] in REGRESSION and task != "regression":
+                    return f"metric {name!r} is for regression; this data set is a classification task"
             if name in NETWORK_METRICS:
                 network = getattr(problem, "network", None)
                 if network is None:
                     return f"metric {name!r} needs a neural network on a data set"
                 if name == "hidden_unit_spread" and not network.hidden_units:
                     return "metric 'hidden_unit_spread' needs a model with hidden layers (model = \"mlp\")"
-                if name == "layer_grad_ratio" and len(network.layout.layers) < 2:
+                layers = len(network.layout.layers)
+                if name == "layer_grad_norm" and not -layers <= int(arg) < layers:
+                    return f"layer = {arg}: the network has {layers} layers (0 to {layers - 1}, or -1 for the last)"
+                if name == "layer_grad_ratio" and layers < 2:
                     return "metric 'layer_grad_ratio' needs a model with at least one hidden layer"
         return None
 
@@ -101,12 +119,24 @@ class Measurer:
             for k in range(1, self.steps + 1):
                 sim.step(1)
                 self._observe(k)
+            self._derive()
             return
         for step in sorted(s for s in self.points if s > 0):
             sim.step(step - sim.step_count)
             self._observe(step)
         if sim.step_count < self.steps:
             sim.step(self.steps - sim.step_count)
+
+    def _derive(self) -> None:
+        """The DERIVED series from their base series (one row per recorded step)."""
+        for name in self.derived:
+            base = self.series[DERIVED[name]]
+            if name == "loss_change":
+                values = np.full(base.shape, np.nan)
+                values[1:] = np.abs(np.diff(base, axis=0))
+            else:  # best_val_loss: the lowest so far (fmin skips the steps without an evaluation)
+                values = np.fmin.accumulate(base, axis=0)
+            self.series[name] = values
 
     def _observe(self, k: int) -> None:
         self._eval_cache.clear()
@@ -164,6 +194,11 @@ class Measurer:
             if key not in self._eval_cache:
                 self._eval_cache[key] = problem.evaluate(c.params, split)
             return self._eval_cache[key].get(metric)
+        if name == "epochs":
+            taken = np.where(c.stopped_at >= 0, c.stopped_at, np.where(c.diverged_at >= 0, c.diverged_at, self.sim.step_count))
+            return taken / problem.steps_per_epoch
+        if name.startswith("layer_grad_norm@"):
+            return problem.layer_grad_norms(c.grad)[:, int(name.split("@")[1])]
         if name == "layer_grad_ratio":
             norms = problem.layer_grad_norms(c.grad)
             with np.errstate(all="ignore"):
@@ -171,9 +206,10 @@ class Measurer:
         if name == "hidden_unit_spread":
             hidden = problem.network.layout.weights(c.params)[:-1]
             return np.max([np.abs(w - w[:, :, :1]).max(axis=(1, 2)) for w in hidden], axis=0)
-        if name == "sparsity":
+        if name.split("@")[0] == "sparsity":
+            below = float(name.split("@")[1]) if "@" in name else SPARSE_BELOW
             weights = np.concatenate([w.reshape(len(c.params), -1) for w in problem.network.layout.weights(c.params)], axis=1)
-            return (np.abs(weights) < SPARSE_BELOW).mean(axis=1)
+            return (np.abs(weights) < below).mean(axis=1)
         raise MeasureError(f"metric {name!r} is not known")
 
     # -- reading what was collected -----------------------------------------------------
@@ -200,6 +236,8 @@ class Measurer:
         if name in self.unavailable:
             raise MeasureError(self.unavailable[name])
         step = self._check_step(at)
+        if step is not None and name in self.derived:
+            return self.series[name][step // self.stride, rows]  # the recorded step at or before it
         if step is not None:
             return self.snapshots[(step, name)][rows]
         values = self.series[name][:, rows]

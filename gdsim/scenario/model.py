@@ -83,9 +83,11 @@ class ProblemSpec(Strict):
     clip_norm: Positive | None = None
     eval_every: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
     patience: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    restore_best: bool | None = None
 
     @model_validator(mode="after")
     def _extra_are_numbers(self) -> ProblemSpec:
+
         for key, value in (self.model_extra or {}).items():
             if isinstance(value, bool) or not isinstance(value, (int, float, str)):
                 raise ValueError(f"problem.{key}: expected a number or a short string")

@@ -17,7 +17,7 @@ from typing import IO
 import numpy as np
 
 from gdsim.build import build
-from gdsim.scenario.expect import AGGREGATES, Expectation, known_at
+from gdsim.scenario.expect import AGGREGATES, Expectation, known_at, measured_name, window
 from gdsim.scenario.load import LoadedScenario
 from gdsim.scenario.measure import MeasureError, Measurer
 from gdsim.scenario.predict import PredictResult, predict_result
@@ -129,7 +129,7 @@ def check(m: Measurer, e: Expectation) -> tuple[bool, str, float | None]:
         return _combine(e, passed, _values_text(distances, "distance", m, rows, extra=kinds), value)
     if e.relative:
         return _check_relative(m, e, rows)
-    values = m.value(e.metric, e.at, rows, e.during)
+    values = m.value(measured_name(e), e.at, rows, window(e, m.steps))
     if e.at in ("any", "all"):
         # values are per step: (steps, runs); the comparison is made at each step.
         ok = _compare(e, values)
@@ -161,8 +161,9 @@ def _check_relative(m: Measurer, e: Expectation, rows: np.ndarray) -> tuple[bool
         measured = np.sqrt(((a - b) ** 2).sum(axis=1))
         name = "distance"
     else:
-        a = m.value(e.metric, e.at, rows, e.during)
-        b = m.value(e.metric, other_at, other_rows, e.during)
+        name, during = measured_name(e), window(e, m.steps)
+        a = m.value(name, e.at, rows, during)
+        b = m.value(name, other_at, other_rows, during)
         if e.across in AGGREGATES:
             a, b = np.array([_aggregate(e.across, a)]), np.array([_aggregate(e.across, b)])
             measured = _relate(a, b, e.by)
