@@ -97,6 +97,7 @@ def emit(loaded, steps: int, fmt: str, out: IO[str], all_params: bool = False) -
             if progress:
                 progress.update(k + 1)
         write_summary(sim, out)
+        write_predict(loaded, steps, out)
     if progress:
         progress.done()
 
@@ -150,6 +151,20 @@ def write_summary(sim, out: IO[str]) -> None:
             line += f" {name} {records.fmt(values[r], 0).strip()}"
         line += f"  {records.final_status(sim, r)}"
         out.write(line.rstrip() + "\n")
+
+
+def write_predict(loaded, steps: int, out: IO[str]) -> None:
+    """The scenario's [predict] question and the answer its expects measured (a run of its own)."""
+    predict = loaded.scenario.predict
+    if predict is None:
+        return
+    from gdsim.scenario.predict import summary_lines
+    from gdsim.scenario.verify import verify
+
+    total = loaded.scenario.scenario.steps
+    note = f" (over the scenario's {total} steps)" if steps != total else ""
+    lines = summary_lines(predict, verify(loaded), note)
+    out.write("\n" + "\n".join(lines) + "\n")
 
 
 class Progress:

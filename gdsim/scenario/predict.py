@@ -216,6 +216,20 @@ def reveal_step(scenario: Any, steps: int | None = None) -> int:
     return max((known_at(by_id[i], total) for i in predict.shown_by if i in by_id), default=total)
 
 
+def summary_lines(predict: Predict, verification: Any, note: str = "") -> list[str]:
+    """The question, its choices, and the measured answer, as `gdsim run --format summary` prints them."""
+    result = predict_result(predict, verification)
+    lines = [f"Question: {predict.question}"]
+    for number, choice in enumerate(predict.choices, start=1):
+        lines.append(f"  {number}. {choice}{'   <- the answer' if number == predict.answer else ''}")
+    verdict = "confirmed by the run" if result.confirmed else "NOT confirmed by the run"
+    lines.append(f"Measured: answer {predict.answer} {verdict}{note}: {result.measured}")
+    for text in (predict.why[predict.answer - 1] if predict.why else "", predict.explain):
+        if text.strip():
+            lines.append("  " + render(text, verification))
+    return lines
+
+
 @dataclass(frozen=True)
 class PredictAnswer:
     """A learner's answer, as an event other parts read (the workshop room tallies them).

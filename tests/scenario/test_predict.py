@@ -308,3 +308,25 @@ def test_answers_are_events():
     assert skipped.choice is None and skipped.correct is None and skipped.time > 0
     with pytest.raises(ValueError):
         PredictAnswer.make("test", predict, 3)
+
+
+def test_run_summary_prints_the_question_and_the_measured_answer(tmp_path, capsys):
+    path = tmp_path / "quiz.toml"
+    path.write_text(BASE + PREDICT)
+    assert main(["run", str(path), "--format", "summary"]) == 0
+    out = capsys.readouterr().out
+    ratio = verify(load(BASE + PREDICT)).by_id()["ratio"]
+    assert "Question: Which well does the run started on the right end in?" in out
+    assert "  2. the shallow one on the right   <- the answer" in out
+    assert f"Measured: answer 2 confirmed by the run: {ratio.measured}" in out
+    assert f"  Yes: {ratio.value:.2f} above." in out
+    assert main(["run", str(path), "--format", "summary", "--steps", "10"]) == 0
+    assert "confirmed by the run (over the scenario's 200 steps)" in capsys.readouterr().out
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text(BASE.replace("above = 0.1", "above = 100.0") + PREDICT)
+    assert main(["run", str(wrong), "--format", "summary"]) == 0
+    assert "Measured: answer 2 NOT confirmed by the run" in capsys.readouterr().out
+    plain = tmp_path / "plain.toml"
+    plain.write_text(BASE)
+    assert main(["run", str(plain), "--format", "summary"]) == 0
+    assert "Question" not in capsys.readouterr().out
