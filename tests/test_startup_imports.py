@@ -100,3 +100,20 @@ def test_gdsim_scenario_builds_no_sub_command_parser():
 def test_the_cli_knows_every_sub_command_by_name():
     parser = build_parser()
     assert sorted(parser._subparsers._group_actions[0].choices) == sorted(COMMANDS)
+
+
+def test_the_cli_keeps_blas_single_threaded_unless_the_user_says_otherwise():
+    """OpenBLAS threads made network cohorts 3-10x slower on a busy machine (h3, issue 12):
+    the CLI asks for one thread before NumPy is imported, and keeps a value the user set."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import os, gdsim.cli; gdsim.cli.main(['list']); "
+            "import numpy; print('OUT', os.environ.get('OPENBLAS_NUM_THREADS'))")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert "OUT 1" in out
+    env["OPENBLAS_NUM_THREADS"] = "2"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert "OUT 2" in out
