@@ -323,6 +323,13 @@ class DatasetProblem:
             result.update(classification_metrics(self.predict_classes(scores), y, self.data.n_classes))
         return result
 
+    def split_points(self, split: str) -> tuple[np.ndarray, np.ndarray]:
+        """Inputs (n, d) in the model's (standardized) units and raw targets (n,) of a split."""
+        if split not in self._splits:
+            raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
+        x, y, _ = self._splits[split]
+        return x, y
+
     def predict_classes(self, scores: np.ndarray) -> np.ndarray:
         """Predicted class numbers (R, n): score > 0 for one output, the largest score otherwise."""
         if scores.shape[2] == 1:

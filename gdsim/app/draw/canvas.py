@@ -8,7 +8,10 @@ the last trace drawn in them. Only finite values ever reach this module (see ser
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
+from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
@@ -29,6 +32,8 @@ class Canvas:
         self.styles: list[Style] = []
         self._style_index: dict[Style, int] = {}
         self._frame: tuple | None = None  # what strips() drew: codes, styles, looks and the Strips
+        self.clip = (0, 2 * self.cols, 0, 4 * self.rows)  # dots outside [x0, x1) x [y0, y1) are dropped
+        self._ground: tuple | None = None  # a cell layer under the dots (see ground())
 
     def _index(self, style: Style) -> int:
         index = self._style_index.get(style)
@@ -44,6 +49,9 @@ class Canvas:
         ix = np.rint(px).astype(np.int64)
         iy = np.rint(py).astype(np.int64)
         keep = (ix >= 0) & (ix < 2 * self.cols) & (iy >= 0) & (iy < 4 * self.rows)
+        x0, x1, y0, y1 = self.clip
+        if (x0, x1, y0, y1) != (0, 2 * self.cols, 0, 4 * self.rows):
+            keep &= (ix >= x0) & (ix < x1) & (iy >= y0) & (iy < y1)
         ix, iy = ix[keep], iy[keep]
         if len(ix) == 0:
             return
@@ -52,14 +60,19 @@ class Canvas:
         self.colour[cy, cx] = self._index(style)
 
     def line(self, px: np.ndarray, py: np.ndarray, style: Style) -> None:
-        """A polyline through the points, one sample per dot along each segment."""
+        """A polyline through the points, one sample per dot along each segment.
+
+        Segments are clipped to the canvas (Liang-Barsky) before sampling: a point far off the
+        canvas (a diverging run) costs no samples, and the part that is on it keeps its slope."""
+        px = np.asarray(px, dtype=np.float64)
+        py = np.asarray(py, dtype=np.float64)
         if len(px) < 2:
             self.dots(px, py, style)
             return
-        # Clip far-away points to just outside the canvas so a diverging run costs no more samples.
-        px = np.clip(px, -2, 2 * self.cols + 1)
-        py = np.clip(py, -2, 4 * self.rows + 1)
-        xs, ys = interpolate(px, py)
+        x0, y0, x1, y1 = clip_segments(px, py, (-1.0, 2.0 * self.cols, -1.0, 4.0 * self.rows))
+        if len(x0) == 0:
+            return
+        xs, ys = interpolate_segments(x0, y0, x1, y1)
         self.dots(xs, ys, style)
 
     def vspans(self, px: np.ndarray, low: np.ndarray, high: np.ndarray, style: Style) -> None:
@@ -76,6 +89,45 @@ class Canvas:
         owner = np.repeat(np.arange(len(px)), counts)
         offset = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
         self.dots(px[owner], low[owner] + offset, style)
+
+    def ground(self, row: int, col: int, codes: np.ndarray, looks: np.ndarray, styles: list[Style],
+               backs: np.ndarray | None = None, colours: list[str] | None = None) -> None:
+        """A layer of whole cells under the dots (a map's shading), its top-left cell at (row, col).
+
+        codes: (h, w) character codes; looks: (h, w) indices into `styles`. Where dots are drawn
+        over a cell, the dots keep their own colour on the cell's background colour, colours[backs]
+        (backs < 0: none), so a path stays on its map instead of cutting a hole in it."""
+        self._ground = (row, col, np.asarray(codes, dtype=np.uint32), np.asarray(looks, dtype=np.int32),
+                        list(styles), None if backs is None else np.asarray(backs, dtype=np.int32),
+                        list(colours or []))
+
+    def _apply_ground(self, drawn, codes, index, styles) -> None:
+        row, col, g_codes, g_looks, g_styles, g_backs, g_colours = self._ground
+        h = max(0, min(g_codes.shape[0], self.rows - row))
+        w = max(0, min(g_codes.shape[1], self.cols - col))
+        if not h or not w:
+            return
+        area = (slice(row, row + h), slice(col, col + w))
+        offset = len(styles)
+        styles.extend(g_styles)
+        under = ~drawn[area]
+        codes[area] = np.where(under, g_codes[:h, :w], codes[area])
+        index[area] = np.where(under, g_looks[:h, :w] + offset, index[area])
+        if g_backs is None or not g_colours:
+            return
+        backs = g_backs[:h, :w]
+        over = ~under & (backs >= 0)
+        if not over.any():
+            return
+        fore = index[area][over]
+        keys = fore.astype(np.int64) * len(g_colours) + backs[over]
+        unique, inverse = np.unique(keys, return_inverse=True)
+        first = len(styles)
+        for key in unique.tolist():
+            styles.append(styles[key // len(g_colours)] + _background(g_colours[key % len(g_colours)]))
+        sub = index[area]
+        sub[over] = first + inverse.reshape(-1)
+        index[area] = sub
 
     def text(self, row: int, col: int, string: str, style: Style) -> None:
         """Characters drawn over the dots (labels, markers); clipped to the canvas."""
@@ -101,6 +153,8 @@ class Canvas:
         index = np.where(drawn, self.colour, -1).astype(np.int32)
         styles = list(self.styles)
         known = dict(self._style_index)
+        if self._ground is not None:
+            self._apply_ground(drawn, codes, index, styles)
         for (row, col), (char, style) in self.chars.items():
             k = known.get(style)
             if k is None:
@@ -132,6 +186,46 @@ class Canvas:
             ))
         self._frame = (codes, index, looks, strips)
         return strips
+
+
+def clip_segments(px: np.ndarray, py: np.ndarray, box) -> tuple[np.ndarray, ...]:
+    """The segments between consecutive points, cut to the box (xmin, xmax, ymin, ymax);
+    segments wholly outside (or with a non-finite end) are dropped. Returns x0, y0, x1, y1."""
+    xmin, xmax, ymin, ymax = box
+    x0, y0, x1, y1 = px[:-1], py[:-1], px[1:], py[1:]
+    dx, dy = x1 - x0, y1 - y0
+    t0 = np.zeros(len(dx))
+    t1 = np.ones(len(dx))
+    keep = np.isfinite(x0) & np.isfinite(y0) & np.isfinite(x1) & np.isfinite(y1)
+    with np.errstate(all="ignore"):
+        for p, q in ((-dx, x0 - xmin), (dx, xmax - x0), (-dy, y0 - ymin), (dy, ymax - y0)):
+            r = q / p
+            t0 = np.where(p < 0, np.maximum(t0, r), t0)
+            t1 = np.where(p > 0, np.minimum(t1, r), t1)
+            keep &= ~((p == 0) & (q < 0))
+    keep &= t0 <= t1
+    t0, t1 = t0[keep], t1[keep]
+    x0, y0, dx, dy = x0[keep], y0[keep], dx[keep], dy[keep]
+    return x0 + t0 * dx, y0 + t0 * dy, x0 + t1 * dx, y0 + t1 * dy
+
+
+def interpolate_segments(x0, y0, x1, y1) -> tuple[np.ndarray, np.ndarray]:
+    """Points along each segment, about one per pixel step, both ends included."""
+    dx, dy = x1 - x0, y1 - y0
+    counts = np.clip(np.ceil(np.maximum(np.abs(dx), np.abs(dy))).astype(np.int64), 1, None) + 1
+    total = int(counts.sum())
+    if total > MAX_SAMPLES:
+        counts = np.maximum(2, (counts * (MAX_SAMPLES / total)).astype(np.int64))
+        total = int(counts.sum())
+    segment = np.repeat(np.arange(len(dx)), counts)
+    index = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    t = index / np.repeat(counts - 1, counts)
+    return x0[segment] + dx[segment] * t, y0[segment] + dy[segment] * t
+
+
+@lru_cache(maxsize=512)
+def _background(colour: str) -> Style:
+    return Style(bgcolor=Color.parse(colour))
 
 
 def interpolate(px: np.ndarray, py: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

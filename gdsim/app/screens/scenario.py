@@ -20,6 +20,7 @@ from textual.widgets import TabbedContent, TabPane
 
 from gdsim.app.app import collect_garbage_again
 from gdsim.app.runtime.pacing import FRAME_PERIOD, Pacer, ShareSource
+from gdsim.app.screens.map_actions import MapActions
 from gdsim.app.screens.scenario_actions import ScenarioActions
 from gdsim.app.draw.series import PlotData, Trace, final_values, traces_for, wants_log
 from gdsim.app.runtime.session import Session
@@ -55,7 +56,7 @@ def _show(widget: Widget, wanted: bool) -> None:
         widget.display = wanted
 
 
-class ScenarioScreen(ScenarioActions, Screen):
+class ScenarioScreen(ScenarioActions, MapActions, Screen):
     """One open scenario; escape goes back to the list."""
 
     BINDINGS = [
@@ -88,6 +89,9 @@ class ScenarioScreen(ScenarioActions, Screen):
         Binding("e", "ensemble", "Ensemble", show=False),
         Binding("x", "maths", "Maths"),
         Binding("v", "velocity_view", "Velocity parts", show=False),
+        Binding("g", "map_arrows", "Map: gradient/velocity arrows", show=False),
+        Binding("z", "map_zoom", "Map: zoom to the runs / back", show=False),
+        Binding("V", "map_points", "Map: validation/test points", show=False),
         Binding("1", "tab('tab-plots')", "Plots tab", show=False),
         Binding("2", "tab('tab-map')", "Map tab", show=False),
         Binding("3", "tab('tab-lesson')", "Lesson tab", show=False),
@@ -279,7 +283,9 @@ class ScenarioScreen(ScenarioActions, Screen):
 
     def _redraw(self, force: bool) -> None:
         session = self.session
-        key = (session.version, session.sim.step_count, self.app.theme, self.velocity_parts)
+        options = self.map_options
+        key = (session.version, session.sim.step_count, self.app.theme, self.velocity_parts,
+               options.arrows, options.zoom, options.held_out)
         if key == self._drawn and not force:
             return
         self._drawn = key
@@ -294,7 +300,7 @@ class ScenarioScreen(ScenarioActions, Screen):
                     plot.show(self.plot_data(plot.id or "", max(16, 2 * plot.size.width)))
             for surface in self._maps:
                 if shown(surface):
-                    surface.show(session)
+                    surface.show(session, options)
             histogram = self._histogram
             if shown(histogram):
                 ensembles = [run for run in session.display if run.ensemble]

@@ -1,21 +1,29 @@
 """SurfaceMap: a shaded height map of a 2-D surface with each run's path and the known minima,
-or, for a 2-input classifier, its decision map with the training points."""
+or, for a 2-input classifier, its decision map with the training (and held-out) points.
+
+Paths are braille lines over the half-block shading: a cell holds 2x4 dots, so a zig-zag in a
+valley one cell wide still reads as a zig-zag at 80x24 (one mark per cell turned it into a
+smear), and segments join consecutive recorded points, so no step is missing however far it
+jumps. Surfaces are drawn with equal aspect (see map_view.py).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 from rich.style import Style
 
+from gdsim.app.draw import map_marks as marks
 from gdsim.app.draw import palette
-from gdsim.app.draw.axes import tick
-from gdsim.app.draw.canvas import Canvas, interpolate
+from gdsim.app.draw.canvas import Canvas
+from gdsim.app.draw.map_view import DENSITY_GLYPHS, MapFrame, around, arrow_head, density_glyphs, equal_aspect
 from gdsim.app.draw.series import thin
 from gdsim.app.runtime.session import Session
 from gdsim.app.text import short
 from gdsim.app.widgets.raster import RasterWidget
 
 LABEL_WIDTH = 6
-MINIMUM_MARKS = {"global": "◆", "local": "◇", "saddle": "×"}
+ARROW_SHARE = 0.3  # the longer arrow spans this share of the map's smaller side
+NEAR_MINIMUM = 0.01  # a seed within this share of the view's diagonal counts as at a minimum
 
 
 def map_kind(session: Session) -> str | None:
@@ -36,146 +44,297 @@ class SurfaceMap(RasterWidget):
         self.session = session
         self._background_key: tuple | None = None
         self._levels: np.ndarray | None = None
+        self._scale = (0.0, 1.0)
+        self.frame: MapFrame | None = None  # the last frame's data-to-screen mapping (tests read it)
+        self.canvas: Canvas | None = None  # the last frame's canvas (tests read it)
+        self.options = marks.MapOptions()  # the screen hands its own (shared by its maps)
 
-    def show(self, session: Session) -> None:
+    def show(self, session: Session, options: marks.MapOptions | None = None) -> None:
         self.session = session
+        if options is not None:
+            self.options = options
         self._redraw()
 
     def _rasterise(self) -> None:
         width, height = self.size.width, self.size.height
         canvas = Canvas(width, height)
         session = self.session
-        cols, rows = width - LABEL_WIDTH, height - 2
+        legend_rows = 1 if height >= 9 else 0
+        cols, rows = width - LABEL_WIDTH, height - 2 - legend_rows
         kind = map_kind(session) if session else None
         if session is None or kind is None or cols < 4 or rows < 2:
             if session is not None and kind is None:
                 canvas.text(0, 0, "no map: this problem has more than two parameters", Style(dim=True))
             self._strips = canvas.strips()
             return
+        self.options.notes = []
         mono = bool(getattr(self.app, "mono", False))
         run = session.current
         cohort, index = session.cohort_of(int(run.rows[0]))
         problem = cohort.problem
+        canvas.clip = (2 * LABEL_WIDTH, 2 * width, 4, 4 * (rows + 1))
         if kind == "surface":
-            view = problem.view
-            title = f"{problem.title or 'surface'}: {problem.formula}"
-            levels = self._surface_levels(problem, cols, rows)
-            ramp = palette.SURFACE_RAMP
+            self._surface(canvas, session, problem, cols, rows, mono)
         else:
-            xs, ys, probs = problem.decision_grid(cohort.params[index : index + 1], 48)
-            view = (xs[0], xs[-1], ys[0], ys[-1])
-            title = f"decision map of {run.label}"
-            levels, ramp = _decision_levels(probs[0], cols, rows, problem)
-        canvas.text(0, 0, short(title, width), Style(bold=True))
-        colours = self._background(canvas, levels, ramp, cols, rows, mono)
-        to_cell = _CellMap(view, cols, rows)
-        if kind == "surface":
-            for minimum in getattr(problem, "minima", ()):  # first: a run sitting on a minimum hides it
-                col, row = to_cell.one(minimum.point)
-                if col is not None:
-                    mark = MINIMUM_MARKS.get(minimum.kind, "◇")
-                    canvas.text(row + 1, col + LABEL_WIDTH, mark, _over(colours, row, col, "#ffffff", mono, True))
-            self._paths(canvas, session, problem, to_cell, colours, mono)
-        else:
-            self._points(canvas, problem, to_cell, colours, mono)
-        dim = Style(dim=True)
-        canvas.text(1, 0, tick(view[3], LABEL_WIDTH - 1).rjust(LABEL_WIDTH - 1), dim)
-        canvas.text(rows, 0, tick(view[2], LABEL_WIDTH - 1).rjust(LABEL_WIDTH - 1), dim)
-        right = tick(view[1], 8)
-        canvas.text(rows + 1, LABEL_WIDTH, tick(view[0], 8), dim)
-        canvas.text(rows + 1, width - len(right), right, dim)
+            self._decision(canvas, session, cohort, index, cols, rows, mono)
+        marks.axis_ticks(canvas, self.frame, LABEL_WIDTH, 1)
+        self.canvas = canvas
         self._strips = canvas.strips()
         self.draws += 1
 
-    # -- layers --------------------------------------------------------------------------------
-    def _surface_levels(self, problem, cols: int, rows: int) -> np.ndarray:
-        key = (id(problem), cols, rows)
+    # -- surfaces ------------------------------------------------------------------------------
+    def _surface(self, canvas: Canvas, session: Session, problem, cols: int, rows: int, mono: bool) -> None:
+        runs = [r for r in session.display if session.cohort_of(int(r.rows[0]))[0].problem is problem]
+        box = problem.view
+        if self.options.zoom:
+            box = around(self._run_points(session, runs), problem.view)
+        frame = self.frame = MapFrame(equal_aspect(box, cols, rows), cols, rows)
+        levels = self._surface_levels(problem, frame)
+        ramp = palette.SURFACE_RAMP
+        backs = self._ground(canvas, levels, ramp, mono)
+        title = f"{problem.title or 'surface'}: {problem.formula}" + (" (zoomed: z)" if self.options.zoom else "")
+        start = marks.colour_scale(canvas, 0, canvas.cols, *self._scale, ramp, mono) if canvas.cols >= 60 else canvas.cols
+        canvas.text(0, 0, short(title, max(8, start - 1)), Style(bold=True))
+        taken: set[tuple[int, int]] = set()  # cells holding a marker: no run letter goes there
+        kinds = set()
+        minima = list(getattr(problem, "minima", ()))
+        for minimum in minima:
+            cell = frame.cell(minimum.point)
+            if cell is not None:
+                kinds.add(minimum.kind)
+                self._mark(canvas, cell, marks.MINIMUM_MARKS.get(minimum.kind, "◇"), "#ffffff", backs, ramp, mono)
+                taken.add(cell)
+        heads = []
+        for run in runs:
+            if run.ensemble:
+                self._density(canvas, session, problem, run, frame, minima, backs, ramp, mono, taken)
+                continue
+            path = self._path(session, int(run.rows[0]))
+            if len(path) == 0:
+                continue
+            px, py = frame.pixels(path)
+            style = palette.run_style(run.colour, mono)
+            canvas.line(px + 2 * LABEL_WIDTH, py + 4, style)
+            start_cell = frame.cell(path[0])
+            if start_cell is not None and start_cell not in taken:
+                self._mark(canvas, start_cell, marks.START_MARK, palette.RUN_COLOURS[run.colour % 8], backs, ramp, mono)
+                taken.add(start_cell)
+            heads.append((run, frame.cell(path[-1], clamp=True), path[-1]))
+        if self.options.arrows:
+            self._arrows(canvas, session, frame)
+        for run, cell, _ in heads:  # last, so no path hides where a run is; never over a marker
+            cell = _free_cell(cell, taken, frame)
+            taken.add(cell)
+            canvas.text(cell[1] + 1, cell[0] + LABEL_WIDTH, run.letter, marks.head_style(run.colour, mono))
+        if canvas.rows >= 9:
+            legend_runs = [(r.letter, r.label, r.colour, r.ensemble) for r in runs]
+            marks.legend(canvas, canvas.rows - 1, marks.surface_legend(kinds, legend_runs, self.options.arrows, mono, canvas.cols))
+
+    def _path(self, session: Session, row: int) -> np.ndarray:
+        """The run's recorded points up to the shown step (finite ones), at most a few per pixel."""
+        history = session.sim.history
+        if history is None or "params" not in history.fields:
+            return np.zeros((0, 2))
+        steps, params = history.series("params")
+        upto = int(np.searchsorted(steps, session.shown_step, side="right"))
+        path = params[:upto, row]
+        path = path[np.isfinite(path).all(axis=1)]
+        return path[thin(len(path), 4096)]
+
+    def _run_points(self, session: Session, runs) -> np.ndarray:
+        """Every point the runs have been at (ensembles: where their seeds are now), for zooming."""
+        parts = []
+        now = _params_now(session)
+        for run in runs:
+            if run.ensemble:
+                if now is not None:
+                    parts.append(np.asarray(now)[run.rows])
+            else:
+                parts.append(self._path(session, int(run.rows[0])))
+        return np.concatenate(parts) if parts else np.zeros((0, 2))
+
+    def _surface_levels(self, problem, frame: MapFrame) -> np.ndarray:
+        key = (id(problem), frame.cols, frame.rows, frame.view)
         if key != self._background_key or self._levels is None:
-            _, _, z = problem.grid(cols, 2 * rows)
-            self._levels = _height_levels(z[::-1], len(palette.SURFACE_RAMP))
+            _, _, z = problem.grid(frame.cols, 2 * frame.rows, frame.sample_box(2))
+            self._levels, self._scale = _height_levels(z[::-1], len(palette.SURFACE_RAMP))
             self._background_key = key
         return self._levels
 
-    def _background(self, canvas: Canvas, levels: np.ndarray, ramp, cols: int, rows: int, mono: bool) -> np.ndarray:
-        """Paint half-block cells (two heights per cell); returns each cell's colour for overlays."""
+    def _ground(self, canvas: Canvas, levels: np.ndarray, ramp, mono: bool) -> np.ndarray | None:
+        """Shade the map with half blocks (two heights per cell); returns each cell's back colour
+        index into `ramp` (the lower half), for what is drawn over it; None in monochrome."""
+        rows = levels.shape[0] // 2
         top, bottom = levels[0::2][:rows], levels[1::2][:rows]
-        for row in range(rows):
-            for col in range(cols):
-                t, b = int(top[row, col]), int(bottom[row, col])
-                if mono:
-                    shade = palette.MONO_SHADES[min(len(palette.MONO_SHADES) - 1, (t + b) * len(palette.MONO_SHADES) // (2 * len(ramp)))]
-                    canvas.chars[(row + 1, col + LABEL_WIDTH)] = (shade, Style(dim=True))
-                else:
-                    canvas.chars[(row + 1, col + LABEL_WIDTH)] = ("▀", palette.half_block(ramp[t], ramp[b]))
-        return np.vectorize(lambda t: ramp[int(t)], otypes=[object])(bottom) if not mono else np.full((rows, cols), None)
+        if mono:
+            shades = palette.MONO_SHADES
+            shade = np.minimum(len(shades) - 1, (top + bottom) * len(shades) // (2 * len(ramp)))
+            codes = np.array([ord(c) for c in shades], dtype=np.uint32)[shade]
+            canvas.ground(1, LABEL_WIDTH, codes, np.zeros(codes.shape, dtype=np.int32), [Style(dim=True)])
+            return None
+        pairs, looks = np.unique(top * len(ramp) + bottom, return_inverse=True)
+        styles = [palette.half_block(ramp[p // len(ramp)], ramp[p % len(ramp)]) for p in pairs.tolist()]
+        codes = np.full(top.shape, ord("▀"), dtype=np.uint32)
+        canvas.ground(1, LABEL_WIDTH, codes, looks.reshape(top.shape), styles, bottom, list(ramp))
+        return bottom
 
-    def _paths(self, canvas: Canvas, session: Session, problem, to_cell, colours, mono: bool) -> None:
-        history = session.sim.history
-        shown = session.shown_step
-        heads = []
-        for run in session.display:
-            cohort, index = session.cohort_of(int(run.rows[0]))
-            if cohort.problem is not problem:
-                continue
-            if run.ensemble:
-                points = session.values_at_cursor().get("params")
-                if points is None:
-                    continue
-                for point in np.asarray(points)[run.rows]:
-                    col, row = to_cell.one(point)
-                    if col is not None:
-                        canvas.text(row + 1, col + LABEL_WIDTH, "•", _over(colours, row, col, palette.RUN_COLOURS[run.colour % 8], mono))
-                continue
-            if history is None or "params" not in history.fields:
-                continue
-            steps, params = history.series("params")
-            upto = int(np.searchsorted(steps, shown, side="right"))
-            path = params[:upto, int(run.rows[0])]
-            path = path[np.isfinite(path).all(axis=1)]
-            if len(path) == 0:
-                continue
-            path = path[thin(len(path), 8 * to_cell.cols)]
-            cx, cy = to_cell.many(path)
-            if len(cx) > 1:
-                cx, cy = interpolate(cx, cy)
-            cells = {(int(round(r)), int(round(c))) for c, r in zip(cx, cy)}
-            colour = palette.RUN_COLOURS[run.colour % len(palette.RUN_COLOURS)]
-            for row, col in cells:
-                if 0 <= row < to_cell.rows and 0 <= col < to_cell.cols:
-                    canvas.text(row + 1, col + LABEL_WIDTH, "·", _over(colours, row, col, colour, mono, True))
-            col, row = to_cell.one(path[-1], clamp=True)
-            head = Style(reverse=True, bold=True) if mono else Style(color="#000000", bgcolor=colour, bold=True)
-            heads.append((row + 1, col + LABEL_WIDTH, run.letter, head))
-        for row, col, letter, head in heads:  # last, so no other run's path hides a run's position
-            canvas.text(row, col, letter, head)
+    def _mark(self, canvas: Canvas, cell, text: str, colour: str, backs, ramp, mono: bool) -> None:
+        col, row = cell
+        back = None if backs is None else ramp[int(backs[row, col])]
+        style = Style(bold=True) if mono or back is None else palette.over(colour, back, True)
+        canvas.text(row + 1, col + LABEL_WIDTH, text, style)
 
-    def _points(self, canvas: Canvas, problem, to_cell, colours, mono: bool) -> None:
+    def _density(self, canvas, session, problem, run, frame: MapFrame, minima, backs, ramp, mono, taken) -> None:
+        """An ensemble's current points as counts per cell, shaded; the count at each minimum beside it."""
+        points = _params_now(session)
+        if points is None:
+            return
+        points = np.asarray(points)[run.rows]
+        points = points[np.isfinite(points).all(axis=1)]
+        col, row = frame.cells(points)
+        inside = (col >= 0) & (col < frame.cols) & (row >= 0) & (row < frame.rows)
+        counts = np.zeros((frame.rows, frame.cols), dtype=np.int64)
+        np.add.at(counts, (row[inside], col[inside]), 1)
+        cells = np.argwhere(counts > 0)
+        glyphs = density_glyphs(counts[counts > 0])
+        colour = palette.RUN_COLOURS[run.colour % len(palette.RUN_COLOURS)]
+        for (r, c), g in zip(cells.tolist(), glyphs.tolist()):
+            if (c, r) not in taken:
+                self._mark(canvas, (c, r), DENSITY_GLYPHS[g], colour, backs, ramp, mono)
+        if not minima or len(points) == 0 or run is not _counted(session):
+            return
+        view = problem.view
+        near = NEAR_MINIMUM * float(np.hypot(view[1] - view[0], view[3] - view[2]))
+        nearest, distance = problem.nearest_minimum(points)
+        for i, minimum in enumerate(minima):
+            cell = frame.cell(minimum.point)
+            if cell is None:
+                continue
+            n = int(np.sum((nearest == i) & (distance <= near)))
+            label = f"{n}/{len(points)}"
+            col = cell[0] + 1 if cell[0] + 1 + len(label) <= frame.cols else cell[0] - len(label)
+            canvas.text(cell[1] + 1, col + LABEL_WIDTH, label, marks.head_style(run.colour, mono))
+            taken.update((col + k, cell[1]) for k in range(len(label)))
+
+    def _arrows(self, canvas: Canvas, session: Session, frame: MapFrame) -> None:
+        """The selected run's −gradient and velocity at the shown step, from its current point."""
+        run = session.current
+        if run.ensemble:
+            self.options.notes.append("arrows: select a single run, not an ensemble")
+            return
+        row = int(run.rows[0])
+        point, grad, velocity = _state_at(session, row)
+        if point is None or grad is None:
+            return
+        mono = bool(getattr(self.app, "mono", False))
+        px, py = frame.pixels(point)
+        vectors = [(-grad, marks.GRADIENT_COLOUR)]
+        if velocity is not None and np.isfinite(velocity).all():
+            vectors.append((velocity, marks.VELOCITY_COLOUR))
+        ends = [frame.pixels(point + v) for v, _ in vectors]
+        lengths = [float(np.hypot(ex[0] - px[0], ey[0] - py[0])) for ex, ey in ends]
+        longest = max(lengths)
+        if not np.isfinite(longest) or longest == 0:
+            return
+        reach = ARROW_SHARE * min(2 * frame.cols, 4 * frame.rows) / longest
+        for (vector, colour), (ex, ey), length in zip(vectors, ends, lengths):
+            if length * reach < 1:
+                continue
+            dx, dy = (ex[0] - px[0]) * reach, (ey[0] - py[0]) * reach
+            style = Style(bold=True) if mono else Style(color=colour, bold=True)
+            xs = np.array([px[0], px[0] + dx]) + 2 * LABEL_WIDTH
+            ys = np.array([py[0], py[0] + dy]) + 4
+            canvas.line(xs, ys, style)
+            col, row_ = int(xs[1] // 2), int(ys[1] // 4)
+            if LABEL_WIDTH <= col < canvas.cols and 1 <= row_ <= frame.rows:
+                canvas.text(row_, col, arrow_head(dx, dy), style)
+
+    # -- decision maps ---------------------------------------------------------------------------
+    def _decision(self, canvas: Canvas, session: Session, cohort, index: int, cols: int, rows: int, mono: bool) -> None:
+        problem = cohort.problem
+        xs, ys, probs = problem.decision_grid(cohort.params[index : index + 1], 48)
+        frame = self.frame = MapFrame((xs[0], xs[-1], ys[0], ys[-1]), cols, rows)
+        levels, ramp = _decision_levels(probs[0], cols, rows, problem)
+        backs = self._ground(canvas, levels, ramp, mono)
+        canvas.text(0, 0, short(f"decision map of {session.current.label}", canvas.cols), Style(bold=True))
         x, y = problem.points
+        self._points(canvas, frame, x, y, backs, ramp, mono, held=False)
+        held = self.options.held_out
+        if held:
+            hx, hy = problem.split_points(held)
+            if len(hx) == 0:
+                self.options.notes.append(f"no {held} points in this scenario")
+            self._points(canvas, frame, hx, hy, backs, ramp, mono, held=True)
+        if canvas.rows >= 9:
+            n = getattr(problem.data, "n_classes", 2)
+            if n > 2:
+                shades = [ramp[k % len(ramp)] for k in range(n)]
+            else:
+                shades = [ramp[0], ramp[-1]]
+            names = getattr(problem, "class_names", ()) or tuple(f"class {k}" for k in range(n))
+            marks.legend(canvas, canvas.rows - 1, marks.decision_legend(names, shades, held, mono))
+
+    def _points(self, canvas: Canvas, frame: MapFrame, x, y, backs, ramp, mono: bool, held: bool) -> None:
         keep = thin(len(x), 400)
-        for point, label in zip(x[keep], y[keep]):
-            col, row = to_cell.one(point[:2])
-            if col is not None:
-                mark = "o" if int(label) == 0 else ("x" if int(label) == 1 else str(int(label) % 10))
-                canvas.text(row + 1, col + LABEL_WIDTH, mark, _over(colours, row, col, "#ffffff", mono, True))
+        col, row = frame.cells(np.asarray(x)[keep][:, :2])
+        for c, r, label in zip(col.tolist(), row.tolist(), np.asarray(y)[keep].tolist()):
+            if 0 <= c < frame.cols and 0 <= r < frame.rows:
+                back = None if backs is None else ramp[int(backs[r, c])]
+                canvas.text(r + 1, c + LABEL_WIDTH, marks.class_glyph(int(label)), marks.point_style(back, mono, held))
 
 
-def _over(colours: np.ndarray, row: int, col: int, colour: str, mono: bool, bold: bool = False) -> Style:
-    if mono or colours[row, col] is None:
-        return Style(bold=True)
-    return palette.over(colour, colours[row, col], bold)
+def _params_now(session: Session) -> np.ndarray | None:
+    """Every run's parameters (R, 2) at the shown step."""
+    if session.cursor is None:
+        return session.sim.params
+    return session.values_at_cursor().get("params")
 
 
-def _height_levels(z: np.ndarray, n: int) -> np.ndarray:
-    """Heights to n colour bands on a log-like scale, so valleys show detail; banding reads as contours."""
+def _counted(session: Session):
+    """The ensemble whose seeds are counted at the minima: the selected one, else the first."""
+    current = session.current
+    if current.ensemble:
+        return current
+    return next((run for run in session.display if run.ensemble), None)
+
+
+def _state_at(session: Session, row: int):
+    """(point, gradient, velocity) of run `row` at the shown step; None parts when unknown."""
+    sim = session.sim
+    if session.cursor is None:
+        cohort, i = session.cohort_of(row)
+        velocity = cohort.velocity()
+        return cohort.params[i], cohort.grad[i], None if velocity is None else velocity[i]
+    if sim.history is None or "grad" not in sim.history.fields:
+        return None, None, None
+    _, values = sim.history.at(session.cursor)
+    velocity = values.get("velocity")
+    v = None if velocity is None else velocity[row]
+    return values["params"][row], values["grad"][row], v
+
+
+def _free_cell(cell, taken: set, frame: MapFrame):
+    """`cell`, or the nearest neighbour not taken by a marker (so a letter never hides one)."""
+    col, row = cell
+    for dc, dr in ((0, 0), (1, 0), (-1, 0), (0, -1), (0, 1), (2, 0), (-2, 0), (1, -1), (-1, 1)):
+        c, r = col + dc, row + dr
+        if 0 <= c < frame.cols and 0 <= r < frame.rows and (c, r) not in taken:
+            return c, r
+    return cell
+
+
+def _height_levels(z: np.ndarray, n: int) -> tuple[np.ndarray, tuple[float, float]]:
+    """Heights to n colour bands on a log-like scale, so valleys show detail (banding reads as
+    contours); also the heights at the two ends of the scale."""
     finite = np.isfinite(z)
     if not finite.any():
-        return np.zeros(z.shape, dtype=np.int64)
+        return np.zeros(z.shape, dtype=np.int64), (0.0, 1.0)
     low = float(z[finite].min())
     with np.errstate(all="ignore"):
         scaled = np.log1p(np.where(finite, z - low, np.nan))
     top = float(np.nanpercentile(scaled, 98)) or 1.0
     fraction = np.clip(np.nan_to_num(scaled / top, nan=1.0), 0.0, 1.0)
-    return np.minimum((fraction * n).astype(np.int64), n - 1)
+    return np.minimum((fraction * n).astype(np.int64), n - 1), (low, low + float(np.expm1(top)))
 
 
 def _decision_levels(probs: np.ndarray, cols: int, rows: int, problem):
@@ -189,25 +348,3 @@ def _decision_levels(probs: np.ndarray, cols: int, rows: int, problem):
     ramp = palette.CLASS_RAMP
     levels = np.clip((np.nan_to_num(grid, nan=0.5) * len(ramp)).astype(np.int64), 0, len(ramp) - 1)
     return levels, ramp
-
-
-class _CellMap:
-    """Data coordinates (x, y) to map cells (col, row), row 0 at the top (largest y)."""
-
-    def __init__(self, view, cols: int, rows: int):
-        self.xmin, self.xmax, self.ymin, self.ymax = (float(v) for v in view)
-        self.cols, self.rows = cols, rows
-
-    def many(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        col = (points[:, 0] - self.xmin) / (self.xmax - self.xmin) * (self.cols - 1)
-        row = (self.ymax - points[:, 1]) / (self.ymax - self.ymin) * (self.rows - 1)
-        return np.clip(col, -1, self.cols), np.clip(row, -1, self.rows)
-
-    def one(self, point, clamp: bool = False) -> tuple[int | None, int | None]:
-        col, row = self.many(np.asarray(point, dtype=np.float64).reshape(1, 2))
-        c, r = int(round(float(col[0]))), int(round(float(row[0])))
-        if clamp:
-            return max(0, min(self.cols - 1, c)), max(0, min(self.rows - 1, r))
-        if 0 <= c < self.cols and 0 <= r < self.rows:
-            return c, r
-        return None, None

@@ -1,0 +1,155 @@
+"""What a map writes around its picture: round axis ticks, the loss colour scale, and the legend.
+
+Everything here draws text into a Canvas; the map widget decides what to show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from rich.color import Color
+from rich.style import Style
+
+from gdsim.app.draw import palette
+from gdsim.app.draw.axes import tick
+from gdsim.app.draw.canvas import Canvas
+from gdsim.app.draw.map_view import MapFrame, round_ticks
+
+DIM = Style(dim=True)
+MINIMUM_MARKS = {"global": "◆", "local": "◇", "saddle": "×"}
+MINIMUM_WORDS = {"global": "global min", "local": "local min", "saddle": "saddle"}
+START_MARK = "○"
+GRADIENT_COLOUR = "#ffffff"  # the −gradient arrow
+VELOCITY_COLOUR = "#ffd23f"  # the velocity arrow
+
+
+@dataclass
+class MapOptions:
+    """What the map shows beyond the paths; one per scenario screen, shared by its maps."""
+
+    arrows: bool = False  # −gradient and velocity arrows at the selected run
+    zoom: bool = False  # the box around the runs instead of the surface's view
+    held_out: str = ""  # "", "val" or "test": which held-out points a decision map adds
+    notes: list[str] = field(default_factory=list)  # what the last frame could not show (tests read it)
+
+
+def axis_ticks(canvas: Canvas, frame: MapFrame, left: int, top: int) -> None:
+    """Round tick values on the left edge (y) and under the map (x), each at its own row/column."""
+    rows, cols = frame.rows, frame.cols
+    width = left - 1
+    for value in round_ticks(frame.ymin, frame.ymax, max(2, rows // 3)):
+        row = int(np.floor((frame.ymax - value) / (frame.ymax - frame.ymin) * rows))
+        if 0 <= row < rows:
+            canvas.text(top + row, 0, tick(value, width).rjust(width) + "┤", DIM)
+    bottom = top + rows
+    used = -1
+    for value in round_ticks(frame.xmin, frame.xmax, max(2, cols // 9)):
+        col = int(np.floor((value - frame.xmin) / (frame.xmax - frame.xmin) * cols))
+        label = "┴" + tick(value, 7)
+        start = left + col
+        if col < 0 or col >= cols or start <= used + 1 or start + len(label) > canvas.cols:
+            continue
+        canvas.text(bottom, start, label, DIM)
+        used = start + len(label)
+
+
+def colour_scale(canvas: Canvas, row: int, right: int, low: float, high: float, ramp, mono: bool) -> int:
+    """'loss 0.01 ▇▇▇▇ 12' ending at column `right`; returns its first column (or right if none)."""
+    if mono:
+        blocks = [(shade, DIM) for shade in palette.MONO_SHADES[1:]]
+    else:
+        step = max(1, len(ramp) // 7)
+        blocks = [("█", Style(color=Color.parse(colour))) for colour in ramp[::step]]
+    pieces = [("loss ", DIM), (tick(low, 7) + " ", DIM), *blocks, (" " + tick(high, 7), DIM)]
+    length = sum(len(text) for text, _ in pieces)
+    start = right - length
+    if start < 0:
+        return right
+    col = start
+    for text, style in pieces:
+        canvas.text(row, col, text, style)
+        col += len(text)
+    return start
+
+
+def legend(canvas: Canvas, row: int, pieces: list[tuple[str, Style]]) -> None:
+    """Legend pieces left to right on `row`, as many whole pieces as fit."""
+    col = 0
+    for text, style in pieces:
+        if col + len(text) > canvas.cols:
+            break
+        canvas.text(row, col, text, style)
+        col += len(text)
+
+
+def surface_legend(kinds: set[str], runs: list[tuple[str, str, int, bool]], arrows: bool,
+                   mono: bool, width: int) -> list[tuple[str, Style]]:
+    """Markers present, then each run's letter and label (ensembles: their density glyphs),
+    labels cut so that every run's letter fits in `width`."""
+    pieces: list[tuple[str, Style]] = []
+    for kind in ("global", "local", "saddle"):
+        if kind in kinds:
+            pieces.append((f"{MINIMUM_MARKS[kind]} {MINIMUM_WORDS[kind]} ", Style(bold=True)))
+    pieces.append((f"{START_MARK} start ", Style(bold=True)))
+    if arrows:
+        pieces.append(("→ −grad ", Style(bold=True) if mono else Style(color=GRADIENT_COLOUR, bold=True)))
+        pieces.append(("→ velocity ", Style(bold=True, italic=True) if mono else Style(color=VELOCITY_COLOUR, bold=True)))
+    used = sum(len(text) for text, _ in pieces)
+    budget = max(0, (width - used) // max(1, len(runs)) - 3)
+    for letter, label, colour, ensemble in runs:
+        if ensemble:
+            pieces.append(("░▓", palette.run_style(colour, mono)))
+        else:
+            pieces.append((letter, head_style(colour, mono)))
+        text = label if len(label) <= budget else label[: max(0, budget - 1)] + "…"
+        pieces.append((f" {text} " if budget > 1 else " ", DIM))
+    return pieces
+
+
+def decision_legend(class_names, shades: list[str], held_out: str, mono: bool) -> list[tuple[str, Style]]:
+    """Each class's glyph on its region colour; and how held-out points look, when shown."""
+    pieces: list[tuple[str, Style]] = []
+    for k, name in enumerate(class_names or ("class 0", "class 1")):
+        back = shades[k] if k < len(shades) else None
+        pieces.append((f" {class_glyph(k)} ", point_style(back, mono)))
+        pieces.append((f" {str(name)[:12]}  ", DIM))
+    if held_out:
+        pieces.append((" o ", point_style(None, mono, held=True)))
+        pieces.append((f" {'validation' if held_out == 'val' else 'test'} points  ", DIM))
+    return pieces
+
+
+def class_glyph(label: int) -> str:
+    return "o" if label == 0 else ("x" if label == 1 else str(label % 10))
+
+
+def head_style(colour: int, mono: bool) -> Style:
+    """A run's letter at its current point: black on the run colour (reverse video in monochrome)."""
+    if mono:
+        return Style(reverse=True, bold=True)
+    return Style(color="#000000", bgcolor=palette.RUN_COLOURS[colour % len(palette.RUN_COLOURS)], bold=True)
+
+
+def contrast_ink(background: str | None) -> str:
+    """Black or white, whichever reads better on `background` (WCAG relative luminance)."""
+    if background is None:
+        return "#ffffff"
+    r, g, b = Color.parse(background).get_truecolor()
+
+    def channel(c: int) -> float:
+        c = c / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    luminance = 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+    return "#000000" if luminance > 0.179 else "#ffffff"
+
+
+def point_style(background: str | None, mono: bool, held: bool = False) -> Style:
+    """A data point's glyph: black or white ink by the region colour; held-out points reversed."""
+    if mono:
+        return Style(bold=True, reverse=held)
+    ink = contrast_ink(background)
+    if held:
+        return Style(color=background or "#000000", bgcolor=ink, bold=True)
+    return Style(color=ink, bgcolor=background, bold=True)

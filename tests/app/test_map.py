@@ -1,0 +1,210 @@
+"""The map: connected paths, equal aspect, zoom, arrows, ensemble counts, markers, decision maps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gdsim.app.draw import map_marks, palette
+from gdsim.app.draw.canvas import interpolate
+from gdsim.app.draw.map_view import CELL_ASPECT, DENSITY_GLYPHS, equal_aspect, round_ticks
+from gdsim.app.widgets.surface_map import LABEL_WIDTH, SurfaceMap
+from tests.app.conftest import make_app
+
+
+async def open_map(pilot, steps: int):
+    screen = pilot.app.screen
+    screen.session.step(steps)
+    await pilot.press("2")
+    await pilot.pause(0.2)
+    screen.redraw(force=True)
+    await pilot.pause()
+    return screen, screen.query_one("#map-full", SurfaceMap)
+
+
+def text(surface: SurfaceMap) -> str:
+    return "\n".join(strip.text for strip in surface._strips)
+
+
+ZIGZAG = """
+[scenario]
+title = "zig-zag"
+claim = "x"
+steps = 100
+[problem]
+surface = "quadratic"
+condition = 10
+[optimizer]
+name = "sgd"
+lr = 0.19
+[[runs]]
+label = "zigzag"
+start = [4.0, 3.0]
+"""
+
+
+def app_from(tmp_path, source: str):
+    from gdsim.app.app import GdsimApp
+    from gdsim.scenario.load import load_scenario
+
+    path = tmp_path / "s.toml"
+    path.write_text(source)
+    return GdsimApp(load_scenario(path))
+
+
+async def test_consecutive_path_points_are_joined(tmp_path):
+    app = app_from(tmp_path, ZIGZAG)  # a zig-zag across a narrow valley: long jumps between records
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen, surface = await open_map(pilot, 40)
+        frame, canvas = surface.frame, surface.canvas
+        steps, params = screen.session.sim.history.series("params")
+        path = params[: screen.session.sim.history.count, 0]
+        px, py = frame.pixels(path)
+        px, py = px + 2 * LABEL_WIDTH, py + 4
+        long = np.hypot(np.diff(px), np.diff(py)) > 8  # segments spanning several cells
+        assert long.sum() >= 3
+        for i in np.flatnonzero(long):
+            xs, ys = interpolate(px[i : i + 2], py[i : i + 2])
+            for x, y in zip(xs[1:-1], ys[1:-1]):
+                row, col = int(round(y)) >> 2, int(round(x)) >> 1
+                if 1 <= row <= frame.rows and LABEL_WIDTH <= col < canvas.cols:
+                    assert canvas.bits[row, col] or (row, col) in canvas.chars, (i, row, col)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 60)])
+async def test_equal_aspect_at_every_size(size):
+    app = make_app("three_runs")
+    async with app.run_test(size=size) as pilot:
+        screen, surface = await (open_map(pilot, 10) if size[0] < 150 else _inline(pilot))
+        frame = surface.frame
+        assert frame.per_row == pytest.approx(CELL_ASPECT * frame.per_col, rel=1e-9)
+        view = screen.session.sim.cohorts[0].problem.view
+        assert frame.xmin <= view[0] and frame.xmax >= view[1]
+        assert frame.ymin <= view[2] and frame.ymax >= view[3]
+        # and it is as tight as it can be: one of the two axes fits the view exactly
+        assert min(frame.xmax - frame.xmin - (view[1] - view[0]),
+                   frame.ymax - frame.ymin - (view[3] - view[2])) == pytest.approx(0, abs=1e-9)
+
+
+async def _inline(pilot):
+    screen = pilot.app.screen
+    screen.session.step(10)
+    screen.redraw(force=True)
+    await pilot.pause()
+    return screen, screen.query_one("#map-inline", SurfaceMap)
+
+
+async def test_zoom_key_goes_to_the_runs_and_back():
+    app = make_app("three_runs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen, surface = await open_map(pilot, 30)
+        whole = surface.frame.view
+        await pilot.press("z")
+        await pilot.pause()
+        zoomed = surface.frame.view
+        assert zoomed[1] - zoomed[0] < 0.5 * (whole[1] - whole[0])
+        steps, params = screen.session.sim.history.series("params")
+        points = params[: screen.session.sim.history.count].reshape(-1, 2)
+        assert (points[:, 0] >= zoomed[0]).all() and (points[:, 0] <= zoomed[1]).all()
+        assert (points[:, 1] >= zoomed[2]).all() and (points[:, 1] <= zoomed[3]).all()
+        assert "zoomed" in text(surface)
+        await pilot.press("z")
+        await pilot.pause()
+        assert surface.frame.view == whole
+
+
+async def test_arrow_key_draws_gradient_and_velocity_arrows():
+    app = make_app("three_runs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen, surface = await open_map(pilot, 20)
+        screen.session.select(1)  # momentum: it has a velocity
+        screen.redraw(force=True)
+        await pilot.pause()
+        heads = set("→↗↑↖←↙↓↘")
+        assert not any(char in heads for char, _ in surface.canvas.chars.values())
+        await pilot.press("g")
+        await pilot.pause()
+        assert screen.map_options.arrows
+        drawn = [(char, style) for char, style in surface.canvas.chars.values() if char in heads]
+        colours = {style.color.name.lower() if style.color else None for _, style in drawn}
+        assert {map_marks.GRADIENT_COLOUR, map_marks.VELOCITY_COLOUR} <= colours
+        assert "velocity" in text(surface)  # the legend says what the arrows are
+        await pilot.press("g")
+        await pilot.pause()
+        assert not any(char in heads for char, _ in surface.canvas.chars.values())
+
+
+async def test_run_letters_never_hide_a_minimum_marker():
+    app = make_app("three_runs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen, surface = await open_map(pilot, 3000)  # Adam (C) sits on the minimum by now
+        problem = screen.session.sim.cohorts[0].problem
+        cell = surface.frame.cell(problem.minima[0].point)
+        assert surface.frame.cell(screen.session.sim.params[2], clamp=True) == cell
+        char, _ = surface.canvas.chars[(cell[1] + 1, cell[0] + LABEL_WIDTH)]
+        assert char == map_marks.MINIMUM_MARKS[problem.minima[0].kind]
+        assert "C" in {c for c, _ in surface.canvas.chars.values()}
+
+
+async def test_ensemble_end_points_as_density_and_counts_at_the_minimum():
+    app = make_app("ensemble")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen, surface = await open_map(pilot, 100)
+        session = screen.session
+        cloud = next(run for run in session.display if run.ensemble)
+        points = session.sim.params[cloud.rows]
+        problem = session.sim.cohorts[0].problem
+        index, distance = problem.nearest_minimum(points)
+        view = problem.view
+        near = 0.01 * np.hypot(view[1] - view[0], view[3] - view[2])
+        expected = int(np.sum((index == 0) & (distance <= near)))
+        assert f"{expected}/{len(points)}" in text(surface)
+        glyphs = [char for (row, _), (char, _) in surface.canvas.chars.items()
+                  if char in DENSITY_GLYPHS and 1 <= row <= surface.frame.rows]
+        col, row = surface.frame.cells(points)
+        assert 0 < len(glyphs) <= len({(c, r) for c, r in zip(col.tolist(), row.tolist())})
+
+
+async def test_decision_map_held_out_points_and_class_legend():
+    app = make_app("moons")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen, surface = await open_map(pilot, 20)
+        held = [s for _, s in surface.canvas.chars.values() if s.bgcolor and s.color and s.bold and
+                s.bgcolor.name in ("#000000", "#ffffff")]
+        assert not held
+        assert "class 0" in text(surface) or "0" in text(surface)
+        await pilot.press("V")
+        await pilot.pause()
+        assert screen.map_options.held_out == "val"
+        problem = screen.session.sim.cohorts[0].problem
+        x, _ = problem.split_points("val")
+        assert len(x)
+        assert "validation points" in text(surface)
+        await pilot.press("V", "V")
+        await pilot.pause()
+        assert screen.map_options.held_out == ""
+
+
+@pytest.mark.parametrize("colour", palette.CLASS_RAMP + palette.SURFACE_RAMP)
+def test_point_glyphs_are_readable_on_every_region_colour(colour):
+    ink = map_marks.contrast_ink(colour)
+
+    def luminance(hex_colour):
+        from rich.color import Color
+
+        rgb = [c / 255 for c in Color.parse(hex_colour).get_truecolor()]
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    a, b = sorted((luminance(ink), luminance(colour)))
+    assert (b + 0.05) / (a + 0.05) >= 4.5
+
+
+def test_round_ticks_and_equal_aspect():
+    assert round_ticks(-1.234, 2.71, 4) == [-1.0, 0.0, 1.0, 2.0]
+    assert round_ticks(0.013, 0.049, 3) == [0.02, 0.03, 0.04]
+    assert round_ticks(0, 1, 5) == [0.0, 0.5, 1.0]
+    assert round_ticks(-3.3387, 3.3387, 7) == [-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0]
+    assert round_ticks(1, 1, 3) == []
+    box = equal_aspect((-1, 1, -1, 1), 80, 20)
+    assert (box[1] - box[0]) / 80 == pytest.approx((box[3] - box[2]) / (20 * CELL_ASPECT))
