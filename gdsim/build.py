@@ -195,6 +195,15 @@ def _make_optimizer(config: RunConfig, problem: Any, where: str):
     name = settings.pop("name")
     if "betas" in settings:
         settings["betas"] = tuple(settings["betas"])
+    quadratic = bool(getattr(problem, "quadratic", False))
+    if name == "cg" and "line_search" not in settings:
+        settings["line_search"] = "exact" if quadratic else "armijo"
+    if name == "cg" and settings["line_search"] == "exact" and not quadratic:
+        raise ScenarioError(
+            f"{where}: {config.key('optimizer.line_search')}: the exact line search (α = −gᵀd / dᵀHd) "
+            "needs a positive-definite quadratic surface (quadratic or bowl); use line_search = "
+            "\"armijo\" (the default elsewhere)"
+        )
     try:
         optimizer = make_optimizer(name, **settings)
     except ValueError as exc:

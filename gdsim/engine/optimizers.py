@@ -12,8 +12,8 @@ an (R,) array, one lr per run.
 
 opt.hyper["lr"] is the base lr a schedule starts from; each update uses the lr it is handed.
 State fields an optimizer does not use as configured (sgd's momentum_buffer without momentum,
-Adam's max_exp_avg_sq without amsgrad) are None. Sgd and Newton live here; Adagrad, RMSprop, Adam and AdamW in optimizers_adaptive.
-All but Newton are written as one per-element rule (optimizers_adaptive.elementwise) that steps
+Adam's max_exp_avg_sq without amsgrad) are None. Sgd and Newton live here; Adagrad, RMSprop, Adam and AdamW in optimizers_adaptive;
+conjugate gradient (cg) in optimizers_cg. All but Newton and cg are written as one per-element rule (optimizers_adaptive.elementwise) that steps
 (R, P) arrays and single Python floats alike: the formulas exist once.
 """
 
@@ -40,10 +40,11 @@ from gdsim.engine.optimizers_adaptive import (
     fresh,
     rmsprop,
 )
+from gdsim.engine.optimizers_cg import LINE_SEARCHES, VARIANTS, CGState, conjugate_gradient
 from gdsim.errors import UserError
 
 __all__ = [
-    "AdagradState", "AdamState", "DEFAULTS", "Elementwise", "NewtonState", "OPTIMIZER_NAMES", "Optimizer",
+    "AdagradState", "AdamState", "CGState", "DEFAULTS", "Elementwise", "NewtonState", "OPTIMIZER_NAMES", "Optimizer",
     "OptimizerError", "RMSpropState", "RULES", "SgdState", "explain_step", "make_optimizer",
     "state_rows",
 ]
@@ -63,7 +64,7 @@ class NewtonState(NamedTuple):
 
 
 class Optimizer(NamedTuple):
-    name: str  # canonical: sgd, adagrad, rmsprop, adam, adamw, newton
+    name: str  # canonical: sgd, adagrad, rmsprop, adam, adamw, newton, cg
     hyper: dict[str, Any]  # resolved hyperparameters, torch's names, lr = the base lr
     init: Callable[[np.ndarray], Any]
     update: Callable[..., tuple[np.ndarray, Any]]  # (grads, state, params, lr, hessian=None)
@@ -72,6 +73,8 @@ class Optimizer(NamedTuple):
     # The per-element rule `update` is built from (None for newton): the simulation steps a few
     # 2-D runs with it on Python floats, gdsim.engine.scalar_step.
     elementwise: Elementwise | None = None
+    # cg's armijo line search: update() also takes loss= (R,) and loss_at=(params -> losses).
+    needs_loss: bool = False
 
 
 def sgd(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
@@ -194,6 +197,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "adam": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False},
     "adamw": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 1e-2, "amsgrad": False},
     "newton": {"lr": 1.0, "damping": 0.0},
+    "cg": {"lr": 1.0, "variant": "polak_ribiere", "line_search": "armijo"},
 }
 
 _SHORTCUTS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -204,6 +208,7 @@ _SHORTCUTS: dict[str, tuple[str, dict[str, Any]]] = {
 OPTIMIZER_NAMES: tuple[str, ...] = (*DEFAULTS, *_SHORTCUTS)
 
 _FLAGS = {"nesterov", "centered", "amsgrad"}
+_CHOICES = {"variant": VARIANTS, "line_search": LINE_SEARCHES}
 
 # torch's wording for each range check, and the range it enforces.
 _LABELS = {
@@ -227,6 +232,12 @@ def _resolve(name: str, given: dict[str, Any]) -> dict[str, Any]:
             if not isinstance(value, (bool, np.bool_)):
                 raise OptimizerError(f"{name}: '{key}' must be true or false, got {value!r}")
             hyper[key] = bool(value)
+        elif key in _CHOICES:
+            if value not in _CHOICES[key]:
+                raise OptimizerError(
+                    f"{name}: '{key}' must be one of {', '.join(_CHOICES[key])}, got {value!r}"
+                )
+            hyper[key] = value
         elif key == "betas":
             if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
                 raise OptimizerError(
@@ -291,7 +302,9 @@ def make_optimizer(name: str, **hyper: Any) -> Optimizer:
     build, velocity_field = _BUILDERS[canonical]
     init, update, rule = build(**resolved)
     velocity = attrgetter(velocity_field) if velocity_field else _no_velocity
-    return Optimizer(canonical, resolved, init, update, velocity, canonical == "newton", rule)
+    needs_hessian = canonical == "newton" or resolved.get("line_search") == "exact"
+    needs_loss = resolved.get("line_search") == "armijo"
+    return Optimizer(canonical, resolved, init, update, velocity, needs_hessian, rule, needs_loss)
 
 
 def _no_velocity(state: Any) -> None:
@@ -306,15 +319,17 @@ _BUILDERS: dict[str, tuple[Callable[..., tuple[Callable, Callable, Elementwise |
     "adam": (adam, "exp_avg"),
     "adamw": (partial(adam, decoupled=True), "exp_avg"),
     "newton": (newton, None),
+    "cg": (conjugate_gradient, None),
 }
 
 
-def explain_step(opt: Optimizer, grads, state, params, lr, hessian=None) -> list[tuple[str, np.ndarray]]:
+def explain_step(opt: Optimizer, grads, state, params, lr, hessian=None, **inputs: Any) -> list[tuple[str, np.ndarray]]:
     """The named quantities one update computes, in order, for the rows given (slice them with
-    `state_rows`). Each is (R, P) except Newton's "H", (R, P, P). The last, "params", is exactly
-    what `opt.update` returns; "step" is what was added to the parameters."""
+    `state_rows`). Each is (R, P) except Newton's "H", (R, P, P), and cg's β and α, (R, 1). The
+    last, "params", is exactly what `opt.update` returns; "step" is what was added to the
+    parameters. `inputs`: cg's loss= and loss_at= (Cohort.update_inputs gives them)."""
     record: list[tuple[str, np.ndarray]] = []
-    opt.update(grads, state, params, lr, hessian=hessian, record=record)
+    opt.update(grads, state, params, lr, hessian=hessian, record=record, **inputs)
     return record
 
 
@@ -362,5 +377,13 @@ RULES: dict[str, str] = {
         "H ← ∇²L(θ) + δ·I\n"
         "d ← H⁻¹·g   (least squares if H is singular)\n"
         "θ ← θ − η·d"
+    ),
+    "cg": (
+        "β ← gᵀg / g₋ᵀg₋   (fletcher_reeves)\n"
+        "β ← max(0, gᵀ(g − g₋) / g₋ᵀg₋)   (polak_ribiere)\n"
+        "d ← −g + β·d₋   (d ← −g at the first step, or if gᵀd ≥ 0)\n"
+        "α ← η·(−gᵀd / dᵀHd)   (exact, on a quadratic)\n"
+        "α ← first of η, η/2, η/4… with L(θ+αd) ≤ L(θ) + 10⁻⁴·α·gᵀd   (armijo)\n"
+        "θ ← θ + α·d"
     ),
 }

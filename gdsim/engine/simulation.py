@@ -95,8 +95,16 @@ class Cohort:
         self._lr_from = 0
         self._lr_table: list[float] = []
         self.any_frozen = False
+        # The batch the current loss and gradient were computed on, kept only for a line search
+        # (cg's armijo tries steps on that same batch).
+        self.batch = None
+        self._keeps_batch = getattr(optimizer, "needs_loss", False)
+        self._needs_inputs = optimizer.needs_hessian or self._keeps_batch
         with np.errstate(all="ignore"):
-            self.loss, self.grad = problem.loss_and_grad(self.params, self.sampler.next())
+            batch = self.sampler.next()
+            self.loss, self.grad = problem.loss_and_grad(self.params, batch)
+            if self._keeps_batch:
+                self.batch = batch
             self._check(0, self.params, None)
         self.lr = self.lr_at(0)
         if self.eval_every:
@@ -132,9 +140,12 @@ class Cohort:
             norms = np.sqrt(np.einsum("rp,rp->r", grad, grad))
             scale = np.minimum(1.0, self.clip_norm / (norms + 1e-6))  # torch's clip_grad_norm_
             grad = grad * scale[:, None]
-        hessian = self.problem.hessian(self.params) if self.optimizer.needs_hessian else None
-        params, state = self.optimizer.update(grad, self.state, self.params, lr, hessian=hessian)
-        loss, new_grad = self.problem.loss_and_grad(params, self.sampler.next())
+        inputs = self.update_inputs() if self._needs_inputs else {}
+        params, state = self.optimizer.update(grad, self.state, self.params, lr, **inputs)
+        batch = self.sampler.next()
+        loss, new_grad = self.problem.loss_and_grad(params, batch)
+        if self._keeps_batch:
+            self.batch = batch
         previous = (self.params, self.state, self.loss, self.grad)
         self.params, self.state, self.loss, self.grad = params, state, loss, new_grad
         if self.schedule_state is None:
@@ -149,6 +160,21 @@ class Cohort:
             self.evaluation = {}
         if self.schedule_state is not None:
             self._watch(k + 1)
+
+    def update_inputs(self, rows: Any = None) -> dict[str, Any]:
+        """What the optimizer's update takes besides gradients, state, parameters and lr, for all
+        runs or some `rows`: Newton's and cg's exact line search the Hessian; cg's armijo line
+        search the current losses and the loss at trial parameters on the current batch."""
+        inputs: dict[str, Any] = {}
+        params = self.params if rows is None else self.params[rows]
+        if self.optimizer.needs_hessian:
+            inputs["hessian"] = self.problem.hessian(params)
+        if getattr(self.optimizer, "needs_loss", False):
+            batch = self.batch if rows is None else batch_rows(self.batch, rows)
+            problem = self.problem
+            inputs["loss"] = self.loss if rows is None else self.loss[rows]
+            inputs["loss_at"] = lambda trial: problem.loss_and_grad(trial, batch)[0]
+        return inputs
 
     def plateau_metric(self) -> tuple[str, np.ndarray] | None:
         """What the plateau schedule watches at this step, or None where it waits: the validation
@@ -251,6 +277,18 @@ class Cohort:
                 if f"{split}_{name}" in evaluation:
                     evaluation[f"{split}_{name}"][index] = values
         self.evaluation = evaluation
+
+
+def batch_rows(batch: Any, rows: Any) -> Any:
+    """Some runs' part of a sampler's batch (None, an (R, ...) array, or tuples of them)."""
+    if batch is None:
+        return None
+    if isinstance(batch, np.ndarray):
+        return batch[rows]
+    if isinstance(batch, tuple):
+        parts = (batch_rows(part, rows) for part in batch)
+        return type(batch)(*parts) if hasattr(batch, "_fields") else tuple(parts)
+    raise TypeError(f"cannot take rows of a batch of type {type(batch).__name__}")
 
 
 class Simulation:

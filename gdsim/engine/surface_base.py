@@ -59,6 +59,8 @@ class Surface:
     PARAMS: ClassVar[dict[str, float]] = {}
     DEFAULT_VIEW: ClassVar[View] = (-3.0, 3.0, -3.0, 3.0)
     DEFAULT_START: ClassVar[tuple[float, float]] = (2.0, 2.0)
+    # A positive-definite quadratic (constant Hessian): cg's exact line search applies to it.
+    quadratic: ClassVar[bool] = False
 
     formula: str
     view: View

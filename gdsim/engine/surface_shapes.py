@@ -23,6 +23,7 @@ class Quadratic(Surface):
 
     name = "quadratic"
     title = "Ill-conditioned quadratic"
+    quadratic = True
     PARAMS = {"condition": 10.0, "angle": 0.0}
     DEFAULT_VIEW = (-3.0, 3.0, -3.0, 3.0)
     DEFAULT_START = (-2.5, 1.5)
@@ -68,6 +69,7 @@ class Bowl(Surface):
 
     name = "bowl"
     title = "Round bowl"
+    quadratic = True
     DEFAULT_START = (2.5, 2.0)
 
     def _formula(self) -> str:

@@ -121,6 +121,8 @@ class OptimizerSpec(Strict):
     betas: tuple[NonNeg, NonNeg] | None = None
     amsgrad: bool | None = None
     damping: NonNeg | None = None
+    variant: Literal["polak_ribiere", "fletcher_reeves"] | None = None  # cg
+    line_search: Literal["exact", "armijo"] | None = None  # cg
 
     def explicit(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True, exclude_none=True)

@@ -51,10 +51,10 @@ def explain(session: Session) -> Text:
     lr_row = lr[index : index + 1] if lr.shape[0] > 1 else lr[:1]
     params = cohort.params[index : index + 1]
     grad = cohort.grad[index : index + 1]
-    hessian = cohort.problem.hessian(params) if opt.needs_hessian else None
-    with np.errstate(all="ignore"):
-        parts = explain_step(opt, grad, state_rows(cohort.state, slice(index, index + 1)), params,
-                             float(lr_row[0]), hessian=hessian)
+    rows = slice(index, index + 1)
+    with np.errstate(all="ignore"):  # update_inputs: Newton's Hessian, cg's line-search losses
+        parts = explain_step(opt, grad, state_rows(cohort.state, rows), params,
+                             float(lr_row[0]), **cohort.update_inputs(rows))
     text.append(f"the update from step {step} to {step + 1}\n", Style(bold=True, underline=True))
     text.append(f"{'θ  parameters':<20}{vector(params[0])}\n")
     text.append(f"{'η  learning rate':<20}{value(float(lr_row[0]))}\n")
