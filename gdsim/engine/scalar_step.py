@@ -7,9 +7,16 @@ same cohort costs a few microseconds a run.
 
 No formula is written twice. The optimizer's update is built from a per-element rule
 (Optimizer.elementwise) and the surfaces' `_value_and_gradient(x, y)` use arithmetic operators
-or NumPy ufuncs; both are called here on floats, in the order the array code performs them, and
-+ - * / and sqrt round the same on a float as on an array element, so every value has the same
-bits as Cohort.step would give (tests/engine/test_scalar_step.py compares them exhaustively).
+or NumPy ufuncs; both are called here on floats, in the order the array code performs them.
++ - * / and sqrt are correctly rounded (IEEE 754) on a float and on an array element alike, on
+every CPU. exp, sin and cos are not: NumPy's SIMD kernels (chosen per CPU: AVX-512, AVX2, NEON)
+may differ from the C library's `math.exp` in the last bit, so the surfaces that need them call
+the NumPy ufunc on the float too (np.exp(x) runs the same dispatched loop for one element as for
+an array's), never `math`. Learning rates come from the schedule, which computes them on floats
+for both paths. So every value has the same bits as Cohort.step would give
+(tests/engine/test_scalar_step.py compares them exhaustively, and tests/engine/test_cohort_size.py
+compares a run alone, among a few and among many; .ci/run runs both at NumPy's best dispatch and
+with AVX2 and AVX-512 off). Bits may differ between machines, never between cohort sizes.
 What the cohort does around the rule is mirrored here in a few lines: gradient clipping (as
 torch's clip_grad_norm_), gradient noise, and freezing a diverged run at its last finite state.
 
@@ -32,7 +39,8 @@ from gdsim.engine.surface_shapes import Bowl, DoubleWell, EscapeSaddle, Plateau,
 
 # Surfaces whose _value_and_gradient takes floats: pure arithmetic (a float in, a float out) ...
 PURE_SURFACES = frozenset({Rosenbrock, Himmelblau, Beale, Quadratic, Bowl, Saddle, EscapeSaddle, DoubleWell})
-# ... or NumPy ufuncs (np.exp, np.sin) that return np.float64 from the same loop an array uses.
+# ... or NumPy ufuncs (np.exp, np.sin) that return np.float64 from the same loop an array uses
+# (never math.exp: the C library and NumPy's SIMD kernels may round differently).
 # Hills (sums over an axis) and expression surfaces step as arrays.
 UFUNC_SURFACES = frozenset({Plateau, Ravine, Rastrigin})
 

@@ -2,7 +2,7 @@
 
 `lr_at(k)` is the learning rate of update k+1: the lr after k scheduler steps, the scheduler
 being stepped once after every optimizer step (so lr_at(0) is the base lr, or the warmup's
-first value). It also takes an array of k and returns an array, for plotting.
+first value). It also takes an array of k and returns an array (plots, the cohort's lr table).
 
     constant     η_k = η
     step         η_k = η · γ^⌊k / step_size⌋                        StepLR(step_size, gamma=0.1)
@@ -23,6 +23,13 @@ plateau (ReduceLROnPlateau, mode min) is the one schedule that is not a function
 a loss and cuts the lr when the loss stops improving, so its lr is per-run state (PlateauState)
 that the simulation feeds (see `Plateau` below and gdsim.engine.simulation.Cohort). Its lr_at(k)
 is only the base lr, the lr before any cut.
+
+Every value is computed on Python floats (`**` and math.cos, i.e. the C library), one step at a
+time, also for an array of steps: NumPy's vector `power` and `cos` may round differently from the
+C library in the last bit, depending on the CPU (AVX-512 dispatches other kernels than AVX2 or
+NEON), so an array form built from them would not be the per-step form. Computed one way, lr_at(k)
+has the same bits alone, inside an array, and wherever the array starts (the cohort's table is
+refilled from whatever step it has reached, in the app and in its engine worker).
 """
 
 from __future__ import annotations
@@ -196,26 +203,27 @@ def make_schedule(
         )
     params: dict[str, Any] = {"lr": base}
 
+    # main(k): the schedule at step k >= 0, a Python int, on Python floats (see the docstring)
     if key == "constant":
-        main = lambda k: np.full(np.shape(k), base) if np.ndim(k) else base  # noqa: E731
+        main = lambda k: base  # noqa: E731
     elif key == "step":
         if step_size is None:
             raise ScheduleError("schedule: 'step' needs 'step_size' (steps between lr drops)")
         size = _count("step_size", step_size, 1)
         g = _positive("gamma", 0.1 if gamma is None else gamma)
         params.update(step_size=size, gamma=g)
-        main = lambda k: base * np.power(g, k // size)  # noqa: E731
+        main = lambda k: base * _power(g, k // size)  # noqa: E731
     elif key == "exponential":
         if gamma is None:
             raise ScheduleError("schedule: 'exponential' needs 'gamma' (the factor per step)")
         g = _positive("gamma", gamma)
         params.update(gamma=g)
-        main = lambda k: base * np.power(g, k)  # noqa: E731
+        main = lambda k: base * _power(g, k)  # noqa: E731
     elif key == "plateau":
         adaptive = _plateau(plateau)
         params.update(adaptive._asdict())
         # Not a function of k: the runs' lr is state (Plateau); this is the lr before any cut.
-        main = lambda k: np.full(np.shape(k), base) if np.ndim(k) else base  # noqa: E731
+        main = lambda k: base  # noqa: E731
     else:
         if t_max is None:
             raise ScheduleError("schedule: 'cosine' needs 't_max' (steps from lr down to eta_min)")
@@ -224,17 +232,18 @@ def make_schedule(
         if low < 0:
             raise ScheduleError(f"schedule: 'eta_min' must be >= 0, got {eta_min}")
         params.update(t_max=period, eta_min=low)
-        main = lambda k: low + (base - low) * (1 + np.cos(math.pi * k / period)) / 2  # noqa: E731
+        main = lambda k: low + (base - low) * (1 + math.cos(math.pi * k / period)) / 2  # noqa: E731
 
     params.update(warmup=warmup, warmup_start_factor=factor)
 
+    def at(k: int) -> float:
+        if k < warmup:
+            return float(base * (factor + (1 - factor) * k / warmup))
+        return float(main(k - warmup))
+
     def lr_at(k: Any) -> Any:
         if isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)) and k >= 0:
-            # The per-step call: the same arithmetic as below without building arrays.
-            k = int(k)
-            if k < warmup:
-                return float(base * (factor + (1 - factor) * k / warmup))
-            return float(main(k - warmup))
+            return at(int(k))  # the per-step call
         ks = np.asarray(k)
         if ks.dtype.kind not in "iu":
             if not np.all(np.mod(ks, 1) == 0):
@@ -242,13 +251,11 @@ def make_schedule(
             ks = ks.astype(np.int64)
         if np.any(ks < 0):
             raise ValueError(f"lr_at needs step numbers >= 0, got {k!r}")
-        if warmup:
-            warm = base * (factor + (1 - factor) * np.minimum(ks, warmup) / warmup)
-            out = np.where(ks < warmup, warm, main(np.maximum(ks - warmup, 0)))
-        else:
-            out = main(ks)
-        out = np.asarray(out, dtype=np.float64)
-        return float(out) if out.ndim == 0 else out
+        if ks.ndim == 0:
+            return at(int(ks))
+        # one step at a time, as above (~0.2 us a step; the cohort asks 4,096 steps at once)
+        out = np.fromiter(map(at, ks.ravel().tolist()), dtype=np.float64, count=ks.size)
+        return out.reshape(ks.shape)
 
     return Schedule(key, params, lr_at, adaptive if key == "plateau" else None)
 
@@ -269,6 +276,15 @@ def _plateau(given: dict[str, Any]) -> Plateau:
             raise ScheduleError(f"schedule: '{key}' must be >= 0, got {s[key]}")
     return Plateau(factor, _count("patience", s["patience"], 0), values["threshold"], mode,
                    _count("cooldown", s["cooldown"], 0), values["min_lr"], values["eps"])
+
+
+def _power(g: float, n: int) -> float:
+    """g ** n on Python floats (the C library's pow); inf where it overflows (gamma > 1), as
+    torch's repeated multiplication reaches."""
+    try:
+        return g**n
+    except OverflowError:
+        return math.inf
 
 
 def _positive(key: str, value: Any) -> float:

@@ -137,7 +137,9 @@ class Cohort:
         lr = self.lr
         grad = self.grad
         if self.clip_norm is not None:
-            norms = np.sqrt(np.einsum("rp,rp->r", grad, grad))
+            # a multiply, then a sum per row: for two parameters exactly the float path's
+            # gx*gx + gy*gy (einsum's C loop may fuse a multiply-add where the CPU has FMA)
+            norms = np.sqrt((grad * grad).sum(axis=1))
             scale = np.minimum(1.0, self.clip_norm / (norms + 1e-6))  # torch's clip_grad_norm_
             grad = grad * scale[:, None]
         inputs = self.update_inputs() if self._needs_inputs else {}

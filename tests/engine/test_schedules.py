@@ -36,6 +36,24 @@ def test_lr_sequence_matches_torch(case_id):
     assert len(set(np.round(ref / case["lr"], 12))) > 2  # the sequence really changes
 
 
+def test_values_are_python_float_maths_alone_in_an_array_and_from_any_start():
+    """lr_at computes on Python floats (C library pow and cos) for an int and for an array: NumPy's
+    SIMD power gives 0.01 for 0.1**2 where the C library gives 0.010000000000000002 (AVX-512)."""
+    step = make_schedule("step", 1.0, step_size=7)
+    assert step.lr_at(14) == 0.1**2 and step.lr_at(np.arange(14, 15))[0] == 0.1**2
+    expo = make_schedule("exponential", 0.5, gamma=0.97, warmup=3)
+    cos = make_schedule("cosine", 0.5, t_max=40, eta_min=1e-3)
+    for k in range(3, 200, 17):
+        assert expo.lr_at(k) == 0.5 * 0.97 ** (k - 3)
+        assert cos.lr_at(k) == 1e-3 + (0.5 - 1e-3) * (1 + math.cos(math.pi * k / 40)) / 2
+    for s in (step, expo, cos):
+        whole = s.lr_at(np.arange(0, 5000))
+        for start in (0, 1, 13, 4095, 4096):  # a cohort refills its table from wherever it is
+            np.testing.assert_array_equal(s.lr_at(np.arange(start, start + 903)), whole[start:start + 903])
+    growing = make_schedule("exponential", 1.0, gamma=1.5)
+    assert growing.lr_at(10**6) == math.inf and growing.lr_at(np.array([10**6]))[0] == math.inf
+
+
 def test_golden_covers_every_schedule_with_and_without_warmup():
     assert GOLDEN["torch"].startswith("2.13.0")
     kinds = {(c["settings"]["name"], bool(c["settings"].get("warmup"))) for c in CASES.values()}
