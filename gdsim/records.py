@@ -10,7 +10,11 @@ import numpy as np
 
 from gdsim.engine.simulation import Simulation
 
-EVAL_KEYS = ("train_loss", "val_loss", "train_accuracy", "val_accuracy")
+# What an evaluation step adds to a record, by task (the metrics come from gdsim/engine/metrics.py).
+CLASSIFICATION_KEYS = ("train_loss", "val_loss", "train_accuracy", "val_accuracy", "train_precision",
+                       "val_precision", "train_recall", "val_recall")
+REGRESSION_KEYS = ("train_loss", "val_loss", "train_mae", "val_mae", "train_mse", "val_mse")
+EVAL_KEYS = CLASSIFICATION_KEYS[:4]  # the keys every version of the records had
 
 
 def _num(value: float) -> float | None:
@@ -41,7 +45,7 @@ def step_records(sim: Simulation, *, with_params: bool | None = None) -> Iterato
         record["diverged"] = bool(diverged[r])
         if epoch is not None:
             record["epoch"] = _num(epoch[r])
-            for key in EVAL_KEYS if classification else EVAL_KEYS[:2]:
+            for key in CLASSIFICATION_KEYS if classification else REGRESSION_KEYS:
                 value = evaluation.get(key)
                 record[key] = None if value is None else _num(value[r])
         yield record

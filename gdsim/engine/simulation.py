@@ -312,6 +312,8 @@ class Simulation:
         self.scalar_max_runs = scalar_step.MAX_RUNS
         self._scalar: tuple[tuple, list] = ((), [])  # (for which limit and cohorts, the list)
         self.history: History | None = None
+        self.n_layers = max((len(c.problem.network.layout.layers) for c in cohorts
+                             if hasattr(c.problem, "layer_grad_norms")), default=0)
         if record:
             fields: dict[str, tuple[int, ...]] = {"loss": (), "lr": ()}
             norms = {}
@@ -322,6 +324,8 @@ class Simulation:
                 fields.update(grad_norm=(), velocity_norm=())
             for name in self.eval_names:
                 fields[name] = ()
+            if self.n_layers >= 2:  # per-layer gradient norms (a single layer's is |g| itself)
+                fields["layer_grad_norm"] = (self.n_layers,)
             self.history = History(self.n_runs, fields, history_capacity, norms=norms)
             row = self.history.start(0)
             for cohort in cohorts:
@@ -483,6 +487,11 @@ class Simulation:
         for name, values in c.evaluation.items():
             if name in self.eval_names:
                 put(row, name, where, values)
+        if self.n_layers >= 2 and hasattr(c.problem, "layer_grad_norms"):
+            norms = c.problem.layer_grad_norms(c.grad)  # L einsums over the gradient: ~1 µs a layer
+            if norms.shape[1] < self.n_layers:
+                norms = np.pad(norms, ((0, 0), (0, self.n_layers - norms.shape[1])), constant_values=np.nan)
+            put(row, "layer_grad_norm", where, norms)
 
     # -- copying the state to another process (the app's engine worker) ----------------------
     # Problems, optimizers and schedules are rebuilt from the same scenario on both sides and
