@@ -24,6 +24,7 @@ COMMANDS = {
     "run": "gdsim.commands.run_cmd",
     "schema": "gdsim.commands.schema_cmd",
     "new": "gdsim.commands.new_cmd",
+    "plot": "gdsim.commands.plot_cmd",
     "serve": "gdsim.serve.command",
 }
 COMMAND_MODULES = list(COMMANDS.values())

@@ -27,11 +27,15 @@ def register(sub) -> None:
     parser.add_argument("--steps", type=int, help="number of updates (default: the scenario's steps)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="sets",
                         help="override a key, value as TOML, e.g. --set optimizer.lr=0.5 --set runs.0.seed=3")
-    parser.add_argument("--format", choices=FORMATS, default="table")
+    parser.add_argument("--format", choices=FORMATS,
+                        help="what to print: table (the default), jsonl, csv or summary; "
+                             "with --plot, only what is asked for")
     parser.add_argument("--output", "-o", type=Path, help="write to this file (atomically) instead of stdout")
     parser.add_argument("--force", action="store_true", help="allow --output to replace an existing file")
     parser.add_argument("--params", action="store_true",
                         help="include every parameter in jsonl/csv records (always on for 2-D surfaces)")
+    parser.add_argument("--plot", action="store_true",
+                        help="after the run, plot loss, |grad|, |velocity| and learning rate in the terminal")
     parser.set_defaults(func=run)
 
 
@@ -49,35 +53,50 @@ def run(args) -> int:
     steps = loaded.scenario.scenario.steps if args.steps is None else args.steps
     if not 0 <= steps <= 100_000_000:
         raise UserError(f"--steps {steps}: expected a number of updates from 0 to 100000000")
+    plot = getattr(args, "plot", False)
+    fmt = args.format or (None if plot else "table")
+    if plot and fmt in ("jsonl", "csv") and args.output is None:
+        raise UserError(f"--plot with --format {fmt} needs --output FILE: the records and the plots "
+                        "would be mixed on standard output")
+    if args.output is not None and fmt is None:
+        raise UserError("--output needs --format (table, jsonl, csv or summary) when --plot is given")
     if args.output is not None:
         check_writable(args.output, overwrite=args.force)
         with atomic_text_writer(args.output, overwrite=args.force) as out:
-            emit(loaded, steps, args.format, out, args.params)
+            sim = emit(loaded, steps, fmt, out, args.params, record=plot)
     else:
-        emit(loaded, steps, args.format, sys.stdout, args.params)
+        sim = emit(loaded, steps, fmt, sys.stdout, args.params, record=plot)
+    if plot:
+        from gdsim.commands.terminal_plots import traces_from_simulation, write_plots
+
+        if fmt is not None and args.output is None:
+            sys.stdout.write("\n")
+        write_plots(traces_from_simulation(sim), sys.stdout,
+                    source=f"{args.scenario}, {steps} step{'s' if steps != 1 else ''}")
     return 0
 
 
-def emit(loaded, steps: int, fmt: str, out: IO[str], all_params: bool = False) -> None:
+def emit(loaded, steps: int, fmt: str | None, out: IO[str], all_params: bool = False, *, record: bool = False):
+    """Step the scenario's runs and write them in `fmt` (None: nothing); returns the simulation."""
     import numpy as np
 
     from gdsim import records
     from gdsim.build import build
 
-    sim = build(loaded, record=False)
+    sim = build(loaded, record=record)
     progress = Progress(steps) if sys.stderr.isatty() else None
     if fmt in ("jsonl", "csv"):
         writer = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
         for k in range(steps + 1):
             if k:
                 sim.step()
-            for i, record in enumerate(records.step_records(sim, with_params=all_params or None)):
+            for i, rec in enumerate(records.step_records(sim, with_params=all_params or None)):
                 if writer is None:
-                    out.write(records.to_json(record) + "\n")
+                    out.write(records.to_json(rec) + "\n")
                 else:
                     if k == 0 and i == 0:
-                        writer.writerow(records.csv_header(record))
-                    writer.writerow(records.csv_row(record))
+                        writer.writerow(records.csv_header(rec))
+                    writer.writerow(records.csv_row(rec))
             if progress:
                 progress.update(k)
     elif fmt == "table":
@@ -96,10 +115,12 @@ def emit(loaded, steps: int, fmt: str, out: IO[str], all_params: bool = False) -
             sim.step()
             if progress:
                 progress.update(k + 1)
-        write_summary(sim, out)
-        write_predict(loaded, steps, out)
+        if fmt == "summary":
+            write_summary(sim, out)
+            write_predict(loaded, steps, out)
     if progress:
         progress.done()
+    return sim
 
 
 def write_table(sim, rows: list[list[dict]], out: IO[str]) -> None:

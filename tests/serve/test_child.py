@@ -22,7 +22,7 @@ def run_limited(code: str, limits: ResourceLimits, cwd) -> subprocess.CompletedP
 def test_numpy_and_textual_start_under_the_default_memory_limit(tmp_path):
     limits = ResourceLimits()  # 1 GiB of address space
     code = (
-        "import numpy, textual.app, textual_plotext, plotext\n"
+        "import numpy, textual.app, plotext\n"
         "a = numpy.ones((300, 300)); print('sum', (a @ a).sum())"
     )
     result = run_limited(code, limits, tmp_path)
