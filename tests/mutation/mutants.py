@@ -1,0 +1,285 @@
+"""Deliberately broken engines, and the built-in scenarios whose [[expect]] entries catch each.
+
+A mutant is applied with pytest's MonkeyPatch at the point where a run's parts are built
+(gdsim.build, the optimizer registry), so the broken part is what both the array path
+(Cohort.step) and the float path for a few 2-D runs (gdsim.engine.scalar_step, which calls the
+optimizer's own per-element rule and reads the cohort's problem, clip_norm and lr) use.
+tests/mutation/test_mutants.py checks that each mutant really changes a small probe run on both
+paths, and that `verify` of each listed killer fails an expectation under the mutant (and
+passes without it).
+
+To add a killer: write an [[expect]] in a built-in scenario that the mutant breaks, then add the
+scenario's id to the mutant's `killers` (`python -m tests.mutation.score --find NAME` lists the
+scenarios that kill it today). A mutant with no killer yet keeps killers = () and counts as a
+survivor in the score (python -m tests.mutation.score).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pytest
+
+import gdsim.build as build_mod
+import gdsim.engine.optimizers as opt_mod
+from gdsim.engine.optimizers_adaptive import AdamState, as_lr, elementwise
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    what: str
+    apply: Callable[[pytest.MonkeyPatch], None]
+    probe: str  # a small scenario (TOML) whose final parameters the mutant changes
+    killers: tuple[str, ...] = ()  # built-in scenario ids whose verify fails under the mutant
+    floats: bool = True  # a surface probe steps on floats (not plateau's lr state, not Newton: arrays only)
+
+
+# -- how the mutants reach the engine ---------------------------------------------------------
+def _optimizer(mp: pytest.MonkeyPatch, name: str, change: Callable) -> None:
+    """Replace optimizer `name`'s builder by change(original builder)."""
+    original, velocity = opt_mod._BUILDERS[name]
+    mp.setitem(opt_mod._BUILDERS, name, (change(original), velocity))
+
+
+def _hyper(name: str, **fixed) -> Callable[[pytest.MonkeyPatch], None]:
+    """An optimizer built with some hyperparameters overridden (a function of the given ones)."""
+
+    def apply(mp):
+        def change(original):
+            def build(**hyper):
+                return original(**{**hyper, **{k: f(hyper) for k, f in fixed.items()}})
+            return build
+        _optimizer(mp, name, change)
+
+    return apply
+
+
+def _prepare(name: str, state_type: type, prepare: Callable) -> Callable[[pytest.MonkeyPatch], None]:
+    """An optimizer whose per-step coefficients come from `prepare` (its rule unchanged)."""
+
+    def apply(mp):
+        def change(original):
+            def build(**hyper):
+                init, _update, rule = original(**hyper)
+                return (init, *elementwise(state_type, prepare, rule.rule))
+            return build
+        _optimizer(mp, name, change)
+
+    return apply
+
+
+def _problem(change: Callable[[dict], dict]) -> Callable[[pytest.MonkeyPatch], None]:
+    """Problems built from changed [problem] settings (data sets and surfaces alike)."""
+
+    def apply(mp):
+        original = build_mod.make_problem
+        mp.setattr(build_mod, "make_problem", lambda settings, loaded, seed: original(change(dict(settings)), loaded, seed))
+
+    return apply
+
+
+def _without(key: str, only: str | None = None) -> Callable[[pytest.MonkeyPatch], None]:
+    def change(settings: dict) -> dict:
+        if only is None or (only == "dataset") == ("dataset" in settings):
+            settings.pop(key, None)
+        return settings
+    return _problem(change)
+
+
+def _cohort(**fixed) -> Callable[[pytest.MonkeyPatch], None]:
+    """Cohorts built with some training aids overridden (clip_norm, patience...)."""
+
+    def apply(mp):
+        original = build_mod.Cohort
+        mp.setattr(build_mod, "Cohort", lambda *args, **kw: original(*args, **{**kw, **fixed}))
+
+    return apply
+
+
+def _schedule(ignore: Callable[[str], bool]) -> Callable[[pytest.MonkeyPatch], None]:
+    def apply(mp):
+        original = build_mod.make_schedule
+
+        def make(name, lr, **settings):
+            return original("constant", lr) if ignore(name) else original(name, lr, **settings)
+        mp.setattr(build_mod, "make_schedule", make)
+
+    return apply
+
+
+def _init_ignored(settings: dict) -> dict:
+    if "init" in settings:
+        settings["init"] = "xavier"
+    return settings
+
+
+def _val_is_train(mp: pytest.MonkeyPatch) -> None:
+    original = build_mod.make_problem
+
+    def make(settings, loaded, seed):
+        problem = original(settings, loaded, seed)
+        if hasattr(problem, "evaluate"):
+            evaluate = problem.evaluate
+            problem.evaluate = lambda params, split: evaluate(params, "train")
+        return problem
+    mp.setattr(build_mod, "make_problem", make)
+
+
+def _same_init(mp: pytest.MonkeyPatch) -> None:
+    original = build_mod._starts
+    mp.setattr(build_mod, "_starts", lambda problem, configs, seeds, where:
+               original(problem, configs, np.zeros_like(seeds), where))
+
+
+def _newton_as_gd(mp: pytest.MonkeyPatch) -> None:
+    def change(original):
+        def build(**hyper):
+            init, _update, rule = original(**hyper)
+
+            def update(grads, state, params, lr, hessian=None, *, record=None):
+                return params - as_lr(lr) * grads, type(state)(state.step + 1)
+            return init, update, rule
+        return build
+    _optimizer(mp, "newton", change)
+
+
+def _adagrad_forgets(mp: pytest.MonkeyPatch) -> None:
+    def change(original):
+        def build(**hyper):
+            init, _update, rule = original(**hyper)
+
+            def forgetful(coefs, grads, params, total, record=None):
+                return rule.rule(coefs, grads, params, total * 0.0, record=record)
+            return (init, *elementwise(rule.state, rule.prepare, forgetful))
+        return build
+    _optimizer(mp, "adagrad", change)
+
+
+def _adam_no_bias_correction(mp: pytest.MonkeyPatch) -> None:
+    def prepare(step, lr):
+        return lr, lr, 1.0, 1.0, 1.0
+    for name in ("adam", "adamw"):
+        _prepare(name, AdamState, prepare)(mp)
+
+
+def _momentum_forgets(mp: pytest.MonkeyPatch) -> None:
+    from gdsim.engine.optimizers import SgdState
+
+    _prepare("sgd", SgdState, lambda step, lr: (lr, True))(mp)  # every step is "the first": v <- g
+
+
+# -- small probes: a 2-D surface (float path and arrays) or a data set --------------------------
+def _surface(optimizer: str, extra: str = "", problem: str = 'surface = "quadratic"\ncondition = 10') -> str:
+    return f"""
+[scenario]
+title = "probe"
+claim = "probe"
+steps = 30
+
+[problem]
+{problem}
+
+[optimizer]
+{optimizer}
+{extra}
+[[runs]]
+label = "a"
+start = [-2.5, 1.5]
+"""
+
+
+def _data(problem: str, optimizer: str = 'name = "sgd"\nlr = 0.2', steps: int = 30) -> str:
+    return f"""
+[scenario]
+title = "probe"
+claim = "probe"
+steps = {steps}
+
+[problem]
+dataset = "moons"
+samples = 60
+hidden = [8]
+{problem}
+
+[optimizer]
+{optimizer}
+
+[[runs]]
+label = "a"
+"""
+
+
+MUTANTS: tuple[Mutant, ...] = (
+    Mutant("momentum-forgets-buffer", "SGD momentum restarts its velocity every step (plain GD)",
+           _momentum_forgets, _surface('name = "sgd"\nlr = 0.05\nmomentum = 0.9'),
+           killers=("momentum-overshoot",)),
+    Mutant("nesterov-as-momentum", "Nesterov momentum computed as plain (heavy-ball) momentum",
+           _hyper("sgd", nesterov=lambda h: False), _surface('name = "nesterov"\nlr = 0.05')),
+    Mutant("adam-no-bias-correction", "Adam and AdamW without the 1 - beta^t bias corrections",
+           _adam_no_bias_correction, _surface('name = "adam"\nlr = 0.1'),
+           killers=("adam-defaults",)),
+    Mutant("adamw-decay-ignored", "AdamW's decoupled weight decay is not applied",
+           _hyper("adamw", weight_decay=lambda h: 0.0), _surface('name = "adamw"\nlr = 0.1\nweight_decay = 0.5')),
+    Mutant("rmsprop-decay-wrong", "RMSprop's square average weights swapped: alpha -> 1 - alpha",
+           _hyper("rmsprop", alpha=lambda h: 1.0 - h["alpha"]), _surface('name = "rmsprop"\nlr = 0.01')),
+    Mutant("adagrad-forgets", "Adagrad's sum of squared gradients restarts every step",
+           _adagrad_forgets, _surface('name = "adagrad"\nlr = 0.5')),
+    Mutant("schedule-ignored", "every learning-rate schedule (but plateau) is constant",
+           _schedule(lambda name: name != "plateau"),
+           _surface('name = "sgd"\nlr = 0.05', '\n[schedule]\nname = "step"\nstep_size = 5\ngamma = 0.5\n'),
+           killers=("lr-schedule",)),
+    Mutant("plateau-ignored", "the reduce-on-plateau schedule never reduces the learning rate",
+           _schedule(lambda name: name == "plateau"),
+           _surface('name = "sgd"\nlr = 0.2', '\n[schedule]\nname = "plateau"\npatience = 1\nfactor = 0.5\n'),
+           floats=False),
+    Mutant("full-batch", "mini-batches replaced by the full batch (batch_size ignored)",
+           _without("batch_size"), _data("batch_size = 4"),
+           killers=("batch-size",)),
+    Mutant("l1-ignored", "the L1 penalty is not applied", _without("l1"), _data("l1 = 0.05"),
+           killers=("l1-sparsity",)),
+    Mutant("l2-ignored", "the L2 penalty is not applied", _without("l2"), _data("l2 = 0.5"),
+           killers=("l1-sparsity",)),
+    Mutant("dropout-ignored", "dropout is not applied", _without("dropout"), _data("dropout = 0.5")),
+    Mutant("standardize-ignored", "features are not standardized", _without("standardize"),
+           _data("standardize = true\ndata_seed = 3"),
+           killers=("feature-scaling",)),
+    Mutant("same-init", "every seed gets the same initialization / random start", _same_init,
+           _data("", steps=5).replace('label = "a"', 'label = "a"\nseed = 7'),
+           killers=("local-minima-networks",)),
+    Mutant("noise-ignored", "gradient noise on surfaces is not added", _without("noise", only="surface"),
+           _surface('name = "sgd"\nlr = 0.05', problem='surface = "quadratic"\ncondition = 10\nnoise = 1.0'),
+           killers=("deterministic",)),
+    Mutant("early-stopping-never", "early stopping never stops a run (patience ignored)", _cohort(patience=None),
+           _data("patience = 1\neval_every = 2\nsplit = [0.3, 0.7, 0.0]\nnoise = 0.4", 'name = "adam"\nlr = 0.05', steps=200),
+           killers=("overfitting",)),
+    Mutant("clipping-ignored", "gradient clipping is not applied", _cohort(clip_norm=None),
+           _surface('name = "sgd"\nlr = 0.05', problem='surface = "quadratic"\ncondition = 10\nclip_norm = 0.1'),
+           killers=("exploding-gradients",)),
+    Mutant("init-ignored", "the init key is ignored: every network starts with Xavier's scale",
+           _problem(_init_ignored), _data('init = "normal"\ninit_scale = 2.0'),
+           killers=("exploding-gradients",)),
+    Mutant("val-is-train", "validation and test metrics are computed on the training split",
+           _val_is_train, _data("patience = 2\neval_every = 2\nsplit = [0.3, 0.7, 0.0]\nnoise = 0.4",
+                                'name = "adam"\nlr = 0.05', steps=200),
+           killers=("overfitting",)),
+    Mutant("newton-as-gd", "Newton's method replaced by gradient descent", _newton_as_gd,
+           _surface('name = "newton"\nlr = 0.5'),
+           killers=("single-step",), floats=False),  # Newton solves with the Hessian: arrays only
+)
+
+BY_NAME = {m.name: m for m in MUTANTS}
+
+
+def applied(mutant: Mutant):
+    """A context manager: the engine broken as `mutant` says while it is open."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def manager():
+        with pytest.MonkeyPatch.context() as mp:
+            mutant.apply(mp)
+            yield
+    return manager()
