@@ -25,6 +25,7 @@ COMMANDS = {
     "schema": "gdsim.commands.schema_cmd",
     "new": "gdsim.commands.new_cmd",
     "plot": "gdsim.commands.plot_cmd",
+    "docs": "gdsim.commands.docs_cmd",
     "serve": "gdsim.serve.command",
 }
 COMMAND_MODULES = list(COMMANDS.values())
@@ -79,7 +80,10 @@ def _guard(call) -> int:
     try:
         return int(call() or 0)
     except UserError as exc:
-        print(f"gdsim: {exc}", file=sys.stderr)
+        message = f"gdsim: {exc}"
+        if exc.see and exc.see not in message:
+            message += f" ({exc.see})"
+        print(message, file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("gdsim: interrupted", file=sys.stderr)

@@ -20,6 +20,7 @@ def run(args) -> int:
 
     targets = args.files or [entry.id for entry in list_entries()]
     failed = 0
+    see = None  # where to read about what was wrong, said once after the list
     loaded_all = []
     for name in targets:
         try:
@@ -28,9 +29,12 @@ def run(args) -> int:
         except UserError as exc:
             print(f"invalid: {exc}", file=sys.stderr)
             failed += 1
+            see = see or exc.see
             continue
         loaded_all.append(loaded)
         print(f"ok: {loaded.where}")
+    if see:
+        print(f"({see})", file=sys.stderr)
     if args.verify and loaded_all:
         from gdsim.scenario.verify import verify_report
 

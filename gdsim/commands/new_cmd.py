@@ -1,6 +1,7 @@
-"""`gdsim new NAME`: write NAME.toml, a commented starter scenario that loads and verifies as it is.
+"""`gdsim new [NAME]`: write NAME.toml, a commented starter scenario that loads and verifies as it is.
 
-The file is written atomically and never replaces an existing file unless --force is given.
+Without NAME the file is my-scenario.toml, or my-scenario-2.toml, -3... if that exists. The file is
+written atomically and never replaces an existing file unless --force is given.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ TEMPLATE = '''\
 #   gdsim check {file}            validate this file
 #   gdsim check --verify {file}   run it and check the [[expect]] entries below
 #   gdsim run {file}              print the runs;  gdsim {file}  opens it in the app
-# Every key, its default and its range: docs/scenarios.md (or `gdsim schema` for editors).
+# Every key, its default and its range: `gdsim docs scenarios` (and `gdsim schema` for editors).
 
 [scenario]
 title = "{title}"
@@ -85,9 +86,14 @@ below = 1e-4          # also above, at_most, at_least; compare runs with than_ru
 '''
 
 
+DEFAULT_STEM = "my-scenario"
+
+
 def register(sub) -> None:
     parser = sub.add_parser("new", help="write a commented starter scenario NAME.toml")
-    parser.add_argument("name", metavar="NAME", help="the new file (NAME.toml; a path is fine)")
+    parser.add_argument("name", metavar="NAME", nargs="?",
+                        help=f"the new file (NAME.toml; a path is fine); default {DEFAULT_STEM}.toml, "
+                             f"or {DEFAULT_STEM}-2.toml... if taken")
     parser.add_argument("--force", action="store_true", help="replace NAME.toml if it already exists")
     parser.set_defaults(func=run)
 
@@ -100,6 +106,15 @@ def target_path(name: str) -> Path:
     return path if path.suffix == ".toml" else path.with_name(path.name + ".toml")
 
 
+def default_path(folder: Path = Path(".")) -> Path:
+    """my-scenario.toml, or the first of my-scenario-2.toml, -3, ... that does not exist."""
+    for n in range(1, 10_000):
+        path = folder / (f"{DEFAULT_STEM}.toml" if n == 1 else f"{DEFAULT_STEM}-{n}.toml")
+        if not path.exists():
+            return path
+    raise UserError(f"{folder}: {DEFAULT_STEM}.toml to {DEFAULT_STEM}-9999.toml all exist; give a NAME")
+
+
 def starter_text(path: Path) -> str:
     words = re.sub(r"[-_]+", " ", path.stem).strip() or "My scenario"
     title = words[:1].upper() + words[1:]
@@ -108,8 +123,8 @@ def starter_text(path: Path) -> str:
 
 
 def run(args) -> int:
-    path = target_path(args.name)
+    path = default_path() if args.name is None else target_path(args.name)
     check_writable(path, overwrite=args.force)
     write_text_atomic(path, starter_text(path), overwrite=args.force)
-    print(f"wrote {path}; try: gdsim check --verify {path}", file=sys.stderr)
+    print(f"wrote {path}; try: gdsim check --verify {path}  (the format: gdsim docs scenarios)", file=sys.stderr)
     return 0

@@ -22,7 +22,7 @@ def scenario_schema() -> dict[str, Any]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "gdsim scenario",
         "description": "A gdsim scenario file (TOML): one lesson about gradient descent. "
-        "See docs/scenarios.md for every key with its default and range.",
+        "Every key with its default and range: `gdsim docs scenarios`.",
         **{k: v for k, v in schema.items() if k not in ("title", "description")},
     }
     return schema

@@ -25,6 +25,8 @@ MAX_FILE_BYTES = 1_000_000
 class ScenarioError(UserError):
     """A scenario file (or an override of it) that cannot be used; the message says why."""
 
+    see = "every key, its default and range: gdsim docs scenarios"
+
 
 @dataclass(frozen=True)
 class LoadedScenario:
