@@ -146,6 +146,18 @@ def _newton_as_gd(mp: pytest.MonkeyPatch) -> None:
     _optimizer(mp, "newton", change)
 
 
+def _cg_as_gd(mp: pytest.MonkeyPatch) -> None:
+    def change(original):
+        def build(**hyper):
+            init, _update, rule = original(**hyper)
+
+            def update(grads, state, params, lr, hessian=None, *, loss=None, loss_at=None, record=None):
+                return params - as_lr(lr) * grads, type(state)(state.step + 1, None, None)
+            return init, update, rule
+        return build
+    _optimizer(mp, "cg", change)
+
+
 def _adagrad_forgets(mp: pytest.MonkeyPatch) -> None:
     def change(original):
         def build(**hyper):
@@ -217,16 +229,20 @@ MUTANTS: tuple[Mutant, ...] = (
            _momentum_forgets, _surface('name = "sgd"\nlr = 0.05\nmomentum = 0.9'),
            killers=("momentum-overshoot",)),
     Mutant("nesterov-as-momentum", "Nesterov momentum computed as plain (heavy-ball) momentum",
-           _hyper("sgd", nesterov=lambda h: False), _surface('name = "nesterov"\nlr = 0.05')),
+           _hyper("sgd", nesterov=lambda h: False), _surface('name = "nesterov"\nlr = 0.05'),
+           killers=("nesterov-momentum",)),
     Mutant("adam-no-bias-correction", "Adam and AdamW without the 1 - beta^t bias corrections",
            _adam_no_bias_correction, _surface('name = "adam"\nlr = 0.1'),
            killers=("adam-defaults",)),
     Mutant("adamw-decay-ignored", "AdamW's decoupled weight decay is not applied",
-           _hyper("adamw", weight_decay=lambda h: 0.0), _surface('name = "adamw"\nlr = 0.1\nweight_decay = 0.5')),
+           _hyper("adamw", weight_decay=lambda h: 0.0), _surface('name = "adamw"\nlr = 0.1\nweight_decay = 0.5'),
+           killers=("adamw-vs-l2",)),
     Mutant("rmsprop-decay-wrong", "RMSprop's square average weights swapped: alpha -> 1 - alpha",
-           _hyper("rmsprop", alpha=lambda h: 1.0 - h["alpha"]), _surface('name = "rmsprop"\nlr = 0.01')),
+           _hyper("rmsprop", alpha=lambda h: 1.0 - h["alpha"]), _surface('name = "rmsprop"\nlr = 0.01'),
+           killers=("adagrad-rmsprop",)),
     Mutant("adagrad-forgets", "Adagrad's sum of squared gradients restarts every step",
-           _adagrad_forgets, _surface('name = "adagrad"\nlr = 0.5')),
+           _adagrad_forgets, _surface('name = "adagrad"\nlr = 0.5'),
+           killers=("adagrad-rmsprop",)),
     Mutant("schedule-ignored", "every learning-rate schedule (but plateau) is constant",
            _schedule(lambda name: name != "plateau"),
            _surface('name = "sgd"\nlr = 0.05', '\n[schedule]\nname = "step"\nstep_size = 5\ngamma = 0.5\n'),
@@ -242,7 +258,8 @@ MUTANTS: tuple[Mutant, ...] = (
            killers=("l1-sparsity",)),
     Mutant("l2-ignored", "the L2 penalty is not applied", _without("l2"), _data("l2 = 0.5"),
            killers=("l1-sparsity",)),
-    Mutant("dropout-ignored", "dropout is not applied", _without("dropout"), _data("dropout = 0.5")),
+    Mutant("dropout-ignored", "dropout is not applied", _without("dropout"), _data("dropout = 0.5"),
+           killers=("dropout",)),
     Mutant("standardize-ignored", "features are not standardized", _without("standardize"),
            _data("standardize = true\ndata_seed = 3"),
            killers=("feature-scaling",)),
@@ -265,6 +282,8 @@ MUTANTS: tuple[Mutant, ...] = (
            _val_is_train, _data("patience = 2\neval_every = 2\nsplit = [0.3, 0.7, 0.0]\nnoise = 0.4",
                                 'name = "adam"\nlr = 0.05', steps=200),
            killers=("overfitting",)),
+    Mutant("cg-as-gd", "conjugate gradient replaced by gradient descent at its lr", _cg_as_gd,
+           _surface('name = "cg"\nlr = 0.05'), floats=False),  # CG needs whole rows: arrays only
     Mutant("newton-as-gd", "Newton's method replaced by gradient descent", _newton_as_gd,
            _surface('name = "newton"\nlr = 0.5'),
            killers=("single-step",), floats=False),  # Newton solves with the Hessian: arrays only
