@@ -158,7 +158,7 @@ def write_summary(sim, out: IO[str]) -> None:
     for cohort in sim.cohorts:
         if hasattr(cohort.problem, "evaluate"):
             for split in ("val", "test"):
-                for name, values in cohort.problem.evaluate(cohort.params, split).items():
+                for name, values in cohort.evaluate_split(split).items():
                     if split == "val" and name not in ("loss", "accuracy", "mae"):
                         continue
                     tests.setdefault(f"{split}_{name}", np.full(sim.n_runs, np.nan))[cohort.rows] = values

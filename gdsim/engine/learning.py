@@ -23,7 +23,7 @@ from gdsim.engine.activations import make_activation, sigmoid
 from gdsim.engine.datasets import Dataset, make_dataset, split_indices, standardizer
 from gdsim.engine.losses import make_loss
 from gdsim.engine.metrics import classification_metrics, regression_metrics
-from gdsim.engine.models import Network
+from gdsim.engine.models import Network, NormStats
 from gdsim.engine.problem import STREAM_BATCH, STREAM_DROPOUT, ProblemError, run_rng
 
 MODELS = ("linear", "logistic", "softmax", "mlp")
@@ -168,7 +168,7 @@ def make_dataset_problem(
     init: str = "xavier", init_scale: float = 0.1, loss: str | None = None,
     batch_size: int | None = None, l1: float = 0.0, l2: float = 0.0, dropout: float = 0.0,
     data_seed: int = 0, path: str | None = None, target: str | None = None,
-    base_dir: str | None = None, classes: int | None = None,
+    base_dir: str | None = None, classes: int | None = None, batch_norm: bool = False,
 ) -> "DatasetProblem":
     """A DatasetProblem from scenario settings; ProblemError (or DatasetError) on bad settings.
 
@@ -191,6 +191,10 @@ def make_dataset_problem(
     dropout = _number("dropout", dropout, 0.0, 1.0, high_open=True)
     if dropout > 0 and not hidden_sizes:
         raise ProblemError(f"dropout applies to hidden layers, and model {model!r} has none: use model 'mlp'")
+    if not isinstance(batch_norm, (bool, np.bool_)):
+        raise ProblemError(f"batch_norm must be true or false, got {batch_norm!r}")
+    if batch_norm and not hidden_sizes:
+        raise ProblemError(f"batch_norm normalizes hidden layers, and model {model!r} has none: use model 'mlp'")
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
                                    or batch_size < 1):
         raise ProblemError(f"batch_size must be a whole number >= 1 (1 = stochastic GD), got {batch_size!r}")
@@ -201,9 +205,15 @@ def make_dataset_problem(
     train, val, test = split_indices(len(data.y), split, data_seed)
     n_train = len(train)
     batch = n_train if batch_size is None else min(int(batch_size), n_train)
+    if batch_norm and (batch < 2 or n_train % batch == 1):
+        # torch refuses too: a batch of one sample has no variance to normalize by
+        size = "batch_size = 1" if batch < 2 else f"the last batch of each epoch ({n_train} % {batch} = 1)"
+        raise ProblemError(f"batch_norm needs at least 2 samples in every mini-batch, and {size} has one: "
+                           "choose another batch_size")
     return DatasetProblem(data, (train, val, test), standardize=bool(standardize), model=model,
                           hidden=hidden_sizes, activation=act, init=init, init_scale=init_scale,
-                          loss=loss, batch_size=batch, l1=l1, l2=l2, dropout=dropout)
+                          loss=loss, batch_size=batch, l1=l1, l2=l2, dropout=dropout,
+                          batch_norm=bool(batch_norm))
 
 
 class DatasetProblem:
@@ -216,7 +226,7 @@ class DatasetProblem:
 
     def __init__(self, data: Dataset, splits, *, standardize: bool, model: str, hidden: tuple[int, ...],
                  activation, init: str, init_scale: float, loss: str, batch_size: int,
-                 l1: float, l2: float, dropout: float):
+                 l1: float, l2: float, dropout: float, batch_norm: bool = False):
         self.data = data
         self.model = model
         self.task = data.task
@@ -230,7 +240,9 @@ class DatasetProblem:
         self.class_names = data.class_names
         self.feature_names = data.feature_names
         self.true_coefficients = data.true_coefficients
-        self.network = Network([self.n_inputs, *hidden, self.n_outputs], activation)
+        self.network = Network([self.n_inputs, *hidden, self.n_outputs], activation, batch_norm)
+        # Batch norm's running statistics are per-run state the simulation keeps (Cohort.problem_state)
+        self.batch_norm = self.has_state = self.network.batch_norm
         self.n_params = self.network.n_params
         self.layer_names = self.network.layer_names
         x = data.x
@@ -263,6 +275,7 @@ class DatasetProblem:
         """One line for the app, e.g. "mlp 2-16-16-1 tanh, loss bce, 337 parameters"."""
         sizes = "-".join(str(s) for s in self.network.layout.sizes)
         act = f" {self.network.activation.name}" if self.network.n_hidden else ""
+        act += " + batch norm" if self.batch_norm else ""
         return f"{self.model} {sizes}{act}, loss {self.loss_name}, {self.n_params} parameters"
 
     def init_params(self, seeds) -> np.ndarray:
@@ -271,8 +284,23 @@ class DatasetProblem:
     def sampler(self, seeds) -> BatchSampler:
         return BatchSampler(seeds, self.n_train, self.batch_size, self.network.hidden_units, self.dropout)
 
+    def init_state(self, rows: int) -> NormStats | None:
+        """Per-run state beside the parameters: batch norm's running statistics (None without)."""
+        return self.network.init_stats(rows) if self.batch_norm else None
+
+    def train_step(self, params: np.ndarray, batch: Batch | None, state: NormStats | None):
+        """loss_and_grad, and the state after this train-mode forward pass: (loss, grad, state)."""
+        loss, grad, cache = self._loss_grad_cache(params, batch)
+        if state is not None:
+            state = self.network.updated_stats(state, cache)
+        return loss, grad, state
+
     def loss_and_grad(self, params: np.ndarray, batch: Batch | None) -> tuple[np.ndarray, np.ndarray]:
-        """Mini-batch mean loss + l1/l2 penalty (R,) and its gradient (R, P), by backpropagation."""
+        """Mini-batch mean loss + l1/l2 penalty (R,) and its gradient (R, P), by backpropagation
+        (with batch norm in train mode; the running statistics are left alone: see train_step)."""
+        return self._loss_grad_cache(params, batch)[:2]
+
+    def _loss_grad_cache(self, params: np.ndarray, batch: Batch | None):
         indices = masks = None
         if batch is not None:
             indices, masks = batch
@@ -288,26 +316,34 @@ class DatasetProblem:
         if self.l1 or self.l2:
             loss = loss + self.network.penalty(params, self.l1, self.l2)
             self.network.add_penalty_grad(params, grad, self.l1, self.l2)
-        return loss, grad
+        return loss, grad, cache
 
     def hessian(self, params: np.ndarray) -> np.ndarray:
         raise NotImplementedError("a model on a data set has no Hessian view")
 
-    def scores(self, params: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """The raw output scores (R, n, K) for inputs x (n, d) in the model's (standardized) units.
+    def scores(self, params: np.ndarray, x: np.ndarray, state: NormStats | None = None) -> np.ndarray:
+        """The raw output scores (R, n, K) for inputs x (n, d) in the model's (standardized) units,
+        in eval mode: with batch norm, `state` (the runs' running statistics) is required.
 
         Runs are taken a block at a time so that many runs on a large data set never hold one
         (R, n, width) activation array beyond a few tens of megabytes.
         """
+        if self.batch_norm and state is None:
+            raise ValueError("a network with batch norm is evaluated with its running statistics: pass state=")
         width = max(self.network.layout.sizes)
         block = max(1, _CHUNK_ENTRIES // max(1, len(x) * width))
-        if params.shape[0] <= block:
-            return self.network.forward(params, x)[0]
-        return np.concatenate([self.network.forward(params[i : i + block], x)[0]
-                               for i in range(0, params.shape[0], block)])
 
-    def evaluate(self, params: np.ndarray, split: str) -> dict[str, np.ndarray]:
-        """Data loss and metrics (each (R,)) on the whole 'train', 'val' or 'test' split."""
+        def rows(a, b):
+            stats = None if state is None else NormStats(state.mean[a:b], state.var[a:b])
+            return self.network.forward(params[a:b], x, stats=stats)[0]
+
+        if params.shape[0] <= block:
+            return rows(0, params.shape[0])
+        return np.concatenate([rows(i, i + block) for i in range(0, params.shape[0], block)])
+
+    def evaluate(self, params: np.ndarray, split: str, state: NormStats | None = None) -> dict[str, np.ndarray]:
+        """Data loss and metrics (each (R,)) on the whole 'train', 'val' or 'test' split, in eval
+        mode (no dropout; batch norm with the running statistics `state`)."""
         if split not in self._splits:
             raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
         x, y, t = self._splits[split]
@@ -315,7 +351,7 @@ class DatasetProblem:
         if len(y) == 0:
             metrics = ("mae", "mse") if self.task == "regression" else ("accuracy", "precision", "recall")
             return {name: np.full(rows, np.nan) for name in ("loss", *metrics)}
-        scores = self.scores(params, x)
+        scores = self.scores(params, x, state)
         result = {"loss": self.loss.value(scores, t)}
         if self.task == "regression":
             result.update(regression_metrics(scores[..., 0], y))
@@ -339,7 +375,7 @@ class DatasetProblem:
     def layer_grad_norms(self, grad: np.ndarray) -> np.ndarray:
         return self.network.layer_grad_norms(grad)
 
-    def decision_grid(self, params: np.ndarray, n: int = 40):
+    def decision_grid(self, params: np.ndarray, n: int = 40, state: NormStats | None = None):
         """xs (n,), ys (n,) and (R, n, n) values at (ys[i], xs[j]) over the data's box (padded 10%):
         P(class 1) for two classes (sigmoid of the score, also for hinge), else the argmax class.
         None unless the data has 2 inputs and classes."""
@@ -353,7 +389,7 @@ class DatasetProblem:
             gx, gy = np.meshgrid(xs, ys)
             self._grid_cache[n] = (xs, ys, np.column_stack([gx.ravel(), gy.ravel()]))
         xs, ys, points = self._grid_cache[n]
-        scores = self.scores(params, points)
+        scores = self.scores(params, points, state)
         if scores.shape[2] == 1:
             values = sigmoid(scores[..., 0])
         elif scores.shape[2] == 2:

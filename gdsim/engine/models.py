@@ -9,6 +9,13 @@ of an (R, P) array is already the flat gradient every optimizer expects.
 Forward and backward passes handle all runs at once with batched matrix products
 ((R, B, in) @ (R, in, out)); when all runs share the same inputs (full batch) the input is a
 single (B, in) array that broadcasts against every run's weights, so it is never copied R times.
+
+Batch normalization (Ioffe & Szegedy 2015; torch.nn.BatchNorm1d, eps 1e-5, momentum 0.1) sits in
+every hidden layer between the product and the activation: z = h W, ẑ = (z − μ)/√(σ² + ε),
+y = γ ẑ + b, a = f(y). The layer's bias b is BatchNorm's β (a bias before the normalization
+would be subtracted again), and the γ of all hidden layers sit at the end of the row. In train
+mode μ, σ² are the batch's (σ² biased); in eval mode they are the running statistics, which the
+caller keeps per run beside the parameters (`NormStats`), never inside the optimizer.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ from gdsim.engine.activations import Activation
 from gdsim.engine.problem import STREAM_INIT, ProblemError, run_rng
 
 INITS = ("zeros", "normal", "xavier", "he")
+BN_EPS = 1e-5  # torch.nn.BatchNorm1d's defaults
+BN_MOMENTUM = 0.1
 
 
 class LayerSlice(NamedTuple):
@@ -34,9 +43,10 @@ class LayerSlice(NamedTuple):
 
 
 class Layout:
-    """The positions of every layer's weights and biases in a flat parameter row."""
+    """The positions of every layer's weights and biases in a flat parameter row (and, with batch
+    norm, every hidden layer's γ after them all)."""
 
-    def __init__(self, sizes: list[int]):
+    def __init__(self, sizes: list[int], batch_norm: bool = False):
         self.sizes = list(sizes)
         self.layers: list[LayerSlice] = []
         pos = 0
@@ -44,7 +54,16 @@ class Layout:
             bias = pos + fan_in * fan_out
             self.layers.append(LayerSlice(pos, bias, bias + fan_out, fan_in, fan_out))
             pos = bias + fan_out
+        self.gamma_slices: list[tuple[int, int]] = []
+        if batch_norm:
+            for units in sizes[1:-1]:
+                self.gamma_slices.append((pos, pos + units))
+                pos += units
         self.n_params = pos
+
+    def gammas(self, params: np.ndarray) -> list[np.ndarray]:
+        """(R, units) views of every hidden layer's batch-norm scale γ (empty without batch norm)."""
+        return [params[:, a:b] for a, b in self.gamma_slices]
 
     def weights(self, params: np.ndarray) -> list[np.ndarray]:
         """(R, fan_in, fan_out) views of every layer's weights (writes go into `params`)."""
@@ -71,6 +90,16 @@ class Cache(NamedTuple):
     masks: tuple[np.ndarray, ...] | None  # inverted-dropout masks per hidden layer
     weights: list[np.ndarray]  # the weight views used, so backward need not rebuild them
     ones: bool  # inputs[0] ends in a column of ones (see Network.forward)
+    norms: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] | None = None
+    # batch norm per hidden layer: (ẑ, 1/√(σ²+ε), μ, σ²), each (R, B, u) or (R, 1, u)
+    train: bool = True  # batch norm used the batch's statistics (else the running ones)
+
+
+class NormStats(NamedTuple):
+    """Batch norm's running statistics for R runs: (R, Σ hidden units) each, layer after layer."""
+
+    mean: np.ndarray
+    var: np.ndarray
 
 
 class Network:
@@ -79,13 +108,32 @@ class Network:
     The output layer has no activation here: sigmoid and softmax belong to the loss (from logits).
     """
 
-    def __init__(self, sizes: list[int], activation: Activation):
-        self.layout = Layout(sizes)
+    def __init__(self, sizes: list[int], activation: Activation, batch_norm: bool = False):
+        self.batch_norm = bool(batch_norm) and len(sizes) > 2
+        self.layout = Layout(sizes, self.batch_norm)
         self.activation = activation
         self.n_params = self.layout.n_params
         self._layer_starts = np.array([s.start for s in self.layout.layers], dtype=np.intp)
         self.n_hidden = len(sizes) - 2
         self.hidden_units = tuple(sizes[1:-1])
+        bounds = np.cumsum((0, *self.hidden_units))
+        self._unit_slices = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+
+    def init_stats(self, rows: int) -> NormStats:
+        """torch's starting running statistics: mean 0, variance 1."""
+        units = sum(self.hidden_units)
+        return NormStats(np.zeros((rows, units)), np.ones((rows, units)))
+
+    def updated_stats(self, stats: NormStats, cache: Cache) -> NormStats:
+        """Running statistics after one train-mode forward pass (torch: the variance folded in is
+        the batch's unbiased one, σ²·B/(B−1)). New arrays; `stats` is not modified."""
+        mean, var = stats.mean.copy(), stats.var.copy()
+        for cols, (_, _, mu, sigma2) in zip(self._unit_slices, cache.norms):
+            batch = cache.inputs[0].shape[-2]
+            mean[:, cols] = (1 - BN_MOMENTUM) * mean[:, cols] + BN_MOMENTUM * mu[:, 0, :]
+            unbiased = sigma2[:, 0, :] * (batch / (batch - 1))
+            var[:, cols] = (1 - BN_MOMENTUM) * var[:, cols] + BN_MOMENTUM * unbiased
+        return NormStats(mean, var)
 
     @property
     def layer_names(self) -> tuple[str, ...]:
@@ -102,6 +150,8 @@ class Network:
             raise ProblemError(f"init {scheme!r} is not known; choose one of: {', '.join(INITS)}")
         seeds = np.asarray(seeds).ravel()
         params = np.zeros((len(seeds), self.n_params))
+        for a, b in self.layout.gamma_slices:
+            params[:, a:b] = 1.0  # batch norm's γ starts at 1 (torch), whatever the scheme
         if scheme == "zeros":
             return params
         for row, seed in enumerate(seeds):
@@ -120,9 +170,12 @@ class Network:
 
     def forward(
         self, params: np.ndarray, x: np.ndarray, masks: tuple[np.ndarray, ...] | None = None,
-        *, ones: bool = False,
+        *, ones: bool = False, stats: NormStats | None = None,
     ) -> tuple[np.ndarray, Cache]:
         """Output scores (R, B, K) for inputs x ((B, in) shared by all runs, or (R, B, in)).
+
+        With batch norm: stats None is train mode (the batch's statistics; Network.updated_stats
+        folds them into the running ones), stats given is eval mode (those running statistics).
 
         ones=True: x carries one more, last column of ones ((B, in + 1) or (R, B, in + 1)). The
         first layer is then the single product [x 1] [W; b], and the backward pass gets its
@@ -131,6 +184,8 @@ class Network:
         (Hidden layers keep the separate bias add: a ones column beside an activation would
         make every elementwise pass on it strided, which costs more than it saves.)
         """
+        if self.batch_norm:
+            return self._forward_bn(params, x[..., :-1] if ones else x, masks, stats)
         weights = self.layout.weights(params)
         rows = params.shape[0]
         # (R, 1, fan_out) bias views broadcast over the batch without an extra indexing step.
@@ -161,6 +216,8 @@ class Network:
         dW = h^T delta, db = sum of delta over the batch, and the layer below gets
         dloss/dh = delta W^T, times the dropout mask, times the activation's derivative.
         """
+        if cache.norms is not None:
+            return self._backward_bn(params, cache, dscores)
         rows = params.shape[0]
         grad = np.empty((rows, self.n_params))
         weights = cache.weights
@@ -181,6 +238,72 @@ class Network:
             if i == 0:
                 break
             grad_h = np.matmul(delta, weights[i].transpose(0, 2, 1))
+            if cache.masks is not None:
+                grad_h *= cache.masks[i - 1]
+            delta = self.activation.backward(cache.pre[i - 1], cache.post[i - 1], grad_h)
+        return grad
+
+    def _forward_bn(self, params, x, masks, stats: NormStats | None) -> tuple[np.ndarray, Cache]:
+        """forward() with batch norm in every hidden layer (see the module docstring)."""
+        weights = self.layout.weights(params)
+        rows = params.shape[0]
+        biases = [params[:, s.bias : s.end].reshape(rows, 1, s.fan_out) for s in self.layout.layers]
+        gammas = [g.reshape(rows, 1, -1) for g in self.layout.gammas(params)]
+        inputs, pre, post, norms = [x], [], [], []
+        h = x
+        for i in range(self.n_hidden):
+            z = np.matmul(h, weights[i])
+            if stats is None:
+                mu = z.mean(axis=1, keepdims=True)
+                centered = z - mu
+                sigma2 = (centered * centered).mean(axis=1, keepdims=True)  # biased, as torch
+            else:
+                cols = self._unit_slices[i]
+                mu, sigma2 = stats.mean[:, None, cols], stats.var[:, None, cols]
+                centered = z - mu
+            inv = 1.0 / np.sqrt(sigma2 + BN_EPS)
+            z_hat = centered * inv
+            y = z_hat * gammas[i] + biases[i]
+            a = self.activation.forward(y)
+            norms.append((z_hat, inv, mu, sigma2))
+            pre.append(y)
+            post.append(a)
+            h = a * masks[i] if masks is not None else a
+            inputs.append(h)
+        out = self.n_hidden
+        scores = np.matmul(h, weights[out]) + biases[out]
+        return scores, Cache(inputs, pre, post, masks, weights, False, norms, stats is None)
+
+    def _backward_bn(self, params, cache: Cache, dscores: np.ndarray) -> np.ndarray:
+        """backward() with batch norm. With dy = dloss/dy of a hidden layer (y = γ ẑ + b):
+        dγ = Σ_batch dy·ẑ, db = Σ_batch dy, dẑ = γ·dy, and dloss/dz is
+        train:  (dẑ − mean(dẑ) − ẑ·mean(dẑ·ẑ)) / √(σ² + ε)   (μ and σ² depend on z too)
+        eval:   dẑ / √(σ² + ε)                                 (running statistics are constants)."""
+        rows = params.shape[0]
+        grad = np.empty((rows, self.n_params))
+        grad_w = self.layout.weights(grad)
+        grad_b = [grad[:, s.bias : s.end].reshape(rows, 1, s.fan_out) for s in self.layout.layers]
+        grad_g = [g.reshape(rows, 1, -1) for g in self.layout.gammas(grad)]
+        gammas = [g.reshape(rows, 1, -1) for g in self.layout.gammas(params)]
+        delta = dscores  # dloss/d(output of layer i's product + bias)
+        for i in range(self.n_hidden, -1, -1):
+            h = cache.inputs[i]
+            h_t = h.T if h.ndim == 2 else h.transpose(0, 2, 1)
+            if i < self.n_hidden:  # a hidden layer: delta is dloss/dy; take it through the norm
+                z_hat, inv, _, _ = cache.norms[i]
+                grad_b[i][...] = delta.sum(axis=1, keepdims=True)
+                grad_g[i][...] = (delta * z_hat).sum(axis=1, keepdims=True)
+                d_hat = delta * gammas[i]
+                if cache.train:
+                    d_hat = d_hat - d_hat.mean(axis=1, keepdims=True) - z_hat * (d_hat * z_hat).mean(
+                        axis=1, keepdims=True)
+                delta = d_hat * inv
+            else:
+                grad_b[i][...] = delta.sum(axis=1, keepdims=True)
+            np.matmul(h_t, delta, out=grad_w[i])
+            if i == 0:
+                break
+            grad_h = np.matmul(delta, cache.weights[i].transpose(0, 2, 1))
             if cache.masks is not None:
                 grad_h *= cache.masks[i - 1]
             delta = self.activation.backward(cache.pre[i - 1], cache.post[i - 1], grad_h)

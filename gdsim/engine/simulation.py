@@ -91,6 +91,7 @@ class Cohort:
         self.evals_since_best = np.zeros(n, dtype=np.int64)
         # With restore_best: per run the parameters, loss and gradient at its best validation loss.
         self.best: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.best_problem_state = None  # the problem state (batch norm statistics) at the best
         self.evaluation: dict[str, np.ndarray] = {}
         self._lr_from = 0
         self._lr_table: list[float] = []
@@ -100,9 +101,11 @@ class Cohort:
         self.batch = None
         self._keeps_batch = getattr(optimizer, "needs_loss", False)
         self._needs_inputs = optimizer.needs_hessian or self._keeps_batch
+        # Per-run problem state beside the parameters (batch norm's running statistics), or None.
+        self.problem_state = problem.init_state(n) if getattr(problem, "has_state", False) else None
         with np.errstate(all="ignore"):
             batch = self.sampler.next()
-            self.loss, self.grad = problem.loss_and_grad(self.params, batch)
+            self.loss, self.grad = self._train(self.params, batch)
             if self._keeps_batch:
                 self.batch = batch
             self._check(0, self.params, None)
@@ -145,10 +148,11 @@ class Cohort:
         inputs = self.update_inputs() if self._needs_inputs else {}
         params, state = self.optimizer.update(grad, self.state, self.params, lr, **inputs)
         batch = self.sampler.next()
-        loss, new_grad = self.problem.loss_and_grad(params, batch)
+        previous_problem_state = self.problem_state
+        loss, new_grad = self._train(params, batch)
         if self._keeps_batch:
             self.batch = batch
-        previous = (self.params, self.state, self.loss, self.grad)
+        previous = (self.params, self.state, self.loss, self.grad, previous_problem_state)
         self.params, self.state, self.loss, self.grad = params, state, loss, new_grad
         if self.schedule_state is None:
             self.lr = self.lr_at(k + 1)
@@ -162,6 +166,27 @@ class Cohort:
             self.evaluation = {}
         if self.schedule_state is not None:
             self._watch(k + 1)
+
+    def _train(self, params: np.ndarray, batch: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Loss and gradient of a training step; a problem with state also moves its state on."""
+        if self.problem_state is None:
+            return self.problem.loss_and_grad(params, batch)
+        loss, grad, self.problem_state = self.problem.train_step(params, batch, self.problem_state)
+        return loss, grad
+
+    def evaluate_split(self, split: str, rows: Any = None) -> dict[str, np.ndarray]:
+        """problem.evaluate for this cohort's runs (or some `rows`), with their problem state."""
+        params = self.params if rows is None else self.params[rows]
+        if self.problem_state is None:
+            return self.problem.evaluate(params, split)
+        state = self.problem_state if rows is None else state_rows_of(self.problem_state, rows)
+        return self.problem.evaluate(params, split, state)
+
+    def decision_grid(self, rows: Any, n: int):
+        """problem.decision_grid for some runs, with their problem state (batch norm's eval mode)."""
+        if self.problem_state is None:
+            return self.problem.decision_grid(self.params[rows], n)
+        return self.problem.decision_grid(self.params[rows], n, state_rows_of(self.problem_state, rows))
 
     def update_inputs(self, rows: Any = None) -> dict[str, Any]:
         """What the optimizer's update takes besides gradients, state, parameters and lr, for all
@@ -222,7 +247,11 @@ class Cohort:
 
     def _hold(self, rows: np.ndarray, previous) -> None:
         """Put `rows` back to their previous state: frozen runs stop moving."""
-        old_params, old_state, old_loss, old_grad = previous
+        old_params, old_state, old_loss, old_grad, old_problem_state = previous
+        if old_problem_state is not None:
+            self.problem_state = type(old_problem_state)(
+                *(np.where(rows[:, None], old, new) for old, new in zip(old_problem_state, self.problem_state))
+            )
         keep = rows[:, None]
         self.params = np.where(keep, old_params, self.params)
         self.loss = np.where(rows, old_loss, self.loss)
@@ -239,7 +268,7 @@ class Cohort:
     def _evaluate(self, k: int) -> None:
         evaluation = {}
         for split in ("train", "val"):
-            for name, values in self.problem.evaluate(self.params, split).items():
+            for name, values in self.evaluate_split(split).items():
                 evaluation[f"{split}_{name}"] = values
         self.evaluation = evaluation
         if self.patience is not None:
@@ -261,9 +290,14 @@ class Cohort:
     def _remember_best(self, rows: np.ndarray) -> None:
         if self.best is None:
             self.best = (self.params.copy(), np.array(self.loss, dtype=np.float64), self.grad.copy())
+            if self.problem_state is not None:  # batch norm's running statistics go with them
+                self.best_problem_state = type(self.problem_state)(*(a.copy() for a in self.problem_state))
         elif rows.any():
             params, loss, grad = self.best
             params[rows], loss[rows], grad[rows] = self.params[rows], self.loss[rows], self.grad[rows]
+            if self.problem_state is not None:
+                for kept, now in zip(self.best_problem_state, self.problem_state):
+                    kept[rows] = now[rows]
 
     def _restore_best(self, rows: np.ndarray) -> None:
         """Put the stopped `rows` back at their best parameters and re-evaluate them there."""
@@ -272,13 +306,22 @@ class Cohort:
         self.params = np.where(keep, params, self.params)
         self.loss = np.where(rows, loss, self.loss)
         self.grad = np.where(keep, grad, self.grad)
+        if self.problem_state is not None:
+            self.problem_state = type(self.problem_state)(
+                *(np.where(rows[:, None], kept, now) for kept, now in zip(self.best_problem_state, self.problem_state))
+            )
         index = np.flatnonzero(rows)
         evaluation = {name: np.array(values, dtype=np.float64) for name, values in self.evaluation.items()}
         for split in ("train", "val"):
-            for name, values in self.problem.evaluate(self.params[index], split).items():
+            for name, values in self.evaluate_split(split, index).items():
                 if f"{split}_{name}" in evaluation:
                     evaluation[f"{split}_{name}"][index] = values
         self.evaluation = evaluation
+
+
+def state_rows_of(state: Any, rows: Any) -> Any:
+    """Some runs' part of a NamedTuple of (R, ...) arrays (a problem's per-run state)."""
+    return type(state)(*(part[rows] for part in state))
 
 
 def batch_rows(batch: Any, rows: Any) -> Any:

@@ -192,7 +192,7 @@ class Measurer:
             split, metric = name.split("_", 1)
             key = (id(c), split)
             if key not in self._eval_cache:
-                self._eval_cache[key] = problem.evaluate(c.params, split)
+                self._eval_cache[key] = c.evaluate_split(split)  # with batch norm's running statistics
             return self._eval_cache[key].get(metric)
         if name == "epochs":
             taken = np.where(c.stopped_at >= 0, c.stopped_at, np.where(c.diverged_at >= 0, c.diverged_at, self.sim.step_count))

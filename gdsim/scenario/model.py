@@ -75,6 +75,7 @@ class ProblemSpec(Strict):
     l1: NonNeg | None = None
     l2: NonNeg | None = None
     dropout: Annotated[float, Field(allow_inf_nan=False, ge=0.0, lt=1.0)] | None = None
+    batch_norm: bool | None = None
     path: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
     target: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     classes: Annotated[int, Field(ge=2, le=100)] | None = None

@@ -252,7 +252,7 @@ class SurfaceMap(RasterWidget):
     # -- decision maps ---------------------------------------------------------------------------
     def _decision(self, canvas: Canvas, session: Session, cohort, index: int, cols: int, rows: int, mono: bool) -> None:
         problem = cohort.problem
-        xs, ys, probs = problem.decision_grid(cohort.params[index : index + 1], 48)
+        xs, ys, probs = cohort.decision_grid(slice(index, index + 1), 48)  # batch norm: eval mode
         frame = self.frame = MapFrame((xs[0], xs[-1], ys[0], ys[-1]), cols, rows)
         levels, ramp = _decision_levels(probs[0], cols, rows, problem)
         backs = self._ground(canvas, levels, ramp, mono)
