@@ -126,7 +126,8 @@ def test_table_and_summary_are_readable(capsys):
     assert status == 0
     assert "left (seed 1)" in out and "nearest global minimum" in out
     status, out, _ = run_cli(["run", MIXED, "--format", "summary", "--steps", "100"], capsys)
-    assert len(out.splitlines()) == 6
+    assert out.startswith("6 runs after 100 steps\n") and "ens: 3 runs (seeds 1 to 3)" in out
+    assert max(map(len, out.splitlines())) <= 80
 
 
 def test_python_dash_m_and_help():
@@ -142,4 +143,4 @@ def test_generator_keys_refused_for_fixed_data_sets(tmp_path, capsys):
     assert status == 2 and "problem.samples" in err and "iris" in err
     scenario.write_text(scenario.read_text().replace("samples = 50\n", ""))
     status, out, _ = run_cli(["run", str(scenario), "--format", "summary"], capsys)
-    assert status == 0 and "val_accuracy" in out
+    assert status == 0 and "validation: loss" in out and "accuracy" in out

@@ -34,6 +34,8 @@ def register(sub) -> None:
     parser.add_argument("--force", action="store_true", help="allow --output to replace an existing file")
     parser.add_argument("--params", action="store_true",
                         help="include every parameter in jsonl/csv records (always on for 2-D surfaces)")
+    parser.add_argument("--per-run", action="store_true",
+                        help="with --format summary: also a line for each run of an ensemble")
     parser.add_argument("--plot", action="store_true",
                         help="after the run, plot loss, |grad|, |velocity| and learning rate in the terminal")
     parser.set_defaults(func=run)
@@ -63,9 +65,9 @@ def run(args) -> int:
     if args.output is not None:
         check_writable(args.output, overwrite=args.force)
         with atomic_text_writer(args.output, overwrite=args.force) as out:
-            sim = emit(loaded, steps, fmt, out, args.params, record=plot)
+            sim = emit(loaded, steps, fmt, out, args.params, record=plot, per_run=args.per_run)
     else:
-        sim = emit(loaded, steps, fmt, sys.stdout, args.params, record=plot)
+        sim = emit(loaded, steps, fmt, sys.stdout, args.params, record=plot, per_run=args.per_run)
     if plot:
         from gdsim.commands.terminal_plots import traces_from_simulation, write_plots
 
@@ -76,14 +78,16 @@ def run(args) -> int:
     return 0
 
 
-def emit(loaded, steps: int, fmt: str | None, out: IO[str], all_params: bool = False, *, record: bool = False):
+def emit(loaded, steps: int, fmt: str | None, out: IO[str], all_params: bool = False, *, record: bool = False,
+         per_run: bool = False):
     """Step the scenario's runs and write them in `fmt` (None: nothing); returns the simulation."""
     import numpy as np
 
     from gdsim import records
     from gdsim.build import build
 
-    sim = build(loaded, record=record)
+    # a summary says where runs ended in the states' words, judged over a window of the history
+    sim = build(loaded, record=record or fmt == "summary")
     progress = Progress(steps) if sys.stderr.isatty() else None
     if fmt in ("jsonl", "csv"):
         writer = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
@@ -116,7 +120,9 @@ def emit(loaded, steps: int, fmt: str | None, out: IO[str], all_params: bool = F
             if progress:
                 progress.update(k + 1)
         if fmt == "summary":
-            write_summary(sim, out)
+            from gdsim.commands.summary import write_summary
+
+            write_summary(sim, out, per_run=per_run)
             write_predict(loaded, steps, out)
     if progress:
         progress.done()
@@ -146,32 +152,6 @@ def write_table(sim, rows: list[list[dict]], out: IO[str]) -> None:
                 line += "  (" + ", ".join(records.fmt(p, 0).strip() for p in rec["params"]) + ")"
             out.write(line + "\n")
         out.write(f"  {records.final_status(sim, r)}\n\n")
-
-
-def write_summary(sim, out: IO[str]) -> None:
-    import numpy as np
-
-    from gdsim import records
-
-    width = max(len(run.label) for run in sim.runs)
-    tests = {}  # final validation and test figures, for data-set problems
-    for cohort in sim.cohorts:
-        if hasattr(cohort.problem, "evaluate"):
-            for split in ("val", "test"):
-                for name, values in cohort.evaluate_split(split).items():
-                    if split == "val" and name not in ("loss", "accuracy", "mae"):
-                        continue
-                    tests.setdefault(f"{split}_{name}", np.full(sim.n_runs, np.nan))[cohort.rows] = values
-    recs = list(records.step_records(sim))
-    for r, rec in enumerate(recs):
-        line = (f"{rec['run']:<{width}}  seed {rec['seed']:<4} step {rec['step']:<7} "
-                f"loss {records.fmt(rec['loss'], 0).strip():<11} |grad| {records.fmt(rec['grad_norm'], 0).strip():<10}")
-        if "params" in rec:
-            line += " at (" + ", ".join(records.fmt(p, 0).strip() for p in rec["params"]) + ")"
-        for name, values in tests.items():
-            line += f" {name} {records.fmt(values[r], 0).strip()}"
-        line += f"  {records.final_status(sim, r)}"
-        out.write(line.rstrip() + "\n")
 
 
 def write_predict(loaded, steps: int, out: IO[str]) -> None:
