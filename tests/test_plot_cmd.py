@@ -78,7 +78,7 @@ def test_plot_reads_what_run_writes_as_jsonl_and_csv(tmp_path, capsys):
         assert run_cli(["run", "learning-rate", "--format", fmt, "-o", str(path)], capsys)[0] == 0
         status, out, err = run_cli(["plot", str(path)], capsys)
         assert status == 0, err
-        assert out.startswith(f"{path}: 4 runs\n")
+        assert out.startswith(f"runs.{fmt}: 4 runs\n")
         assert "loss (log scale)" in out and "far too large, diverged at step 141" in out
         assert ESC not in out and max(map(len, out.splitlines())) <= 80
 

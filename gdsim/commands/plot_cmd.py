@@ -36,7 +36,7 @@ def run(args) -> int:
     from gdsim.commands.terminal_plots import write_plots
 
     traces = read_traces(args.file)
-    write_plots(traces, sys.stdout, source=str(args.file))
+    write_plots(traces, sys.stdout, source=args.file.name)
     return 0
 
 
