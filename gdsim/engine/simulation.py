@@ -88,6 +88,7 @@ class Cohort:
         self.stopped_at = np.full(n, -1, dtype=np.int64)
         self.frozen = np.zeros(n, dtype=bool)
         self.best_val = np.full(n, np.inf)
+        self.best_at = np.full(n, -1, dtype=np.int64)  # step of the best validation loss (early stopping)
         self.evals_since_best = np.zeros(n, dtype=np.int64)
         # With restore_best: per run the parameters, loss and gradient at its best validation loss.
         self.best: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -277,6 +278,7 @@ class Cohort:
                 return
             improved = val < self.best_val
             self.best_val = np.where(improved, val, self.best_val)
+            self.best_at = np.where(improved, k, self.best_at)
             self.evals_since_best = np.where(improved, 0, self.evals_since_best + 1)
             if self.restore_best:
                 self._remember_best(improved & ~self.frozen)

@@ -28,6 +28,8 @@ from pydantic import (
     model_validator,
 )
 
+from gdsim.scenario.condition import Condition
+
 SURFACE_METRICS = ("x", "y", "distance_to_global", "distance_to_local", "distance_to_nearest")
 SPLITS = ("train", "val", "test")
 CLASSIFICATION = ("accuracy", "precision", "recall")
@@ -173,6 +175,10 @@ class Expectation(BaseModel):
     fraction_below: Fraction | None = Field(
         default=None, description="Less than this share of the selected runs may pass."
     )
+    also: Condition | None = Field(
+        default=None, description="A second comparison each run must meet too, e.g. "
+        "{ metric = \"grad_norm\", below = 1e-4 }: the fractions then count runs meeting both."
+    )
 
     @property
     def kind(self) -> str:
@@ -226,6 +232,8 @@ class Expectation(BaseModel):
                 raise ValueError(f"{kind} is a yes/no check; leave out {', '.join(extra)} (they compare a metric)")
             if self.across not in ("each", "any"):
                 raise ValueError(f"across = {self.across!r} reduces numbers; with {kind} use each or any")
+            if self.also is not None:
+                raise ValueError(f"also goes with a metric; {kind} is a yes/no check")
             if kind == "ends_in" and self.at not in ("final",) and not isinstance(self.at, int):
                 raise ValueError("ends_in is read at a step: `at` must be final or a step number")
             if kind in ("diverges", "stops_early") and self.at != "final":
@@ -233,6 +241,8 @@ class Expectation(BaseModel):
             return self
         if not comparisons:
             raise ValueError(f"metric {self.metric!r} needs a comparison: below, above, at_most or at_least")
+        if self.also is not None and (self.across not in ("each", "any") or self.at in ("any", "all")):
+            raise ValueError("also is checked run by run: use it with across = each or any, and `at` not any / all")
         if self.at in ("any", "all") and self.relative:
             raise ValueError(f"at = {self.at!r} checks each step on its own; it cannot be combined with than_run / than_at")
         if self.at in ("any", "all") and self.across not in ("each", "any"):
@@ -276,6 +286,8 @@ class Expectation(BaseModel):
             text += " " + " and ".join(f"{symbols[k]} {v:g}" for k, v in self.comparisons.items())
         if self.across not in ("each",):
             text = f"{self.across} over runs: {text}" if self.across != "any" else f"at least one run: {text}"
+        if self.also is not None:
+            text += f", and {self.also.describe()}"
         if self.fraction_above is not None:
             text += f", in more than {self.fraction_above:.0%} of the runs"
         if self.fraction_below is not None:
@@ -286,20 +298,22 @@ class Expectation(BaseModel):
 def known_at(e: Expectation, steps: int) -> int:
     """The step by which an expectation can be judged in a run of `steps` steps."""
 
-    def step_of(at: Any) -> int:
+    def step_of(at: Any, during: tuple[int, int] | None) -> int:
         if isinstance(at, int):
             return min(at, steps)
         if at == "start":
             return 0
-        if at in REDUCTIONS and e.during is not None:
-            return min(e.during[1], steps)
+        if at in REDUCTIONS and during is not None:
+            return min(during[1], steps)
         return steps
 
     if e.kind in ("diverges", "stops_early"):
         return steps
-    points = [step_of(e.at)]
+    points = [step_of(e.at, e.during)]
     if e.than_at is not None:
-        points.append(step_of(e.than_at))
+        points.append(step_of(e.than_at, e.during))
+    if e.also is not None:
+        points.append(step_of(e.also.at, e.also.during))
     return max(points)
 
 
@@ -317,14 +331,14 @@ def _window(during: tuple[int, int] | None, last: int | None = None) -> str:
     return f" over steps {during[0]}-{during[1]}" if during else ""
 
 
-def window(e: Expectation, steps: int) -> tuple[int, int] | None:
+def window(e: Expectation | Condition, steps: int) -> tuple[int, int] | None:
     """The [first, last] steps a reduction looks at: `during`, or the last N steps, or None (all)."""
     if e.last is not None:
         return (max(0, steps - e.last + 1), steps)  # N values: steps final-N+1 .. final
     return e.during
 
 
-def measured_name(e: Expectation) -> str:
+def measured_name(e: Expectation | Condition) -> str:
     """The name a metric is measured under: its name, with the layer or tolerance it needs."""
     if e.metric == "layer_grad_norm":
         return f"layer_grad_norm@{e.layer}"

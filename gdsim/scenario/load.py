@@ -167,6 +167,7 @@ def _valid_keys(loc: list[str]) -> list[str]:
     """The keys a table at `loc` accepts, for 'did you mean' hints."""
     from gdsim.scenario import model
     from gdsim.scenario.expect import Expectation
+    from gdsim.scenario.condition import Condition
     from gdsim.scenario.predict import Predict
 
     table = {
@@ -177,6 +178,7 @@ def _valid_keys(loc: list[str]) -> list[str]:
         "runs": model.RunSpec,
         "expect": Expectation,
         "predict": Predict,
+        "also": Condition,
     }
     if not loc:
         return list(model.Scenario.model_fields)

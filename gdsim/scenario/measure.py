@@ -79,6 +79,8 @@ class Measurer:
             self._want(e.at, measured_name(e))
             if e.than_at is not None:
                 self._want(e.than_at, measured_name(e))
+            if e.also is not None:
+                self._want(e.also.at, measured_name(e.also))
 
     def _why_not(self, name: str) -> str | None:
         """Why a metric cannot be measured on every cohort of this simulation (None if it can)."""

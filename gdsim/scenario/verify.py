@@ -17,6 +17,7 @@ from typing import IO
 import numpy as np
 
 from gdsim.build import build
+from gdsim.scenario.condition import Condition
 from gdsim.scenario.expect import AGGREGATES, Expectation, known_at, measured_name, window
 from gdsim.scenario.load import LoadedScenario
 from gdsim.scenario.measure import MeasureError, Measurer
@@ -147,7 +148,17 @@ def check(m: Measurer, e: Expectation) -> tuple[bool, str, float | None]:
     if e.across in AGGREGATES:
         value = _aggregate(e.across, values)
         return _verdict(e, np.array([value]), f"{e.across} {e.metric} {_num(value)} over {len(rows)} runs")
-    return _combine(e, _compare(e, values), _values_text(values, e.metric, m, rows), _decisive(e, values))
+    passed, text = _also(m, e, rows, _compare(e, values), _values_text(values, e.metric, m, rows))
+    return _combine(e, passed, text, _decisive(e, values))
+
+
+def _also(m: Measurer, e: Expectation, rows: np.ndarray, passed: np.ndarray, text: str) -> tuple[np.ndarray, str]:
+    """Per-run passes AND the `also` condition (unchanged without one)."""
+    if e.also is None:
+        return passed, text
+    values = m.value(measured_name(e.also), e.also.at, rows, window(e.also, m.steps))
+    meets = _compare(e.also, values)
+    return passed & meets, f"{text}; also {e.also.metric}: {int(meets.sum())} of {len(rows)} runs meet it"
 
 
 def _check_relative(m: Measurer, e: Expectation, rows: np.ndarray) -> tuple[bool, str, float | None]:
@@ -174,8 +185,10 @@ def _check_relative(m: Measurer, e: Expectation, rows: np.ndarray) -> tuple[bool
         name = "ratio" if e.by == "ratio" else "difference"
         if len(measured) == 1:
             text = f"{name} {_num(measured[0])} ({_num(a[0])} vs {_num(b[0])})"
-            return _combine(e, _compare(e, measured), text, _decisive(e, measured))
-    return _combine(e, _compare(e, measured), _values_text(measured, name, m, rows), _decisive(e, measured))
+            passed, text = _also(m, e, rows, _compare(e, measured), text)
+            return _combine(e, passed, text, _decisive(e, measured))
+    passed, text = _also(m, e, rows, _compare(e, measured), _values_text(measured, name, m, rows))
+    return _combine(e, passed, text, _decisive(e, measured))
 
 
 def _margin(e: Expectation, values: np.ndarray) -> np.ndarray:
@@ -226,7 +239,7 @@ def _aggregate(how: str, values: np.ndarray) -> float:
     return float(getattr(np, how)(finite))
 
 
-def _compare(e: Expectation, values: np.ndarray) -> np.ndarray:
+def _compare(e: Expectation | Condition, values: np.ndarray) -> np.ndarray:
     ok = np.ones(values.shape, dtype=bool)
     with np.errstate(invalid="ignore"):
         for key, bound in e.comparisons.items():

@@ -45,6 +45,7 @@ def test_a_stopped_run_returns_to_its_best_parameters_and_shows_their_loss():
     evals = np.arange(0, stop + 1, 2)
     best = int(evals[np.argmin(val[evals, 0])])
     assert best < stop  # the best point lies before the stop: restoring changes something
+    assert sim.cohorts[0].best_at[0] == best
     np.testing.assert_array_equal(sim.params[0], params[best, 0])
     assert sim.loss[0] == losses[best, 0]
     # the history shows, at the stopping step, the restored parameters' validation loss

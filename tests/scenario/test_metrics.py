@@ -222,3 +222,60 @@ def test_data_set_metrics_on_a_surface_cannot_be_checked():
     for metric in ("epochs", "best_val_loss"):
         result = outcome(BOWL, f'[[expect]]\nbecause = "b"\nmetric = "{metric}"\nbelow = 1\n')
         assert not result.passed and "needs a data set" in result.measured
+
+
+ENSEMBLE = """
+[scenario]
+title = "t"
+claim = "c"
+steps = 60
+
+[problem]
+surface = "double_well"
+
+[optimizer]
+name = "sgd"
+lr = 0.05
+
+[[runs]]
+label = "many"
+seed = 1
+seeds = 40
+"""
+
+
+def test_also_counts_runs_meeting_both_comparisons():
+    sim = final_sim(ENSEMBLE)
+    loss, grad = sim.loss, sim.grad_norm
+    both = np.mean((loss > 0.0) & (grad < 1e-3))
+    assert 0 < both < np.mean(loss > 0.0)  # the condition changes the count
+    result = outcome(ENSEMBLE, """
+        [[expect]]
+        id = "stuck"
+        because = "Some runs end stationary in the shallow (higher) well."
+        run = "many"
+        metric = "loss"
+        above = 0.0
+        also = { metric = "grad_norm", below = 1e-3 }
+        fraction_below = 0.1
+    """)
+    assert result.value == pytest.approx(both)
+    assert result.passed and both < 0.1 < np.mean(loss > 0.0)  # without `also` it would fail
+    assert "and grad_norm at the end < 0.001" in result.text
+    assert f"also grad_norm: {int(np.sum(grad < 1e-3))} of 40 runs meet it" in result.measured
+
+
+@pytest.mark.parametrize(
+    ("also", "message"),
+    [
+        ('{ metric = "params", below = 1 }', "not a metric"),
+        ('{ metric = "grad_norm" }', "needs a comparison"),
+        ('{ metric = "grad_norm", below = 1, last = 5 }', "only apply when"),
+        ('{ metric = "grad_norm", below = 1, bogus = 5 }', "also.bogus"),
+    ],
+)
+def test_also_is_checked_when_loading(also, message):
+    with pytest.raises(ScenarioError, match=message):
+        load(ENSEMBLE + f'[[expect]]\nbecause = "b"\nmetric = "loss"\nbelow = 1\nalso = {also}\n')
+    with pytest.raises(ScenarioError, match="also goes with a metric"):
+        load(ENSEMBLE + '[[expect]]\nbecause = "b"\ndiverges = false\nalso = { metric = "loss", below = 1 }\n')
