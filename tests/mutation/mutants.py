@@ -282,6 +282,8 @@ MUTANTS: tuple[Mutant, ...] = (
            _val_is_train, _data("patience = 2\neval_every = 2\nsplit = [0.3, 0.7, 0.0]\nnoise = 0.4",
                                 'name = "adam"\nlr = 0.05', steps=200),
            killers=("overfitting",)),
+    Mutant("batch-norm-off", "batch normalization is not applied", _without("batch_norm"),
+           _data("batch_norm = true")),
     Mutant("cg-as-gd", "conjugate gradient replaced by gradient descent at its lr", _cg_as_gd,
            _surface('name = "cg"\nlr = 0.05'), floats=False),  # CG needs whole rows: arrays only
     Mutant("newton-as-gd", "Newton's method replaced by gradient descent", _newton_as_gd,
