@@ -1,8 +1,17 @@
 """Data sets for the learning problems: generated ones from a seed, shipped Iris, and user CSV files.
 
-Every generated data set is a pure function of (name, samples, noise, classes, data_seed): the
-same settings give the same points on any machine. `noise` is the standard deviation of the
-Gaussian noise added to the targets (line, plane) or to the points (the 2-D classification sets).
+Every generated data set is a pure function of (name, samples, noise, classes, data_seed,
+outliers, imbalance): the same settings give the same points on any machine. `noise` is the
+standard deviation of the Gaussian noise added to the targets (line, plane) or to the points (the
+2-D classification sets).
+
+Two keys make a generated set harder in a way lessons need:
+- `outliers` (line, plane): that fraction of the points get their target moved up by
+  OUTLIER_SHIFT standard deviations of the clean targets. The clean points are the same as
+  without outliers (the outliers are drawn from a stream of their own), so a run on the clean
+  set is a fair reference.
+- `imbalance` (two-class sets): the share of class 1 (the positive class), e.g. 0.05 for one
+  point in twenty. The points of each class are drawn from the balanced generator.
 """
 
 from __future__ import annotations
@@ -33,6 +42,9 @@ MAX_GUESSED_CLASSES = 10
 LINE_COEF = (np.array([2.0]), 1.0)
 PLANE_COEF = (np.array([1.5, -2.0]), 0.5)
 PLANE_SCALES = np.array([1.0, 5.0])
+# An outlier's target is moved up by this many standard deviations of the clean targets.
+OUTLIER_SHIFT = 10.0
+MAX_OUTLIERS = 0.5
 
 
 class DatasetError(ProblemError):
@@ -118,12 +130,17 @@ def make_dataset(
     target: str | None = None,
     base_dir: str | None = None,
     want: str | None = None,
+    outliers: float = 0.0,
+    imbalance: float | None = None,
 ) -> Dataset:
     """The data set `name`; `want` ("regression" or "classification") settles a CSV target's use."""
     if name not in DATASETS:
         raise ProblemError(f"dataset {name!r} is not known; choose one of: {', '.join(DATASETS)}")
     if name in ("iris", "csv") and classes is not None:
         raise ProblemError(f"classes does not apply to dataset {name!r}: its classes come from the target column")
+    outliers = _check_outliers(name, outliers)
+    if imbalance is not None:
+        imbalance = _check_imbalance(name, imbalance, classes)
     if name == "iris":
         return read_csv(IRIS_PATH, "species", want="classification", name="iris")
     if name == "csv":
@@ -140,7 +157,73 @@ def make_dataset(
     if isinstance(noise, bool) or not (isinstance(noise, numbers.Real) and math.isfinite(noise) and noise >= 0):
         raise ProblemError(f"noise must be a number >= 0, got {noise!r}")
     k = _classes_for(name, classes)
-    return _generate(name, int(samples), float(noise), k, run_rng(data_seed, STREAM_DATA))
+    if imbalance is not None:
+        data = _imbalanced(name, int(samples), float(noise), imbalance, data_seed)
+    else:
+        data = _generate(name, int(samples), float(noise), k, run_rng(data_seed, STREAM_DATA))
+    return _with_outliers(data, outliers, data_seed) if outliers else data
+
+
+def _fraction(key: str, value, low: float, high: float, *, open_low: bool, open_high: bool) -> float:
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        ok = (value > low if open_low else value >= low) and (value < high if open_high else value <= high)
+    if not ok:
+        lo, hi = ("(" if open_low else "[") + f"{low:g}", f"{high:g}" + (")" if open_high else "]")
+        raise ProblemError(f"{key} must be a number in {lo}, {hi}, got {value!r}")
+    return float(value)
+
+
+def _check_outliers(name: str, outliers) -> float:
+    value = _fraction("outliers", outliers, 0.0, MAX_OUTLIERS, open_low=False, open_high=False)
+    if value and name not in ("line", "plane"):
+        raise ProblemError(f"outliers applies to the regression data sets line and plane, not to dataset {name!r} "
+                           "(it moves a fraction of the targets far up)")
+    return value
+
+
+def _check_imbalance(name: str, imbalance, classes) -> float:
+    if name in ("line", "plane", "iris", "csv") or (classes is not None and classes != 2):
+        raise ProblemError(f"imbalance applies to generated two-class data sets (moons, circles, xor, blobs or "
+                           f"spirals with classes = 2), not to dataset {name!r}"
+                           + (f" with classes = {classes}" if classes not in (None, 2) else ""))
+    if name == "blobs" and classes is None:
+        raise ProblemError("imbalance applies to two classes, and dataset 'blobs' has 3 unless told: set classes = 2")
+    return _fraction("imbalance", imbalance, 0.0, 1.0, open_low=True, open_high=True)
+
+
+def _imbalanced(name: str, n: int, noise: float, share: float, data_seed: int) -> Dataset:
+    """n points of which round(share * n) are class 1 (at least one of each class)."""
+    n1 = min(max(1, round(share * n)), n - 1)
+    n0 = n - n1
+    # A balanced set with enough points of each class, from the same generator; then a seeded
+    # choice of n0 points of class 0 and n1 of class 1, kept in a shuffled order.
+    size = 2 * max(n0, n1) + 1
+    while True:  # xor's labels are random: grow the pool (deterministically) until both suffice
+        pool = _generate(name, size, noise, 2, run_rng(data_seed, STREAM_DATA))
+        if np.count_nonzero(pool.y == 0) >= n0 and np.count_nonzero(pool.y == 1) >= n1:
+            break
+        size *= 2
+    rng = np.random.default_rng([int(data_seed), STREAM_DATA, 3])
+    picked = np.concatenate([rng.choice(np.flatnonzero(pool.y == c), size, replace=False)
+                             for c, size in ((0, n0), (1, n1))])
+    picked = rng.permutation(picked)
+    return Dataset(name, pool.x[picked], pool.y[picked], pool.task, pool.feature_names, pool.target_name,
+                   pool.class_names)
+
+
+def _with_outliers(data: Dataset, fraction: float, data_seed: int) -> Dataset:
+    """The same points with round(fraction * n) targets moved up by OUTLIER_SHIFT clean spreads."""
+    n = len(data.y)
+    count = round(fraction * n)
+    if count == 0:
+        return data
+    rng = np.random.default_rng([int(data_seed), STREAM_DATA, 2])
+    rows = rng.choice(n, count, replace=False)
+    y = data.y.copy()
+    y[rows] += OUTLIER_SHIFT * data.y.std()
+    return Dataset(data.name, data.x, y, data.task, data.feature_names, data.target_name, data.class_names,
+                   data.true_coefficients)
 
 
 def _classes_for(name: str, classes: int | None) -> int:

@@ -169,6 +169,7 @@ def make_dataset_problem(
     batch_size: int | None = None, l1: float = 0.0, l2: float = 0.0, dropout: float = 0.0,
     data_seed: int = 0, path: str | None = None, target: str | None = None,
     base_dir: str | None = None, classes: int | None = None, batch_norm: bool = False,
+    outliers: float = 0.0, imbalance: float | None = None,
 ) -> "DatasetProblem":
     """A DatasetProblem from scenario settings; ProblemError (or DatasetError) on bad settings.
 
@@ -199,7 +200,8 @@ def make_dataset_problem(
                                    or batch_size < 1):
         raise ProblemError(f"batch_size must be a whole number >= 1 (1 = stochastic GD), got {batch_size!r}")
     data = make_dataset(dataset, samples=samples, noise=noise, classes=classes, data_seed=data_seed,
-                        path=path, target=target, base_dir=base_dir, want=_wanted_task(model, loss))
+                        path=path, target=target, base_dir=base_dir, want=_wanted_task(model, loss),
+                        outliers=outliers, imbalance=imbalance)
     label = repr(dataset) if dataset != "csv" else f"'csv' ({path})"
     loss = _check_model_and_loss(model, loss, data, label)
     train, val, test = split_indices(len(data.y), split, data_seed)

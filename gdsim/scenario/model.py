@@ -79,6 +79,8 @@ class ProblemSpec(Strict):
     path: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
     target: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     classes: Annotated[int, Field(ge=2, le=100)] | None = None
+    outliers: Annotated[float, Field(allow_inf_nan=False, ge=0.0, le=0.5)] | None = None
+    imbalance: Annotated[float, Field(allow_inf_nan=False, gt=0.0, lt=1.0)] | None = None
     data_seed: Seed | None = None
     # training aids (any problem)
     clip_norm: Positive | None = None

@@ -7,6 +7,7 @@ import pytest
 
 from gdsim.engine.datasets import (
     GENERATED,
+    OUTLIER_SHIFT,
     DatasetError,
     make_dataset,
     read_csv,
@@ -183,3 +184,64 @@ def test_numpy_numbers_are_accepted_and_classes_do_not_apply_to_files():
     assert data.x.shape == (40, 2)
     with pytest.raises(ProblemError, match="classes does not apply to dataset 'iris'"):
         make_dataset("iris", classes=3)
+
+
+# -- outliers and imbalance ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["line", "plane"])
+def test_outliers_move_a_fraction_of_targets_up_and_leave_the_rest(name):
+    clean = make_dataset(name, samples=200, noise=0.5, data_seed=3)
+    dirty = make_dataset(name, samples=200, noise=0.5, data_seed=3, outliers=0.1)
+    np.testing.assert_array_equal(dirty.x, clean.x)  # same points: a clean run is a fair reference
+    moved = np.flatnonzero(dirty.y != clean.y)
+    assert len(moved) == 20
+    np.testing.assert_allclose(dirty.y[moved] - clean.y[moved], OUTLIER_SHIFT * clean.y.std(), rtol=1e-12)
+    np.testing.assert_array_equal(dirty.true_coefficients, clean.true_coefficients)
+    again = make_dataset(name, samples=200, noise=0.5, data_seed=3, outliers=0.1)
+    np.testing.assert_array_equal(again.y, dirty.y)
+    other = make_dataset(name, samples=200, noise=0.5, data_seed=4, outliers=0.1)
+    assert not np.array_equal(np.flatnonzero(other.y != make_dataset(name, samples=200, noise=0.5, data_seed=4).y),
+                              moved)
+    np.testing.assert_array_equal(make_dataset(name, samples=200, data_seed=3, outliers=0.0).y,
+                                  make_dataset(name, samples=200, data_seed=3).y)
+
+
+@pytest.mark.parametrize("name,classes", [("moons", None), ("circles", None), ("xor", None), ("blobs", 2),
+                                          ("spirals", 2)])
+def test_imbalance_sets_the_share_of_class_one(name, classes):
+    data = make_dataset(name, samples=400, noise=0.1, classes=classes, data_seed=2, imbalance=0.05)
+    assert data.x.shape == (400, 2) and data.task == "binary"
+    np.testing.assert_array_equal(np.bincount(data.y), [380, 20])
+    again = make_dataset(name, samples=400, noise=0.1, classes=classes, data_seed=2, imbalance=0.05)
+    np.testing.assert_array_equal(again.x, data.x)
+    np.testing.assert_array_equal(again.y, data.y)
+    assert not np.array_equal(make_dataset(name, samples=400, noise=0.1, classes=classes, data_seed=3,
+                                           imbalance=0.05).x, data.x)
+    # Both classes are shuffled through the set, not one block after the other.
+    assert 0 < np.flatnonzero(data.y == 1).min() and np.flatnonzero(data.y == 1).max() < 399
+
+
+def test_imbalanced_points_come_from_their_class_distribution():
+    data = make_dataset("blobs", samples=1000, noise=0.3, classes=2, data_seed=1, imbalance=0.2)
+    np.testing.assert_array_equal(np.bincount(data.y), [800, 200])
+    # blobs with 2 classes: class 0 around (2, 0), class 1 around (-2, 0)
+    np.testing.assert_allclose(data.x[data.y == 0].mean(axis=0), [2, 0], atol=0.05)
+    np.testing.assert_allclose(data.x[data.y == 1].mean(axis=0), [-2, 0], atol=0.1)
+    tiny = make_dataset("moons", samples=10, imbalance=0.001)
+    np.testing.assert_array_equal(np.bincount(tiny.y), [9, 1])  # at least one of each class
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(name="moons", outliers=0.1), "outliers applies to the regression data sets line and plane"),
+    (dict(name="line", outliers=0.6), r"outliers must be a number in \[0, 0.5\], got 0.6"),
+    (dict(name="line", outliers=True), "outliers must be a number"),
+    (dict(name="line", imbalance=0.1), "imbalance applies to generated two-class data sets"),
+    (dict(name="iris", imbalance=0.1), "imbalance applies to generated two-class data sets"),
+    (dict(name="spirals", classes=3, imbalance=0.1), "with classes = 3"),
+    (dict(name="blobs", imbalance=0.1), "set classes = 2"),
+    (dict(name="moons", imbalance=0.0), r"imbalance must be a number in \(0, 1\), got 0.0"),
+    (dict(name="moons", imbalance=1), r"imbalance must be a number in \(0, 1\), got 1"),
+])
+def test_outlier_and_imbalance_errors_name_the_key(kwargs, message):
+    with pytest.raises(ProblemError, match=message):
+        make_dataset(kwargs.pop("name"), **kwargs)

@@ -62,6 +62,8 @@ def test_good_file_loads(tmp_path):
         (GOOD + "\n[[runs]]\nlabel = \"a\"\n[[runs]]\nlabel = \"a\"\n", "unique"),
         (GOOD + "\n[[runs]]\nseeds = 20000\n", "runs.0.seeds"),
         (GOOD + "\n[[runs]]\nstart = [1.0, 2.0, 3.0]\n", "runs.0.start"),
+        (GOOD.replace('surface = "quadratic"', 'dataset = "line"\noutliers = 0.7'), "problem.outliers"),
+        (GOOD.replace('surface = "quadratic"', 'dataset = "moons"\nimbalance = 1.5'), "problem.imbalance"),
     ],
 )
 def test_bad_values_name_the_key(tmp_path, text, expected):
@@ -123,3 +125,15 @@ def test_unknown_expect_key_gets_a_hint(tmp_path):
     text = GOOD + '\n[[expect]]\nbecause = "x"\nmetric = "loss"\nbelow = 1.0\nbelwo = 2.0\n'
     message = error_of(write(tmp_path, text))
     assert "expect.0.belwo" in message and "valid keys here" in message
+
+
+@pytest.mark.parametrize("problem, expected", [
+    ('dataset = "moons"\noutliers = 0.1', "problem.outliers: outliers applies to the regression data sets"),
+    ('dataset = "line"\nimbalance = 0.1', "problem.imbalance: imbalance applies to generated two-class"),
+    ('dataset = "blobs"\nimbalance = 0.1', "problem.imbalance: imbalance applies to two classes"),
+])
+def test_data_set_keys_that_do_not_fit_name_the_key(tmp_path, problem, expected):
+    path = write(tmp_path, GOOD.replace('surface = "quadratic"', problem))
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert str(path) in str(info.value) and expected in str(info.value), str(info.value)
