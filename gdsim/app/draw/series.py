@@ -23,6 +23,7 @@ class Trace:
     kind: str = "line"  # "line", "dots" or "band"
     low: np.ndarray | None = None
     high: np.ndarray | None = None
+    diverged: int = -1  # the step the run diverged at (the trace ends there); -1 if it did not
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,10 @@ class PlotData:
     title: str
     traces: tuple[Trace, ...]
     cursor: int | None = None  # the rewound step, drawn as a vertical line
-    log: bool = False
+    log: bool | None = False  # None: the plot decides, with hysteresis (log_wanted)
     note: str = ""
     x_max: int = 0  # the x axis reaches at least this step (the run's planned length)
+    legend: tuple[tuple[str, int], ...] = ()  # (text, colour) pieces after the title (e.g. layers)
 
 
 def thin(count: int, limit: int) -> np.ndarray:
@@ -62,15 +64,20 @@ def traces_for(session: Session, field: str, points: int, *, component: int | No
             return []
         values = values[:, :, component]
     traces = []
+    diverged = session.sim.diverged_at
     for run in session.display:
-        traces.extend(_run_traces(run, steps, values, kind))
+        traces.extend(_run_traces(run, steps, values, kind, int(diverged[int(run.rows[0])])))
     return traces
 
 
-def _run_traces(run: DisplayRun, steps: np.ndarray, values: np.ndarray, kind: str) -> list[Trace]:
+def _run_traces(run: DisplayRun, steps: np.ndarray, values: np.ndarray, kind: str,
+                diverged: int = -1) -> list[Trace]:
     if not run.ensemble:
         s, v = finite_pairs(steps, values[:, int(run.rows[0])])
-        return [Trace(run.colour, s, v, kind)] if len(s) else []
+        if diverged >= 0:  # frozen from there on: the trace ends where the run blew up
+            keep = s <= diverged
+            s, v = s[keep], v[keep]
+        return [Trace(run.colour, s, v, kind, diverged=diverged)] if len(s) else []
     with np.errstate(all="ignore"):
         low, mid, high = nan_percentiles(values[:, run.rows], (10, 50, 90))
     keep = np.isfinite(low) & np.isfinite(mid) & np.isfinite(high)
@@ -97,6 +104,30 @@ def nan_percentiles(block: np.ndarray, qs: tuple[float, ...]) -> list[np.ndarray
             value = np.where(fraction == 0, a, a + (b - a) * fraction)  # an exact rank: no 0 * inf
             out.append(np.where(count > 0, value, np.nan))
     return out
+
+
+LOG_ON = 100.0  # a linear axis turns logarithmic when the values span more than two decades
+LOG_OFF = 10.0  # and a log axis turns back only below one decade: no flipping during a run
+
+
+def ranging(traces: list[Trace]) -> list[Trace]:
+    """The traces a plot's y range comes from: not those of diverged runs (which are clipped at
+    the edge instead), unless every run diverged."""
+    drawn = [t for t in traces if len(t.values)]
+    calm = [t for t in drawn if t.diverged < 0]
+    return calm or drawn
+
+
+def log_wanted(traces: list[Trace], was_log: bool) -> bool:
+    """Log scale for the whole visible range of the calm runs, with hysteresis (LOG_ON/LOG_OFF)."""
+    kept = ranging(traces)
+    if not kept:
+        return was_log
+    low = min(float(np.min(t.values if t.low is None else t.low)) for t in kept)
+    high = max(float(np.max(t.values if t.high is None else t.high)) for t in kept)
+    if low <= 0:
+        return False
+    return high / low > (LOG_OFF if was_log else LOG_ON)
 
 
 def wants_log(traces: list[Trace]) -> bool:

@@ -22,7 +22,8 @@ from gdsim.app.app import collect_garbage_again
 from gdsim.app.runtime.pacing import FRAME_PERIOD, Pacer, ShareSource
 from gdsim.app.screens.map_actions import MapActions
 from gdsim.app.screens.scenario_actions import ScenarioActions
-from gdsim.app.draw.series import PlotData, Trace, final_values, traces_for, wants_log
+from gdsim.app.draw import panels
+from gdsim.app.draw.series import PlotData, final_values
 from gdsim.app.runtime.session import Session
 from gdsim.app.widgets.curve_plot import CurvePlot
 from gdsim.app.widgets.histogram import LossHistogram
@@ -33,6 +34,7 @@ from gdsim.app.widgets.notice_bar import NoticeBar
 from gdsim.app.widgets.run_table import RunTable
 from gdsim.app.widgets.status_line import StatusLine
 from gdsim.app.widgets.surface_map import SurfaceMap, map_kind
+from gdsim.app.widgets.weights_panel import WeightsPanel, has_weights
 
 REDRAW_HZ = round(1 / FRAME_PERIOD)  # timer ticks per second; the Pacer decides how much engine work each one does
 NARROW = 100  # below this width the lesson moves into a tab
@@ -132,9 +134,11 @@ class ScenarioScreen(ScenarioActions, MapActions, Screen):
                                 yield CurvePlot("loss", id="plot-loss")
                                 yield CurvePlot("train / validation loss", id="plot-val")
                                 yield CurvePlot("gradient norm |g|", id="plot-grad")
+                                yield CurvePlot("gradient norm per layer", id="plot-layers")
                                 yield CurvePlot("velocity norm |v|", id="plot-velocity")
                                 yield CurvePlot("learning rate", id="plot-lr")
                                 yield CurvePlot("accuracy", id="plot-acc")
+                                yield WeightsPanel(id="weights")
                                 yield LossHistogram(id="histogram")
                     # Built when first opened (_fill_tab): not on the first frame.
                     yield TabPane("Map", id="tab-map")
@@ -168,6 +172,7 @@ class ScenarioScreen(ScenarioActions, MapActions, Screen):
         self._plots = list(self.query(CurvePlot))
         self._maps = list(self.query(SurfaceMap))
         self._histogram = self.query_one(LossHistogram)
+        self._weights = self.query_one(WeightsPanel)
         self._maths: MathsPanel | None = None  # the tabs' contents come when first opened
         self._tab_drawn = "tab-plots"
         self._apply_layout()
@@ -206,11 +211,20 @@ class ScenarioScreen(ScenarioActions, MapActions, Screen):
         self._arrange_plots()
 
     def _arrange_plots(self) -> None:
-        sim = self.session.sim
-        fields = sim.history.fields if sim.history else ()
-        _show(self.query_one("#plot-val"), "val_loss" in fields)
-        _show(self.query_one("#plot-acc"), "val_accuracy" in fields)
-        _show(self.query_one("#histogram"), any(run.ensemble for run in self.session.display))
+        """Show the panels that have something to show; an odd one out spans both columns."""
+        wanted = panels.wanted(self.session)
+        wanted["weights"] = has_weights(self.session)
+        wanted["histogram"] = any(run.ensemble for run in self.session.display)
+        visible = []
+        for widget in self.query_one("#curves").children:
+            want = wanted.get(widget.id or "", True)
+            _show(widget, want)
+            if want:
+                visible.append(widget)
+        for widget in self.query_one("#curves").children:
+            span = bool(visible) and widget is visible[-1] and len(visible) % 2 == 1
+            if widget.has_class("-span") != span:
+                widget.set_class(span, "-span")
 
     @on(TabbedContent.TabActivated)
     async def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
@@ -307,45 +321,12 @@ class ScenarioScreen(ScenarioActions, MapActions, Screen):
                 run = session.current if session.current.ensemble else (ensembles[0] if ensembles else None)
                 if run is not None:
                     histogram.show(final_values(session, run), run.label, run.colour)
+            if shown(self._weights):
+                self._weights.show(session)
             maths = self._maths
             if maths is not None and shown(maths):
                 maths.show(session)
 
     def plot_data(self, plot_id: str, points: int) -> PlotData:
         """What plot `plot_id` shows now, with at most `points` points per trace."""
-        session = self.session
-        cursor = session.cursor
-        if plot_id == "plot-loss":
-            traces = traces_for(session, "loss", points)
-            batched = any(getattr(c.problem, "batch_size", 0) < getattr(c.problem, "n_train", 0)
-                          for c in session.sim.cohorts)
-            title = "loss (mini-batch)" if batched else "loss"
-            return PlotData(title, tuple(traces), cursor, wants_log(traces), x_max=session.stop_at)
-        if plot_id == "plot-val":
-            traces = traces_for(session, "train_loss", points) + traces_for(session, "val_loss", points, kind="dots")
-            return PlotData("loss: train ─ / validation ⠒", tuple(traces), cursor, wants_log(traces),
-                            x_max=session.stop_at)
-        if plot_id == "plot-acc":
-            traces = traces_for(session, "train_accuracy", points) + traces_for(session, "val_accuracy", points, kind="dots")
-            return PlotData("accuracy: train ─ / validation ⠒", tuple(traces), cursor, x_max=session.stop_at)
-        if plot_id == "plot-grad":
-            traces = traces_for(session, "grad_norm", points)
-            return PlotData("gradient norm |g|", tuple(traces), cursor, wants_log(traces), x_max=session.stop_at)
-        if plot_id == "plot-lr":
-            traces = traces_for(session, "lr", points)
-            return PlotData("learning rate η", tuple(traces), cursor, x_max=session.stop_at)
-        if plot_id == "plot-velocity":
-            return self._velocity_data(points)
-        return PlotData(plot_id, (), cursor)
-
-    def _velocity_data(self, points: int) -> PlotData:
-        session = self.session
-        note = "" if session.sim.has_velocity else "no momentum: v = 0"
-        if self.velocity_parts and session.sim.small:
-            traces: list[Trace] = traces_for(session, "velocity", points, component=0)
-            traces += traces_for(session, "velocity", points, component=1, kind="dots")
-            return PlotData("velocity v: x ─ / y ⠒", tuple(traces), session.cursor, note=note,
-                            x_max=session.stop_at)
-        traces = traces_for(session, "velocity_norm", points)
-        return PlotData("velocity norm |v|", tuple(traces), session.cursor, wants_log(traces), note,
-                        x_max=session.stop_at)
+        return panels.plot_data(self.session, plot_id, points, self.velocity_parts)

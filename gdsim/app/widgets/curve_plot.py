@@ -8,10 +8,11 @@ from rich.style import Style
 from gdsim.app.draw import palette
 from gdsim.app.draw.axes import Scale, tick
 from gdsim.app.draw.canvas import Canvas
-from gdsim.app.draw.series import PlotData
+from gdsim.app.draw.series import PlotData, log_wanted, ranging
 from gdsim.app.widgets.raster import RasterWidget
 
 LABEL_WIDTH = 7
+DIVERGED_MARK = "✕"
 
 
 class CurvePlot(RasterWidget):
@@ -22,6 +23,8 @@ class CurvePlot(RasterWidget):
         self.title = title
         self.data: PlotData | None = None
         self._canvas: Canvas | None = None  # the last frame: rows that did not change are reused
+        self.y_range: tuple[float, float] | None = None  # the last frame's y axis (tests read it)
+        self.log_y = False  # the y axis is logarithmic now (kept between frames: see log_wanted)
 
     def show(self, data: PlotData) -> None:
         self.data = data
@@ -35,6 +38,14 @@ class CurvePlot(RasterWidget):
         data = self.data
         title = data.title if data else self.title
         canvas.text(0, 0, title[:width], Style(bold=True))
+        if data and data.legend:
+            col = len(title) + 1
+            for text, colour in data.legend:
+                if col + len(text) + 1 > width:
+                    break
+                canvas.text(0, col, text, palette.run_style(colour, mono, bold=True))
+                col += len(text) + 1
+            title = title + " " * (col - len(title))
         if data and data.note and data.traces and len(title) + len(data.note) + 3 <= width:
             canvas.text(0, width - len(data.note), data.note, Style(dim=True, italic=True))
         cols, rows = width - LABEL_WIDTH - 1, height - 2
@@ -52,24 +63,37 @@ class CurvePlot(RasterWidget):
             return
         x_high = max(max(float(t.steps[-1]) for t in traces), float(data.x_max))
         x_low = min(float(t.steps[0]) for t in traces)
-        if data.log:
-            positives = [t.low if t.low is not None else t.values for t in traces]
+        scaled = ranging(traces)  # a diverged run is clipped at the edge, never rescales the others
+        log = self.log_y = data.log if data.log is not None else log_wanted(traces, self.log_y)
+        if log:
+            positives = [t.low if t.low is not None else t.values for t in scaled]
             y_low = min(float(np.min(v[v > 0])) if (v > 0).any() else 1.0 for v in positives)
         else:
-            y_low = min(float(t.values.min() if t.low is None else t.low.min()) for t in traces)
-        y_high = max(float(t.values.max() if t.high is None else t.high.max()) for t in traces)
+            y_low = min(float(t.values.min() if t.low is None else t.low.min()) for t in scaled)
+        y_high = max(float(t.values.max() if t.high is None else t.high.max()) for t in scaled)
         x0 = 2 * (LABEL_WIDTH + 1)
         xs = Scale(x_low, max(x_high, x_low + 1), x0, 2 * cols - 1)
-        ys = Scale(y_low, y_high, 4, 4 * rows - 1, log=data.log, flip=True)
+        ys = Scale(y_low, y_high, 4, 4 * rows - 1, log=log, flip=True)
+        self.y_range = (ys.label_low(), ys.label_high())
+        canvas.clip = (x0, 2 * width, 4, 4 * (rows + 1))  # nothing over the title or the axis labels
+        ends = []
         for trace in traces:
             px = xs(trace.steps)
             if trace.kind == "band" and trace.low is not None and trace.high is not None:
                 canvas.vspans(px, ys(trace.low), ys(trace.high), palette.band_style(trace.colour, mono))
             style = palette.run_style(trace.colour, mono, bold=trace.kind == "band")
+            py = ys(trace.values)
             if trace.kind == "dots":
-                canvas.dots(px, ys(trace.values), style)
+                canvas.dots(px, py, style)
             else:
-                canvas.line(px, ys(trace.values), style)
+                canvas.line(px, py, style)
+            if trace.diverged >= 0 and trace.kind != "dots":
+                ends.append((px[-1], py[-1], palette.run_style(trace.colour, mono, bold=True)))
+        for px, py, style in ends:  # a diverged run's last point, on the edge if beyond it
+            row = int(min(max(py, 4), 4 * rows + 3)) // 4
+            col = int(min(max(px, x0), 2 * width - 1)) // 2
+            canvas.text(row, col, DIVERGED_MARK, style)
+        data = PlotData(data.title, data.traces, data.cursor, log, data.note, data.x_max, data.legend)
         self._axes(canvas, xs, ys, cols, rows, data)
         self._strips = canvas.strips(previous=self._canvas)
         self._canvas = canvas

@@ -1,0 +1,175 @@
+"""What each curve panel of the scenario screen shows, and which panels have anything to show.
+
+The screen asks plot_data() for a panel's PlotData at each redraw and wanted() when its layout
+changes. A panel whose curve could only ever be flat and uninformative (the velocity of an
+optimizer without momentum, a learning rate that never changes) is left out, and its space goes
+to those that remain.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gdsim.app.draw.series import PlotData, Trace, finite_pairs, thin, traces_for
+from gdsim.app.runtime.session import Session
+
+PANELS = ("plot-loss", "plot-val", "plot-grad", "plot-layers", "plot-velocity", "plot-lr", "plot-acc")
+
+
+def wanted(session: Session) -> dict[str, bool]:
+    """Per panel id, whether it has something to show for this scenario."""
+    sim = session.sim
+    fields = sim.history.fields if sim.history else ()
+    return {
+        "plot-loss": True,
+        "plot-val": "val_loss" in fields,
+        "plot-grad": True,
+        "plot-layers": "layer_grad_norm" in fields,
+        "plot-velocity": sim.has_velocity,
+        "plot-lr": lr_changes(session),
+        "plot-acc": "val_accuracy" in fields or "val_mae" in fields,
+    }
+
+
+def lr_changes(session: Session) -> bool:
+    """Whether any run's learning rate changes over the planned steps (schedules, warm-up,
+    changes at step k, a plateau schedule's cuts)."""
+    steps = np.unique(np.linspace(0, max(1, session.stop_at), 257).astype(np.int64))
+    for cohort in session.sim.cohorts:
+        schedule = cohort.schedule
+        if getattr(schedule, "adaptive", None) is not None:
+            return True
+        lrs = np.asarray(schedule.lr_at(steps), dtype=np.float64)
+        if lrs.size and np.nanmax(lrs) != np.nanmin(lrs):
+            return True
+    history = session.sim.history
+    if history is not None and history.count > 1 and "lr" in history.fields:
+        _, lr = history.series("lr")
+        with np.errstate(all="ignore"):
+            if np.any(np.nanmax(lr, axis=0) != np.nanmin(lr, axis=0)):
+                return True
+    return False
+
+
+def plot_data(session: Session, plot_id: str, points: int, velocity_parts: bool = False) -> PlotData:
+    """What panel `plot_id` shows now, with at most `points` points per trace."""
+    cursor, stop = session.cursor, session.stop_at
+    if plot_id == "plot-loss":
+        traces = traces_for(session, "loss", points)
+        batched = any(getattr(c.problem, "batch_size", 0) < getattr(c.problem, "n_train", 0)
+                      for c in session.sim.cohorts)
+        return PlotData("loss (mini-batch)" if batched else "loss", tuple(traces), cursor, None, x_max=stop)
+    if plot_id == "plot-val":
+        traces = traces_for(session, "train_loss", points) + traces_for(session, "val_loss", points, kind="dots")
+        return PlotData("loss: train ─ / validation ⠒", tuple(traces), cursor, None, x_max=stop)
+    if plot_id == "plot-acc":
+        return _quality(session, points)
+    if plot_id == "plot-grad":
+        traces = traces_for(session, "grad_norm", points)
+        return PlotData("gradient norm |g|", tuple(traces), cursor, None, x_max=stop)
+    if plot_id == "plot-layers":
+        return layer_norms(session, points)
+    if plot_id == "plot-lr":
+        traces = traces_for(session, "lr", points)
+        return PlotData("learning rate η", tuple(traces), cursor, x_max=stop)
+    if plot_id == "plot-velocity":
+        return _velocity(session, points, velocity_parts)
+    return PlotData(plot_id, (), cursor)
+
+
+def layer_norms(session: Session, points: int) -> PlotData:
+    """The selected run's gradient norm per layer (an ensemble: the median over its seeds), one
+    line per layer, on a log axis: vanishing gradients shrink layer by layer towards the input."""
+    history = session.sim.history
+    run = session.current
+    title = f"|g| by layer, {run.letter}"
+    if history is None or "layer_grad_norm" not in history.fields:
+        return PlotData(title, (), session.cursor)
+    steps, norms = history.series("layer_grad_norm")
+    upto = int(np.searchsorted(steps, session.shown_step, side="right")) if session.cursor is not None else len(steps)
+    with np.errstate(all="ignore"):
+        block = norms[:upto, run.rows]
+        per_layer = np.nanmedian(block, axis=1) if run.ensemble and upto else block[:, 0]
+    steps, per_layer = geometric_bins(steps[:upto], per_layer, points)
+    traces, legend = [], []
+    layers = per_layer.shape[1] if per_layer.ndim == 2 else 0
+    for layer in range(layers):
+        s, v = finite_pairs(steps, per_layer[:, layer])
+        if len(s):
+            traces.append(Trace(layer, s, v))
+            legend.append((f"─{layer + 1}", layer))
+    return PlotData(title, tuple(traces), session.cursor, True if traces else False,
+                    note="1 = input side" if layers > 1 else "", x_max=session.stop_at, legend=tuple(legend))
+
+
+def geometric_bins(steps: np.ndarray, values: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most `points` records: consecutive records averaged in log space (geometric mean), so
+    a noisy mini-batch norm reads as its level on a log axis, not as a spray of dots."""
+    n = len(steps)
+    if n <= points:
+        return steps, values
+    edges = np.linspace(0, n, points + 1).astype(np.int64)
+    starts = edges[:-1][np.diff(edges) > 0]
+    with np.errstate(all="ignore"):
+        logs = np.log(np.where(values > 0, values, np.nan))
+        finite = np.isfinite(logs)
+        sums = np.add.reduceat(np.where(finite, logs, 0.0), starts, axis=0)
+        counts = np.add.reduceat(finite.astype(np.float64), starts, axis=0)
+        means = np.exp(sums / counts)
+    at = steps[np.append(starts[1:], n) - 1].copy()  # each bin at its last record...
+    at[0] = steps[0]  # ...but the axis still starts where the records do
+    return at, means
+
+
+def _quality(session: Session, points: int) -> PlotData:
+    """Accuracy (classification) or MAE (regression), train and validation; precision and recall
+    (or MSE) of the selected run beside it, at the shown step's last evaluation."""
+    fields = session.sim.history.fields if session.sim.history else ()
+    cursor, stop = session.cursor, session.stop_at
+    room = points // 2 - 24  # the panel's width less its title
+    if "val_accuracy" in fields:
+        traces = traces_for(session, "train_accuracy", points) + traces_for(session, "val_accuracy", points, kind="dots")
+        note = _latest(session, (("P", "precision"), ("R", "recall")), room)
+        return PlotData("accuracy ─train ⠒val", tuple(traces), cursor, False, note, stop)
+    traces = traces_for(session, "train_mae", points) + traces_for(session, "val_mae", points, kind="dots")
+    note = _latest(session, (("MSE", "mse"),), room)
+    return PlotData("MAE ─train ⠒val", tuple(traces), cursor, None, note, stop)
+
+
+def _latest(session: Session, metrics, room: int) -> str:
+    """'val P 0.91 R 0.88 · train P 0.93 R 0.9' for the selected run at the last evaluation up to
+    the shown step (validation first; train only when it fits in `room` characters)."""
+    history = session.sim.history
+    if history is None:
+        return ""
+    row = session.current.rows
+    parts = []
+    for split in ("val", "train"):
+        pieces = []
+        for short, name in metrics:
+            field = f"{split}_{name}"
+            if field not in history.fields:
+                continue
+            steps, values = history.series(field)
+            upto = int(np.searchsorted(steps, session.shown_step, side="right"))
+            column = values[:upto, row]
+            with np.errstate(all="ignore"):
+                column = np.nanmedian(column, axis=1) if column.ndim == 2 and column.shape[1] > 1 else column.reshape(-1)
+            finite = column[np.isfinite(column)]
+            if len(finite):
+                pieces.append(f"{short} {finite[-1]:.3g}")
+        if pieces:
+            parts.append(f"{split} " + " ".join(pieces))
+    while len(parts) > 1 and len(" · ".join(parts)) > room:
+        parts.pop()
+    return " · ".join(parts)
+
+
+def _velocity(session: Session, points: int, parts: bool) -> PlotData:
+    note = "" if session.sim.has_velocity else "no momentum: v = 0"
+    if parts and session.sim.small:
+        traces: list[Trace] = traces_for(session, "velocity", points, component=0)
+        traces += traces_for(session, "velocity", points, component=1, kind="dots")
+        return PlotData("velocity v: x ─ / y ⠒", tuple(traces), session.cursor, False, note, session.stop_at)
+    traces = traces_for(session, "velocity_norm", points)
+    return PlotData("velocity norm |v|", tuple(traces), session.cursor, None, note, session.stop_at)

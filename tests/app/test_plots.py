@@ -1,0 +1,182 @@
+"""Plots that stay readable: diverged runs clipped, log scale with hysteresis, empty panels
+give their space away, per-layer gradient norms, weights, precision/recall beside accuracy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gdsim.app.draw.series import LOG_OFF, LOG_ON, Trace, log_wanted
+from gdsim.app.widgets.curve_plot import DIVERGED_MARK, CurvePlot
+from gdsim.app.widgets.weights_panel import WeightsPanel, sparkline
+from gdsim.engine.internals import layer_weights
+from tests.app.conftest import make_app
+
+BOWL = """
+[scenario]
+title = "t"
+claim = "c"
+steps = 200
+[problem]
+surface = "quadratic"
+condition = 10
+[optimizer]
+name = "sgd"
+lr = 0.05
+[[runs]]
+label = "calm"
+start = [2.0, 1.0]
+[[runs]]
+label = "calm too"
+start = [-2.0, 1.0]
+optimizer = { lr = 0.1 }
+"""
+BLOWS_UP = """
+[[runs]]
+label = "blows up"
+start = [2.0, 2.0]
+optimizer = { lr = 0.5 }
+"""
+NET = """
+[scenario]
+title = "t"
+claim = "c"
+steps = 100
+[problem]
+dataset = "moons"
+samples = 80
+model = "mlp"
+hidden = [6, 4]
+eval_every = 5
+[optimizer]
+name = "sgd"
+lr = 0.3
+[[runs]]
+label = "net"
+"""
+
+
+def app_from(tmp_path, source: str):
+    from gdsim.app.app import GdsimApp
+    from gdsim.scenario.load import load_scenario
+
+    path = tmp_path / "s.toml"
+    path.write_text(source)
+    return GdsimApp(load_scenario(path))
+
+
+async def stepped(pilot, steps: int):
+    screen = pilot.app.screen
+    screen.session.step(steps)
+    screen.redraw(force=True)
+    await pilot.pause()
+    return screen
+
+
+async def loss_range(tmp_path, source: str, size=(120, 40)):
+    app = app_from(tmp_path, source)
+    async with app.run_test(size=size) as pilot:
+        screen = await stepped(pilot, 150)
+        plot = screen.query_one("#plot-loss", CurvePlot)
+        text = "\n".join(strip.text for strip in plot._strips)
+        return plot.y_range, plot.log_y, text, screen.session.sim.diverged_at
+
+
+async def test_a_diverged_run_does_not_change_another_runs_scale(tmp_path):
+    calm_range, calm_log, calm_text, _ = await loss_range(tmp_path, BOWL)
+    mixed_range, mixed_log, mixed_text, diverged = await loss_range(tmp_path, BOWL + BLOWS_UP)
+    assert diverged[2] >= 0 and (diverged[:2] < 0).all()
+    assert mixed_range == calm_range and mixed_log == calm_log
+    assert DIVERGED_MARK in mixed_text and DIVERGED_MARK not in calm_text
+    # clipped at the top edge: the mark sits on the plot's first row
+    assert DIVERGED_MARK in mixed_text.splitlines()[1]
+
+
+def test_log_scale_hysteresis():
+    def traces(low, high):
+        return [Trace(0, np.arange(3), np.array([high, (low * high) ** 0.5, low]))]
+
+    wide, middle, narrow = traces(1.0, 2 * LOG_ON), traces(1.0, (LOG_ON + LOG_OFF) / 2), traces(1.0, LOG_OFF / 2)
+    assert log_wanted(wide, False) and log_wanted(wide, True)
+    assert not log_wanted(middle, False) and log_wanted(middle, True)  # no flip-flop in between
+    assert not log_wanted(narrow, True)
+    assert not log_wanted([Trace(0, np.arange(2), np.array([-1.0, 1e6]))], True)  # not for values <= 0
+    blown = [*traces(1.0, 2.0), Trace(1, np.arange(2), np.array([1.0, 1e9]), diverged=1)]
+    assert not log_wanted(blown, False)  # a diverged run does not decide the scale
+
+
+async def test_the_plot_keeps_its_scale_between_frames(tmp_path):
+    from gdsim.app.draw.series import PlotData
+
+    app = app_from(tmp_path, BOWL)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await stepped(pilot, 5)
+        plot = screen.query_one("#plot-loss", CurvePlot)
+        steps = np.arange(3)
+        plot.show(PlotData("t", (Trace(0, steps, np.array([2 * LOG_ON, 10.0, 1.0])),), log=None))
+        assert plot.log_y
+        plot.show(PlotData("t", (Trace(0, steps, np.array([(LOG_ON + LOG_OFF) / 2, 3.0, 1.0])),), log=None))
+        assert plot.log_y  # a fresh plot would be linear at this span
+        plot.show(PlotData("t", (Trace(0, steps, np.array([LOG_OFF / 2, 3.0, 1.0])),), log=None))
+        assert not plot.log_y
+
+
+async def test_panels_with_nothing_to_show_give_their_space(tmp_path):
+    app = app_from(tmp_path, BOWL)  # plain SGD, constant learning rate
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await stepped(pilot, 20)
+        assert not screen.query_one("#plot-velocity").display
+        assert not screen.query_one("#plot-lr").display
+        loss, grad = screen.query_one("#plot-loss"), screen.query_one("#plot-grad")
+        assert loss.display and grad.display
+        assert loss.size.height >= 10  # the two left take the height four panels had
+    scheduled = BOWL.replace('lr = 0.05\n', 'lr = 0.05\n[schedule]\nname = "step"\nstep_size = 50\ngamma = 0.5\n', 1)
+    app = app_from(tmp_path, scheduled)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await stepped(pilot, 20)
+        lr = screen.query_one("#plot-lr")
+        assert lr.display and not screen.query_one("#plot-velocity").display
+        assert lr.has_class("-span")  # three panels: the last spans both columns
+        assert lr.size.width > screen.query_one("#plot-loss").size.width
+
+
+async def test_momentum_shows_the_velocity_panel():
+    app = make_app("three_runs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await stepped(pilot, 20)
+        assert screen.query_one("#plot-velocity").display
+        assert not screen.query_one("#plot-lr").display
+
+
+async def test_layer_gradient_norms_weights_and_precision_recall(tmp_path):
+    app = app_from(tmp_path, NET)
+    async with app.run_test(size=(140, 50)) as pilot:
+        screen = await stepped(pilot, 60)
+        layers = screen.query_one("#plot-layers", CurvePlot)
+        assert layers.display and layers.log_y
+        assert [t.colour for t in layers.data.traces] == [0, 1, 2]  # one line per layer
+        history = screen.session.sim.history
+        _, norms = history.series("layer_grad_norm")
+        last = [float(t.values[-1]) for t in layers.data.traces]
+        np.testing.assert_allclose(last, norms[history.count - 1, 0], rtol=1e-12)
+
+        weights = screen.query_one("#weights", WeightsPanel)
+        assert weights.display
+        cohort = screen.session.sim.cohorts[0]
+        expected = layer_weights(cohort.problem.network, cohort.params[0], len(weights.weights[0].counts))
+        assert [w.small for w in weights.weights] == [e.small for e in expected]
+        text = "\n".join(strip.text for strip in weights._strips)
+        for w in expected:
+            assert f"{w.small}/{w.count}" in text
+
+        accuracy = screen.query_one("#plot-acc", CurvePlot)
+        val = cohort.problem.evaluate(cohort.params, "val")
+        assert f"P {float(val['precision'][0]):.3g}" in accuracy.data.note
+        assert f"R {float(val['recall'][0]):.3g}" in accuracy.data.note
+
+
+def test_sparkline_shows_every_non_empty_bin():
+    assert sparkline(np.array([0, 1, 100, 50])) == " ▁█▄" or sparkline(np.array([0, 1, 100, 50]))[1] != " "
+    line = sparkline(np.array([0, 1, 100, 50]))
+    assert line[0] == " " and line[1] != " " and line[2] == "█"
+    assert sparkline(np.zeros(3)) == "   "
