@@ -176,7 +176,6 @@ async def test_layer_gradient_norms_weights_and_precision_recall(tmp_path):
 
 
 def test_sparkline_shows_every_non_empty_bin():
-    assert sparkline(np.array([0, 1, 100, 50])) == " ▁█▄" or sparkline(np.array([0, 1, 100, 50]))[1] != " "
     line = sparkline(np.array([0, 1, 100, 50]))
     assert line[0] == " " and line[1] != " " and line[2] == "█"
     assert sparkline(np.zeros(3)) == "   "
