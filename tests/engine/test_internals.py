@@ -103,3 +103,12 @@ def test_layer_grad_norms_are_each_layers_own_norm(tmp_path):
     grad = np.random.default_rng(0).normal(size=(4, network.n_params))
     expected = np.stack([np.linalg.norm(grad[:, s.start : s.end], axis=1) for s in network.layout.layers], axis=1)
     np.testing.assert_allclose(network.layer_grad_norms(grad), expected, rtol=1e-13)
+
+
+def test_layer_grad_norms_leave_batch_norm_gammas_out(tmp_path):
+    sim = sim_from(tmp_path, NET.replace('hidden = [6, 4]', 'hidden = [6, 4]\nbatch_norm = true'))
+    network = sim.cohorts[0].problem.network
+    assert network.layout.gamma_slices  # the gammas come after the last layer
+    grad = np.random.default_rng(1).normal(size=(3, network.n_params))
+    expected = np.stack([np.linalg.norm(grad[:, s.start : s.end], axis=1) for s in network.layout.layers], axis=1)
+    np.testing.assert_allclose(network.layer_grad_norms(grad), expected, rtol=1e-13)
