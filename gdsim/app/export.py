@@ -3,77 +3,132 @@
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import json
 import math
-import re
+import tomllib
 from typing import Any
 
 import numpy as np
 
 from gdsim.app.runtime.session import Session
 
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-
 
 # -- TOML ------------------------------------------------------------------------------------------
-def toml_dumps(data: dict[str, Any]) -> str:
-    """A TOML document for a parsed scenario (tables, arrays of tables, strings, numbers, booleans)."""
-    lines: list[str] = []
-    _table(data, [], lines)
-    return "\n".join(lines).strip() + "\n"
+def scenario_toml(raw: dict[str, Any], original_text: str | None = None) -> str:
+    """The scenario `raw` as TOML. Given the text of the file it was loaded from, that file with only
+    the changed keys rewritten (tomlkit round-trips it: the user's comments, order and layout stay
+    where their keys stay); otherwise, or if the edited file would not read back as `raw`, a fresh
+    document. Multi-line strings (the lesson) are written as multi-line strings."""
+    import tomlkit
+
+    raw = _plain(raw)
+    if original_text is not None:
+        try:
+            doc = tomlkit.parse(original_text)
+            _apply(doc, _plain(doc.unwrap()), raw)
+            text = tomlkit.dumps(doc)
+            if tomllib.loads(text) == raw:
+                return text
+        except Exception:  # noqa: BLE001 - any trouble with the old file: write a fresh one
+            pass
+    doc = tomlkit.document()
+    for key, value in raw.items():
+        doc[key] = _item(value)
+    return tomlkit.dumps(doc)
 
 
-def _table(data: dict[str, Any], path: list[str], lines: list[str]) -> None:
-    simple = {k: v for k, v in data.items() if not _is_table(v) and not _is_table_array(v)}
-    for key, value in simple.items():
-        lines.append(f"{_key(key)} = {_value(value)}")
-    for key, value in data.items():
-        if _is_table(value):
-            lines.append("")
-            lines.append(f"[{'.'.join(_key(p) for p in [*path, key])}]")
-            _table(value, [*path, key], lines)
-        elif _is_table_array(value):
-            for item in value:
-                lines.append("")
-                lines.append(f"[[{'.'.join(_key(p) for p in [*path, key])}]]")
-                _table(item, [*path, key], lines)
+def _plain(value: Any) -> Any:
+    """Tuples as lists, recursively, as tomllib reads them back."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
-def _is_table(value: Any) -> bool:
-    return isinstance(value, dict)
-
-
-def _is_table_array(value: Any) -> bool:
+def _is_tables(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
 
 
-def _key(key: str) -> str:
-    return key if _BARE_KEY.match(key) else json.dumps(key)
+def _item(value: Any, *, inline: bool = False, entry: bool = False) -> Any:
+    """A tomlkit item for a new value: tables, arrays of tables, multi-line strings where needed."""
+    import tomlkit
 
-
-def _value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        if "\n" in value:
-            escaped = value.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-            escaped = "".join(c if c in "\n\t" or ord(c) >= 32 and c != "\x7f" else f"\\u{ord(c):04x}" for c in escaped)
-            return f'"""\n{escaped}"""'
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + "}"
-    return json.dumps(str(value))
+        if inline:
+            return tomlkit_inline(value)
+        table = tomlkit.table()
+        for key, inner in value.items():
+            # inside an array's entry (a run's optimizer = {...}), a table is written inline
+            table[key] = _item(inner, inline=entry)
+        return table
+    if _is_tables(value):
+        aot = tomlkit.aot()
+        for one in value:
+            aot.append(_item(one, entry=True))
+        return aot
+    if isinstance(value, str) and "\n" in value:
+        return tomlkit.string(value, multiline=True)
+    return tomlkit.item(value)
+
+
+def _apply(table: Any, old: dict[str, Any], new: dict[str, Any]) -> None:
+    """Make the tomlkit `table` (holding `old`) hold `new`, touching only what differs."""
+    from tomlkit.items import AoT, InlineTable, Table
+
+    for key in [k for k in old if k not in new]:
+        del table[key]
+    for key, value in new.items():
+        if key in old and old[key] == value:
+            continue
+        current = table.get(key) if key in old else None
+        if isinstance(value, dict) and isinstance(old.get(key), dict) and isinstance(current, (Table, InlineTable)):
+            _apply(current, old[key], value)
+        elif _is_tables(value) and _is_tables(old.get(key)) and isinstance(current, AoT):
+            table[key] = _apply_tables(current, old[key], value)
+        elif isinstance(current, InlineTable) and isinstance(value, dict):
+            table[key] = tomlkit_inline(value)
+        else:
+            table[key] = _item(value)
+
+
+def tomlkit_inline(value: dict[str, Any]) -> Any:
+    import tomlkit
+
+    inline = tomlkit.inline_table()
+    inline.update(value)
+    return inline
+
+
+def _apply_tables(aot: Any, old: list[dict], new: list[dict]) -> Any:
+    """An array of tables: entries kept, changed in place, removed or added where they differ
+    (matched by content, so removing one run leaves the others and their comments alone)."""
+    import tomlkit
+
+    def canon(entry: dict) -> str:
+        return json.dumps(entry, sort_keys=True, default=str)
+
+    tables = list(aot.body)
+    kept = []
+    matcher = difflib.SequenceMatcher(a=[canon(e) for e in old], b=[canon(e) for e in new], autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            kept += tables[i1:i2]
+        else:  # changed entries in place, pairwise by position; then the extra new ones added
+            pairs = min(i2 - i1, j2 - j1) if tag == "replace" else 0
+            for i, j in zip(range(i1, i1 + pairs), range(j1, j1 + pairs)):
+                _apply(tables[i], old[i], new[j])
+                kept.append(tables[i])
+            for one in new[j1 + pairs:j2]:
+                table = _item(one, entry=True)
+                table.add(tomlkit.nl())  # a blank line before whatever follows
+                kept.append(table)
+    out = tomlkit.aot()
+    for table in kept:
+        out.append(table)
+    return out
 
 
 # -- histories -------------------------------------------------------------------------------------

@@ -201,7 +201,7 @@ class ScenarioActions:
 
     # -- files ---------------------------------------------------------------------------------
     def action_save(self) -> None:
-        text = export.toml_dumps(self.session.loaded.raw)
+        text = export.scenario_toml(self.session.loaded.raw, _file_text(self.session.original.path))
         if served():
             self.app.copy_to_clipboard(text)
             self.notify("scenario TOML copied to your clipboard (files are not written in served mode)", markup=False)
@@ -290,3 +290,11 @@ class ScenarioActions:
     def _redraw_now(self) -> None:
         self._redraw_pending = False
         self.redraw()
+
+
+def _file_text(path: Path | None) -> str | None:
+    """The scenario file as it is now (its comments and layout are kept by ctrl+s), or None."""
+    try:
+        return None if path is None else path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None

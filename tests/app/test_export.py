@@ -1,0 +1,127 @@
+"""ctrl+s writes the changed scenario keeping the user's comments and layout (tomlkit round trip),
+and every file the app writes (ctrl+s, ctrl+e, ctrl+g) gets the permissions the umask gives."""
+
+from __future__ import annotations
+
+import copy
+import os
+import stat
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from gdsim.app.export import scenario_toml
+from gdsim.commands.new_cmd import starter_text
+from tests.app.conftest import make_app
+
+ROOT = Path(__file__).resolve().parents[2]
+SIZE = (100, 32)
+
+COMMENTED = '''\
+# My lesson: a header comment the user wrote
+[scenario]
+title = "Two wells"   # a trailing comment
+claim = "c"
+lesson = """
+Line one.
+Line two.
+"""
+steps = 50
+
+[problem]
+surface = "double_well"
+tilt = 0.3
+
+# the optimizer, as the user laid it out
+[optimizer]
+name   = "sgd"   # aligned by hand
+lr     = 0.05
+
+[[runs]]
+label = "left"
+start = [-1.8, 1.0]  # keep me
+
+# a comment between runs
+[[runs]]
+label = "right"
+start = [1.8, 1.0]
+optimizer = { momentum = 0.9 }
+'''
+
+
+def test_an_unchanged_scenario_is_written_back_byte_for_byte():
+    for path in sorted((ROOT / "scenarios").glob("*.toml")):
+        text = path.read_text(encoding="utf-8")
+        assert scenario_toml(tomllib.loads(text), text) == text, path.name
+
+
+def test_changed_keys_are_rewritten_and_every_comment_stays():
+    raw = tomllib.loads(COMMENTED)
+    new = copy.deepcopy(raw)
+    new["optimizer"]["lr"] = 0.1
+    new["runs"][1]["optimizer"]["momentum"] = 0.5
+    new["runs"][0]["start"] = [-1.5, 0.5]
+    new["schedule"] = {"name": "cosine", "t_max": 40}
+    new["runs"].append({"label": "third", "seed": 3, "optimizer": {"name": "adam"}})
+    text = scenario_toml(new, COMMENTED)
+    assert tomllib.loads(text) == new
+    comments = [line[line.index("#"):] for line in COMMENTED.splitlines() if "#" in line]
+    for comment in comments:
+        assert comment in text, comment
+    assert 'name   = "sgd"   # aligned by hand\nlr     = 0.1' in text  # the layout around the change too
+    assert 'start = [-1.5, 0.5]  # keep me' in text
+    assert "optimizer = { momentum = 0.5 }" in text
+
+
+def test_removing_a_run_leaves_the_others_and_their_comments():
+    raw = tomllib.loads(COMMENTED)
+    new = copy.deepcopy(raw)
+    del new["runs"][0]
+    text = scenario_toml(new, COMMENTED)
+    assert tomllib.loads(text) == new
+    assert text.count("[[runs]]") == 1 and 'label = "right"' in text and "optimizer = { momentum = 0.9 }" in text
+    assert '# My lesson: a header comment the user wrote' in text and "# aligned by hand" in text
+
+
+def test_without_the_original_file_a_fresh_document_reads_back_the_same():
+    for path in sorted((ROOT / "scenarios").glob("*.toml")):
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        assert tomllib.loads(scenario_toml(raw)) == raw, path.name
+    raw = tomllib.loads(COMMENTED)
+    assert tomllib.loads(scenario_toml(raw, "this is [ not toml")) == raw  # unreadable original: fresh
+
+
+@pytest.fixture
+def umask_022():
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+async def test_ctrl_s_keeps_the_users_comments_and_files_get_the_umasks_mode(in_tmp, umask_022):
+    from gdsim.app.app import GdsimApp
+    from gdsim.scenario.load import load_scenario
+
+    source = in_tmp / "mine.toml"
+    source.write_text(starter_text(source))
+    app = GdsimApp(load_scenario(source))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("l", "ctrl+s")
+        await pilot.press("enter")
+        await pilot.pause()
+        saved = in_tmp / "mine-changed.toml"
+        text = saved.read_text()
+        assert tomllib.loads(text) == app.screen.session.loaded.raw
+        assert tomllib.loads(text) != tomllib.loads(source.read_text())  # the lr change is in it
+        for line in source.read_text().splitlines():
+            if line.lstrip().startswith("#"):
+                assert line in text, line
+        await pilot.press("ctrl+e", "enter")
+        await pilot.pause()
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+    written = [saved, in_tmp / "mine-runs.csv", *in_tmp.glob("*.svg")]
+    assert len(written) == 3
+    for path in written:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path.name
