@@ -9,6 +9,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from gdsim.engine.simulation import Simulation
+from gdsim.words import plural
 
 # What an evaluation step adds to a record, by task (the metrics come from gdsim/engine/metrics.py).
 CLASSIFICATION_KEYS = ("train_loss", "val_loss", "train_accuracy", "val_accuracy", "train_precision",
@@ -112,8 +113,8 @@ def final_status(sim: Simulation, r: int) -> str:
             what = "saddle point" if minimum.kind == "saddle" else f"{minimum.kind} minimum"
             return f"nearest {what} ({point}) at distance {float(distance[0]):.3g}"
     if hasattr(problem, "epoch_at"):
-        return f"trained {sim.step_count} steps ({problem.epoch_at(sim.step_count):.1f} epochs)"
-    return f"ran {sim.step_count} steps"
+        return f"trained {plural(sim.step_count, 'step')} ({problem.epoch_at(sim.step_count):.1f} epochs)"
+    return f"ran {plural(sim.step_count, 'step')}"
 
 
 def run_title(label: str, seed: int) -> str:

@@ -16,6 +16,7 @@ from typing import IO
 from gdsim.errors import UserError
 from gdsim.fileio import atomic_text_writer, check_writable
 from gdsim.scenario.library import resolve
+from gdsim.words import plural
 
 FORMATS = ("table", "jsonl", "csv", "summary")
 TABLE_ROWS = 10
@@ -163,7 +164,7 @@ def write_predict(loaded, steps: int, out: IO[str]) -> None:
     from gdsim.scenario.verify import verify
 
     total = loaded.scenario.scenario.steps
-    note = f" (over the scenario's {total} steps)" if steps != total else ""
+    note = f" (over the scenario's {plural(total, 'step')})" if steps != total else ""
     lines = summary_lines(predict, verify(loaded), note)
     out.write("\n" + "\n".join(lines) + "\n")
 

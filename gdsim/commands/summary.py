@@ -16,6 +16,7 @@ from typing import IO
 import numpy as np
 
 from gdsim import records
+from gdsim.words import plural
 
 WIDTH = 80  # lines are wrapped to this many columns, continued 4 columns further in
 PERCENTILES = (0, 10, 50, 90, 100)
@@ -36,11 +37,6 @@ def wrap(line: str) -> str:
     indent = " " * (len(line) - len(line.lstrip(" ")) + 4)
     filled = textwrap.fill(line, WIDTH, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
     return filled.replace(NBSP, " ")
-
-
-def plural(n: int, noun: str, many: str | None = None) -> str:
-    """'1 run', '2 runs' ('1 of 1' reads as such: the noun follows the number)."""
-    return f"{n:,} {noun if n == 1 else (many or noun + 's')}"
 
 
 def num(value: float) -> str:

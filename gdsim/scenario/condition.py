@@ -19,6 +19,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StrictInt, WithJsonSchema, model_validator
 
+from gdsim.words import plural
+
 Number = Annotated[float, Field(allow_inf_nan=False, ge=-1e300, le=1e300)]
 Step = Annotated[StrictInt, Field(ge=0, le=10_000_000)]
 MOMENTS = ("start", "final", "min", "max", "mean", "jitter")
@@ -82,7 +84,7 @@ class Condition(BaseModel):
         when = f"at step {self.at}" if isinstance(self.at, int) else (
             {"start": "at the start", "final": "at the end"}.get(self.at, self.at))
         if self.last is not None:
-            when += f" over the last {self.last} steps"
+            when += f" over the last {plural(self.last, 'step')}"
         elif self.during is not None:
             when += f" over steps {self.during[0]}-{self.during[1]}"
         what = f"gradient norm of layer {self.layer}" if self.metric == "layer_grad_norm" else self.metric

@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from gdsim.scenario.condition import Condition
+from gdsim.words import plural
 
 SURFACE_METRICS = ("x", "y", "distance_to_global", "distance_to_local", "distance_to_nearest")
 SPLITS = ("train", "val", "test")
@@ -327,7 +328,7 @@ def _when(at: Any, during: tuple[int, int] | None, last: int | None = None) -> s
 
 def _window(during: tuple[int, int] | None, last: int | None = None) -> str:
     if last is not None:
-        return f" over the last {last} steps"
+        return f" over the last {plural(last, 'step')}"
     return f" over steps {during[0]}-{during[1]}" if during else ""
 
 

@@ -17,6 +17,7 @@ from gdsim.scenario.expect import (
     CLASSIFICATION, DATA_METRICS, DERIVED, EVAL_METRICS, NETWORK_METRICS, REGRESSION, SURFACE_METRICS, Expectation,
     measured_name,
 )
+from gdsim.words import plural
 
 # Series memory bound: beyond this many (step, run) entries per metric, every k-th step is kept.
 MAX_SERIES_ENTRIES = 4_000_000
@@ -230,7 +231,7 @@ class Measurer:
     def _check_step(self, at: Any) -> int:
         step = self._step_of(at)
         if step is not None and step > self.steps:
-            raise MeasureError(f"step {step} is beyond the scenario's {self.steps} steps")
+            raise MeasureError(f"step {step} is beyond the scenario's {plural(self.steps, 'step')}")
         return step
 
     def value(self, name: str, at: Any, rows: np.ndarray, during: tuple[int, int] | None) -> np.ndarray:
@@ -245,7 +246,7 @@ class Measurer:
         values = self.series[name][:, rows]
         if during is not None:
             if during[0] > self.steps:
-                raise MeasureError(f"during starts at step {during[0]}, beyond the scenario's {self.steps} steps")
+                raise MeasureError(f"during starts at step {during[0]}, beyond the scenario's {plural(self.steps, 'step')}")
             keep = (self.series_steps >= during[0]) & (self.series_steps <= during[1])
             values = values[keep]
         if at in ("any", "all"):

@@ -7,6 +7,7 @@ import tomllib
 from typing import Any
 
 from gdsim.scenario.load import LoadedScenario, ScenarioError, validate_raw
+from gdsim.words import plural
 
 
 def parse_assignment(text: str) -> tuple[list[str], Any]:
@@ -61,7 +62,8 @@ def _index(part: str, items: list, dotted: str) -> int:
     if index == len(items):  # one past the end adds a run
         items.append({})
     if index > len(items):
-        raise ScenarioError(f"--set {dotted}: there are {len(items)} runs (0 to {len(items) - 1})")
+        raise ScenarioError(f"--set {dotted}: there {'is' if len(items) == 1 else 'are'} {plural(len(items), 'run')} "
+                            f"(0 to {len(items) - 1})")
     return index
 
 

@@ -22,6 +22,7 @@ from gdsim.scenario.expect import AGGREGATES, Expectation, known_at, measured_na
 from gdsim.scenario.load import LoadedScenario
 from gdsim.scenario.measure import MeasureError, Measurer
 from gdsim.scenario.predict import PredictResult, predict_result
+from gdsim.words import plural
 
 
 @dataclass(frozen=True)
@@ -325,7 +326,7 @@ def verify_report(loaded_all: list[LoadedScenario], out: IO[str] | None = None) 
         if not result.outcomes:
             print(f"{loaded.id}: no expectations", file=out)
             continue
-        print(f"{loaded.id}: {status} ({len(result.outcomes)} expectations, {result.seconds:.2f} s)", file=out)
+        print(f"{loaded.id}: {status} ({plural(len(result.outcomes), 'expectation')}, {result.seconds:.2f} s)", file=out)
         for outcome in result.outcomes:
             mark = "pass" if outcome.passed else "FAIL"
             print(f"  {mark}  {outcome.expectation.because}", file=out)
@@ -334,6 +335,7 @@ def verify_report(loaded_all: list[LoadedScenario], out: IO[str] | None = None) 
         if result.predict is not None:
             print(predict_line(result.predict), file=out)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-    print(f"{total - failures} of {total} expectations hold in {len(loaded_all)} scenarios "
+    print(f"{total - failures} of {plural(total, 'expectation')} {'holds' if total == 1 else 'hold'} "
+          f"in {plural(len(loaded_all), 'scenario')} "
           f"({elapsed:.1f} s, {cpu:.1f} s of CPU time)", file=out)
     return failures

@@ -24,6 +24,7 @@ from gdsim.serve import auth
 from gdsim.serve.cpu_share import CpuShares
 from gdsim.serve.pty_process import ResourceLimits, precompile
 from gdsim.serve.sessions import GdsimSession, SessionRegistry, SessionSettings, format_duration
+from gdsim.words import plural
 
 log = logging.getLogger("gdsim.serve")
 
@@ -261,7 +262,7 @@ def describe(server: RunningSSHServer, config: SSHServerConfig) -> str:
         "               participants check that their ssh shows this fingerprint before typing 'yes'",
         f"  participants type:  ssh {port_flag}workshop@{shown}",
         f"  authentication: {how}",
-        f"  limits: {config.max_sessions} sessions, idle timeout {idle}, per session {mem} and {cpu}",
+        f"  limits: {plural(config.max_sessions, 'session')}, idle timeout {idle}, per session {mem} and {cpu}",
         "Press Ctrl+C to stop (every session is closed).",
     ])
 

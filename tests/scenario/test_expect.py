@@ -274,7 +274,7 @@ def test_report_counts_failures_and_shows_the_reasons():
     assert verify_report([loaded], out) == 1
     text = out.getvalue()
     assert "pass  holds" in text and "FAIL  does not hold" in text
-    assert "1 of 2 expectations hold in 1 scenarios" in text
+    assert "1 of 2 expectations hold in 1 scenario " in text
 
 
 def test_a_scenario_without_expectations_reports_so():
