@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gdsim.scenario.expect import ExpectList
-from gdsim.scenario.predict import Predict, check_placeholders, texts_with_placeholders
+from gdsim.scenario.predict import Predict, check_no_placeholders, check_placeholders, texts_with_placeholders
 
 MAX_TEXT = 20_000
 MAX_RUNS = 10_000  # after expanding `seeds`, per scenario
@@ -199,4 +199,5 @@ class Scenario(Strict):
                     known = ", ".join(sorted(ids)) if ids else "none (give the [[expect]] that checks the answer an id)"
                     raise ValueError(f"predict.shown_by.{index}: no [[expect]] has id {name!r}; the ids are: {known}")
         check_placeholders(texts_with_placeholders(self), ids)
+        check_no_placeholders(self)
         return self

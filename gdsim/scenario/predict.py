@@ -107,6 +107,18 @@ def check_placeholders(texts: Iterable[tuple[str, str]], ids: set[str]) -> None:
                 )
 
 
+def check_no_placeholders(scenario: Any) -> None:
+    """Raise ValueError "key: ..." if a text shown before the run (or never filled) has a placeholder."""
+    info = scenario.scenario
+    texts = [("scenario.title", info.title), ("scenario.claim", info.claim),
+             *((f"scenario.try_this.{i}", t) for i, t in enumerate(info.try_this)),
+             *((f"expect.{i}.because", e.because) for i, e in enumerate(scenario.expect))]
+    for key, text in texts:
+        if "{{" in text:
+            raise ValueError(f"{key}: placeholders ({{{{id}}}}) are filled only in the lesson and in "
+                             "[predict] why / explain")
+
+
 def texts_with_placeholders(scenario: Any) -> list[tuple[str, str]]:
     """(dotted key, text) of every text in a Scenario that may hold placeholders."""
     texts = [("scenario.lesson", scenario.scenario.lesson)]

@@ -106,6 +106,8 @@ def verify(loaded: LoadedScenario) -> Verification:
         except MeasureError as exc:
             passed, measured, value = False, f"cannot be checked: {exc}", None
         value = None if value is None else float(value)
+        if value is not None and value != value and expectation.kind not in ("diverges", "stops_early"):
+            value = None  # nothing finite was measured; NaN stays only for "never diverged / stopped"
         result.outcomes.append(Outcome(index, expectation, passed, measured, value, known_at(expectation, info.steps)))
     if loaded.scenario.predict is not None:
         result.predict = predict_result(loaded.scenario.predict, result)

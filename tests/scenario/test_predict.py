@@ -163,6 +163,13 @@ def test_unknown_placeholder_in_the_lesson_names_file_key_and_ids():
     assert "{{gap}}" in message and "ratio" in message and "left-loss" in message
 
 
+@pytest.mark.parametrize("key", ["claim", "title"])
+def test_placeholders_only_where_they_are_filled(key):
+    message = invalid(BASE.replace(f'{key} = "', f'{key} = "{{{{ratio}}}} ', 1))
+    assert f"scenario.{key}" in message and "filled only in the lesson" in message
+    assert "expect.1.because" in invalid(BASE.replace('because = "The right run', 'because = "{{ratio}} The right run'))
+
+
 def test_bad_format_spec_is_a_load_error():
     assert "format the tool cannot use" in invalid(with_lesson("x {{ratio:.3q}}"))
     assert "opens no placeholder" in invalid(with_lesson("x {{ratio:{}}} {{ratio"))
