@@ -124,7 +124,9 @@ def test_output_is_atomic_and_never_overwrites(tmp_path, capsys):
 def test_table_and_summary_are_readable(capsys):
     status, out, _ = run_cli(["run", MIXED, "--steps", "100"], capsys)
     assert status == 0
-    assert "left (seed 1)" in out and "nearest global minimum" in out
+    assert "left (seed 1)" in out and "  global min (-2.81, 3.13)\n" in out
+    assert "  diverged at step 4\n" in out  # 'big', in the states' words (engine/states.py)
+    assert "(no |velocity|: sgd keeps no momentum buffer)" in out and "|velocity|" in out.split("adam")[1]
     status, out, _ = run_cli(["run", MIXED, "--format", "summary", "--steps", "100"], capsys)
     assert out.startswith("6 runs after 100 steps\n") and "ens: 3 runs (seeds 1 to 3)" in out
     assert max(map(len, out.splitlines())) <= 80

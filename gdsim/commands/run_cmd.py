@@ -88,7 +88,7 @@ def emit(loaded, steps: int, fmt: str | None, out: IO[str], all_params: bool = F
     from gdsim.build import build
 
     # a summary says where runs ended in the states' words, judged over a window of the history
-    sim = build(loaded, record=record or fmt == "summary")
+    sim = build(loaded, record=record or fmt in ("summary", "table"))
     progress = Progress(steps) if sys.stderr.isatty() else None
     if fmt in ("jsonl", "csv"):
         writer = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
@@ -131,28 +131,48 @@ def emit(loaded, steps: int, fmt: str | None, out: IO[str], all_params: bool = F
 
 
 def write_table(sim, rows: list[list[dict]], out: IO[str]) -> None:
+    """Per run: its records at about ten steps, then where it ended (engine/states.py's words)."""
     from gdsim import records
+    from gdsim.commands.summary import state_words
+    from gdsim.engine.states import run_states
 
+    states = run_states(sim)
     for r, run in enumerate(sim.runs):
         out.write(records.run_title(run.label, run.seed) + "\n")
-        header = f"{'step':>8} {'loss':>11} {'|grad|':>11} {'|velocity|':>11} {'lr':>11}"
+        cohort = next(c for c in sim.cohorts if r in c.rows)
+        has_velocity = any(step_rows[r]["velocity_norm"] is not None for step_rows in rows)
         has_params = "params" in rows[0][r]
         has_eval = "val_loss" in rows[0][r]
+        header = f"{'step':>8} {'loss':>11} {'|grad|':>11}" + (f" {'|velocity|':>11}" if has_velocity else "")
+        header += f" {'lr':>11}"
         if has_eval:
             header += f" {'val loss':>11}"
         if has_params:
             header += "  params"
         out.write(header + "\n")
+        between = False
         for step_rows in rows:
             rec = step_rows[r]
-            line = (f"{rec['step']:>8} {records.fmt(rec['loss'])} {records.fmt(rec['grad_norm'])} "
-                    f"{records.fmt(rec['velocity_norm'])} {records.fmt(rec['lr'])}")
+            line = f"{rec['step']:>8} {records.fmt(rec['loss'])} {records.fmt(rec['grad_norm'])}"
+            if has_velocity:
+                line += f" {records.fmt(rec['velocity_norm'])}"
+            line += f" {records.fmt(rec['lr'])}"
             if has_eval:
                 line += f" {records.fmt(rec['val_loss'])}"
+                between |= rec["val_loss"] is None
             if has_params:
                 line += "  (" + ", ".join(records.fmt(p, 0).strip() for p in rec["params"]) + ")"
             out.write(line + "\n")
-        out.write(f"  {records.final_status(sim, r)}\n\n")
+        notes = []
+        if not has_velocity:
+            notes.append(f"no |velocity|: {cohort.optimizer.name} keeps no momentum buffer")
+        if between and cohort.eval_every:
+            notes.append(f"val loss is measured every {cohort.eval_every} steps; - marks a row between")
+        state = states[r]
+        ended = state_words(state)
+        if state.kind not in ("diverged", "stopped") and state.point is None:
+            ended += f"; {records.final_status(sim, r)}"
+        out.write(f"  {ended}\n" + "".join(f"  ({note})\n" for note in notes) + "\n")
 
 
 def write_predict(loaded, steps: int, out: IO[str]) -> None:
