@@ -181,48 +181,57 @@ def classify(window: Window, *, diverged_at: np.ndarray | None = None, stopped_a
     stopped early; known: the surface's known points; noisy: per run, whether its gradient is a
     random sample (noise, mini-batches, dropout): then only direction reversals mean oscillating;
     floor: the lowest loss reachable (default: the global minimum's value if known, else 0)."""
-    loss, grad = np.asarray(window.loss, dtype=np.float64), np.asarray(window.grad_norm, dtype=np.float64)
+    runs = window.loss.shape[1]
+    if floor is None:
+        floor = known.floor if known is not None else None
+    floors = np.full(runs, 0.0 if floor is None else float(floor))
+    groups = [(np.arange(runs), known)] if known is not None else []
+    return _classify(window, diverged_at, stopped_at, best_at, groups,
+                     np.broadcast_to(np.asarray(noisy, dtype=bool), (runs,)), floors)
+
+
+def _classify(window: Window, diverged_at, stopped_at, best_at, groups, noisy: np.ndarray,
+              floor: np.ndarray) -> list[RunState]:
+    """classify() for runs whose known points differ: `groups` is [(rows, Known)], floor per run."""
+    loss, grad = window.loss, window.grad_norm
     n, runs = loss.shape
     now = int(window.steps[-1]) if n else 0
     never = np.full(runs, -1, dtype=np.int64)
     diverged_at = never if diverged_at is None else np.asarray(diverged_at)
     stopped_at = never if stopped_at is None else np.asarray(stopped_at)
-    noisy = np.broadcast_to(np.asarray(noisy, dtype=bool), (runs,))
-    if floor is None:
-        floor = (known.floor if known is not None else None)
-    floor = 0.0 if floor is None else float(floor)
     last = loss[-1] if n else np.full(runs, np.nan)
     kinds = np.full(runs, "ok" if n < 2 else "moving", dtype=object)
-
+    at = np.full(runs, -1)
     with np.errstate(all="ignore"):
         if n >= 2:
             start_scale = np.abs(np.asarray(window.start_loss, dtype=np.float64) - floor)
             _judge_window(window, loss, grad, kinds, noisy, floor, start_scale)
-        at = np.full(runs, -1)
-        if known is not None and window.params is not None and n:
-            index, distance = known.nearest(window.params[-1])
-            at = np.where(distance <= known.near, index, -1)
-            for r in np.flatnonzero((at >= 0) & (kinds != "growing")):
-                kind = known.kinds[at[r]]
-                kinds[r] = "saddle" if kind == "saddle" else f"{kind} min"
-        stopped = (stopped_at >= 0) & (stopped_at <= now)
-        diverged = (diverged_at >= 0) & (diverged_at <= now)
-
+        if window.params is not None and n:
+            for rows, known in groups:
+                if known is None:
+                    continue
+                index, distance = known.nearest(window.params[-1][rows])
+                at[rows] = np.where(distance <= known.near, index, -1)
+                for r in rows[(at[rows] >= 0) & (kinds[rows] != "growing")]:
+                    kind = known.kinds[at[r]]
+                    kinds[r] = "saddle" if kind == "saddle" else f"{kind} min"
+    points = {int(r): tuple(float(v) for v in known.points[at[r]])
+              for rows, known in groups if known is not None
+              for r in rows if at[r] >= 0 and kinds[r] in ("global min", "local min", "saddle")}
     out = []
     for r in range(runs):
-        if diverged[r]:
-            out.append(RunState("diverged", step=int(diverged_at[r])))
-        elif stopped[r]:
+        d, s = int(diverged_at[r]), int(stopped_at[r])
+        if 0 <= d <= now:
+            out.append(RunState("diverged", step=d))
+        elif 0 <= s <= now:
             best = None if best_at is None or best_at[r] < 0 else int(best_at[r])
-            out.append(RunState("stopped", step=int(stopped_at[r]), best=best, loss=float(last[r])))
+            out.append(RunState("stopped", step=s, best=best, loss=float(last[r])))
         else:
-            point = tuple(float(v) for v in known.points[at[r]]) if at[r] >= 0 and kinds[r] in (
-                "global min", "local min", "saddle") else None
-            out.append(RunState(str(kinds[r]), point=point, loss=float(last[r])))
+            out.append(RunState(str(kinds[r]), point=points.get(r), loss=float(last[r])))
     return out
 
 
-def _judge_window(window: Window, loss, grad, kinds, noisy, floor: float, start_scale) -> None:
+def _judge_window(window: Window, loss, grad, kinds, noisy, floor, start_scale) -> None:
     """Fill `kinds` with growing / oscillating / stalled / converged / slow where the window says so."""
     n = len(loss)
     first, last = loss[0], loss[-1]
@@ -271,44 +280,57 @@ def window_of(sim: Any, until: int | None = None, span: int = WINDOW_STEPS) -> W
     step) or at the live state. Without a history, the window is the live state alone."""
     history = sim.history
     live = until is None or until >= sim.step_count
-    rows: list[dict[str, np.ndarray]] = []
-    steps: list[int] = []
-    start_loss = start_grad = None
     fields = ("loss", "grad_norm") + (("params",) if sim.small else ())
     if history is not None and history.count:
         end = history.count if live else history.index_at(until) + 1
         begin = history.index_at(max(0, (sim.step_count if live else until) - span))
-        recent = history.recent(fields, begin, end)
-        for i, step in enumerate(recent["steps"]):
-            steps.append(int(step))
-            rows.append({f: recent[f][i] for f in fields})
+        got = history.recent(fields, begin, end)
         first = history.recent(("loss", "grad_norm"), 0, 1)
-        if int(first["steps"][0]) == 0:
-            start_loss, start_grad = first["loss"][0], first["grad_norm"][0]
-    if live and (not steps or steps[-1] < sim.step_count):
-        steps.append(sim.step_count)
-        rows.append({"loss": sim.loss, "grad_norm": sim.grad_norm, **({"params": sim.params} if sim.small else {})})
-    if start_loss is None:  # no record of step 0: judged from what there is
-        start_loss, start_grad = rows[0]["loss"], rows[0]["grad_norm"]
-    return Window(np.array(steps, dtype=np.int64), np.stack([r["loss"] for r in rows]),
-                  np.stack([r["grad_norm"] for r in rows]), np.asarray(start_loss), np.asarray(start_grad),
-                  np.stack([r["params"] for r in rows]) if sim.small else None)
+    else:
+        got = {"steps": np.zeros(0, dtype=np.int64), "loss": np.zeros((0, sim.n_runs)),
+               "grad_norm": np.zeros((0, sim.n_runs)), "params": np.zeros((0, sim.n_runs, sim.n_params or 0))}
+        first = None
+    if live and (not len(got["steps"]) or got["steps"][-1] < sim.step_count):
+        got["steps"] = np.append(got["steps"], sim.step_count)
+        got["loss"] = np.concatenate([got["loss"], sim.loss[None]])
+        got["grad_norm"] = np.concatenate([got["grad_norm"], sim.grad_norm[None]])
+        if sim.small:
+            got["params"] = np.concatenate([got["params"], sim.params[None]])
+    if first is not None and int(first["steps"][0]) == 0:
+        start_loss, start_grad = first["loss"][0], first["grad_norm"][0]
+    else:  # no record of step 0: judged from what there is
+        start_loss, start_grad = got["loss"][0], got["grad_norm"][0]
+    return Window(got["steps"], got["loss"], got["grad_norm"], start_loss, start_grad,
+                  got["params"] if sim.small else None)
 
 
 def run_states(sim: Any, until: int | None = None) -> list[RunState]:
     """The state of every run of `sim` (in scenario order), live or at the rewound step `until`."""
     window = window_of(sim, until)
-    out: list[RunState | None] = [None] * sim.n_runs
-    diverged, stopped = sim.diverged_at, sim.stopped_at
+    groups, floor, noisy, best = [], np.zeros(sim.n_runs), np.zeros(sim.n_runs, dtype=bool), None
     for cohort in sim.cohorts:
-        rows = cohort.rows
-        sub = Window(window.steps, window.loss[:, rows], window.grad_norm[:, rows], window.start_loss[rows],
-                     window.start_grad[rows], None if window.params is None else window.params[:, rows])
-        for r, state in zip(rows, classify(sub, diverged_at=diverged[rows], stopped_at=stopped[rows],
-                                           best_at=best_steps(cohort), known=Known.of(cohort.problem),
-                                           noisy=is_noisy(cohort.problem))):
-            out[int(r)] = state
-    return out  # type: ignore[return-value]
+        known = _known(cohort.problem)
+        groups.append((cohort.rows, known))
+        floor[cohort.rows] = (known.floor if known is not None else None) or 0.0
+        noisy[cohort.rows] = is_noisy(cohort.problem)
+        steps = best_steps(cohort)
+        if steps is not None:
+            best = np.full(sim.n_runs, -1) if best is None else best
+            best[cohort.rows] = steps
+    return _classify(window, sim.diverged_at, sim.stopped_at, best, groups, noisy, floor)
+
+
+_KNOWN: dict[int, tuple[Any, Known | None]] = {}
+
+
+def _known(problem: Any) -> Known | None:
+    """Known.of(problem), kept per problem object (a problem never changes its minima)."""
+    hit = _KNOWN.get(id(problem))
+    if hit is None or hit[0] is not problem:
+        if len(_KNOWN) > 64:
+            _KNOWN.clear()
+        hit = _KNOWN[id(problem)] = (problem, Known.of(problem))
+    return hit[1]
 
 
 def best_steps(cohort: Any) -> np.ndarray | None:
