@@ -212,3 +212,13 @@ def ensemble(session: Session) -> tuple[LoadedScenario, str]:
         return _apply(session, runs), f"{run.label}: back to a single run"
     entry["seeds"] = ENSEMBLE_SIZE
     return _apply(session, runs), f"{run.label}: an ensemble of {ENSEMBLE_SIZE} seeds"
+
+
+def random_starts(session: Session) -> tuple[LoadedScenario, str]:
+    """The selected run as an ensemble of ENSEMBLE_SIZE seeds from random starts (its start dropped)."""
+    run, _, _ = _selected(session)
+    runs = _runs(session)
+    entry = runs[run.entry]
+    entry.pop("start", None)
+    entry["seeds"] = ENSEMBLE_SIZE
+    return _apply(session, runs), f"{run.label}: an ensemble of {ENSEMBLE_SIZE} random starts"

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from gdsim.app.screens.scenario import ScenarioScreen
-from gdsim.app.widgets.run_table import RunTable
+from gdsim.app.widgets.run_table import COLUMNS, RunTable
 from tests.app.conftest import make_app
+
+
+def col(name: str) -> int:
+    return [c.name for c in COLUMNS].index(name)
 
 
 def header(table: RunTable) -> str:
@@ -18,12 +22,12 @@ async def test_rows_and_readings_follow_the_runs():
         table = screen.query_one(RunTable)
         assert [row[1] for row in table.rows] == ["A", "B", "C"]
         assert [row[3] for row in table.rows] == ["sgd", "sgd μ=0.9", "adam"]
-        before = [row[7] for row in table.rows]
+        before = [row[col('loss')] for row in table.rows]
         await pilot.press(".", ".", ".")
         await pilot.pause()
-        assert [row[7] for row in table.rows] != before  # the loss column is live
+        assert [row[col('loss')] for row in table.rows] != before  # the loss column is live
         loss = screen.session.sim.loss
-        assert table.rows[0][7] == f"{float(loss[0]):.5g}"
+        assert table.rows[0][col('loss')] == f"{float(loss[0]):.5g}"
         assert "batch" not in header(table)  # surfaces have no batch: the column says nothing, so it goes
         await pilot.press("a")
         await pilot.pause()

@@ -15,12 +15,14 @@ import numpy as np
 
 from gdsim.build import RunConfig, build, resolve_runs
 from gdsim.engine.simulation import Cohort, Simulation
+from gdsim.engine.states import RunState, run_states
 from gdsim.scenario.load import LoadedScenario
 from gdsim.app.text import clean
 
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 0)  # steps/s; 0 = flat out
 IN_FLIGHT = 3  # worker requests kept in flight: 75 ms of work queued, so a tick late by 25 ms still finds the worker busy
 ENSEMBLE_MIN = 8  # an entry with at least this many seeds is drawn as a band, not as lines
+STATE_PERIOD = 0.25  # while running, run states are judged again at most this often (seconds)
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,11 @@ class Session:
         self._step_cost = 2e-4  # seconds per step, learnt as we go
         self.worker = None  # an EngineWorker stepping for us at full speed, when the screen gives one
         self._synced: int | None = None  # the worker token under which it holds our current state
+        # While a [predict] question is not revealed, runs are shown as "run A", "run B": the
+        # scenario's own labels ("too small", "just right") would give the answer away.
+        self.neutral = False
+        self.answers: list = []  # the learner's answers (gdsim.scenario.predict.PredictAnswer), oldest first
+        self._states: tuple | None = None  # (key, step, time, states): see states()
         self.rebuild(loaded)
 
     # -- building ------------------------------------------------------------------------------
@@ -100,12 +107,42 @@ class Session:
         for entry, rows in by_entry.items():
             if len(rows) >= ENSEMBLE_MIN:
                 label = clean(self.configs[rows[0]].group, keep_newlines=False)
-                display.append(DisplayRun(label, np.array(rows), len(display), entry, True))
+                display.append(DisplayRun(self._shown_label(label, len(display)), np.array(rows),
+                                          len(display), entry, True))
             else:
                 for row in rows:
                     label = clean(self.sim.runs[row].label, keep_newlines=False)
-                    display.append(DisplayRun(label, np.array([row]), len(display), entry, False))
+                    display.append(DisplayRun(self._shown_label(label, len(display)), np.array([row]),
+                                              len(display), entry, False))
         return display
+
+    def _shown_label(self, label: str, colour: int) -> str:
+        if not self.neutral:
+            return label
+        from gdsim.app.draw.palette import letter
+
+        return f"run {letter(colour)}"
+
+    def set_neutral(self, neutral: bool) -> None:
+        """Show neutral run labels ("run A") or the scenario's own ones (at the reveal)."""
+        if neutral != self.neutral:
+            self.neutral = neutral
+            self.display = self._display_runs()
+            self.version += 1
+
+    def states(self) -> list[RunState]:
+        """Every run's state in words (gdsim.engine.states) at the shown step. While running they
+        are judged again at most every STATE_PERIOD seconds (about 1 ms for a few runs, a few ms
+        for an ensemble: not at every redraw); at once after a key, a pause or a rewind."""
+        key = (id(self.sim), self.cursor)
+        now = time.monotonic()
+        cached = self._states
+        if cached is not None and cached[0] == key and (
+                cached[1] == self.sim.step_count or (self.running and now - cached[2] < STATE_PERIOD)):
+            return cached[3]
+        states = run_states(self.sim, self.cursor)
+        self._states = (key, self.sim.step_count, now, states)
+        return states
 
     @property
     def modified(self) -> bool:

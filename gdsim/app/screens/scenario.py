@@ -21,6 +21,7 @@ from textual.widgets import TabbedContent, TabPane
 from gdsim.app.app import collect_garbage_again
 from gdsim.app.runtime.pacing import FRAME_PERIOD, Pacer, ShareSource
 from gdsim.app.screens.map_actions import MapActions
+from gdsim.app.screens.predict_actions import PredictActions
 from gdsim.app.screens.scenario_actions import ScenarioActions
 from gdsim.app.draw import panels
 from gdsim.app.draw.series import PlotData, final_values
@@ -31,9 +32,11 @@ from gdsim.app.widgets.key_footer import KeyFooter
 from gdsim.app.widgets.lesson_panel import LessonPanel
 from gdsim.app.widgets.maths_panel import MathsPanel
 from gdsim.app.widgets.notice_bar import NoticeBar
+from gdsim.app.widgets.question_panel import QuestionPanel
 from gdsim.app.widgets.run_table import RunTable
 from gdsim.app.widgets.status_line import StatusLine
 from gdsim.app.widgets.surface_map import SurfaceMap, map_kind
+from gdsim.app.widgets.verdict_line import VerdictLine
 from gdsim.app.widgets.weights_panel import WeightsPanel, has_weights
 
 REDRAW_HZ = round(1 / FRAME_PERIOD)  # timer ticks per second; the Pacer decides how much engine work each one does
@@ -58,7 +61,7 @@ def _show(widget: Widget, wanted: bool) -> None:
         widget.display = wanted
 
 
-class ScenarioScreen(ScenarioActions, MapActions, Screen):
+class ScenarioScreen(PredictActions, ScenarioActions, MapActions, Screen):
     """One open scenario; escape goes back to the list."""
 
     BINDINGS = [
@@ -89,6 +92,10 @@ class ScenarioScreen(ScenarioActions, MapActions, Screen):
         Binding("a", "add_run", "Add run"),
         Binding("d", "remove_run", "Remove run", show=False),
         Binding("e", "ensemble", "Ensemble", show=False),
+        Binding("E", "random_starts", "Ensemble of random starts", show=False),
+        Binding("0", "answer(0)", "Skip the question", show=False),
+        Binding("5", "answer(5)", "Answer 5", show=False),
+        Binding("w", "why", "Answer now / fold it", show=False),
         Binding("x", "maths", "Maths"),
         Binding("v", "velocity_view", "Velocity parts", show=False),
         Binding("g", "map_arrows", "Map: gradient/velocity arrows", show=False),
@@ -123,9 +130,12 @@ class ScenarioScreen(ScenarioActions, MapActions, Screen):
     # -- layout --------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         loaded = self.session.loaded
+        asking = loaded.scenario.predict is not None  # the explanation waits for the reveal
         with Horizontal(id="body"):
-            yield LessonPanel(loaded, id="side-lesson", classes="lesson")
+            yield LessonPanel(loaded, lesson=self.lesson_text() if asking else None, tips=not asking,
+                              id="side-lesson", classes="lesson")
             with Vertical(id="main"):
+                yield QuestionPanel(id="question")
                 with TabbedContent(id="tabs"):
                     with TabPane("Plots", id="tab-plots"):
                         with Horizontal(id="plots-row"):
@@ -148,6 +158,7 @@ class ScenarioScreen(ScenarioActions, MapActions, Screen):
                 # changes at every step is then one block of the screen, and Textual's compositor
                 # re-renders only that block, not the lesson and the tab bar as well.
                 yield StatusLine(id="status")
+                yield VerdictLine(id="verdicts")
                 yield NoticeBar(id="notices")
                 yield RunTable(id="runs")
         yield KeyFooter()
@@ -175,6 +186,7 @@ class ScenarioScreen(ScenarioActions, MapActions, Screen):
         self._weights = self.query_one(WeightsPanel)
         self._maths: MathsPanel | None = None  # the tabs' contents come when first opened
         self._tab_drawn = "tab-plots"
+        self.setup_predict()
         self._apply_layout()
         self._table.focus()
         # Ticks only while a scenario runs: an idle session then costs nothing (30 served at once).
@@ -246,7 +258,9 @@ class ScenarioScreen(ScenarioActions, MapActions, Screen):
             await pane.mount(surface)
             self._maps.append(surface)
         elif pane.id == "tab-lesson":
-            await pane.mount(LessonPanel(self.session.loaded, id="tab-lesson-panel", classes="lesson"))
+            hidden = self.flow is not None and self.flow.phase != "revealed"
+            await pane.mount(LessonPanel(self.session.loaded, lesson=self.lesson_text(), tips=not hidden,
+                                         id="tab-lesson-panel", classes="lesson"))
         elif pane.id == "tab-maths":
             maths = MathsPanel(id="maths")
             await pane.mount(maths)
@@ -309,6 +323,7 @@ class ScenarioScreen(ScenarioActions, MapActions, Screen):
             self._status.show(session)
             self._notices.show(session)
             self._table.show(session)
+            self.redraw_predict()
             for plot in self._plots:
                 if shown(plot):
                     plot.show(self.plot_data(plot.id or "", max(16, 2 * plot.size.width)))

@@ -30,11 +30,20 @@ class LessonPanel(VerticalScroll):
     import of ~0.1 s and a dozen child widgets), mounted the first time the panel is shown.
     """
 
-    def __init__(self, loaded: LoadedScenario, *, id: str | None = None, classes: str | None = None):
+    def __init__(self, loaded: LoadedScenario, *, lesson: str | None = None, tips: bool = True,
+                 id: str | None = None, classes: str | None = None):
+        """`lesson`: the text to show (placeholders already filled, or "" to hide it while a
+        [predict] question is open); None shows the scenario's lesson with its placeholders "…".
+        `tips`: whether to show the try-this list (hidden with the explanation before a reveal)."""
         super().__init__(id=id, classes=classes)
         self.loaded = loaded
-        lesson = clean(loaded.scenario.scenario.lesson)
-        self._blocks = parse(lesson) if lesson.strip() else ()
+        if lesson is None:
+            from gdsim.scenario.predict import render_lesson
+
+            lesson = render_lesson(loaded)
+        self._lesson = clean(lesson)
+        self._tips = tips
+        self._blocks = parse(self._lesson) if self._lesson.strip() else ()
         self._lesson_mounted = self._blocks is not None  # nothing left to mount
 
     def compose(self) -> ComposeResult:
@@ -48,7 +57,7 @@ class LessonPanel(VerticalScroll):
                      classes="lesson-meta")
         if self._blocks:
             yield LessonText(self._blocks, classes="lesson-text")
-        if info.try_this:
+        if info.try_this and self._tips:
             tips = Text("Try this\n", style=Style(bold=True))
             for tip in info.try_this:
                 tips.append(f" • {clean(tip, keep_newlines=False)}\n")
@@ -60,10 +69,10 @@ class LessonPanel(VerticalScroll):
     def mount_lesson(self) -> None:
         """Put the lesson's Markdown widget in its place (after the meta line), once, for a lesson
         LessonText does not draw."""
-        lesson = self.loaded.scenario.scenario.lesson
+        lesson = self._lesson
         if self._lesson_mounted or not lesson.strip():
             return
         self._lesson_mounted = True
         from textual.widgets import Markdown  # not needed for the first frame
 
-        self.mount(Markdown(clean(lesson), classes="lesson-text"), after=self.query_one(".lesson-meta"))
+        self.mount(Markdown(lesson, classes="lesson-text"), after=self.query_one(".lesson-meta"))

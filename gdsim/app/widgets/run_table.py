@@ -25,6 +25,7 @@ from gdsim.app.draw.axes import value
 from gdsim.app.runtime.session import Session
 from gdsim.app.text import short
 from gdsim.app.widgets.raster import RasterWidget
+from gdsim.engine.states import tally_words
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,16 @@ COLUMNS = (
     Column("lr", 6, right=True),
     Column("schedule", 8, drop=4),
     Column("batch", 5, right=True, drop=5),
+    Column("differs", 6, drop=6),  # the settings the runs differ in (init, activation, damping...); named in the header
     Column("loss", 10, right=True),
     Column("|grad|", 9, right=True, drop=2),
     Column("status", 6, drop=1),
 )
 GAP = 1  # blank cells between columns
+SEED = 2  # the seed column's index: kept (never dropped) where only the seeds tell the runs apart
+DIFFERS = 7  # the "differs" column's index; its header names the settings
+SHOWN = {"optimizer.name", "optimizer.lr", "optimizer.momentum", "schedule.name", "problem.batch_size"}
+STATUS_COLOURS = {"error": "red", "warning": "yellow", "info": "green"}
 
 
 class RunTable(RasterWidget, can_focus=True):
@@ -99,23 +105,31 @@ class RunTable(RasterWidget, can_focus=True):
         self._top = 0  # the first row shown when there are more rows than lines
         self._static_key: tuple | None = None
         self._static: list[tuple[list[str], Style]] = []
+        self._differs = ""  # the header of the "differs" column: the names of the settings
+        self._seeds_matter = False
 
     # -- data ----------------------------------------------------------------------------------
     def show(self, session: Session) -> None:
         mono = bool(getattr(self.app, "mono", False))
-        key = (id(session.sim), id(session.configs), len(session.display), mono)
+        key = (id(session.sim), id(session.configs), len(session.display), session.neutral, mono)
         if key != self._static_key:  # settings change only on a rebuild; readings at every frame
             self._static_key = key
-            self._static = [_settings(session, i, mono) for i in range(len(session.display))]
+            self._differs, differing = differing_settings(session)
+            self._seeds_matter = seeds_are_the_lesson(session)
+            self._static = []
+            for i in range(len(session.display)):
+                cells, mark = _settings(session, i, mono)
+                self._static.append((cells + [differing[i]], mark))
         values = session.values_at_cursor()
+        states = session.states()
         count = len(self.rows)
         self.rows, self._marks, self._status_styles = [], [], []
         for i, (cells, mark) in enumerate(self._static):
-            readings = _readings(session, i, values)
+            readings, severity = _readings(session, i, values, states)
             self.rows.append(cells + readings)
             self._marks.append(mark)
             self._status_styles.append(
-                Style(bold=True, color=None if mono else "red") if "diverged" in readings[-1] else Style())
+                Style() if not severity else Style(bold=severity == "error", color=None if mono else STATUS_COLOURS[severity]))
         self.selected = min(session.selected, max(0, len(self.rows) - 1))
         if len(self.rows) != count:
             self.refresh(layout=True)  # height: auto follows the number of rows
@@ -130,8 +144,12 @@ class RunTable(RasterWidget, can_focus=True):
         chosen = []
         for index, column in enumerate(COLUMNS):
             cells = [row[index] for row in self.rows]
-            if column.drop and cells and all(cell == "-" for cell in cells):
+            if column.drop and cells and all(cell in ("-", "") for cell in cells):
                 continue  # e.g. batch on a surface: nothing to read
+            if index == DIFFERS:
+                column = Column(self._differs, column.min_width, drop=column.drop)
+            elif index == SEED and self._seeds_matter:
+                column = Column(column.name, column.min_width)  # the lesson: never dropped
             chosen.append((index, column, max([column.min_width, cell_len(column.name)] + [cell_len(c) for c in cells])))
         total = lambda: sum(w for _, _, w in chosen) + GAP * (len(chosen) - 1)  # noqa: E731
         for level in sorted({c.drop for c in COLUMNS if c.drop}, reverse=True):
@@ -163,8 +181,8 @@ class RunTable(RasterWidget, can_focus=True):
         for r in range(self._top, len(self.rows)):
             style = cursor if r == self.selected else (stripe if r % 2 else base)
             cells = [(self.rows[r][i], w, c.right) for i, c, w in columns]
-            special = [(pos, self._marks[r] if COLUMNS[i].name == "" else style + self._status_styles[r])
-                       for pos, (i, c, w) in enumerate(columns) if COLUMNS[i].name in ("", "status")]
+            special = [(pos, self._marks[r] if i == 0 else style + self._status_styles[r])
+                       for pos, (i, c, w) in enumerate(columns) if i == 0 or COLUMNS[i].name == "status"]
             lines.append(self._line(cells, style, special, width))
         self._strips = lines
 
@@ -232,24 +250,67 @@ def _settings(session: Session, i: int, mono: bool) -> tuple[list[str], Style]:
     return cells, mark
 
 
-def _readings(session: Session, i: int, values: dict) -> list[str]:
-    """Loss, gradient norm and status of displayed run `i` at the shown step."""
+def _readings(session: Session, i: int, values: dict, states: list) -> tuple[list[str], str]:
+    """Loss, gradient norm and state of displayed run `i` at the shown step, and the state's severity."""
     run = session.display[i]
-    sim = session.sim
     losses = np.asarray(values["loss"])[run.rows]
     grads = np.asarray(values["grad_norm"])[run.rows]
     if run.ensemble:
         finite = losses[np.isfinite(losses)]
         loss = f"{value(float(np.median(finite)))} (median)" if len(finite) else "-"
         grad = value(float(np.median(grads[np.isfinite(grads)]))) if np.isfinite(grads).any() else "-"
-        n_div = int((sim.diverged_at[run.rows] >= 0).sum())
-        return [loss, grad, f"{n_div} diverged" if n_div else f"ensemble of {len(run.rows)}"]
-    return [value(float(losses[0])), value(float(grads[0])), _status(sim, int(run.rows[0]))]
+        mine = [states[int(r)] for r in run.rows]
+        worst = min((s.severity for s in mine if s.severity), key=lambda v: ("error", "warning", "info").index(v),
+                    default="")
+        return [loss, grad, tally_words(mine)], worst
+    state = states[int(run.rows[0])]
+    return [value(float(losses[0])), value(float(grads[0])), state.words], state.severity
 
 
-def _status(sim, row: int) -> str:
-    if sim.diverged_at[row] >= 0:
-        return f"diverged at {int(sim.diverged_at[row])}"
-    if sim.stopped_at[row] >= 0:
-        return f"stopped at {int(sim.stopped_at[row])}"
-    return "ok"
+# -- what sets the runs apart -------------------------------------------------------------------
+NAMES = {"start": "start", "problem.init": "init", "problem.activation": "activation",
+         "optimizer.damping": "damping", "problem.hidden": "hidden", "problem.l1": "L1", "problem.l2": "L2",
+         "problem.dropout": "dropout", "problem.noise": "noise", "optimizer.weight_decay": "decay",
+         "optimizer.nesterov": "nesterov", "problem.standardize": "standardize"}
+
+
+def _flat(config) -> dict[str, object]:
+    out: dict[str, object] = {"start": config.start}
+    for table in ("problem", "optimizer", "schedule"):
+        for key, item in getattr(config, table).items():
+            out[f"{table}.{key}"] = item
+    return out
+
+
+def differing_settings(session: Session, limit: int = 2) -> tuple[str, list[str]]:
+    """(header, one cell per displayed run) naming the settings the runs differ in that the other
+    columns do not show (init, activation, damping, L2, start ...), at most `limit` of them."""
+    flats = [_flat(session.configs[int(run.rows[0])]) for run in session.display]
+    if len(flats) < 2:
+        return "", [""] * len(flats)
+    keys = sorted({k for f in flats for k in f} - SHOWN, key=lambda k: (k not in NAMES, k))
+    differ = [k for k in keys if len({repr(f.get(k)) for f in flats}) > 1][:limit]
+    if not differ:
+        return "", [""] * len(flats)
+    header = ", ".join(NAMES.get(k, k.split(".", 1)[-1]) for k in differ)
+    return header, [", ".join(_setting(k, f.get(k)) for k in differ) for f in flats]
+
+
+def _setting(key: str, item: object) -> str:
+    if item is None:
+        return "random" if key == "start" else "default"
+    if isinstance(item, (tuple, list)):
+        return "(" + ", ".join(_setting(key, v) for v in item) + ")"
+    if isinstance(item, float):
+        return f"{item:g}"
+    return short(str(item), 16)
+
+
+def seeds_are_the_lesson(session: Session) -> bool:
+    """Whether the displayed runs differ in their seeds and in nothing else the table shows."""
+    if len(session.display) < 2:
+        return any(run.ensemble for run in session.display)
+    flats = [_flat(session.configs[int(run.rows[0])]) for run in session.display]
+    seeds = {session.configs[int(run.rows[0])].seed for run in session.display}
+    same = all(repr(f) == repr(flats[0]) for f in flats)
+    return same and len(seeds) > 1

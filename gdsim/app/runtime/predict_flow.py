@@ -1,0 +1,112 @@
+"""Predict → observe → explain: the state of a scenario's [predict] question in the app.
+
+A scenario with a [predict] table opens asking (the claim, the question, the choices; the
+lesson's explanation hidden, run labels neutral). The learner answers with a key or skips;
+running is allowed all the time. The answer is revealed when the run reaches the point (the live
+step has passed every `shown_by` expect's step and the verification of the scenario as it is now
+has finished), or when the learner asks. The reveal says the answer, what the run measured
+(from the verification: the same numbers `gdsim check --verify` prints), why (the `why` of the
+answer and of the learner's choice, and `explain`, placeholders filled) and gives back the
+scenario's own labels.
+
+Textual-free: the screen holds one PredictFlow and redraws the question panel from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gdsim.app.text import clean
+from gdsim.scenario.predict import PredictAnswer, predict_result, render, reveal_step
+
+ASKING, WAITING, REVEALED = "asking", "waiting", "revealed"
+
+
+@dataclass(frozen=True)
+class Reveal:
+    """What the reveal shows, as plain strings (placeholders filled)."""
+
+    answer: str  # "The answer: 2. momentum 0.9"
+    verdict: str  # "You said 2: right." / "You said 1." / "You skipped the question."
+    measured: str  # "Measured: ratio 0.003 (...)" or why it was not shown with the current settings
+    confirmed: bool
+    why: tuple[str, ...]  # the answer's why, then the learner's choice's why if different
+    explain: str
+
+
+class PredictFlow:
+    """One scenario's question: its phase, the learner's answer, and the reveal."""
+
+    def __init__(self, scenario_id: str, predict: Any):
+        self.scenario_id = scenario_id
+        self.predict = predict
+        self.phase = ASKING
+        self.answer: PredictAnswer | None = None
+
+    @classmethod
+    def of(cls, loaded: Any) -> PredictFlow | None:
+        """The flow for a loaded scenario, or None if it has no [predict]."""
+        predict = loaded.scenario.predict
+        return None if predict is None else cls(loaded.id, predict)
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return tuple(clean(c, keep_newlines=False) for c in self.predict.choices)
+
+    @property
+    def question(self) -> str:
+        return clean(self.predict.question)
+
+    def choose(self, choice: int | None) -> PredictAnswer:
+        """Record the learner's answer (1-based, or None to skip); a second answer replaces the first
+        only while the question is still open."""
+        answer = PredictAnswer.make(self.scenario_id, self.predict, choice)
+        if self.phase == ASKING:
+            self.answer = answer
+            self.phase = WAITING
+        return answer
+
+    @staticmethod
+    def reveal_at(loaded: Any) -> int:
+        """The live step from which the answer can be shown (every shown_by expect decided)."""
+        return reveal_step(loaded.scenario)
+
+    def due(self, step: int, loaded: Any, verification: Any) -> bool:
+        """Whether the run has reached the point: time to reveal by itself."""
+        return self.phase != REVEALED and verification is not None and step >= self.reveal_at(loaded)
+
+    def reveal(self) -> None:
+        if self.answer is None:
+            self.answer = PredictAnswer.make(self.scenario_id, self.predict, None)
+        self.phase = REVEALED
+
+    def reveal_text(self, verification: Any) -> Reveal:
+        """The reveal's words; `verification` is the scenario's as it is now (None: not measured yet)."""
+        p = self.predict
+        answer = f"The answer: {p.answer}. {self.choices[p.answer - 1]}"
+        choice = None if self.answer is None else self.answer.choice
+        if choice is None:
+            verdict = "You skipped the question."
+        elif choice == p.answer:
+            verdict = f"You said {choice}: right."
+        else:
+            verdict = f"You said {choice}: {self.choices[choice - 1]}."
+        values = verification.values() if verification is not None else {}
+        if verification is None:
+            measured, confirmed = "Measured: the run is still being measured…", False
+        else:
+            result = predict_result(p, verification)
+            confirmed = result.confirmed
+            if confirmed:
+                measured = f"Measured: {clean(result.measured, keep_newlines=False)}"
+            else:
+                failed = [o.id for o in result.outcomes if not o.passed] + list(result.missing)
+                measured = ("With the settings as they are now the run does not show it "
+                            f"({', '.join(failed)} failed): {clean(result.measured, keep_newlines=False)}")
+        why: list[str] = []
+        if p.why:
+            why.append(clean(render(p.why[p.answer - 1], values)))
+            if choice is not None and choice != p.answer:
+                why.append(clean(render(p.why[choice - 1], values)))
+        return Reveal(answer, verdict, measured, confirmed, tuple(why), clean(render(p.explain, values)))

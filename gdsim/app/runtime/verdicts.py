@@ -1,0 +1,116 @@
+"""The scenario's [[expect]] entries as they stand at the live step, in words (the verdict line).
+
+How it stays cheap: the checks are not evaluated against the live simulation at every redraw.
+The scenario as the learner has it (with every change made by keys) is verified once, headless,
+by gdsim.scenario.verify in a background thread of the screen; the simulation is deterministic,
+so that verification measures exactly what the live run will show. Each Outcome carries the
+step by which it is decided (Outcome.step); the verdict line shows an outcome once the live run
+has passed that step, and "waits for step k" before. Redraws only compare the live step with a
+sorted list of steps (`lines` is cached per number of outcomes decided), so the line costs nothing
+while running; a change of settings starts a new verification.
+
+While a [predict] question is not revealed, run labels in the texts are the neutral ones
+("run A") and the expects' own `because` sentences (which may state the answer) are not shown.
+
+Textual-free: the screen and tests drive it.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from typing import Any
+
+from gdsim.app.text import clean
+
+PASS, FAIL, WAIT = "✓", "✗", "…"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One expect at the live step: mark (✓ ✗ …), its words, and the step deciding it."""
+
+    mark: str
+    text: str
+    step: int
+    id: str | None = None
+
+
+class Verdicts:
+    """The verification of one scenario (None until the background run has finished)."""
+
+    def __init__(self, loaded: Any, verification: Any = None):
+        self.loaded = loaded
+        self.expects = tuple(loaded.scenario.expect)
+        self.verification = verification
+        self._steps: list[int] = []
+        self._cache: tuple | None = None
+        if verification is not None:
+            self._steps = sorted(o.step for o in verification.outcomes)
+
+    @property
+    def ready(self) -> bool:
+        return self.verification is not None
+
+    def decided(self, step: int) -> int:
+        """How many outcomes are decided by the live step `step`."""
+        return bisect.bisect_right(self._steps, step)
+
+    def values(self, step: int) -> dict[str, float]:
+        """{expect id: measured value} for the outcomes decided by `step` (lesson placeholders)."""
+        if self.verification is None:
+            return {}
+        return {o.id: o.value for o in self.verification.outcomes
+                if o.id is not None and o.value is not None and o.step <= step}
+
+    def lines(self, step: int, names: dict[str, str] | None = None) -> list[Verdict]:
+        """Every expect's verdict at the live step: failures first, then passes, then those waiting.
+
+        `names` maps the scenario's run labels to the ones shown (neutral: {"too small": "run A"});
+        given, the checks are described with those names and the `because` texts are left out."""
+        key = (self.decided(step), None if names is None else tuple(sorted(names.items())), self.ready)
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        out: list[Verdict] = []
+        if self.verification is None:
+            out = [Verdict(WAIT, "measuring…", 0)] if self.expects else []
+        else:
+            for o in self.verification.outcomes:
+                text = describe(o.expectation, names)
+                if o.step > step:
+                    out.append(Verdict(WAIT, f"{text}: decided at step {o.step:,}", o.step, o.id))
+                elif o.passed:
+                    out.append(Verdict(PASS, text, o.step, o.id))
+                else:
+                    out.append(Verdict(FAIL, f"{text}, but measured {clean(o.measured, keep_newlines=False)}",
+                                       o.step, o.id))
+        order = {FAIL: 0, PASS: 1, WAIT: 2}
+        out.sort(key=lambda v: (order[v.mark], -v.step if v.mark == PASS else v.step))
+        self._cache = (key, out)
+        return out
+
+    def counts(self, step: int) -> dict[str, int]:
+        marks = [v.mark for v in self.lines(step)] if self.ready else []
+        return {mark: marks.count(mark) for mark in (PASS, FAIL, WAIT)}
+
+
+def describe(expectation: Any, names: dict[str, str] | None) -> str:
+    """An expect in words: its own `because` sentence, or (with neutral `names`) what it checks,
+    with the run labels replaced by the names shown."""
+    if names is None:
+        return clean(expectation.because, keep_newlines=False)
+    text = expectation.describe()
+    for label, shown in sorted(names.items(), key=lambda item: -len(item[0])):
+        text = text.replace(f"'{label}'", shown)
+    return clean(text, keep_newlines=False)
+
+
+def shown_names(session: Any) -> dict[str, str]:
+    """{scenario label: label shown} for every run and [[runs]] entry of a Session."""
+    names: dict[str, str] = {}
+    for run in session.display:
+        for row in run.rows:
+            config = session.configs[int(row)]
+            names.setdefault(session.sim.runs[int(row)].label, run.label)
+            names.setdefault(config.group, run.label)
+    return names

@@ -1,0 +1,74 @@
+"""QuestionPanel: a scenario's [predict] question before the run, and the reveal after it."""
+
+from __future__ import annotations
+
+from rich.style import Style
+from rich.text import Text
+from textual.message import Message
+from textual.widgets import Static
+
+from gdsim.app.runtime.predict_flow import ASKING, REVEALED, WAITING, PredictFlow, Reveal
+from gdsim.scenario.predict import PredictAnswer
+
+BOLD = Style(bold=True)
+DIM = Style(dim=True)
+
+
+class QuestionPanel(Static):
+    """Asking: the question, the numbered choices and the keys. Waiting: one line (the answer
+    given, when the reveal comes). Revealed: the answer, what was measured, why; `w` folds it."""
+
+    class Answered(Message):
+        """The learner answered (or skipped): `answer` is a gdsim.scenario.predict.PredictAnswer,
+        whose as_dict() is the event a room tallies."""
+
+        def __init__(self, answer: PredictAnswer) -> None:
+            super().__init__()
+            self.answer = answer
+
+    class Revealed(Message):
+        """The answer was shown (the run reached the point, or the learner asked)."""
+
+    folded = False  # the reveal folded to one line (key w)
+    _shown: tuple = ()
+
+    def show(self, flow: PredictFlow, reveal_at: int, reveal: Reveal | None, mono: bool = False) -> None:
+        key = (flow.phase, flow.answer, reveal_at, reveal, self.folded, mono)
+        if key == self._shown:
+            return
+        self._shown = key
+        self.set_class(flow.phase == ASKING, "-asking")
+        self.update(self._text(flow, reveal_at, reveal, mono))
+
+    def _text(self, flow: PredictFlow, reveal_at: int, reveal: Reveal | None, mono: bool) -> Text:
+        text = Text()
+        accent = BOLD if mono else Style(bold=True, color="cyan")
+        if flow.phase == ASKING:
+            text.append("Predict: ", accent)
+            text.append(flow.question + "\n")
+            for i, choice in enumerate(flow.choices, 1):
+                text.append(f"  {i} ", BOLD)
+                text.append(choice + "\n")
+            text.append(f"press 1-{len(flow.choices)} to answer, 0 to skip, w to see the answer; "
+                        "space runs at any time", DIM)
+            return text
+        if flow.phase == WAITING:
+            choice = flow.answer.choice if flow.answer is not None else None
+            said = "You skipped" if choice is None else f"You said {choice}: {flow.choices[choice - 1]}"
+            text.append(said, BOLD)
+            text.append(f". The run shows the answer by step {reveal_at:,} (w: show it now).", DIM)
+            return text
+        assert flow.phase == REVEALED and reveal is not None
+        good = "green" if reveal.confirmed else "yellow"
+        text.append(reveal.answer, BOLD if mono else Style(bold=True, color=good))
+        text.append(f"  {reveal.verdict}")
+        if self.folded:
+            text.append("  (w: why)", DIM)
+            return text
+        text.append("\n" + reveal.measured)
+        for why in reveal.why:
+            text.append("\n" + why)
+        if reveal.explain:
+            text.append("\n" + reveal.explain)
+        text.append("\n(w folds this; the lesson now explains it)", DIM)
+        return text
