@@ -39,14 +39,14 @@ class Column:
 COLUMNS = (
     Column("", 3),
     Column("run", 3),
-    Column("seed", 4, drop=3),
+    Column("seed", 4, drop=4),
     Column("optimizer", 9),
     Column("lr", 6, right=True),
-    Column("schedule", 8, drop=4),
-    Column("batch", 5, right=True, drop=5),
-    Column("differs", 6, drop=6),  # the settings the runs differ in (init, activation, damping...); named in the header
+    Column("schedule", 8, drop=5),
+    Column("batch", 5, right=True, drop=6),
+    Column("differs", 6, drop=2),  # the settings the runs differ in (init, activation, damping...); named in the header
     Column("loss", 10, right=True),
-    Column("|grad|", 9, right=True, drop=2),
+    Column("|grad|", 9, right=True, drop=3),
     Column("status", 6, drop=1),
 )
 GAP = 1  # blank cells between columns

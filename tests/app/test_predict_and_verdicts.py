@@ -1,0 +1,208 @@
+"""Predict → observe → explain in the app, the live verdict line, states in the run table and the
+warning for an ensemble whose runs cannot differ (tests/app/data/s2/*.toml)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from gdsim.app.runtime.predict_flow import ASKING, REVEALED, WAITING
+from gdsim.app.widgets.lesson_panel import LessonPanel
+from gdsim.app.widgets.question_panel import QuestionPanel
+from gdsim.app.widgets.run_table import COLUMNS, RunTable
+from gdsim.app.widgets.verdict_line import VerdictLine
+from tests.app.conftest import make_app
+
+
+def col(name: str) -> int:
+    return [c.name for c in COLUMNS].index(name)
+
+
+def text_of(widget) -> str:
+    return str(widget.render())
+
+
+def lesson_texts(screen) -> str:
+    """Everything the lesson panels show: their Static lines and the lesson text they were given."""
+    return " ".join([str(w.render()) for panel in screen.query(LessonPanel) for w in panel.query("Static")]
+                    + [panel._lesson for panel in screen.query(LessonPanel)])
+
+
+async def measured(pilot, screen) -> None:
+    """Wait for the background verification (started 0.5 s after opening or a change)."""
+    for _ in range(100):
+        if screen.verdicts is not None and screen.verdicts.ready and screen.verdicts.loaded is screen.session.loaded:
+            await pilot.pause()
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the verification never finished")
+
+
+# -- predict → observe → explain ------------------------------------------------------------------
+async def test_a_scenario_with_predict_opens_on_its_question_with_neutral_labels():
+    app = make_app("s2/predict")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        panel = screen.query_one(QuestionPanel)
+        assert panel.display and screen.flow.phase == ASKING
+        shown = text_of(panel)
+        assert "Which run ends closest to the minimum?" in shown
+        for choice in ("1 the smallest rate", "2 the middle rate", "3 the largest rate"):
+            assert choice in shown
+        table = screen.query_one(RunTable)
+        assert [row[col("run")] for row in table.rows] == ["run A", "run B", "run C"]
+        assert all("too" not in row[col("run")] and "just" not in row[col("run")] for row in table.rows)
+        assert [row[col("lr")] for row in table.rows] == ["0.02", "0.4", "1.05"]  # settings stay
+        lesson = lesson_texts(screen)
+        assert "The claim" in lesson and "largest" not in lesson  # the explanation waits
+        assert "press L on the largest rate" not in lesson  # so do the tips
+
+
+async def test_the_answer_key_records_an_event_and_the_reveal_comes_when_the_run_reaches_the_point():
+    app = make_app("s2/predict")
+    seen = []
+    async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+        screen = app.screen
+        await pilot.press("2")
+        assert screen.flow.phase == WAITING
+        (answer,) = screen.session.answers
+        assert answer.as_dict()["event"] == "predict_answer"
+        assert answer.choice == 2 and answer.correct is True and answer.scenario == "predict"
+        assert any(isinstance(m, QuestionPanel.Answered) and m.answer is answer for m in seen)
+        assert screen.query_one("#tabs").active == "tab-plots"  # 2 answered; it did not switch tabs
+        await measured(pilot, screen)
+        screen.session.step(40)
+        screen.redraw(force=True)
+        await pilot.pause()
+        assert screen.flow.phase == WAITING  # 'big' is decided at the end (step 60), not yet
+        screen.session.step(20)
+        screen.redraw(force=True)
+        await pilot.pause()
+        assert screen.flow.phase == REVEALED
+        shown = text_of(screen.query_one(QuestionPanel))
+        assert "The answer: 2. the middle rate" in shown and "You said 2: right." in shown
+        assert "Measured: loss 2.418e-56" in shown  # what verify measured
+        assert "(loss 2.4e-56)" in shown  # the answer's `why`, placeholder filled
+        assert "Too large a rate overshoots" in shown
+        table = screen.query_one(RunTable)
+        assert [row[col("run")] for row in table.rows] == ["too small", "just right", "too large"]
+        await pilot.pause(0.2)
+        assert "ends 1.85e+05 from" in lesson_texts(screen)  # the lesson, numbers from the run
+        assert any(isinstance(m, QuestionPanel.Revealed) for m in seen)
+
+
+async def test_w_reveals_at_once_as_a_skip_and_then_folds_the_reveal():
+    app = make_app("s2/predict")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await pilot.press("w")
+        assert screen.flow.phase == REVEALED
+        assert screen.session.answers[0].choice is None and screen.session.answers[0].correct is None
+        await measured(pilot, screen)
+        shown = text_of(screen.query_one(QuestionPanel))
+        assert "You skipped the question." in shown and "Measured:" in shown
+        await pilot.press("w")
+        folded = text_of(screen.query_one(QuestionPanel))
+        assert "The answer: 2" in folded and "Measured:" not in folded
+        await pilot.press("3")  # after the question, digits switch tabs again
+        assert screen.query_one("#tabs").active == "tab-lesson"
+
+
+async def test_a_wrong_answer_shows_both_whys_and_out_of_range_keys_are_refused():
+    app = make_app("s2/predict")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        await pilot.press("5")
+        assert screen.flow.phase == ASKING and any("choose 1 to 3" in n.message for n in app._notifications)
+        await pilot.press("3")
+        assert screen.session.answers[0].correct is False
+        await measured(pilot, screen)
+        await pilot.press("w")
+        shown = text_of(screen.query_one(QuestionPanel))
+        assert "You said 3: the largest rate." in shown
+        assert "The middle rate is at the bottom" in shown and "its loss ends at 1.85e+05" in shown
+
+
+async def test_scenarios_without_predict_open_as_before():
+    app = make_app("three_runs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert screen.flow is None and not screen.query_one(QuestionPanel).display
+        assert not screen.query_one(VerdictLine).display  # no expects: nothing to say
+        assert [row[col("run")] for row in screen.query_one(RunTable).rows] == ["A", "B", "C"]
+        await pilot.press("3")
+        assert screen.session.answers == []
+
+
+# -- the verdict line -----------------------------------------------------------------------------
+async def test_the_verdict_line_shows_each_expect_as_the_live_run_passes_its_step():
+    app = make_app("s2/predict")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        line = screen.query_one(VerdictLine)
+        await measured(pilot, screen)
+        marks = lambda: [v.mark for v in screen.verdicts.lines(screen.session.sim.step_count)]  # noqa: E731
+        assert marks() == ["…", "…"]
+        assert "loss of run B at step 40 < 1e-06: decided at step 40" in text_of(line)  # neutral names
+        screen.session.step(40)
+        screen.redraw(force=True)
+        await pilot.pause()
+        assert sorted(marks()) == ["…", "✓"]
+        assert "✓ loss of run B at step 40 < 1e-06" in text_of(line)
+        # a change of settings is measured again: the middle run made slow, its expect fails
+        await pilot.press("down", "L", "L", "L")
+        await measured(pilot, screen)
+        screen.session.step(40)
+        screen.redraw(force=True)
+        await pilot.pause()
+        assert "✗" in marks()
+        assert "✗ loss of run B at step 40 < 1e-06, but measured loss" in text_of(line)
+
+
+# -- states and settings in the run table -----------------------------------------------------------
+async def test_the_status_column_names_each_runs_state_not_ok():
+    app = make_app("s2/states")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        table = screen.query_one(RunTable)
+        assert [row[col("status")] for row in table.rows] == ["ok", "ok"]  # step 0: nothing to say yet
+        screen.session.step(400)
+        screen.redraw(force=True)
+        await pilot.pause()
+        parked, escaping = (row[col("status")] for row in table.rows)
+        assert parked == "saddle"
+        assert escaping.startswith("diverged at ")  # x² - y² has no bottom: it leaves the view box
+        header = table._strips[0].text
+        assert "start" in header  # the runs differ in their start point: the table says so
+        assert [row[col("differs")] for row in table.rows] == ["(1.5, 0)", "(1.5, 0.3)"]
+        notices = str(screen.query_one("#notices").render())
+        assert "saddle point (0, 0)" in notices
+
+
+async def test_the_seed_column_stays_where_seeds_are_the_lesson():
+    for name, kept in (("s2/seeds", True), ("three_runs", False)):
+        app = make_app(name)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.resize_terminal(44, 24)
+            await pilot.pause()
+            header = app.screen.query_one(RunTable)._strips[0].text
+            assert ("seed" in header) is kept, (name, header)
+
+
+# -- ensembles ------------------------------------------------------------------------------------
+async def test_an_ensemble_whose_runs_cannot_differ_says_so_and_E_gives_random_starts():
+    app = make_app("three_runs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        await pilot.press("e")
+        assert screen.session.current.ensemble
+        warning = [n.message for n in app._notifications if "identical" in n.message]
+        assert warning and "starts at (-1.5, 2)" in warning[0] and "Press E" in warning[0]
+        await pilot.press("E")
+        run = screen.session.current
+        assert run.ensemble
+        starts = screen.session.sim.params[run.rows]
+        assert len({tuple(p) for p in starts}) == len(run.rows)  # every seed its own start
+    app = make_app("ensemble")  # noisy gradients: the seeds differ, no warning
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("e")
+        assert not [n for n in app._notifications if "identical" in n.message]
