@@ -58,7 +58,7 @@ MIN_PAIRS = 4  # oscillation needs at least this many consecutive pairs of moves
 # kind -> severity for notices: "error", "warning", "info" or "" (nothing worth a notice)
 SEVERITY = {
     "diverged": "error", "growing": "error", "stopped": "info", "global min": "info",
-    "local min": "warning", "saddle": "warning", "stalled": "warning", "oscillating": "warning",
+    "local min": "warning", "saddle": "warning", "stalled": "warning", "oscillating": "info",
     "slow": "", "converged": "info", "moving": "", "ok": "",
 }
 KINDS = tuple(SEVERITY)

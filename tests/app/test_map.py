@@ -139,6 +139,11 @@ async def test_run_letters_never_hide_a_minimum_marker():
     async with app.run_test(size=(120, 40)) as pilot:
         screen, surface = await open_map(pilot, 3000)  # Adam (C) sits on the minimum by now
         problem = screen.session.sim.cohorts[0].problem
+        # exactly on it: (1, 1) can fall on a cell boundary, where 1 - 1e-16 is the next cell
+        adam = next(c for c in screen.session.sim.cohorts if 2 in c.rows)
+        adam.params[:] = problem.minima[0].point
+        screen.redraw(force=True)
+        await pilot.pause()
         cell = surface.frame.cell(problem.minima[0].point)
         assert surface.frame.cell(screen.session.sim.params[2], clamp=True) == cell
         char, _ = surface.canvas.chars[(cell[1] + 1, cell[0] + LABEL_WIDTH)]
