@@ -74,8 +74,9 @@ def _item(value: Any, *, inline: bool = False, entry: bool = False) -> Any:
     return tomlkit.item(value)
 
 
-def _apply(table: Any, old: dict[str, Any], new: dict[str, Any]) -> None:
-    """Make the tomlkit `table` (holding `old`) hold `new`, touching only what differs."""
+def _apply(table: Any, old: dict[str, Any], new: dict[str, Any], *, entry: bool = False) -> None:
+    """Make the tomlkit `table` (holding `old`) hold `new`, touching only what differs; in an
+    array's entry (`entry`: a [[runs]] table) a new table is written inline."""
     from tomlkit.items import AoT, InlineTable, Table
 
     for key in [k for k in old if k not in new]:
@@ -91,7 +92,7 @@ def _apply(table: Any, old: dict[str, Any], new: dict[str, Any]) -> None:
         elif isinstance(current, InlineTable) and isinstance(value, dict):
             table[key] = tomlkit_inline(value)
         else:
-            table[key] = _item(value)
+            table[key] = _item(value, inline=entry)
 
 
 def tomlkit_inline(value: dict[str, Any]) -> Any:
@@ -119,7 +120,7 @@ def _apply_tables(aot: Any, old: list[dict], new: list[dict]) -> Any:
         else:  # changed entries in place, pairwise by position; then the extra new ones added
             pairs = min(i2 - i1, j2 - j1) if tag == "replace" else 0
             for i, j in zip(range(i1, i1 + pairs), range(j1, j1 + pairs)):
-                _apply(tables[i], old[i], new[j])
+                _apply(tables[i], old[i], new[j], entry=True)
                 kept.append(tables[i])
             for one in new[j1 + pairs:j2]:
                 table = _item(one, entry=True)

@@ -72,6 +72,9 @@ def test_changed_keys_are_rewritten_and_every_comment_stays():
     assert 'name   = "sgd"   # aligned by hand\nlr     = 0.1' in text  # the layout around the change too
     assert 'start = [-1.5, 0.5]  # keep me' in text
     assert "optimizer = { momentum = 0.5 }" in text
+    new["runs"][0]["optimizer"] = {"lr": 0.2}  # a table new in a run's entry is written inline
+    text = scenario_toml(new, COMMENTED)
+    assert tomllib.loads(text) == new and "optimizer = {lr = 0.2}" in text and "[runs.optimizer]" not in text
 
 
 def test_removing_a_run_leaves_the_others_and_their_comments():
