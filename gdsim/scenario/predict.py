@@ -203,7 +203,7 @@ class PredictResult:
     @property
     def measured(self) -> str:
         """What the run measured for the answer, in one line."""
-        return "; ".join(o.measured for o in self.outcomes)
+        return "; ".join(f"{o.id}: {o.measured}" for o in self.outcomes)
 
 
 def predict_result(predict: Predict, verification: Any) -> PredictResult:
