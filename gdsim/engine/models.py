@@ -32,6 +32,14 @@ BN_EPS = 1e-5  # torch.nn.BatchNorm1d's defaults
 BN_MOMENTUM = 0.1
 
 
+# The forward rule in the maths panel's words (the backward pass is in Network._backward_bn).
+BATCH_NORM_RULE = (
+    "z ← h·W,   ẑ ← (z − μ)/√(σ² + 10⁻⁵),   y ← γ·ẑ + β,   a ← f(y)\n"
+    "training steps: μ, σ² of the mini-batch; r_μ ← 0.9·r_μ + 0.1·μ,  r_σ² ← 0.9·r_σ² + 0.1·σ²·B/(B−1)\n"
+    "evaluation (val, test, map): μ, σ² ← r_μ, r_σ²"
+)
+
+
 class LayerSlice(NamedTuple):
     """Where one layer's weights and bias sit in a parameter row."""
 

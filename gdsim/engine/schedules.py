@@ -66,6 +66,14 @@ class PlateauState(NamedTuple):
     cooldown_counter: np.ndarray  # metrics left in the cooldown after a cut (int64)
 
 
+# The rule in the maths panel's words.
+PLATEAU_RULE = (
+    "better ← L < best·(1 − threshold)   (abs: L < best − threshold)\n"
+    "best, bad ← L, 0 if better, else best, bad + 1   (in cooldown: bad ← 0)\n"
+    "if bad > patience:  η ← max(η·factor, min_lr),  bad ← 0,  cooldown starts"
+)
+
+
 class Plateau(NamedTuple):
     """torch.optim.lr_scheduler.ReduceLROnPlateau (mode "min") for R runs at once, as a pure
     (init, step) pair. step(state, metric) is torch's scheduler.step(metric), line by line:

@@ -204,19 +204,22 @@ class Cohort:
             inputs["loss_at"] = lambda trial: problem.loss_and_grad(trial, batch)[0]
         return inputs
 
+    def plateau_watches(self) -> str:
+        """What the plateau schedule watches: the validation loss at each evaluation when the
+        problem has a validation split, else the whole training set's loss at each evaluation; on
+        a problem that is not evaluated (a surface), the loss at every step."""
+        if not self.eval_every:
+            return "loss"
+        return "val_loss" if getattr(self.problem, "n_val", 0) > 0 else "train_loss"
+
     def plateau_metric(self) -> tuple[str, np.ndarray] | None:
-        """What the plateau schedule watches at this step, or None where it waits: the validation
-        loss at each evaluation when the problem has a validation split, else the whole training
-        set's loss at each evaluation; on a problem that is not evaluated (a surface), the loss at
-        every step. (Name, (R,) values)."""
-        if self.eval_every:
-            if not self.evaluation:
-                return None
-            val = self.evaluation.get("val_loss")
-            if val is not None and getattr(self.problem, "n_val", 0) > 0:
-                return "val_loss", val
-            return "train_loss", self.evaluation["train_loss"]
-        return "loss", self.loss
+        """(name, (R,) values) the plateau schedule looks at this step, or None where it waits."""
+        name = self.plateau_watches()
+        if name == "loss":
+            return name, self.loss
+        if not self.evaluation:
+            return None
+        return name, self.evaluation[name]
 
     def _watch(self, k: int) -> None:
         """Step the plateau schedule with this step's metric: its lr is that of update k -> k+1

@@ -10,7 +10,9 @@ from textual.widgets import Static
 
 from gdsim.app.draw.axes import value
 from gdsim.app.runtime.session import Session
+from gdsim.engine.models import BATCH_NORM_RULE
 from gdsim.engine.optimizers import RULES, explain_step, state_rows
+from gdsim.engine.schedules import PLATEAU_RULE
 
 MAX_SHOWN = 6  # vector entries shown before "…" (a network has hundreds of parameters)
 
@@ -39,6 +41,17 @@ def explain(session: Session) -> Text:
     text.append(f"  ({hyper})\n\n", Style(dim=True))
     text.append("update rule (torch.optim's convention)\n", Style(bold=True, underline=True))
     text.append(RULES.get(opt.name, "(no rule recorded)") + "\n\n")
+    if cohort.schedule_state is not None:
+        text.append("learning rate: reduce on plateau (torch's ReduceLROnPlateau)\n", Style(bold=True, underline=True))
+        watched = {"loss": "the loss, every step", "val_loss": "the validation loss, every evaluation",
+                   "train_loss": "the training-set loss, every evaluation"}[cohort.plateau_watches()]
+        state = cohort.schedule_state
+        text.append(f"L: {watched}\n" + PLATEAU_RULE + f"\nnow: η {value(float(state.lr[index]))}, best "
+                    f"{value(float(state.best[index]))}, bad {int(state.num_bad_epochs[index])}, "
+                    f"cooldown {int(state.cooldown_counter[index])}\n\n")
+    if getattr(cohort.problem, "batch_norm", False):
+        text.append("batch norm (every hidden layer)\n", Style(bold=True, underline=True))
+        text.append(BATCH_NORM_RULE + "\n\n")
     if session.cursor is not None:
         text.append(f"Rewound to step {session.cursor}: the numbers below need the live optimizer state; "
                     "press end to return to the live step.\n", Style(italic=True))
