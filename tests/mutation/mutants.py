@@ -123,7 +123,7 @@ def _val_is_train(mp: pytest.MonkeyPatch) -> None:
         problem = original(settings, loaded, seed)
         if hasattr(problem, "evaluate"):
             evaluate = problem.evaluate
-            problem.evaluate = lambda params, split: evaluate(params, "train")
+            problem.evaluate = lambda params, split, *state: evaluate(params, "train", *state)
         return problem
     mp.setattr(build_mod, "make_problem", make)
 
@@ -250,7 +250,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("plateau-ignored", "the reduce-on-plateau schedule never reduces the learning rate",
            _schedule(lambda name: name == "plateau"),
            _surface('name = "sgd"\nlr = 0.2', '\n[schedule]\nname = "plateau"\npatience = 1\nfactor = 0.5\n'),
-           floats=False),
+           killers=("reduce-on-plateau",), floats=False),
     Mutant("full-batch", "mini-batches replaced by the full batch (batch_size ignored)",
            _without("batch_size"), _data("batch_size = 4"),
            killers=("batch-size", "epochs-vs-steps")),
@@ -285,7 +285,10 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("batch-norm-off", "batch normalization is not applied", _without("batch_norm"),
            _data("batch_norm = true")),
     Mutant("cg-as-gd", "conjugate gradient replaced by gradient descent at its lr", _cg_as_gd,
-           _surface('name = "cg"\nlr = 0.05'), floats=False),  # CG needs whole rows: arrays only
+           _surface('name = "cg"\nlr = 0.05'),
+           killers=("conjugate-gradient",), floats=False),  # CG needs whole rows: arrays only
+    Mutant("batch-norm-off", "batch normalization is not applied (batch_norm ignored)", _without("batch_norm"),
+           _data("batch_norm = true\nbatch_size = 10"), killers=("batch-norm",)),
     Mutant("newton-as-gd", "Newton's method replaced by gradient descent", _newton_as_gd,
            _surface('name = "newton"\nlr = 0.5'),
            killers=("single-step",), floats=False),  # Newton solves with the Hessian: arrays only
