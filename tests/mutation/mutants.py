@@ -283,12 +283,10 @@ MUTANTS: tuple[Mutant, ...] = (
                                 'name = "adam"\nlr = 0.05', steps=200),
            killers=("overfitting", "train-val-test")),
     Mutant("batch-norm-off", "batch normalization is not applied", _without("batch_norm"),
-           _data("batch_norm = true")),
+           _data("batch_norm = true"), killers=("batch-norm",)),
     Mutant("cg-as-gd", "conjugate gradient replaced by gradient descent at its lr", _cg_as_gd,
            _surface('name = "cg"\nlr = 0.05'),
            killers=("conjugate-gradient",), floats=False),  # CG needs whole rows: arrays only
-    Mutant("batch-norm-off", "batch normalization is not applied (batch_norm ignored)", _without("batch_norm"),
-           _data("batch_norm = true\nbatch_size = 10"), killers=("batch-norm",)),
     Mutant("newton-as-gd", "Newton's method replaced by gradient descent", _newton_as_gd,
            _surface('name = "newton"\nlr = 0.5'),
            killers=("single-step",), floats=False),  # Newton solves with the Hessian: arrays only
