@@ -205,6 +205,20 @@ def test_point_glyphs_are_readable_on_every_region_colour(colour):
     assert (b + 0.05) / (a + 0.05) >= 4.5
 
 
+def test_zoom_box_always_zooms_in():
+    from gdsim.app.widgets.surface_map import zoom_box
+
+    view = (-4.0, 4.0, -2.0, 2.0)
+    wandering = np.array([[-10.0, -5.0], [10.0, 5.0], [0.5, 0.2]])  # a run that left the view
+    recent = np.array([[0.4, 0.1], [0.5, 0.2]])
+    box = zoom_box(wandering, recent, view)
+    assert view[0] <= box[0] < 0.4 and 0.5 < box[1] <= view[1]
+    assert box[1] - box[0] < 0.5 * (view[1] - view[0])
+    inside = np.array([[1.0, 0.5], [2.0, 1.0]])
+    box = zoom_box(inside, inside[1:], view)
+    assert box[0] < 1.0 and box[1] > 2.0 and box[1] - box[0] < 2.0
+
+
 def test_round_ticks_and_equal_aspect():
     assert round_ticks(-1.234, 2.71, 4) == [-1.0, 0.0, 1.0, 2.0]
     assert round_ticks(0.013, 0.049, 3) == [0.02, 0.03, 0.04]

@@ -100,7 +100,8 @@ def test_log_scale_hysteresis():
     assert log_wanted(wide, False) and log_wanted(wide, True)
     assert not log_wanted(middle, False) and log_wanted(middle, True)  # no flip-flop in between
     assert not log_wanted(narrow, True)
-    assert not log_wanted([Trace(0, np.arange(2), np.array([-1.0, 1e6]))], True)  # not for values <= 0
+    assert not log_wanted([Trace(0, np.arange(2), np.array([-1.0, 1e6]))], True)  # not below zero
+    assert log_wanted([Trace(0, np.arange(3), np.array([30.0, 1e-20, 0.0]))], False)  # exact zeros aside
     blown = [*traces(1.0, 2.0), Trace(1, np.arange(2), np.array([1.0, 1e9]), diverged=1)]
     assert not log_wanted(blown, False)  # a diverged run does not decide the scale
 
@@ -179,3 +180,18 @@ def test_sparkline_shows_every_non_empty_bin():
     line = sparkline(np.array([0, 1, 100, 50]))
     assert line[0] == " " and line[1] != " " and line[2] == "█"
     assert sparkline(np.zeros(3)) == "   "
+
+
+async def test_a_log_axis_is_not_squashed_by_machine_zero(tmp_path):
+    from gdsim.app.draw.series import PlotData
+    from gdsim.app.widgets.curve_plot import LOG_DEPTH
+
+    app = app_from(tmp_path, BOWL)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await stepped(pilot, 5)
+        plot = screen.query_one("#plot-loss", CurvePlot)
+        steps = np.arange(4)
+        plot.show(PlotData("t", (Trace(0, steps, np.array([30.0, 1.0, 1e-5, 1e-300])),), log=None))
+        assert plot.log_y and plot.y_range[0] == pytest.approx(30.0 * LOG_DEPTH)
+        plot.show(PlotData("t", (Trace(0, steps, np.array([30.0, 1.0, 1e-5, 1e-6])),), log=None))
+        assert plot.y_range[0] == pytest.approx(1e-6)

@@ -119,14 +119,23 @@ def ranging(traces: list[Trace]) -> list[Trace]:
 
 
 def log_wanted(traces: list[Trace], was_log: bool) -> bool:
-    """Log scale for the whole visible range of the calm runs, with hysteresis (LOG_ON/LOG_OFF)."""
+    """Log scale for the whole visible range of the calm runs, with hysteresis (LOG_ON/LOG_OFF).
+
+    Exact zeros (Newton's loss at the minimum) do not forbid it: the positive values decide and
+    a zero is drawn at the bottom edge; a negative value does (a loss below zero on a surface)."""
     kept = ranging(traces)
     if not kept:
         return was_log
-    low = min(float(np.min(t.values if t.low is None else t.low)) for t in kept)
-    high = max(float(np.max(t.values if t.high is None else t.high)) for t in kept)
-    if low <= 0:
+    lows = [t.values if t.low is None else t.low for t in kept]
+    highs = [t.values if t.high is None else t.high for t in kept]
+    if any(float(np.min(v)) < 0 for v in lows):
         return False
+    positive = [v[v > 0] for v in lows]
+    positive = [v for v in positive if len(v)]
+    if not positive:
+        return False
+    low = min(float(v.min()) for v in positive)
+    high = max(float(np.max(v)) for v in highs)
     return high / low > (LOG_OFF if was_log else LOG_ON)
 
 

@@ -13,6 +13,7 @@ from gdsim.app.widgets.raster import RasterWidget
 
 LABEL_WIDTH = 7
 DIVERGED_MARK = "✕"
+LOG_DEPTH = 1e-12  # a log axis shows at most 12 decades below its top
 
 
 class CurvePlot(RasterWidget):
@@ -71,6 +72,8 @@ class CurvePlot(RasterWidget):
         else:
             y_low = min(float(t.values.min() if t.low is None else t.low.min()) for t in scaled)
         y_high = max(float(t.values.max() if t.high is None else t.high.max()) for t in scaled)
+        if log:  # a run at machine zero (1e-300) would squash the rest: below this, on the edge
+            y_low = max(y_low, y_high * LOG_DEPTH)
         x0 = 2 * (LABEL_WIDTH + 1)
         xs = Scale(x_low, max(x_high, x_low + 1), x0, 2 * cols - 1)
         ys = Scale(y_low, y_high, 4, 4 * rows - 1, log=log, flip=True)

@@ -87,7 +87,7 @@ class SurfaceMap(RasterWidget):
         runs = [r for r in session.display if session.cohort_of(int(r.rows[0]))[0].problem is problem]
         box = problem.view
         if self.options.zoom:
-            box = around(self._run_points(session, runs), problem.view)
+            box = zoom_box(self._run_points(session, runs), self._run_points(session, runs, recent=True), problem.view)
         frame = self.frame = MapFrame(equal_aspect(box, cols, rows), cols, rows)
         levels = self._surface_levels(problem, frame)
         ramp = palette.SURFACE_RAMP
@@ -141,8 +141,9 @@ class SurfaceMap(RasterWidget):
         path = path[np.isfinite(path).all(axis=1)]
         return path[thin(len(path), 4096)]
 
-    def _run_points(self, session: Session, runs) -> np.ndarray:
-        """Every point the runs have been at (ensembles: where their seeds are now), for zooming."""
+    def _run_points(self, session: Session, runs, recent: bool = False) -> np.ndarray:
+        """Every point the runs have been at (ensembles: where their seeds are now), for zooming;
+        with `recent`, only the last fifth of each path."""
         parts = []
         now = _params_now(session)
         for run in runs:
@@ -150,7 +151,8 @@ class SurfaceMap(RasterWidget):
                 if now is not None:
                     parts.append(np.asarray(now)[run.rows])
             else:
-                parts.append(self._path(session, int(run.rows[0])))
+                path = self._path(session, int(run.rows[0]))
+                parts.append(path[len(path) * 4 // 5 :] if recent else path)
         return np.concatenate(parts) if parts else np.zeros((0, 2))
 
     def _surface_levels(self, problem, frame: MapFrame) -> np.ndarray:
@@ -281,6 +283,20 @@ class SurfaceMap(RasterWidget):
             if 0 <= c < frame.cols and 0 <= r < frame.rows:
                 back = None if backs is None else ramp[int(backs[r, c])]
                 canvas.text(r + 1, c + LABEL_WIDTH, marks.class_glyph(int(label)), marks.point_style(back, mono, held))
+
+
+def zoom_box(points: np.ndarray, recent: np.ndarray, view) -> tuple[float, float, float, float]:
+    """Where the runs are: the box around their paths, inside the view box; when that is (nearly)
+    the whole view, the box around where they have been lately, so zooming always zooms in."""
+    xmin, xmax, ymin, ymax = (float(v) for v in view)
+    for chosen in (points, recent):
+        box = around(chosen, view)
+        box = (max(box[0], xmin), min(box[1], xmax), max(box[2], ymin), min(box[3], ymax))
+        if box[0] >= box[1] or box[2] >= box[3]:
+            continue  # the runs are all outside the view
+        if (box[1] - box[0]) < 0.9 * (xmax - xmin) or (box[3] - box[2]) < 0.9 * (ymax - ymin):
+            return box
+    return box if box[0] < box[1] and box[2] < box[3] else (xmin, xmax, ymin, ymax)
 
 
 def _params_now(session: Session) -> np.ndarray | None:
