@@ -195,3 +195,20 @@ async def test_a_log_axis_is_not_squashed_by_machine_zero(tmp_path):
         assert plot.log_y and plot.y_range[0] == pytest.approx(30.0 * LOG_DEPTH)
         plot.show(PlotData("t", (Trace(0, steps, np.array([30.0, 1.0, 1e-5, 1e-6])),), log=None))
         assert plot.y_range[0] == pytest.approx(1e-6)
+
+
+async def test_a_theme_change_repaints_plots_map_and_weights_in_the_new_colours(tmp_path):
+    from textual.geometry import Region
+
+    app = app_from(tmp_path, NET)
+    async with app.run_test(size=(160, 50)) as pilot:
+        screen = await stepped(pilot, 20)
+        await pilot.press("t")  # textual-dark -> textual-light
+        await pilot.pause(0.3)
+        assert app.theme == "textual-light"
+        for wid in ("#plot-loss", "#plot-layers", "#weights", "#map-inline"):
+            widget = screen.query_one(wid)
+            background = widget.rich_style.bgcolor
+            line = widget.render_lines(Region(0, 1, widget.size.width, 1))[0]
+            blank = [s for s in line if s.text.strip() == "" and s.style is not None]
+            assert blank and all(s.style.bgcolor in (None, background) for s in blank), wid

@@ -51,14 +51,14 @@ class CurvePlot(RasterWidget):
             canvas.text(0, width - len(data.note), data.note, Style(dim=True, italic=True))
         cols, rows = width - LABEL_WIDTH - 1, height - 2
         if cols < 4 or rows < 1 or data is None:
-            self._strips = canvas.strips(previous=self._canvas)
+            self._strips = canvas.strips(self._base(), previous=self._canvas)
             self._canvas = canvas
             self.draws += 1
             return
         traces = [t for t in data.traces if len(t.steps)]
         if not traces:
             canvas.text(1 + rows // 2, LABEL_WIDTH + 2, data.note or "no data yet", Style(dim=True))
-            self._strips = canvas.strips(previous=self._canvas)
+            self._strips = canvas.strips(self._base(), previous=self._canvas)
             self._canvas = canvas
             self.draws += 1
             return
@@ -98,7 +98,7 @@ class CurvePlot(RasterWidget):
             canvas.text(row, col, DIVERGED_MARK, style)
         data = PlotData(data.title, data.traces, data.cursor, log, data.note, data.x_max, data.legend)
         self._axes(canvas, xs, ys, cols, rows, data)
-        self._strips = canvas.strips(previous=self._canvas)
+        self._strips = canvas.strips(self._base(), previous=self._canvas)
         self._canvas = canvas
         self.draws += 1
 

@@ -32,6 +32,12 @@ class RasterWidget(Widget):
         self._drawn_for = self.size
         return True
 
+    def notify_style_update(self) -> None:
+        """The styles changed (a new theme): the strips carry the old colours, draw them again."""
+        super().notify_style_update()
+        self._drawn_for = None
+        self.refresh()
+
     def on_resize(self) -> None:
         if self.fit():  # not drawn at this size yet: lines painted before may be the old strips
             self.refresh()
@@ -50,6 +56,13 @@ class RasterWidget(Widget):
 
     def _rasterise(self) -> None:
         raise NotImplementedError
+
+    def _base(self):
+        """The widget's own colours (the theme's), under everything drawn: a cell left blank is
+        the panel's background, and a theme change gives new strips (so they are repainted)."""
+        from rich.style import Style
+
+        return self.rich_style if self.is_attached else Style()
 
 
 def refresh_changed(widget: Widget, old: list[Strip], new: list[Strip]) -> None:

@@ -65,7 +65,7 @@ class SurfaceMap(RasterWidget):
         if session is None or kind is None or cols < 4 or rows < 2:
             if session is not None and kind is None:
                 canvas.text(0, 0, "no map: this problem has more than two parameters", Style(dim=True))
-            self._strips = canvas.strips()
+            self._strips = canvas.strips(self._base())
             return
         self.options.notes = []
         mono = bool(getattr(self.app, "mono", False))
@@ -79,7 +79,7 @@ class SurfaceMap(RasterWidget):
             self._decision(canvas, session, cohort, index, cols, rows, mono)
         marks.axis_ticks(canvas, self.frame, LABEL_WIDTH, 1)
         self.canvas = canvas
-        self._strips = canvas.strips()
+        self._strips = canvas.strips(self._base())
         self.draws += 1
 
     # -- surfaces ------------------------------------------------------------------------------

@@ -54,7 +54,7 @@ class WeightsPanel(RasterWidget):
         canvas = Canvas(width, height)
         session = self.session
         if session is None or not has_weights(session) or width < 24 or height < 2:
-            self._strips = canvas.strips()
+            self._strips = canvas.strips(self._base())
             return
         mono = bool(getattr(self.app, "mono", False)) if self.is_attached else False
         run = session.current
@@ -90,5 +90,5 @@ class WeightsPanel(RasterWidget):
             canvas.text(axis_row, label + bins - len(right), right, DIM)
             if bins >= len(left) + len(right) + 4:
                 canvas.text(axis_row, label + bins // 2, "0", DIM)
-        self._strips = canvas.strips()
+        self._strips = canvas.strips(self._base())
         self.draws += 1
