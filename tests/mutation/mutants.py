@@ -227,13 +227,13 @@ label = "a"
 MUTANTS: tuple[Mutant, ...] = (
     Mutant("momentum-forgets-buffer", "SGD momentum restarts its velocity every step (plain GD)",
            _momentum_forgets, _surface('name = "sgd"\nlr = 0.05\nmomentum = 0.9'),
-           killers=("momentum-overshoot", "nesterov-momentum")),
+           killers=("momentum-overshoot", "nesterov-momentum", "right-optimizer", "plateau")),
     Mutant("nesterov-as-momentum", "Nesterov momentum computed as plain (heavy-ball) momentum",
            _hyper("sgd", nesterov=lambda h: False), _surface('name = "nesterov"\nlr = 0.05'),
            killers=("nesterov-momentum",)),
     Mutant("adam-no-bias-correction", "Adam and AdamW without the 1 - beta^t bias corrections",
            _adam_no_bias_correction, _surface('name = "adam"\nlr = 0.1'),
-           killers=("adam-defaults", "adamw-vs-l2")),
+           killers=("adam-defaults", "adamw-vs-l2", "right-optimizer", "plateau")),
     Mutant("adamw-decay-ignored", "AdamW's decoupled weight decay is not applied",
            _hyper("adamw", weight_decay=lambda h: 0.0), _surface('name = "adamw"\nlr = 0.1\nweight_decay = 0.5'),
            killers=("adamw-vs-l2",)),
@@ -257,7 +257,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("l1-ignored", "the L1 penalty is not applied", _without("l1"), _data("l1 = 0.05"),
            killers=("l1-sparsity",)),
     Mutant("l2-ignored", "the L2 penalty is not applied", _without("l2"), _data("l2 = 0.5"),
-           killers=("l1-sparsity",)),
+           killers=("l1-sparsity", "overfitting")),
     Mutant("dropout-ignored", "dropout is not applied", _without("dropout"), _data("dropout = 0.5"),
            killers=("dropout",)),
     Mutant("standardize-ignored", "features are not standardized", _without("standardize"),
@@ -265,10 +265,10 @@ MUTANTS: tuple[Mutant, ...] = (
            killers=("feature-scaling",)),
     Mutant("same-init", "every seed gets the same initialization / random start", _same_init,
            _data("", steps=5).replace('label = "a"', 'label = "a"\nseed = 7'),
-           killers=("local-minima-networks",)),
+           killers=("local-minima-networks", "global-minimum")),
     Mutant("noise-ignored", "gradient noise on surfaces is not added", _without("noise", only="surface"),
            _surface('name = "sgd"\nlr = 0.05', problem='surface = "quadratic"\ncondition = 10\nnoise = 1.0'),
-           killers=("deterministic", "cosine-warmup")),
+           killers=("deterministic", "cosine-warmup", "saddle-point")),
     Mutant("early-stopping-never", "early stopping never stops a run (patience ignored)", _cohort(patience=None),
            _data("patience = 1\neval_every = 2\nsplit = [0.3, 0.7, 0.0]\nnoise = 0.4", 'name = "adam"\nlr = 0.05', steps=200),
            killers=("overfitting", "train-val-test")),
@@ -277,7 +277,7 @@ MUTANTS: tuple[Mutant, ...] = (
            killers=("exploding-gradients",)),
     Mutant("init-ignored", "the init key is ignored: every network starts with Xavier's scale",
            _problem(_init_ignored), _data('init = "normal"\ninit_scale = 2.0'),
-           killers=("exploding-gradients",)),
+           killers=("exploding-gradients", "zero-init", "vanishing-gradients")),
     Mutant("val-is-train", "validation and test metrics are computed on the training split",
            _val_is_train, _data("patience = 2\neval_every = 2\nsplit = [0.3, 0.7, 0.0]\nnoise = 0.4",
                                 'name = "adam"\nlr = 0.05', steps=200),
@@ -289,7 +289,7 @@ MUTANTS: tuple[Mutant, ...] = (
            killers=("conjugate-gradient",), floats=False),  # CG needs whole rows: arrays only
     Mutant("newton-as-gd", "Newton's method replaced by gradient descent", _newton_as_gd,
            _surface('name = "newton"\nlr = 0.5'),
-           killers=("single-step",), floats=False),  # Newton solves with the Hessian: arrays only
+           killers=("single-step", "newton-saddle", "right-optimizer"), floats=False),  # Newton solves with the Hessian: arrays only
 )
 
 BY_NAME = {m.name: m for m in MUTANTS}
