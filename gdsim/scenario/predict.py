@@ -203,7 +203,7 @@ class PredictResult:
     @property
     def measured(self) -> str:
         """What the run measured for the answer, in one line."""
-        return "; ".join(f"{o.id}: {o.measured}" for o in self.outcomes)
+        return "; ".join(o.measured for o in self.outcomes)
 
 
 def predict_result(predict: Predict, verification: Any) -> PredictResult:
@@ -235,7 +235,8 @@ def summary_lines(predict: Predict, verification: Any, note: str = "") -> list[s
     for number, choice in enumerate(predict.choices, start=1):
         lines.append(f"  {number}. {choice}{'   <- the answer' if number == predict.answer else ''}")
     verdict = "confirmed by the run" if result.confirmed else "NOT confirmed by the run"
-    lines.append(f"Measured: answer {predict.answer} {verdict}{note}: {result.measured}")
+    measured = "; ".join(f"{o.id}: {o.measured}" for o in result.outcomes)
+    lines.append(f"Measured: answer {predict.answer} {verdict}{note}: {measured}")
     for text in (predict.why[predict.answer - 1] if predict.why else "", predict.explain):
         if text.strip():
             lines.append("  " + render(text, verification))
