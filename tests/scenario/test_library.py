@@ -63,6 +63,9 @@ def test_scenario_verifies(scenario_id, loaded_all):
     result = verify(loaded_all[scenario_id])
     failed = [f"{o.expectation.because} -> {o.measured}" for o in result.outcomes if not o.passed]
     assert result.outcomes and not failed, "\n".join(failed)
+    # issue 12: every built-in scenario asks a question first, and its run confirms the answer
+    assert loaded_all[scenario_id].scenario.predict is not None, "no [predict] question"
+    assert result.predict is not None and result.predict.confirmed
 
 
 def test_the_five_misconceptions_come_first(loaded_all):
