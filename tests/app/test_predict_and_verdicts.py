@@ -30,7 +30,7 @@ def lesson_texts(screen) -> str:
 async def measured(pilot, screen) -> None:
     """Wait for the background verification (started 0.5 s after opening or a change)."""
     for _ in range(100):
-        if screen.verdicts is not None and screen.verdicts.ready and screen.verdicts.loaded is screen.session.loaded:
+        if screen.verdicts is not None and screen.verdicts.settled and screen.verdicts.loaded is screen.session.loaded:
             await pilot.pause()
             return
         await asyncio.sleep(0.05)
@@ -80,7 +80,7 @@ async def test_the_answer_key_records_an_event_and_the_reveal_comes_when_the_run
         assert screen.flow.phase == REVEALED
         shown = text_of(screen.query_one(QuestionPanel))
         assert "The answer: 2. the middle rate" in shown and "You said 2: right." in shown
-        assert "Measured: loss 2.418e-56" in shown  # what verify measured
+        assert "Measured: just right: loss 2.418e-56; too large: loss 1.854e+05" in shown  # what verify measured
         assert "(loss 2.4e-56)" in shown  # the answer's `why`, placeholder filled
         assert "Too large a rate overshoots" in shown
         table = screen.query_one(RunTable)

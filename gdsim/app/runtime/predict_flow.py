@@ -72,9 +72,10 @@ class PredictFlow:
         """The live step from which the answer can be shown (every shown_by expect decided)."""
         return reveal_step(loaded.scenario)
 
-    def due(self, step: int, loaded: Any, verification: Any) -> bool:
-        """Whether the run has reached the point: time to reveal by itself."""
-        return self.phase != REVEALED and verification is not None and step >= self.reveal_at(loaded)
+    def due(self, step: int, loaded: Any, settled: bool) -> bool:
+        """Whether the run has reached the point (and what it measured is known, or known not to
+        come): time to reveal by itself."""
+        return self.phase != REVEALED and settled and step >= self.reveal_at(loaded)
 
     def reveal(self) -> None:
         if self.answer is None:
@@ -92,18 +93,23 @@ class PredictFlow:
             verdict = f"You said {choice}: right."
         else:
             verdict = f"You said {choice}: {self.choices[choice - 1]}."
-        values = verification.values() if verification is not None else {}
-        if verification is None:
+        values = verification.values() if verification is not None and not isinstance(verification, str) else {}
+        if isinstance(verification, str):
+            measured, confirmed = (f"Not measured in this session ({verification}): "
+                                   f"gdsim check --verify {self.scenario_id} measures it."), False
+        elif verification is None:
             measured, confirmed = "Measured: the run is still being measured…", False
         else:
             result = predict_result(p, verification)
             confirmed = result.confirmed
+            what = "; ".join(f"{o.expectation.run or 'every run'}: {o.measured}" for o in result.outcomes)
+            what = clean(what, keep_newlines=False)
             if confirmed:
-                measured = f"Measured: {clean(result.measured, keep_newlines=False)}"
+                measured = f"Measured: {what}"
             else:
                 failed = [o.id for o in result.outcomes if not o.passed] + list(result.missing)
                 measured = ("With the settings as they are now the run does not show it "
-                            f"({', '.join(failed)} failed): {clean(result.measured, keep_newlines=False)}")
+                            f"({', '.join(failed)} failed): {what}")
         why: list[str] = []
         if p.why:
             why.append(clean(render(p.why[p.answer - 1], values)))

@@ -42,6 +42,9 @@ class Verdicts:
     def __init__(self, loaded: Any, verification: Any = None):
         self.loaded = loaded
         self.expects = tuple(loaded.scenario.expect)
+        # a Verification, or a sentence saying why there is none (too costly to measure here)
+        self.unavailable = verification if isinstance(verification, str) else None
+        verification = None if self.unavailable else verification
         self.verification = verification
         self._steps: list[int] = []
         self._cache: tuple | None = None
@@ -51,6 +54,11 @@ class Verdicts:
     @property
     def ready(self) -> bool:
         return self.verification is not None
+
+    @property
+    def settled(self) -> bool:
+        """Measured, or known not to be measurable here: nothing more will come."""
+        return self.verification is not None or self.unavailable is not None
 
     def decided(self, step: int) -> int:
         """How many outcomes are decided by the live step `step`."""
@@ -68,11 +76,14 @@ class Verdicts:
 
         `names` maps the scenario's run labels to the ones shown (neutral: {"too small": "run A"});
         given, the checks are described with those names and the `because` texts are left out."""
-        key = (self.decided(step), None if names is None else tuple(sorted(names.items())), self.ready)
+        key = (self.decided(step), None if names is None else tuple(sorted(names.items())), self.settled)
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
         out: list[Verdict] = []
-        if self.verification is None:
+        if self.unavailable is not None:
+            out = [Verdict(WAIT, f"{len(self.expects)} expects: {self.unavailable} "
+                                 f"(gdsim check --verify {self.loaded.id} measures them)", 0)]
+        elif self.verification is None:
             out = [Verdict(WAIT, "measuring…", 0)] if self.expects else []
         else:
             for o in self.verification.outcomes:

@@ -18,6 +18,7 @@ from textual.worker import Worker, WorkerState
 
 from gdsim.app.runtime.predict_flow import ASKING, REVEALED, PredictFlow
 from gdsim.app.runtime.verdicts import Verdicts, shown_names
+from gdsim.app.runtime.verify_job import VerifyJob, cached
 from gdsim.app.widgets.lesson_panel import LessonPanel
 from gdsim.app.widgets.question_panel import QuestionPanel
 from gdsim.app.widgets.verdict_line import VerdictLine
@@ -31,11 +32,13 @@ class PredictActions:
 
     flow: PredictFlow | None = None
     verdicts: Verdicts | None = None
+    _job = None  # the VerifyJob running, if any
 
     def setup_predict(self) -> None:
         """At mount: the flow (neutral labels until the reveal) and the first verification."""
         self.flow = PredictFlow.of(self.session.loaded)
         self._verify_timer = None
+        self._job: VerifyJob | None = None
         self.verdicts = Verdicts(self.session.loaded)
         self._verdict_line = self.query_one(VerdictLine)
         self._question = self.query_one(QuestionPanel)
@@ -48,20 +51,33 @@ class PredictActions:
 
     # -- the verification ----------------------------------------------------------------------
     def _schedule_verification(self) -> None:
-        if not self.session.loaded.scenario.expect:
+        loaded = self.session.loaded
+        if not loaded.scenario.expect:
             return
         if self._verify_timer is not None:
             self._verify_timer.stop()
+        if self._job is not None:
+            self._job.cancel()
+            self._job = None
+        known = cached(loaded)
+        if known is not None:  # measured before (a reset, the scenario opened again)
+            self.verdicts = Verdicts(loaded, known)
+            return
         self._verify_timer = self.set_timer(VERIFY_DELAY, self._start_verification)
 
     def _start_verification(self) -> None:
-        from gdsim.scenario.verify import verify
+        from gdsim.app.runtime.engine_worker import worker_wanted
 
         loaded = self.session.loaded
-        if self.verdicts is None or self.verdicts.loaded is not loaded or self.verdicts.ready:
+        if self.verdicts is None or self.verdicts.loaded is not loaded or self.verdicts.settled:
             return
-        self.run_worker(lambda: (loaded, verify(loaded)), thread=True, group="verify", exclusive=True,
+        job = self._job = VerifyJob(loaded, child=worker_wanted())
+        self.run_worker(lambda: (loaded, job.run()), thread=True, group="verify", exclusive=True,
                         exit_on_error=False, name="verify")
+
+    def on_unmount(self) -> None:
+        if self._job is not None:
+            self._job.cancel()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The verification finished (a plain handler name: @on does not work in a mixin)."""
@@ -72,7 +88,7 @@ class PredictActions:
             self.notify(f"the expects could not be measured: {worker.error}", severity="error", markup=False)
             return
         loaded, verification = worker.result
-        if loaded is self.session.loaded:  # else the settings changed meanwhile: a newer one comes
+        if verification is not None and loaded is self.session.loaded:  # else a newer one comes
             self.verdicts = Verdicts(loaded, verification)
             self.redraw(force=True)
 
@@ -87,14 +103,15 @@ class PredictActions:
         step = session.sim.step_count
         flow = self.flow
         mono = bool(getattr(self.app, "mono", False))
-        if flow is not None and flow.due(step, session.loaded, self.verdicts.verification):
+        if flow is not None and flow.due(step, session.loaded, self.verdicts.settled):
             self.reveal()
         neutral = flow is not None and flow.phase != REVEALED
         names = shown_names(session) if neutral else None
         self._verdict_line.show(self.verdicts.lines(step, names), mono)
         panel = self._question
         if flow is not None:
-            reveal = flow.reveal_text(self.verdicts.verification) if flow.phase == REVEALED else None
+            measured = self.verdicts.verification or self.verdicts.unavailable
+            reveal = flow.reveal_text(measured) if flow.phase == REVEALED else None
             panel.show(flow, flow.reveal_at(session.loaded), reveal, mono)
         self._update_lessons(step, neutral)
 
