@@ -392,5 +392,46 @@ def tally_words(states: Sequence[RunState], limit: int = 2) -> str:
         counts[key] = counts.get(key, 0) + 1
     ordered = sorted(counts.items(), key=lambda item: -item[1])
     if len(ordered) == 1:
-        return f"all {ordered[0][0]}"
+        kind = ordered[0][0]
+        return kind if kind in ("ok", "moving") else f"all {kind}"
     return ", ".join(f"{count} {kind}" for kind, count in ordered[:limit])
+
+
+# -- events: where a run's state changed (the app's jump-to-event keys) ----------------------------
+@dataclass(frozen=True)
+class Event:
+    """Run `row` entered `state` at `step` (the first recorded step judged so)."""
+
+    step: int
+    row: int
+    state: RunState
+
+
+def events(sim: Any, samples: int = 64) -> list[Event]:
+    """The steps where runs entered a state worth a notice (severity not ""), in step order.
+
+    Divergence and early stops come at their exact steps; the rest from the states judged at up to
+    `samples` recorded steps spread over the history (run_states costs about a millisecond for a
+    few runs, so this is for a key press, not for every frame). A run is reported again only when
+    its state's words change (a run that sits in a minimum is one event, not one per sample)."""
+    out: list[Event] = []
+    for r, (d, s) in enumerate(zip(sim.diverged_at, sim.stopped_at)):
+        if d >= 0:
+            out.append(Event(int(d), r, RunState("diverged", step=int(d))))
+        elif s >= 0:
+            out.append(Event(int(s), r, RunState("stopped", step=int(s))))
+    history = sim.history
+    if history is None or history.count == 0:
+        return sorted(out, key=lambda e: (e.step, e.row))
+    picks = np.unique(np.linspace(0, history.count - 1, min(samples, history.count)).round().astype(int))
+    last: dict[int, str] = {}
+    for index in picks:
+        step = int(history.steps[index])
+        for r, state in enumerate(run_states(sim, until=step)):
+            if state.kind in ("diverged", "stopped"):
+                continue
+            words = state.words + state.at_point
+            if state.severity and last.get(r) != words:
+                out.append(Event(step, r, state))
+            last[r] = words if state.severity else ""
+    return sorted(out, key=lambda e: (e.step, e.row))

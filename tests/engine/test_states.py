@@ -259,9 +259,39 @@ def test_tally_counts_end_points_per_known_point():
     assert "3 of 100 diverged" in sentence
     assert tally_words(runs) == "51 local min, 46 global min"
     assert tally_words([at_global] * 5) == "all global min"
+    assert tally_words([RunState("moving")] * 3) == "moving"
 
 
 @pytest.mark.parametrize("state", [RunState(k, step=1) for k in states.KINDS])
 def test_every_kind_has_words_a_sentence_and_a_severity(state):
     assert state.words and state.sentence("A").startswith("A")
     assert state.severity in ("error", "warning", "info", "")
+
+
+def test_events_list_where_runs_entered_a_state_once_each(tmp_path):
+    sim = simulate(tmp_path, """
+        [scenario]
+        title = "t"
+        claim = "c"
+        steps = 100
+        [problem]
+        surface = "bowl"
+        [optimizer]
+        name = "sgd"
+        lr = 0.3
+        [[runs]]
+        label = "calm"
+        start = [1.0, 1.0]
+        [[runs]]
+        label = "wild"
+        start = [1.0, 1.0]
+        optimizer = { lr = 1.05 }
+        """, 300)
+    found = states.events(sim)
+    assert [e.step for e in found] == sorted(e.step for e in found)
+    calm = [e for e in found if e.row == 0]
+    assert [e.state.kind for e in calm] == ["global min"]  # once, not at every sample after it
+    wild = [e.state.kind for e in found if e.row == 1]
+    assert wild[-1] == "diverged" and "growing" in wild
+    (diverged,) = [e for e in found if e.state.kind == "diverged"]
+    assert diverged.step == sim.diverged_at[1]

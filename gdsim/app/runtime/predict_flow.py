@@ -85,14 +85,14 @@ class PredictFlow:
     def reveal_text(self, verification: Any) -> Reveal:
         """The reveal's words; `verification` is the scenario's as it is now (None: not measured yet)."""
         p = self.predict
-        answer = f"The answer: {p.answer}. {self.choices[p.answer - 1]}"
+        answer = f"The answer: {p.answer}. {self.choices[p.answer - 1].rstrip('.')}."
         choice = None if self.answer is None else self.answer.choice
         if choice is None:
             verdict = "You skipped the question."
         elif choice == p.answer:
             verdict = f"You said {choice}: right."
         else:
-            verdict = f"You said {choice}: {self.choices[choice - 1]}."
+            verdict = f"You said {choice}: {self.choices[choice - 1].rstrip('.')}."
         values = verification.values() if verification is not None and not isinstance(verification, str) else {}
         if isinstance(verification, str):
             measured, confirmed = (f"Not measured in this session ({verification}): "

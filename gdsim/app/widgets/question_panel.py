@@ -54,7 +54,7 @@ class QuestionPanel(Static):
             return text
         if flow.phase == WAITING:
             choice = flow.answer.choice if flow.answer is not None else None
-            said = "You skipped" if choice is None else f"You said {choice}: {flow.choices[choice - 1]}"
+            said = "You skipped" if choice is None else f"You said {choice}: {flow.choices[choice - 1].rstrip('.')}"
             text.append(said, BOLD)
             text.append(f". The run shows the answer by step {reveal_at:,} (w: show it now).", DIM)
             return text
