@@ -18,7 +18,11 @@ from tests.app.conftest import DATA
 # A surface with three optimizers, a diverging run, an ensemble of 100 seeds, and a network trained
 # on mini-batches with evaluation and early stopping.
 SCENARIOS = [DATA / "three_runs.toml", builtin_dir() / "learning-rate.toml", builtin_dir() / "global-minimum.toml",
-             builtin_dir() / "overfitting.toml"]
+             builtin_dir() / "overfitting.toml",
+             # per-run state beside the parameters: batch norm's running statistics, the plateau
+             # schedule's lr, conjugate gradient's previous direction
+             builtin_dir() / "batch-norm.toml", builtin_dir() / "reduce-on-plateau.toml",
+             builtin_dir() / "conjugate-gradient.toml"]
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +43,13 @@ def same_state(a, b) -> None:
         for name in ("params", "loss", "grad", "diverged_at", "stopped_at", "frozen"):
             assert equal(getattr(ca, name), getattr(cb, name)), name
         for x, y in zip(ca.state, cb.state, strict=True):
-            assert equal(x, y)
+            assert x is y is None or equal(x, y)
+        assert equal(ca.lr, cb.lr)
+        for extra in ("problem_state", "schedule_state"):
+            xs, ys = getattr(ca, extra), getattr(cb, extra)
+            assert (xs is None) == (ys is None), extra
+            for x, y in zip(xs or (), ys or (), strict=True):
+                assert equal(x, y), extra
     ha, hb = a.history, b.history
     assert (ha.count, ha.stride) == (hb.count, hb.stride)
     for field in ha.fields:
