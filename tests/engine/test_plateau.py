@@ -268,3 +268,17 @@ def test_defaults_are_torchs():
         "min_lr": 0.0, "eps": 1e-8,
     }
     assert isinstance(make_schedule("plateau", 0.1).adaptive, Plateau)
+
+
+def test_check_exits_2_naming_the_key(tmp_path, capsys):
+    from gdsim.cli import main
+
+    bad = tmp_path / "plateau.toml"
+    bad.write_text(SURFACE.replace('threshold = 0.01', 'threshold = 0.01\nthreshold_mode = "relative"'))
+    assert main(["check", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "schedule.threshold_mode" in err and "Traceback" not in err
+    bad.write_text(SURFACE.replace('name = "plateau"', 'name = "plateau"\nwarmup = 5'))
+    assert main(["check", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "schedule.warmup" in err and "does not apply to plateau" in err
