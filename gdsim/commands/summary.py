@@ -85,7 +85,6 @@ def figures_line(split: str, figures: dict[tuple[str, str], np.ndarray], rows: l
     names = [name for (s, name) in figures if s == split]
     if not names:
         return None
-    size = int(sizes[split][rows[0]])
     parts, missing = [], set()
     for name in names:
         values = figures[(split, name)][rows]
@@ -101,7 +100,7 @@ def figures_line(split: str, figures: dict[tuple[str, str], np.ndarray], rows: l
             parts.append(f"{shown} median {num(np.median(finite))}{note}")
     label = SPLIT_NAMES[split]
     if not parts:
-        return f"{label}: " + "; ".join(sorted(missing)) if size != 0 else f"{label}: {why_missing(split, 0, False)}"
+        return f"{label}: " + "; ".join(sorted(missing))
     return f"{label}: " + ", ".join(parts) + (f" ({'; '.join(sorted(missing))} for the rest)" if missing else "")
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO
 
 import numpy as np
@@ -40,7 +40,6 @@ class Trace:
     stopped_at: int | None = None
     note: str = ""  # e.g. "median of 100, 12 diverged"
     members: int = 1
-    diverged_members: list[int] = field(default_factory=list)
 
 
 def use_colour(out: IO[str]) -> bool:
@@ -72,7 +71,8 @@ def median_traces(traces: list[Trace]) -> list[Trace]:
         for key in members[0].values:
             stack = np.full((len(members), len(steps)), np.nan)
             for i, t in enumerate(members):
-                v = np.interp(steps, t.steps, t.values[key]) if len(t.steps) != len(steps) or not np.array_equal(t.steps, steps) else t.values[key]
+                same_steps = len(t.steps) == len(steps) and np.array_equal(t.steps, steps)
+                v = t.values[key] if same_steps else np.interp(steps, t.steps, t.values[key])
                 if t.diverged_at is not None:
                     v = np.where(steps < t.diverged_at, v, np.nan)
                 stack[i] = v
@@ -86,7 +86,7 @@ def median_traces(traces: list[Trace]) -> list[Trace]:
         note = f"median of {len(members)}"
         if diverged:
             note += f", {len(diverged)} diverged"
-        out.append(Trace(name, name, steps, values, note=note, members=len(members), diverged_members=diverged))
+        out.append(Trace(name, name, steps, values, note=note, members=len(members)))
     return out
 
 
