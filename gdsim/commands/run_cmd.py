@@ -185,8 +185,10 @@ def write_predict(loaded, steps: int, out: IO[str]) -> None:
 
     total = loaded.scenario.scenario.steps
     note = f" (over the scenario's {plural(total, 'step')})" if steps != total else ""
+    from gdsim.commands.summary import wrap
+
     lines = summary_lines(predict, verify(loaded), note)
-    out.write("\n" + "\n".join(lines) + "\n")
+    out.write("\n" + "\n".join(map(wrap, lines)) + "\n")  # 80 columns, like the summary above
 
 
 class Progress:

@@ -33,7 +33,9 @@ def item(text: str) -> str:
 
 
 def wrap(line: str) -> str:
-    """The line wrapped to WIDTH between items, never inside one."""
+    """The line wrapped to WIDTH between items, never inside one (a line that fits is kept as it is)."""
+    if len(line) <= WIDTH:
+        return line.replace(NBSP, " ")
     indent = " " * (len(line) - len(line.lstrip(" ")) + 4)
     filled = textwrap.fill(line, WIDTH, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
     return filled.replace(NBSP, " ")
