@@ -21,7 +21,7 @@ lr; the closed forms here agree with them to about 1e-15 relative (tests/golden 
 
 plateau (ReduceLROnPlateau, mode min) is the one schedule that is not a function of k: it watches
 a loss and cuts the lr when the loss stops improving, so its lr is per-run state (PlateauState)
-that the simulation feeds (see `Plateau` below and gdsim.engine.simulation.Cohort). Its lr_at(k)
+that the simulation feeds (see `Plateau` below and gdsim.engine.cohort.Cohort). Its lr_at(k)
 is only the base lr, the lr before any cut.
 
 Every value is computed on Python floats (`**` and math.cos, i.e. the C library), one step at a
