@@ -19,6 +19,7 @@ def notices(session: Session, limit: int = 4) -> list[tuple[str, str]]:
     """(severity, sentence) pairs, most important first; severity is "error", "warning" or "info"."""
     states = session.states()
     out: list[tuple[str, str]] = []
+    tallies: list[tuple[str, str]] = []  # an ensemble's count per end comes before single runs' news
     for run in session.display:
         rows = run.rows
         if run.ensemble:
@@ -29,12 +30,13 @@ def notices(session: Session, limit: int = 4) -> list[tuple[str, str]]:
                                      f"(first at step {min(diverged)})"))
             ends = tally(mine)
             if ends and ends[0][0].startswith("at "):  # most runs sit at known points: count them
-                out.append(("info", f"{run.label}: {tally_sentence(mine)}"))
+                tallies.append(("info", f"{run.label}: {tally_sentence(mine)}"))
             continue
         state = states[int(rows[0])]
         if state.severity:
             out.append((state.severity, state.sentence(run.label)))
-    out.sort(key=lambda item: ORDER[item[0]])
+    out = tallies + out
+    out.sort(key=lambda item: ORDER[item[0]])  # stable: within a severity, tallies first
     return out[:limit]
 
 

@@ -385,7 +385,8 @@ def tally_sentence(states: Sequence[RunState], limit: int = 3) -> str:
 
 
 def tally_words(states: Sequence[RunState], limit: int = 2) -> str:
-    """A table cell for an ensemble: '54 local min, 46 global min'."""
+    """A table cell for an ensemble: '54 local min, 46 global min'; runs at one kind of point but
+    at several points say how they split ('global min ×2: 11, 9')."""
     counts: dict[str, int] = {}
     for state in states:
         key = "diverged" if state.kind == "diverged" else ("stopped" if state.kind == "stopped" else state.kind)
@@ -393,6 +394,9 @@ def tally_words(states: Sequence[RunState], limit: int = 2) -> str:
     ordered = sorted(counts.items(), key=lambda item: -item[1])
     if len(ordered) == 1:
         kind = ordered[0][0]
+        split = [count for _, count in tally(states)]
+        if kind in PLACE and len(split) > 1:
+            return f"{kind} ×{len(split)}: " + ", ".join(str(c) for c in split[:4]) + (" ..." if len(split) > 4 else "")
         return kind if kind in ("ok", "moving") else f"all {kind}"
     return ", ".join(f"{count} {kind}" for kind, count in ordered[:limit])
 

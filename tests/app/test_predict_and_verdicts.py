@@ -206,3 +206,18 @@ async def test_an_ensemble_whose_runs_cannot_differ_says_so_and_E_gives_random_s
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("e")
         assert not [n for n in app._notifications if "identical" in n.message]
+
+
+async def test_an_ensembles_count_per_end_comes_first_in_the_notices():
+    app = make_app("ensemble")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        screen.session.step(300)
+        screen.redraw(force=True)
+        await pilot.pause()
+        lines = str(screen.query_one("#notices").render()).splitlines()
+        first = lines[0].strip()  # noisy gradients: some seeds jitter just outside "at the minimum"
+        assert first.startswith("● cloud: ") and " of 20 at the global minimum (0, 0)" in first, lines
+        assert any("single" in line for line in lines[1:])
+        table = screen.query_one(RunTable)
+        assert "global min" in table.rows[1][col("status")]

@@ -295,3 +295,9 @@ def test_events_list_where_runs_entered_a_state_once_each(tmp_path):
     assert wild[-1] == "diverged" and "growing" in wild
     (diverged,) = [e for e in found if e.state.kind == "diverged"]
     assert diverged.step == sim.diverged_at[1]
+
+
+def test_an_ensemble_split_between_equally_deep_minima_says_how():
+    left, right = RunState("global min", point=(-3.78, -3.28)), RunState("global min", point=(3.58, -1.85))
+    assert tally_words([left] * 11 + [right] * 9) == "global min ×2: 11, 9"
+    assert "11 of 20 at the global minimum (-3.78, -3.28)" in tally_sentence([left] * 11 + [right] * 9)
