@@ -66,3 +66,17 @@ def test_results_are_kept_per_scenario_text(monkeypatch):
     first = VerifyJob(loaded, child=False).run()
     monkeypatch.setattr(verify_job, "projected_seconds", lambda loaded: pytest.fail("measured again"))
     assert VerifyJob(load_scenario(DATA / "s2" / "predict.toml"), child=False).run() is first
+
+
+def test_a_slow_build_does_not_make_a_short_scenario_look_costly(monkeypatch):
+    import gdsim.build
+
+    real = gdsim.build.build
+
+    def slow_build(*args, **kwargs):
+        time.sleep(0.2)  # a loaded machine: the build alone takes longer than the trial
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gdsim.build, "build", slow_build)
+    loaded = load_scenario(DATA / "s2" / "predict.toml")  # 60 steps of a 2-D bowl
+    assert verify_job.projected_seconds(loaded) < 1.0

@@ -40,19 +40,21 @@ def cached(loaded: Any) -> Any:
 
 
 def projected_seconds(loaded: Any) -> float:
-    """How long verifying `loaded` would take, from a short trial run of the same scenario."""
+    """How long verifying `loaded` would take, from a short trial run of the same scenario: the
+    build once, plus the steps at the trial's pace (at least a few steps, however slow the build)."""
     from gdsim.build import build
 
     steps = loaded.scenario.scenario.steps
     started = time.perf_counter()
     sim = build(loaded, record=False)
+    built = time.perf_counter()
     done = 0
-    while done < steps and time.perf_counter() - started < TRIAL_SECONDS:
+    while done < steps and (done < 8 or time.perf_counter() - built < TRIAL_SECONDS):
         chunk = max(1, min(steps - done, 1 + done))  # 1, 2, 4, ... steps
         sim.step(chunk)
         done += chunk
-    elapsed = time.perf_counter() - started
-    return elapsed * steps / max(done, 1)
+    per_step = (time.perf_counter() - built) / max(done, 1)
+    return (built - started) + per_step * steps
 
 
 class VerifyJob:
