@@ -193,6 +193,8 @@ def clip_segments(px: np.ndarray, py: np.ndarray, box) -> tuple[np.ndarray, ...]
     segments wholly outside (or with a non-finite end) are dropped. Returns x0, y0, x1, y1."""
     xmin, xmax, ymin, ymax = box
     x0, y0, x1, y1 = px[:-1], py[:-1], px[1:], py[1:]
+    if px.min() >= xmin and px.max() <= xmax and py.min() >= ymin and py.max() <= ymax:
+        return x0, y0, x1, y1  # all inside (and finite: NaN fails every comparison): nothing to cut
     dx, dy = x1 - x0, y1 - y0
     t0 = np.zeros(len(dx))
     t1 = np.ones(len(dx))

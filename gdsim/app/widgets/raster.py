@@ -18,6 +18,7 @@ class RasterWidget(Widget):
         super().__init__(id=id, classes=classes)
         self._strips: list[Strip] = []
         self._drawn_for = None  # the size the strips were drawn at
+        self._base_style = None  # see _base
         self.draws = 0  # how many times the widget was rasterised (the benchmark counts these)
 
     def fit(self) -> bool:
@@ -35,6 +36,7 @@ class RasterWidget(Widget):
     def notify_style_update(self) -> None:
         """The styles changed (a new theme): the strips carry the old colours, draw them again."""
         super().notify_style_update()
+        self._base_style = None
         self._drawn_for = None
         self.refresh()
 
@@ -59,10 +61,15 @@ class RasterWidget(Widget):
 
     def _base(self):
         """The widget's own colours (the theme's), under everything drawn: a cell left blank is
-        the panel's background, and a theme change gives new strips (so they are repainted)."""
+        the panel's background, and a theme change gives new strips (so they are repainted).
+        Kept until the styles change: Textual computes rich_style afresh (~1 ms) on each read."""
         from rich.style import Style
 
-        return self.rich_style if self.is_attached else Style()
+        if not self.is_attached:
+            return Style()
+        if self._base_style is None:
+            self._base_style = self.rich_style
+        return self._base_style
 
 
 def refresh_changed(widget: Widget, old: list[Strip], new: list[Strip]) -> None:
