@@ -227,3 +227,22 @@ def test_round_ticks_and_equal_aspect():
     assert round_ticks(1, 1, 3) == []
     box = equal_aspect((-1, 1, -1, 1), 80, 20)
     assert (box[1] - box[0]) / 80 == pytest.approx((box[3] - box[2]) / (20 * CELL_ASPECT))
+
+
+async def test_map_keys_are_in_the_help_and_explain_themselves_off_the_map():
+    from gdsim.app.screens.help import HelpScreen
+
+    app = make_app("moons")  # a decision map: no arrows, no zoom
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        body = str(app.screen.body)
+        for words in ("gradient/velocity arrows", "zoom to the runs", "validation/test points"):
+            assert words in body
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("g")
+        await pilot.press("z")
+        await pilot.pause()
+        assert not app.screen.map_options.arrows and not app.screen.map_options.zoom
