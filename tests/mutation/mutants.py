@@ -230,7 +230,8 @@ start = [-2.5, 1.5]
 """
 
 
-def _data(problem: str, optimizer: str = 'name = "sgd"\nlr = 0.2', steps: int = 30) -> str:
+def _data(problem: str, optimizer: str = 'name = "sgd"\nlr = 0.2', steps: int = 30,
+          data: str = 'dataset = "moons"\nsamples = 60\nhidden = [8]') -> str:
     return f"""
 [scenario]
 title = "probe"
@@ -238,9 +239,7 @@ claim = "probe"
 steps = {steps}
 
 [problem]
-dataset = "moons"
-samples = 60
-hidden = [8]
+{data}
 {problem}
 
 [optimizer]
@@ -321,6 +320,12 @@ MUTANTS: tuple[Mutant, ...] = (
            _val_is_train, _data("patience = 2\neval_every = 2\nsplit = [0.3, 0.7, 0.0]\nnoise = 0.4",
                                 'name = "adam"\nlr = 0.05', steps=200),
            killers=("overfitting", "train-val-test")),
+    Mutant("outliers-ignored", "the outliers key of a regression data set is ignored (clean targets)",
+           _without("outliers"), _data("outliers = 0.2", data='dataset = "line"\nsamples = 60\nmodel = "linear"'),
+           killers=("mae-vs-mse",)),
+    Mutant("imbalance-ignored", "the imbalance key is ignored (balanced classes)", _without("imbalance"),
+           _data("imbalance = 0.1"),
+           killers=("class-imbalance",)),
     Mutant("batch-norm-off", "batch normalization is not applied", _without("batch_norm"),
            _data("batch_norm = true"), killers=("batch-norm",)),
     Mutant("cg-as-gd", "conjugate gradient replaced by gradient descent at its lr", _cg_as_gd,
