@@ -201,7 +201,8 @@ def _make_optimizer(config: RunConfig, problem: Any, where: str):
     if name == "cg" and settings["line_search"] == "exact" and not quadratic:
         raise ScenarioError(
             f"{where}: {config.key('optimizer.line_search')}: the exact line search (α = −gᵀd / dᵀHd) "
-            "needs a positive-definite quadratic surface (quadratic or bowl); use line_search = "
+            "needs a positive-definite quadratic (the quadratic or bowl surface, or full-batch linear regression); "
+            "use line_search = "
             "\"armijo\" (the default elsewhere)"
         )
     try:
@@ -212,14 +213,16 @@ def _make_optimizer(config: RunConfig, problem: Any, where: str):
         raise ScenarioError(f"{where}: {dotted}: {exc}") from None
     if optimizer.needs_hessian and not problem_has_hessian(problem):
         raise ScenarioError(
-            f"{where}: {config.key('optimizer.name')}: {name} needs second derivatives, which only 2-D surfaces and "
-            "expressions provide; choose a first-order optimizer for a data set"
+            f"{where}: {config.key('optimizer.name')}: {name} needs second derivatives, which only 2-D surfaces, "
+            "expressions and full-batch linear regression (model 'linear', loss 'mse', no batch_size, no l1) "
+            "provide; choose a first-order optimizer for this data set"
         )
     return optimizer
 
 
 def problem_has_hessian(problem: Any) -> bool:
-    """Whether the problem gives second derivatives (2-D surfaces and expressions do)."""
+    """Whether the problem gives second derivatives (2-D surfaces, expressions and full-batch
+    linear regression do)."""
     try:
         problem.hessian(np.zeros((1, problem.n_params)))
     except NotImplementedError:

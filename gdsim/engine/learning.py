@@ -269,6 +269,15 @@ class DatasetProblem:
         self.n_train, self.n_val, self.n_test = (len(i) for i in splits)
         self.batch_size = batch_size
         self.steps_per_epoch = math.ceil(self.n_train / batch_size)
+        # Linear regression with MSE on the whole training set is a quadratic in the parameters
+        # (an n-dimensional one): its Hessian (2/N)·AᵀA + l2 on the weights, A = [x 1], is
+        # constant, so Newton's method and cg's exact line search apply. Mini-batches, L1 and any
+        # other model or loss have no Hessian here.
+        self.quadratic = model == "linear" and loss == "mse" and batch_size >= self.n_train and l1 == 0
+        if self.quadratic:
+            a = self._x_train_ones  # the layout's order: the weights, then the bias
+            self._hessian = (2.0 / len(a)) * (a.T @ a)
+            self._hessian[np.arange(self.n_inputs), np.arange(self.n_inputs)] += l2
         self.points = (self._x_train, self._y_train)
         self._grid_cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
@@ -321,7 +330,10 @@ class DatasetProblem:
         return loss, grad, cache
 
     def hessian(self, params: np.ndarray) -> np.ndarray:
-        raise NotImplementedError("a model on a data set has no Hessian view")
+        """(R, P, P): only for full-batch linear regression with MSE (see `quadratic`)."""
+        if not self.quadratic:
+            raise NotImplementedError("only full-batch linear regression (mse) has a Hessian here")
+        return np.broadcast_to(self._hessian, (params.shape[0], self.n_params, self.n_params))
 
     def scores(self, params: np.ndarray, x: np.ndarray, state: NormStats | None = None) -> np.ndarray:
         """The raw output scores (R, n, K) for inputs x (n, d) in the model's (standardized) units,

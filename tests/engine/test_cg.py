@@ -338,3 +338,91 @@ def test_check_exits_2_naming_the_key(tmp_path, capsys):
     assert main(["check", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "optimizer.line_search" in err and "Traceback" not in err
+
+
+# ---- the engine's own n-dimensional quadratic: full-batch linear regression with MSE ----------
+
+LINEAR = """
+[scenario]
+title = "t"
+claim = "c"
+steps = 6
+
+[problem]
+dataset = "csv"
+path = "wide.csv"
+target = "y"
+model = "linear"
+
+[optimizer]
+name = "cg"
+
+[[runs]]
+label = "cg"
+"""
+
+
+def _wide_csv(tmp_path, n_features=7, rows=80):
+    """A regression data set with features of different scales: an 8-dimensional quadratic (seven
+    weights and the bias) with curvatures spread over a factor of about 16. (With a far wider
+    spread, rounding delays the finish by a step or two: see the 20-D test above.)"""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((rows, n_features)) * np.geomspace(1.0, 3.0, n_features)
+    y = x @ rng.standard_normal(n_features) + 0.3 * rng.standard_normal(rows) + 1.5
+    lines = [",".join([f"x{i}" for i in range(n_features)] + ["y"])]
+    lines += [",".join(f"{v:.6f}" for v in row) for row in np.column_stack([x, y])]
+    (tmp_path / "wide.csv").write_text("\n".join(lines) + "\n")
+
+
+def _load_in(tmp_path, text):
+    path = tmp_path / "linear.toml"
+    path.write_text(text)
+    from gdsim.scenario.load import load_scenario
+
+    return load_scenario(path)
+
+
+@pytest.mark.parametrize("l2", [0.0, 0.3])
+def test_linear_regression_hessian_matches_finite_differences_of_the_gradient(tmp_path, l2):
+    _wide_csv(tmp_path)
+    sim = build(_load_in(tmp_path, LINEAR.replace('model = "linear"', f'model = "linear"\nl2 = {l2}')))
+    problem = sim.cohorts[0].problem
+    assert problem.quadratic
+    rng = np.random.default_rng(1)
+    params = rng.standard_normal((2, problem.n_params))
+    h = problem.hessian(params)
+    for v in np.eye(problem.n_params):
+        eps = 1e-4  # the gradient is linear in the parameters: central differences are exact up to rounding
+        up = problem.loss_and_grad(params + eps * v, None)[1]
+        down = problem.loss_and_grad(params - eps * v, None)[1]
+        np.testing.assert_allclose((up - down) / (2 * eps), h @ v, rtol=1e-7, atol=1e-8)
+
+
+def test_cg_solves_linear_regression_in_as_many_steps_as_parameters(tmp_path):
+    _wide_csv(tmp_path)
+    text = LINEAR.replace("steps = 6", "steps = 8") + '\n[[runs]]\nlabel = "newton"\noptimizer = { name = "newton" }\n'
+    sim = build(_load_in(tmp_path, text))
+    cohorts = {c.optimizer.name: c for c in sim.cohorts}
+    problem = cohorts["cg"].problem
+    assert cohorts["cg"].optimizer.hyper["line_search"] == "exact" and problem.n_params == 8
+    a = problem._x_train_ones
+    solution = np.linalg.lstsq(a, problem._y_train, rcond=None)[0]
+    kappa = np.linalg.cond(problem.hessian(np.zeros((1, 8)))[0])
+    assert kappa > 10  # an elongated bowl, not a round one
+    start = np.linalg.norm(cohorts["cg"].params[0] - solution)
+    sim.step(1)
+    assert np.linalg.norm(cohorts["newton"].params[0] - solution) < 1e-10 * start  # Newton: one step
+    sim.step(6)
+    assert np.linalg.norm(cohorts["cg"].params[0] - solution) > 1e-9 * start  # 7 steps: not yet
+    sim.step(1)
+    assert np.linalg.norm(cohorts["cg"].params[0] - solution) < 1e-10 * start  # 8 steps: there
+
+
+def test_mini_batch_or_l1_linear_regression_has_no_hessian(tmp_path):
+    _wide_csv(tmp_path)
+    for extra in ("batch_size = 10", "l1 = 0.01"):
+        text = LINEAR.replace('model = "linear"', f'model = "linear"\n{extra}')
+        sim = build(_load_in(tmp_path, text))
+        assert sim.cohorts[0].optimizer.hyper["line_search"] == "armijo"
+        with pytest.raises(ScenarioError, match="optimizer.name: newton needs second derivatives"):
+            _load_in(tmp_path, text.replace('name = "cg"', 'name = "newton"'))
