@@ -55,6 +55,12 @@ async def test_a_scenario_with_predict_opens_on_its_question_with_neutral_labels
         lesson = lesson_texts(screen)
         assert "The claim" in lesson and "largest" not in lesson  # the explanation waits
         assert "press L on the largest rate" not in lesson  # so do the tips
+        assert "The claim" not in shown  # the lesson beside the plots says it
+        await pilot.resize_terminal(80, 24)  # the lesson moves into a tab: the question says the claim
+        await pilot.pause()
+        screen.redraw(force=True)
+        await pilot.pause()
+        assert "The claim: A bigger learning rate always gets you there faster" in text_of(panel)
 
 
 async def test_the_answer_key_records_an_event_and_the_reveal_comes_when_the_run_reaches_the_point():

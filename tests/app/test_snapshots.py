@@ -46,3 +46,32 @@ def test_scenario_map_tab(snap_compare):
         await pilot.pause(0.2)
 
     assert snap_compare(make_app("three_runs"), terminal_size=(80, 24), run_before=map_tab)
+
+
+async def _measured(pilot) -> None:
+    """Wait for the background verification, so the verdict line does not depend on timing."""
+    import asyncio
+
+    screen = pilot.app.screen
+    for _ in range(200):
+        if screen.verdicts is not None and screen.verdicts.settled:
+            break
+        await asyncio.sleep(0.05)
+    screen.redraw(force=True)
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+def test_predict_question(snap_compare, size):
+    """A scenario with [predict] opens on its question, neutral labels, the explanation hidden."""
+    assert snap_compare(make_app("s2/predict"), terminal_size=size, run_before=_measured)
+
+
+def test_predict_reveal(snap_compare):
+    async def answered_and_run(pilot):
+        await pilot.press("3")
+        await _measured(pilot)
+        await _sixty_steps(pilot)
+        await pilot.pause(0.2)
+
+    assert snap_compare(make_app("s2/predict"), terminal_size=(80, 24), run_before=answered_and_run)

@@ -112,7 +112,12 @@ class PredictActions:
         if flow is not None:
             measured = self.verdicts.verification or self.verdicts.unavailable
             reveal = flow.reveal_text(measured) if flow.phase == REVEALED else None
-            panel.show(flow, flow.reveal_at(session.loaded), reveal, mono)
+            claim = None
+            if self.has_class("-narrow"):  # the lesson panel with the claim is in a tab
+                from gdsim.app.text import clean
+
+                claim = clean(session.loaded.scenario.scenario.claim, keep_newlines=False)
+            panel.show(flow, flow.reveal_at(session.loaded), reveal, mono, claim)
         self._update_lessons(step, neutral)
 
     def _update_lessons(self, step: int, hidden: bool) -> None:

@@ -32,18 +32,24 @@ class QuestionPanel(Static):
     folded = False  # the reveal folded to one line (key w)
     _shown: tuple = ()
 
-    def show(self, flow: PredictFlow, reveal_at: int, reveal: Reveal | None, mono: bool = False) -> None:
-        key = (flow.phase, flow.answer, reveal_at, reveal, self.folded, mono)
+    def show(self, flow: PredictFlow, reveal_at: int, reveal: Reveal | None, mono: bool = False,
+             claim: str | None = None) -> None:
+        """`claim`: the scenario's claim, given where the lesson panel (which states it) is not on screen."""
+        key = (flow.phase, flow.answer, reveal_at, reveal, self.folded, mono, claim)
         if key == self._shown:
             return
         self._shown = key
         self.set_class(flow.phase == ASKING, "-asking")
-        self.update(self._text(flow, reveal_at, reveal, mono))
+        self.update(self._text(flow, reveal_at, reveal, mono, claim))
 
-    def _text(self, flow: PredictFlow, reveal_at: int, reveal: Reveal | None, mono: bool) -> Text:
+    def _text(self, flow: PredictFlow, reveal_at: int, reveal: Reveal | None, mono: bool,
+              claim: str | None = None) -> Text:
         text = Text()
         accent = BOLD if mono else Style(bold=True, color="cyan")
         if flow.phase == ASKING:
+            if claim:
+                text.append("The claim: ", BOLD)
+                text.append(claim + "\n", Style(italic=True))
             text.append("Predict: ", accent)
             text.append(flow.question + "\n")
             for i, choice in enumerate(flow.choices, 1):
