@@ -239,3 +239,27 @@ def test_scenario_errors_name_the_key(change, key, tmp_path, capsys):
     assert main(["check", str(path)]) == 2
     err = capsys.readouterr().err
     assert key in err and "Traceback" not in err
+
+
+def test_restore_best_brings_back_the_running_statistics_of_the_best_step():
+    """A run stopped early returns to its best parameters *and* the running statistics it had
+    there: evaluating the restored parameters with later statistics would be a different model."""
+    text = SCENARIO.replace("eval_every = 10", "eval_every = 5\npatience = 3\nrestore_best = true")
+    text = text.replace("lr = 0.5", "lr = 2.0").replace("steps = 120", "steps = 400")
+    sim = build(load_text(text))
+    sim.step(400)
+    cohort = sim.cohorts[0]
+    stopped = np.flatnonzero(cohort.stopped_at >= 0)
+    assert len(stopped), "no run stopped early: the test needs one"
+    r = int(stopped[0])
+    best = int(cohort.best_at[r])
+    assert 0 < best < cohort.stopped_at[r]
+    reference = build(load_text(SCENARIO.replace("lr = 0.5", "lr = 2.0").replace("steps = 120", "steps = 400")))
+    reference.step(best)
+    ref = reference.cohorts[0]
+    np.testing.assert_array_equal(cohort.params[r], ref.params[r])
+    np.testing.assert_array_equal(cohort.problem_state.mean[r], ref.problem_state.mean[r])
+    np.testing.assert_array_equal(cohort.problem_state.var[r], ref.problem_state.var[r])
+    val = ref.problem.evaluate(ref.params[r : r + 1], "val", NormStats(ref.problem_state.mean[r : r + 1],
+                                                                       ref.problem_state.var[r : r + 1]))["loss"]
+    np.testing.assert_array_equal(cohort.best_val[r], val[0])
