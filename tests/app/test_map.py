@@ -246,3 +246,20 @@ async def test_map_keys_are_in_the_help_and_explain_themselves_off_the_map():
         await pilot.press("z")
         await pilot.pause()
         assert not app.screen.map_options.arrows and not app.screen.map_options.zoom
+
+
+async def test_arrows_follow_the_rewind_cursor():
+    app = make_app("three_runs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen, surface = await open_map(pilot, 40)
+        screen.session.select(1)
+        await pilot.press("g")
+        await pilot.pause()
+        heads = set("→↗↑↖←↙↓↘")
+        live = {key for key, (char, _) in surface.canvas.chars.items() if char in heads}
+        for _ in range(20):
+            await pilot.press("left")
+        await pilot.pause()
+        assert screen.session.cursor is not None
+        rewound = {key for key, (char, _) in surface.canvas.chars.items() if char in heads}
+        assert rewound and rewound != live  # drawn from where the run was at the cursor
