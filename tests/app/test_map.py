@@ -151,6 +151,7 @@ async def test_run_letters_never_hide_a_minimum_marker():
         assert "C" in {c for c, _ in surface.canvas.chars.values()}
 
 
+
 async def test_ensemble_end_points_as_density_and_counts_at_the_minimum():
     app = make_app("ensemble")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -263,3 +264,25 @@ async def test_arrows_follow_the_rewind_cursor():
         assert screen.session.cursor is not None
         rewound = {key for key, (char, _) in surface.canvas.chars.items() if char in heads}
         assert rewound and rewound != live  # drawn from where the run was at the cursor
+
+
+async def test_an_arrow_head_never_hides_a_minimum_marker(monkeypatch):
+    from gdsim.app.widgets import surface_map
+
+    app = make_app("three_runs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen, surface = await open_map(pilot, 5)
+        frame = surface.frame
+        minimum = np.array(screen.session.sim.cohorts[0].problem.minima[0].point)
+        reach = surface_map.ARROW_SHARE * min(2 * frame.cols, 4 * frame.rows)  # pixels
+        start = minimum - np.array([reach / (2 * frame.cols) * (frame.xmax - frame.xmin), 0.0])
+        # a run left of the minimum whose downhill direction points straight at it
+        monkeypatch.setattr(surface_map, "_state_at", lambda session, row: (start, np.array([-1.0, 0.0]), None))
+        await pilot.press("g")
+        await pilot.pause()
+        col, row = frame.cell(minimum)
+        px, _ = frame.pixels(minimum)
+        assert int((px[0] + 0.5 + 2 * LABEL_WIDTH) // 2) == col + LABEL_WIDTH  # the head would land on it
+        assert surface.canvas.chars[(row + 1, col + LABEL_WIDTH)][0] == map_marks.MINIMUM_MARKS["global"]
+        drawn = [key for key, (char, _) in surface.canvas.chars.items() if char == "→" and 1 <= key[0] <= frame.rows]
+        assert not drawn  # its head had nowhere to go but the marker: left out

@@ -121,7 +121,7 @@ class SurfaceMap(RasterWidget):
                 taken.add(start_cell)
             heads.append((run, frame.cell(path[-1], clamp=True), path[-1]))
         if self.options.arrows:
-            self._arrows(canvas, session, frame)
+            self._arrows(canvas, session, frame, taken)
         for run, cell, _ in heads:  # last, so no path hides where a run is; never over a marker
             cell = _free_cell(cell, taken, frame)
             taken.add(cell)
@@ -218,7 +218,7 @@ class SurfaceMap(RasterWidget):
             canvas.text(cell[1] + 1, col + LABEL_WIDTH, label, marks.head_style(run.colour, mono))
             taken.update((col + k, cell[1]) for k in range(len(label)))
 
-    def _arrows(self, canvas: Canvas, session: Session, frame: MapFrame) -> None:
+    def _arrows(self, canvas: Canvas, session: Session, frame: MapFrame, taken: set) -> None:
         """The selected run's −gradient and velocity at the shown step, from its current point."""
         run = session.current
         if run.ensemble:
@@ -247,9 +247,10 @@ class SurfaceMap(RasterWidget):
             xs = np.array([px[0], px[0] + dx]) + 2 * LABEL_WIDTH
             ys = np.array([py[0], py[0] + dy]) + 4
             canvas.line(xs, ys, style)
-            col, row_ = int(xs[1] // 2), int(ys[1] // 4)
-            if LABEL_WIDTH <= col < canvas.cols and 1 <= row_ <= frame.rows:
-                canvas.text(row_, col, arrow_head(dx, dy), style)
+            col, row_ = int((xs[1] + 0.5) // 2), int((ys[1] + 0.5) // 4)  # the cell frame.cell() gives
+            cell = (col - LABEL_WIDTH, row_ - 1)
+            if LABEL_WIDTH <= col < canvas.cols and 1 <= row_ <= frame.rows and cell not in taken:
+                canvas.text(row_, col, arrow_head(dx, dy), style)  # never over a marker
 
     # -- decision maps ---------------------------------------------------------------------------
     def _decision(self, canvas: Canvas, session: Session, cohort, index: int, cols: int, rows: int, mono: bool) -> None:
