@@ -326,6 +326,7 @@ def test_run_summary_prints_the_question_and_the_measured_answer(tmp_path, capsy
     assert "Question: Which well does the run started on the right end in?" in out
     assert "  2. the shallow one on the right   <- the answer" in out
     flat = " ".join(out.split())  # long lines are wrapped at 80 columns
+    assert max(map(len, out.splitlines())) <= 80
     assert f"Measured: answer 2 confirmed by the run: ratio: {' '.join(ratio.measured.split())}" in flat
     assert f"  Yes: {ratio.value:.2f} above." in out
     assert main(["run", str(path), "--format", "summary", "--steps", "10"]) == 0
