@@ -50,13 +50,12 @@ class QuestionPanel(Static):
             if claim:
                 text.append("The claim: ", BOLD)
                 text.append(claim + "\n", Style(italic=True))
-            text.append("Predict: ", accent)
-            text.append(flow.question + "\n")
+            text.append("Predict ", accent)
+            text.append(f"(1-{len(flow.choices)} answer · 0 skip · w answer now · space runs anyway): ", DIM)
+            text.append(flow.question)
             for i, choice in enumerate(flow.choices, 1):
-                text.append(f"  {i} ", BOLD)
-                text.append(choice + "\n")
-            text.append(f"press 1-{len(flow.choices)} to answer, 0 to skip, w to see the answer; "
-                        "space runs at any time", DIM)
+                text.append(f"\n  {i} ", BOLD)
+                text.append(choice)
             return text
         if flow.phase == WAITING:
             choice = flow.answer.choice if flow.answer is not None else None
