@@ -294,7 +294,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("l2-ignored", "the L2 penalty is not applied", _without("l2"), _data("l2 = 0.5"),
            killers=("l1-sparsity", "overfitting")),
     Mutant("l2-doubled", "the L2 penalty is twice as strong: gradient 2*l2*w instead of l2*w",
-           _problem(_l2_doubled), _data("l2 = 0.5")),
+           _problem(_l2_doubled), _data("l2 = 0.5"), killers=("l1-sparsity",)),
     Mutant("dropout-ignored", "dropout is not applied", _without("dropout"), _data("dropout = 0.5"),
            killers=("dropout",)),
     Mutant("standardize-ignored", "features are not standardized", _without("standardize"),
