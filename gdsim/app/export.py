@@ -134,13 +134,15 @@ def _apply_tables(aot: Any, old: list[dict], new: list[dict]) -> Any:
 
 # -- histories -------------------------------------------------------------------------------------
 def history_records(session: Session):
-    """One dict per (recorded step, run): run, seed, step, then every recorded field."""
+    """One dict per (recorded step, run): run, seed, step, every recorded field, then whether the run
+    had diverged by then (so `gdsim plot` marks it, as for `gdsim run`'s records)."""
     sim = session.sim
     history = sim.history
     if history is None:
         return
     steps, _ = history.series("loss")
     series = {name: history.series(name)[1] for name in history.fields}
+    diverged_at = sim.diverged_at
     for i, step in enumerate(steps):
         for r, run in enumerate(sim.runs):
             record: dict[str, Any] = {"run": run.label, "seed": run.seed, "step": int(step)}
@@ -151,6 +153,7 @@ def history_records(session: Session):
                         record[f"{name}_{j}"] = _finite(v)
                 else:
                     record[name] = _finite(value)
+            record["diverged"] = bool(0 <= diverged_at[r] <= step)  # as `gdsim run --format jsonl` says it
             yield record
 
 

@@ -128,3 +128,19 @@ async def test_ctrl_s_keeps_the_users_comments_and_files_get_the_umasks_mode(in_
     assert len(written) == 3
     for path in written:
         assert stat.S_IMODE(path.stat().st_mode) == 0o644, path.name
+
+
+def test_an_exported_history_plots_with_its_diverged_run_marked(tmp_path, capsys):
+    from gdsim.app import export
+    from gdsim.app.runtime.session import Session
+    from gdsim.cli import main
+    from gdsim.scenario.load import load_scenario
+
+    session = Session(load_scenario(ROOT / "scenarios" / "learning-rate.toml"))
+    session.sim.step(150)
+    for name, text in (("runs.csv", export.history_csv(session)), ("runs.jsonl", export.history_jsonl(session))):
+        (tmp_path / name).write_text(text)
+        assert main(["plot", str(tmp_path / name)]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith(f"{name}: 4 runs\n") and "far too large, diverged at step 141" in out
+        assert "1 of 4 runs diverged (marked X): far too large at step 141" in out
