@@ -227,3 +227,20 @@ async def test_an_ensembles_count_per_end_comes_first_in_the_notices():
         assert any("single" in line for line in lines[1:])
         table = screen.query_one(RunTable)
         assert "global min" in table.rows[1][col("status")]
+
+
+async def test_zero_init_networks_are_told_to_use_a_random_init_not_E(tmp_path):
+    from gdsim.app.app import GdsimApp
+    from gdsim.scenario.load import load_scenario
+
+    path = tmp_path / "zeros.toml"
+    path.write_text('[scenario]\ntitle = "t"\nclaim = "c"\nsteps = 50\n[problem]\ndataset = "moons"\n'
+                    'model = "mlp"\nhidden = [4]\ninit = "zeros"\nbatch_size = 10000\n[optimizer]\nname = "sgd"\n'
+                    'lr = 0.5\n[[runs]]\nlabel = "zeros"\n')
+    app = GdsimApp(load_scenario(path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("e")
+        (warning,) = [n.message for n in app._notifications if "identical" in n.message]
+        assert "zero weights" in warning and "random init" in warning and "Press E" not in warning
+        await pilot.press("E")
+        assert any("random starts are for surfaces" in n.message for n in app._notifications)

@@ -203,11 +203,21 @@ class PredictActions:
         if run.ensemble:
             why = ensemble_cannot_differ(self.session, run.rows)
             if why:
+                offer = ("Press E for random starts." if self._on_surface()
+                         else "Give it a random init (init = \"xavier\" or \"he\") or mini-batches.")
                 self.notify(f"{run.label}: {len(run.rows)} identical runs: {why}, so every seed does the same. "
-                            "Press E for random starts.", severity="warning", timeout=8, markup=False)
+                            f"{offer}", severity="warning", timeout=8, markup=False)
+
+    def _on_surface(self) -> bool:
+        cohort, _ = self.session.cohort_of(int(self.session.current.rows[0]))
+        return hasattr(cohort.problem, "view")
 
     def action_random_starts(self) -> None:
         """E: the selected run as an ensemble of random starts (its fixed start dropped)."""
         from gdsim.app import tweaks
 
+        if not self._on_surface():
+            self.notify("random starts are for surfaces; a network's start is its init (a random one per seed)",
+                        markup=False)
+            return
         self.change(tweaks.random_starts)  # type: ignore[attr-defined]
