@@ -10,7 +10,7 @@ from gdsim.app.widgets.lesson_panel import LessonPanel
 from gdsim.app.widgets.question_panel import QuestionPanel
 from gdsim.app.widgets.run_table import COLUMNS, RunTable
 from gdsim.app.widgets.verdict_line import VerdictLine
-from tests.app.conftest import make_app
+from tests.app.conftest import DATA, make_app
 
 
 def col(name: str) -> int:
@@ -148,8 +148,13 @@ async def test_the_verdict_line_shows_each_expect_as_the_live_run_passes_its_ste
         await measured(pilot, screen)
         marks = lambda: [v.mark for v in screen.verdicts.lines(screen.session.sim.step_count)]  # noqa: E731
         assert marks() == ["…", "…"]
-        assert "loss of run B at step 40 < 1e-06: decided at step 40" in text_of(line)  # neutral names
-        screen.session.step(40)
+        assert "loss of run B at step 40 < 1e-06: now 2; decided at step 40" in text_of(line)  # neutral names
+        screen.session.step(10)
+        screen.redraw(force=True)
+        await pilot.pause()
+        now = float(screen.session.sim.loss[1])
+        assert f"loss of run B at step 40 < 1e-06: now {now:.3g}; decided at step 40" in text_of(line)
+        screen.session.step(30)
         screen.redraw(force=True)
         await pilot.pause()
         assert sorted(marks()) == ["…", "✓"]
@@ -244,3 +249,31 @@ async def test_zero_init_networks_are_told_to_use_a_random_init_not_E(tmp_path):
         assert "zero weights" in warning and "random init" in warning and "Press E" not in warning
         await pilot.press("E")
         assert any("random starts are for surfaces" in n.message for n in app._notifications)
+
+
+def test_live_readings_count_the_runs_that_pass_now(tmp_path):
+    from gdsim.app.runtime.verdicts import Verdicts, live_readings
+    from gdsim.build import build
+    from gdsim.scenario.load import load_scenario
+    from gdsim.scenario.verify import verify
+
+    path = tmp_path / "cloud.toml"
+    path.write_text((DATA / "ensemble.toml").read_text() + """
+[[expect]]
+because = "Most seeds get near the bottom."
+run = "cloud"
+metric = "loss"
+at = "final"
+below = 0.5
+fraction_above = 0.5
+""")
+    loaded = load_scenario(path)
+    verdicts = Verdicts(loaded, verify(loaded))
+    sim = build(loaded)
+    (reading,) = live_readings(verdicts, sim).values()
+    assert reading == "now 0 of 20 pass"  # every seed starts at loss 22 (from (2, 2))
+    sim.step(60)
+    passing = int((sim.loss[1:] < 0.5).sum())
+    assert 0 < passing and live_readings(verdicts, sim) == {0: f"now {passing} of 20 pass"}
+    sim.step(40)
+    assert live_readings(verdicts, sim) == {}  # decided: the verdict says it, not a reading

@@ -21,6 +21,8 @@ import bisect
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from gdsim.app.text import clean
 
 PASS, FAIL, WAIT = "✓", "✗", "…"
@@ -71,12 +73,15 @@ class Verdicts:
         return {o.id: o.value for o in self.verification.outcomes
                 if o.id is not None and o.value is not None and o.step <= step}
 
-    def lines(self, step: int, names: dict[str, str] | None = None) -> list[Verdict]:
+    def lines(self, step: int, names: dict[str, str] | None = None, now: dict[int, str] | None = None) -> list[Verdict]:
         """Every expect's verdict at the live step: failures first, then passes, then those waiting.
 
         `names` maps the scenario's run labels to the ones shown (neutral: {"too small": "run A"});
-        given, the checks are described with those names and the `because` texts are left out."""
-        key = (self.decided(step), None if names is None else tuple(sorted(names.items())), self.settled)
+        given, the checks are described with those names and the `because` texts are left out.
+        `now`: per expect index, how its runs stand at the live step (live_readings), for those waiting."""
+        now = now or {}
+        key = (self.decided(step), None if names is None else tuple(sorted(names.items())), self.settled,
+               tuple(sorted(now.items())))
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
         out: list[Verdict] = []
@@ -89,7 +94,8 @@ class Verdicts:
             for o in self.verification.outcomes:
                 text = describe(o.expectation, names)
                 if o.step > step:
-                    out.append(Verdict(WAIT, f"{text}: decided at step {o.step:,}", o.step, o.id))
+                    so_far = f"{now[o.index]}; " if o.index in now else ""
+                    out.append(Verdict(WAIT, f"{text}: {so_far}decided at step {o.step:,}", o.step, o.id))
                 elif o.passed:
                     out.append(Verdict(PASS, text, o.step, o.id))
                 else:
@@ -125,3 +131,40 @@ def shown_names(session: Any) -> dict[str, str]:
             names.setdefault(session.sim.runs[int(row)].label, run.label)
             names.setdefault(config.group, run.label)
     return names
+
+
+LIVE_METRICS = ("loss", "grad_norm")  # read from the live simulation for checks still waiting
+SYMBOLS = {"below": "<", "above": ">", "at_most": "<=", "at_least": ">="}
+
+
+def live_readings(verdicts: Verdicts, sim: Any) -> dict[int, str]:
+    """For each check still waiting whose metric the live run has now (loss, gradient norm of
+    named runs, compared with a bound): "now 0.031" for one run, "now 54 of 100 pass" for several.
+    A few array reads; the screen calls it at most a few times a second."""
+    out: dict[int, str] = {}
+    if verdicts.verification is None:
+        return out
+    step = sim.step_count
+    values = None
+    for o in verdicts.verification.outcomes:
+        e = o.expectation
+        if (o.step <= step or e.kind != "metric" or e.metric not in LIVE_METRICS or e.relative
+                or e.at in ("jitter", "mean") or e.across not in ("each", "any")):
+            continue
+        rows = [r for r, run in enumerate(sim.runs) if e.run is None or run.label == e.run] or \
+            [r for r, run in enumerate(sim.runs) if run.group == e.run]
+        if not rows:
+            continue
+        if values is None:
+            values = {"loss": sim.loss, "grad_norm": sim.grad_norm}
+        now = values[e.metric][rows]
+        if len(rows) == 1:
+            out[o.index] = f"now {float(now[0]):.3g}"
+            continue
+        passing = np.ones(len(rows), dtype=bool)
+        with np.errstate(invalid="ignore"):
+            for key, bound in e.comparisons.items():
+                passing &= {"below": now < bound, "above": now > bound, "at_most": now <= bound,
+                            "at_least": now >= bound}[key]
+        out[o.index] = f"now {int(passing.sum())} of {len(rows)} pass"
+    return out

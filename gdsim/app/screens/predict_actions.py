@@ -107,7 +107,7 @@ class PredictActions:
             self.reveal()
         neutral = flow is not None and flow.phase != REVEALED
         names = shown_names(session) if neutral else None
-        self._verdict_line.show(self.verdicts.lines(step, names), mono)
+        self._verdict_line.show(self.verdicts.lines(step, names, self._live_readings()), mono)
         panel = self._question
         if flow is not None:
             measured = self.verdicts.verification or self.verdicts.unavailable
@@ -119,6 +119,22 @@ class PredictActions:
                 claim = clean(session.loaded.scenario.scenario.claim, keep_newlines=False)
             panel.show(flow, flow.reveal_at(session.loaded), reveal, mono, claim)
         self._update_lessons(step, neutral)
+
+    def _live_readings(self) -> dict[int, str]:
+        """How the waiting checks stand now (verdicts.live_readings), read at most every STATE_PERIOD."""
+        import time
+
+        from gdsim.app.runtime.session import STATE_PERIOD
+        from gdsim.app.runtime.verdicts import live_readings
+
+        key = (id(self.verdicts), self.session.sim.step_count)
+        cached_now = getattr(self, "_now", None)
+        if cached_now is not None and cached_now[0][0] == key[0] and (
+                cached_now[0][1] == key[1] or time.monotonic() - cached_now[1] < STATE_PERIOD):
+            return cached_now[2]
+        readings = live_readings(self.verdicts, self.session.sim)
+        self._now = (key, time.monotonic(), readings)
+        return readings
 
     def _update_lessons(self, step: int, hidden: bool) -> None:
         """Lesson panels show the lesson with the values measured so far (none of it before a reveal)."""

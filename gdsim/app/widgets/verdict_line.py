@@ -21,6 +21,7 @@ class VerdictLine(Static):
         key = (tuple(verdicts), mono)
         if key == self._shown:
             return  # unchanged: an update would re-lay out the screen
+        same_height = len(self._shown[0]) == len(verdicts) if self._shown else False
         self._shown = key
         self.display = bool(verdicts)
         if not verdicts:
@@ -36,4 +37,4 @@ class VerdictLine(Static):
             colour = None if mono else (COLOURS[verdict.mark] or None)
             text.append(f"{verdict.mark} ", Style(color=colour, bold=True, dim=verdict.mark == WAIT))
             text.append(verdict.text, Style(dim=verdict.mark == WAIT))
-        self.update(text)
+        self.update(text, layout=not same_height)  # a reading changed: repaint, no new layout
