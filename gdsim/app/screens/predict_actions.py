@@ -121,7 +121,8 @@ class PredictActions:
         self._update_lessons(step, neutral)
 
     def _live_readings(self) -> dict[int, str]:
-        """How the waiting checks stand now (verdicts.live_readings), read at most every STATE_PERIOD."""
+        """How the waiting checks stand now (verdicts.live_readings): while running read at most every
+        STATE_PERIOD; at once after a key (a step, a rewind) or a pause."""
         import time
 
         from gdsim.app.runtime.session import STATE_PERIOD
@@ -130,7 +131,7 @@ class PredictActions:
         key = (id(self.verdicts), self.session.sim.step_count)
         cached_now = getattr(self, "_now", None)
         if cached_now is not None and cached_now[0][0] == key[0] and (
-                cached_now[0][1] == key[1] or time.monotonic() - cached_now[1] < STATE_PERIOD):
+                cached_now[0][1] == key[1] or (self.session.running and time.monotonic() - cached_now[1] < STATE_PERIOD)):
             return cached_now[2]
         readings = live_readings(self.verdicts, self.session.sim)
         self._now = (key, time.monotonic(), readings)
