@@ -57,12 +57,13 @@ class LossHistogram(RasterWidget):
 
     def _rasterise(self) -> None:
         width = self.size.width
+        base = self._base()
         strips = []
         for row in self.lines():
-            segments = [Segment(text, style) for text, style in row if text]
+            segments = [Segment(text, base + style) for text, style in row if text]
             used = sum(cell_len(text) for text, _ in row)
             if used < width:
-                segments.append(Segment(" " * (width - used)))
+                segments.append(Segment(" " * (width - used), base))
             strips.append(Strip(segments).crop(0, width))
         self._strips = strips
         self.draws += 1

@@ -21,6 +21,8 @@ from rich.text import Text
 from textual.strip import Strip
 from textual.widget import Widget
 
+from gdsim.app.draw.contrast import component_style
+
 Span = tuple[str, str]  # (text, kind): kind is "", "strong", "em" or "code"
 
 
@@ -209,7 +211,7 @@ class LessonText(Widget):
         width = self.size.width
         base = self.rich_style
         key = (width, base, self.get_component_rich_style("lesson-text--bullet", partial=True),
-               self.get_component_rich_style("lesson-text--code", partial=True))
+               component_style(self, "lesson-text--code"))
         if self._cache is None or self._cache[0] != key:
             pad = Style(bgcolor=base.bgcolor)  # as Textual pads a Static's lines
             self._cache = (key, [Strip(line).extend_cell_length(width, pad).crop(0, width)

@@ -21,6 +21,7 @@ from textual.message import Message
 from textual.strip import Strip
 
 from gdsim.app.draw import palette
+from gdsim.app.draw.contrast import component_style
 from gdsim.app.draw.axes import value
 from gdsim.app.runtime.session import Session
 from gdsim.app.text import short
@@ -167,9 +168,12 @@ class RunTable(RasterWidget, can_focus=True):
             self._strips = []
             return
         base = self.rich_style
-        header = base + self.get_component_rich_style("run-table--header", partial=True)
-        cursor = base + self.get_component_rich_style("run-table--cursor", partial=True)
-        stripe = base + self.get_component_rich_style("run-table--stripe", partial=True)
+        # Blended as they look, and readable (gdsim/app/draw/contrast.py); in monochrome (and with
+        # NO_COLOR, whose filter removes every colour) the selected row is shown in reverse video.
+        header = base + component_style(self, "run-table--header")
+        mono = bool(getattr(self.app, "mono", False))
+        cursor = base + (Style(reverse=True, bold=True) if mono else component_style(self, "run-table--cursor"))
+        stripe = base + component_style(self, "run-table--stripe")
         columns = self._columns(width)
         lines = [self._line([(c.name, w, c.right) for _, c, w in columns], header, [], width)]
         shown_rows = max(0, height - 1) if height else len(self.rows)
@@ -181,7 +185,10 @@ class RunTable(RasterWidget, can_focus=True):
         for r in range(self._top, len(self.rows)):
             style = cursor if r == self.selected else (stripe if r % 2 else base)
             cells = [(self.rows[r][i], w, c.right) for i, c, w in columns]
-            special = [(pos, self._marks[r] if i == 0 else style + self._status_styles[r])
+            status = self._status_styles[r]
+            if r == self.selected:  # a status colour (red) on the cursor's background can be unreadable
+                status = Style(bold=status.bold)
+            special = [(pos, base + self._marks[r] if i == 0 else style + status)
                        for pos, (i, c, w) in enumerate(columns) if i == 0 or COLUMNS[i].name == "status"]
             lines.append(self._line(cells, style, special, width))
         self._strips = lines

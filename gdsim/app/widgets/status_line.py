@@ -1,9 +1,14 @@
-"""StatusLine: one line saying what the simulation is doing (running, step, speed, rewound)."""
+"""StatusLine: what the simulation is doing (running, step, speed, rewound), and the last message.
+
+One line; a message that does not fit beside the state (80 columns, a long change description)
+first makes the state more compact, then takes a second line of its own, so it is never cut to
+nothing."""
 
 from __future__ import annotations
 
 import time
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -40,12 +45,18 @@ class StatusLine(Widget):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         base = self.rich_style
-        if y != 0:
-            return Strip.blank(width, base)
         key = (self._version, width, base)
         if self._strip is None or self._strip[0] != key:
-            self._strip = (key, _line(self._pieces, width, base))
-        return self._strip[1]
+            self._strip = (key, [_line(pieces, width, base) for pieces in arrange(self._pieces, width)])
+        lines = self._strip[1]
+        return lines[y] if y < len(lines) else Strip.blank(width, base)
+
+    def get_content_height(self, container, viewport, width: int) -> int:
+        return len(arrange(self._pieces, width))
+
+    def clear(self) -> None:
+        """Forget the message (reset: what it said is no longer true)."""
+        self.message_until = 0.0
 
     SAY_SECONDS = 4.0
 
@@ -69,13 +80,42 @@ class StatusLine(Widget):
             pieces.append(("  changed (file untouched)", Style(italic=True)))
         pieces.append(("  · ", Style()))
         if self.message and time.monotonic() < self.message_until:
-            pieces.append((self.message, Style(bold=True)))
+            pieces.append((self.message, MESSAGE))
         else:
             pieces.append((clean(session.loaded.scenario.scenario.title, keep_newlines=False), Style(dim=True)))
         if pieces != self._pieces:
+            lines = len(arrange(self._pieces, self.size.width))
             self._pieces = pieces
             self._version += 1
-            self.refresh()
+            # a second line for a long message: only then is the screen laid out again
+            self.refresh(layout=len(arrange(pieces, self.size.width)) != lines)
+
+
+MESSAGE = Style(bold=True)
+COMPACT = {"  changed (file untouched)": "  changed"}  # what a message may shorten, to fit beside it
+OPTIONAL = ("/ ", "speed ")  # pieces (by their start) a message may push out, least useful first
+
+
+def arrange(pieces: list[tuple[str, Style]], width: int) -> list[list[tuple[str, Style]]]:
+    """The pieces laid out in lines: one line, unless the last piece is a message that would be
+    cut; then the state is made compact, and if the message still does not fit it gets a line
+    of its own (cut with an ellipsis only when it is longer than the whole width)."""
+    if not pieces or width <= 0 or pieces[-1][1] is not MESSAGE or _length(pieces) <= width:
+        return [pieces]
+    state, message = pieces[:-2], pieces[-1]
+    compact = [(COMPACT.get(text, text), style) for text, style in state]
+    for start in OPTIONAL:
+        if _length(compact) + 4 + cell_len(message[0]) <= width:
+            break
+        compact = [(text, style) for text, style in compact if not text.lstrip(" ").startswith(start)]
+    one = [*compact, pieces[-2], message]
+    if _length(one) <= width:
+        return [one]
+    return [state, [(" ", Style()), message]]
+
+
+def _length(pieces: list[tuple[str, Style]]) -> int:
+    return sum(cell_len(text) for text, _ in pieces)
 
 
 def _line(pieces: list[tuple[str, Style]], width: int, base: Style) -> Strip:

@@ -1,0 +1,76 @@
+"""Readable colours: WCAG contrast, and component styles blended the way they look on screen.
+
+Textual's `get_component_rich_style` drops a colour's alpha (`$warning 10%` becomes the full
+warning colour, `auto 87%` is not resolved against the background), which made a lesson's inline
+code and the run table's selected row hard or impossible to read in several themes. Here a
+component's background is laid over the widget's own, its text colour over that, and a text
+colour that still falls short of WCAG AA (4.5:1) is moved towards black or white until it meets it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from rich.color import Color as RichColor
+from rich.style import Style
+from textual.color import BLACK, WHITE, Color
+
+AA = 4.5  # WCAG 2.x level AA for normal text
+
+
+def _channel(value: int) -> float:
+    c = value / 255
+    return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+
+def luminance(colour: Color) -> float:
+    """WCAG 2.x relative luminance of an opaque sRGB colour, 0 (black) to 1 (white)."""
+    return 0.2126 * _channel(colour.r) + 0.7152 * _channel(colour.g) + 0.0722 * _channel(colour.b)
+
+
+def contrast_ratio(foreground: Color, background: Color) -> float:
+    """WCAG contrast ratio of two opaque colours, 1 to 21."""
+    a, b = luminance(foreground), luminance(background)
+    return (max(a, b) + 0.05) / (min(a, b) + 0.05)
+
+
+def readable(foreground: Color, background: Color, minimum: float = AA) -> Color:
+    """`foreground`, or the nearest colour towards black or white that reaches `minimum` on
+    `background` (the hue is kept as far as the contrast allows)."""
+    if contrast_ratio(foreground, background) >= minimum:
+        return foreground
+    extreme = max((BLACK, WHITE), key=lambda c: contrast_ratio(c, background))
+    low, high = 0.0, 1.0
+    for _ in range(12):  # bisection on the blend factor; contrast grows monotonically towards the extreme
+        middle = (low + high) / 2
+        if contrast_ratio(foreground.blend(extreme, middle, 1.0), background) >= minimum:
+            high = middle
+        else:
+            low = middle
+    return foreground.blend(extreme, high, 1.0)
+
+
+def component_style(widget, name: str, background: Color | None = None, minimum: float = AA) -> Style:
+    """The rich Style of `widget`'s component class `name` as it appears on screen: its
+    background blended over `background` (default: the widget's own), its text colour over that
+    (an `auto` colour resolved), made readable, plus its text style (bold, reverse...)."""
+    styles = widget.get_component_styles(name)
+    base = widget.rich_style
+    under = background if background is not None else _colour(base.bgcolor, BLACK)
+    return _blended(under, styles.background if styles.has_rule("background") else None,
+                    styles.color if styles.has_rule("color") else None, _colour(base.color, WHITE),
+                    styles.text_style, minimum)
+
+
+@lru_cache(maxsize=256)
+def _blended(under: Color, background: Color | None, colour: Color | None, text: Color, text_style: Style,
+             minimum: float) -> Style:
+    bg = under + background if background is not None else under
+    fg = bg + colour if colour is not None else text
+    if bg.ansi is None and fg.ansi is None:  # a terminal's own ANSI colours are its to choose
+        fg = readable(fg, bg, minimum)
+    return Style(color=fg.rich_color, bgcolor=bg.rich_color) + text_style
+
+
+def _colour(colour: RichColor | None, default: Color) -> Color:
+    return default if colour is None else Color.from_rich_color(colour)

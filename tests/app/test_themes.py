@@ -1,0 +1,170 @@
+"""Every theme gdsim cycles through: inline code and the selected run are readable (WCAG AA), the
+light theme is light in every panel, and monochrome / NO_COLOR shows the selected row in reverse.
+
+The colours are read from the composited screen (what Textual sends to the terminal), not from
+the CSS, so an alpha that is dropped or a cell with no background at all is caught.
+"""
+
+from __future__ import annotations
+
+import pytest
+from rich.segment import Segment
+from textual.color import Color
+
+from gdsim.app.app import THEMES, GdsimApp
+from gdsim.app.draw.contrast import AA, contrast_ratio, luminance, readable
+from gdsim.app.widgets.lesson_text import LessonText
+from gdsim.app.widgets.run_table import RunTable
+from gdsim.scenario.load import load_scenario
+
+SCENARIO = """
+[scenario]
+title = "Contrast"
+claim = "Every theme is readable"
+lesson = "Inline `code` and **bold**, and more `inline code` to read."
+steps = 50
+
+[problem]
+surface = "quadratic"
+condition = 10
+
+[optimizer]
+name = "sgd"
+
+[[runs]]
+label = "fine"
+start = [-2.5, 1.5]
+optimizer = { lr = 0.05 }
+
+[[runs]]
+label = "diverges"
+start = [-2.5, 1.5]
+optimizer = { lr = 0.5 }
+"""
+
+
+@pytest.fixture
+def scenario(tmp_path):
+    path = tmp_path / "contrast.toml"
+    path.write_text(SCENARIO)
+    return load_scenario(path)
+
+
+def screen_lines(app) -> list[list[Segment]]:
+    """The screen as composited, one list of segments per row."""
+    return [list(strip) for strip in app.screen._compositor.render_strips()]
+
+
+def cells(line: list[Segment], x0: int, x1: int):
+    """(text, style) of the segments of `line` between columns x0 and x1, cut to that range."""
+    at = 0
+    for segment in line:
+        width = segment.cell_length
+        if at + width > x0 and at < x1:
+            text = segment.text[max(0, x0 - at): x1 - at]
+            yield text, segment.style
+        at += width
+
+
+def colours(style) -> tuple[Color, Color]:
+    """The (foreground, background) a terminal shows for `style` (reverse swaps them)."""
+    assert style is not None and style.color is not None and style.bgcolor is not None, style
+    fg, bg = Color.from_rich_color(style.color), Color.from_rich_color(style.bgcolor)
+    return (bg, fg) if style.reverse else (fg, bg)
+
+
+async def _drawn(app, pilot, theme: str) -> None:
+    app.theme = theme
+    await pilot.pause()
+    app.screen.session.step(40)
+    app.screen.redraw(force=True)
+    await pilot.pause()
+
+
+def test_contrast_helpers_follow_wcag():
+    assert contrast_ratio(Color(0, 0, 0), Color(255, 255, 255)) == pytest.approx(21.0)
+    assert contrast_ratio(Color(119, 119, 119), Color(255, 255, 255)) == pytest.approx(4.48, abs=0.01)
+    assert luminance(Color(255, 0, 0)) == pytest.approx(0.2126)
+    fixed = readable(Color(255, 0, 0), Color(1, 120, 212))  # red on the dark theme's cursor blue
+    assert contrast_ratio(fixed, Color(1, 120, 212)) >= AA
+    assert readable(Color(255, 255, 255), Color(0, 0, 0)) == Color(255, 255, 255)  # already fine: kept
+
+
+@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize("focused", [True, False])
+async def test_inline_code_and_selected_run_are_readable(scenario, theme, focused):
+    app = GdsimApp(scenario)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _drawn(app, pilot, theme)
+        table = app.screen.query_one(RunTable)
+        await pilot.press("down")  # select the run that diverged: its status is coloured
+        assert "diverged" in table.rows[1][-1]
+        if not focused:
+            app.screen.set_focus(None)
+        await pilot.pause()
+        app.screen.redraw(force=True)
+        await pilot.pause()
+        assert table.has_focus == focused
+        lines = screen_lines(app)
+
+        region = table.region
+        row = lines[region.y + 1 + table.selected]
+        checked = 0
+        for text, style in cells(row, region.x, region.right):
+            if text.strip():
+                fg, bg = colours(style)
+                assert contrast_ratio(fg, bg) >= AA, (theme, text, fg.hex, bg.hex)
+                checked += 1
+        assert checked >= 5  # the mark, label, optimizer, lr, loss... were all measured
+
+        lesson = app.screen.query_one(LessonText)
+        base_bg = lesson.rich_style.bgcolor
+        code = []
+        for y in range(lesson.region.y, lesson.region.bottom):
+            for text, style in cells(lines[y], lesson.region.x, lesson.region.right):
+                if text.strip() and style.bgcolor != base_bg:
+                    code.append(text)
+                    fg, bg = colours(style)
+                    assert contrast_ratio(fg, bg) >= AA, (theme, text, fg.hex, bg.hex)
+        assert "".join(code).replace(" ", "") == "codeinlinecode"
+
+
+async def test_light_theme_is_light_in_every_panel(scenario):
+    app = GdsimApp(scenario)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _drawn(app, pilot, "textual-light")
+        lines = screen_lines(app)
+        table = app.screen.query_one(RunTable)
+        cursor_y = table.region.y + 1 + table.selected
+        dark = []
+        for y, line in enumerate(lines):
+            x = 0
+            for segment in line:
+                style = segment.style
+                assert style is not None and style.bgcolor is not None, (y, x, segment.text)  # never the terminal's own
+                background = Color.from_rich_color(style.bgcolor)
+                # the selected row and the run colour marks are deliberately coloured
+                if luminance(background) < 0.3 and y != cursor_y and not (table.region.x <= x < table.region.x + 3):
+                    dark.append((y, x, segment.text, background.hex))
+                x += segment.cell_length
+        assert not dark, dark[:5]
+
+
+async def test_monochrome_and_no_color_select_in_reverse_video(scenario, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = GdsimApp(scenario)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert app.mono
+        await _drawn(app, pilot, app.theme)
+        table = app.screen.query_one(RunTable)
+        lines = screen_lines(app)
+        filtered = []
+        for line in lines:  # what the terminal gets: NO_COLOR's filter removes every colour
+            for line_filter in app._filters:
+                line = line_filter.apply(line, Color(0, 0, 0))
+            filtered.append(line)
+        region = table.region
+        selected = list(cells(filtered[region.y + 1 + table.selected], region.x + 3, region.right))
+        other = list(cells(filtered[region.y + 2 + table.selected], region.x + 3, region.right))
+        assert selected and all(style.reverse for text, style in selected)
+        assert other and not any(style.reverse for text, style in other if text.strip())
