@@ -111,15 +111,35 @@ def optimizer(session: Session, name: str | None = None, direction: int = 1) -> 
     current = str(config.optimizer.get("name", "sgd"))
     if name is None:
         name = _cycle(tuple(choices), current, direction)
-    lr = 1.0 if name == "newton" else float(cohort.optimizer.hyper["lr"])
-    if current == "newton" and name != "newton":
-        lr = 0.01
+    lr, why = _learning_rate_for(session, run.entry, current, name, float(cohort.optimizer.hyper["lr"]))
     table: dict[str, Any] = {"name": name, "lr": lr}
     if name == "sgd":
         table.update(momentum=0.0, nesterov=False)
     runs = _runs(session)
     runs[run.entry]["optimizer"] = table
-    return _apply(session, runs), f"{run.label}: optimizer {current} → {name} (lr {lr:g})"
+    return _apply(session, runs), f"{run.label}: optimizer {current} → {name}, {why}"
+
+
+FIRST_ORDER_LR = 0.01  # leaving newton with no earlier rate to go back to
+
+
+def _learning_rate_for(session: Session, entry: int, current: str, name: str, lr: float) -> tuple[float, str]:
+    """The learning rate after switching `current` to `name`, and the words saying why it is that.
+
+    Cycling keeps the rate. Newton's lr is another quantity (the share of the full Newton step
+    taken, 1 = all of it), so entering newton sets 1 and remembers the rate, and leaving it
+    brings the remembered rate back."""
+    remembered = session.lr_before_newton
+    if name == "newton" and current != "newton":
+        remembered[entry] = lr
+        return 1.0, f"lr {lr:g} → 1, the full Newton step ({lr:g} comes back after newton)"
+    if current == "newton" and name != "newton":
+        if entry in remembered:
+            back = remembered.pop(entry)
+            return back, f"lr {lr:g} → {back:g} (the rate before newton)"
+        return FIRST_ORDER_LR, (f"lr {lr:g} → {FIRST_ORDER_LR:g} (newton's lr was a share of the Newton step, "
+                                f"not a step size for {name})")
+    return lr, f"lr {lr:g} kept"
 
 
 def schedule(session: Session, name: str | None = None) -> tuple[LoadedScenario, str]:

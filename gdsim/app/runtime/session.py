@@ -67,6 +67,7 @@ class Session:
         self._carry = 0.0
         self._step_cost = 2e-4  # seconds per step, learnt as we go
         self.worker = None  # an EngineWorker stepping for us at full speed, when the screen gives one
+        self.lr_before_newton: dict[int, float] = {}  # [[runs]] entry -> its lr when `o` switched it to newton
         self._synced: int | None = None  # the worker token under which it holds our current state
         # While a [predict] question is not revealed, runs are shown as "run A", "run B": the
         # scenario's own labels ("too small", "just right") would give the answer away.

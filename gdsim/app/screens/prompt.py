@@ -55,14 +55,14 @@ class ConfirmScreen(OnceModal):
         Binding("n,escape", "answer(False)", "No"),
     ]
 
-    def __init__(self, question: str):
+    def __init__(self, question: str, hint: str = "y: yes · n / escape: no"):
         super().__init__(classes="dialog")
-        self.question = question
+        self.question, self.hint = question, hint
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box"):
             yield Static(Text(self.question), classes="dialog-question")
-            yield Static(Text("y: yes · n / escape: no"), classes="dialog-hint")
+            yield Static(Text(self.hint), classes="dialog-hint")
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)

@@ -22,6 +22,7 @@ from gdsim.app.app import collect_garbage_again
 from gdsim.app.runtime.pacing import FRAME_PERIOD, Pacer, ShareSource
 from gdsim.app.screens.map_actions import MapActions
 from gdsim.app.screens.predict_actions import PredictActions
+from gdsim.app.screens.presenter import PresenterActions
 from gdsim.app.screens.scenario_actions import ScenarioActions
 from gdsim.app.draw import panels
 from gdsim.app.draw.series import PlotData, final_values
@@ -61,7 +62,7 @@ def _show(widget: Widget, wanted: bool) -> None:
         widget.display = wanted
 
 
-class ScenarioScreen(PredictActions, ScenarioActions, MapActions, Screen):
+class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActions, Screen):
     """One open scenario; escape goes back to the list."""
 
     BINDINGS = [
@@ -105,6 +106,15 @@ class ScenarioScreen(PredictActions, ScenarioActions, MapActions, Screen):
         Binding("2", "tab('tab-map')", "Map tab", show=False),
         Binding("3", "tab('tab-lesson')", "Lesson tab", show=False),
         Binding("4", "tab('tab-maths')", "Maths tab", show=False),
+        Binding("f", "full_screen", "Full screen (the focused panel)", show=False),
+        Binding("h", "toggle_table", "Hide/show the run table", show=False),
+        Binding("left_square_bracket", "jump_event(-1)", "Previous event", key_display="[", show=False),
+        Binding("right_square_bracket", "jump_event(1)", "Next event (diverged, stalled, minimum...)",
+                key_display="]", show=False),
+        Binding("pageup", "scroll_lesson(-1)", "Lesson: page up", key_display="PgUp", show=False),
+        Binding("pagedown", "scroll_lesson(1)", "Lesson: page down", key_display="PgDn", show=False),
+        Binding("up", "select_run(-1)", "Select run", key_display="↑/↓", show=False),
+        Binding("down", "select_run(1)", show=False),
         Binding("ctrl+s", "save", "Save scenario", show=False),
         Binding("ctrl+e", "export", "Export runs", show=False),
         Binding("ctrl+g", "screenshot", "Screenshot", show=False),
@@ -208,7 +218,13 @@ class ScenarioScreen(PredictActions, ScenarioActions, MapActions, Screen):
 
     def _apply_layout(self) -> None:
         """Classes and tabs for this terminal size; only what changed is touched (each change
-        re-styles the whole screen)."""
+        re-styles the whole screen). A full-screen panel stays full screen."""
+        zoomed = self.leave_full_screen(redraw=False)
+        self._layout_for_size()
+        if zoomed is not None:
+            self.zoom_again(zoomed)
+
+    def _layout_for_size(self) -> None:
         width, height = self.size.width, self.size.height
         for flag, name in ((width < NARROW, "-narrow"), (height < 30, "-short"), (width >= WIDE_MAP, "-wide")):
             if flag != self.has_class(name):

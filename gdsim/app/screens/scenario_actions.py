@@ -58,9 +58,13 @@ class ScenarioActions:
         self.app.push_screen(PromptScreen("Step how many times?", "100", "a whole number, e.g. 100"), done)
 
     def action_reset(self) -> None:
+        from gdsim.app.widgets.status_line import StatusLine
+
         running = self.session.running
         self.session.reset()
         self.session.running = running
+        self.session.events.clear()
+        self.query_one(StatusLine).clear()  # "diverged... press r" and the like no longer hold
         self._after()
 
     def action_speed(self, delta: int) -> None:
@@ -184,20 +188,24 @@ class ScenarioActions:
         self.velocity_parts = not self.velocity_parts
         self.redraw(force=True)
 
-    def action_tab(self, tab: str) -> None:
-        from textual.widgets import TabbedContent
-
-        tabs = self.query_one("#tabs", TabbedContent)
-        if tabs.get_tab(tab).display:
-            tabs.active = tab
-        else:
-            self.notify({"tab-map": "the map is beside the plots (or this problem has no map)",
-                         "tab-lesson": "the lesson is on the left"}.get(tab, "not available here"), markup=False)
-
     def action_back(self) -> None:
-        self.session.running = False
-        if self.app.screen is self:  # a queued second escape must not pop the picker too
+        if self.app.screen is not self:  # a queued second escape must not pop the picker too
+            return
+        if self.leave_full_screen():  # escape first leaves the presenter's full screen
+            return
+        if not self.session.modified:
+            self.session.running = False
             self.app.show_picker()
+            return
+
+        def answered(leave: bool | None) -> None:
+            if leave and self.app.screen is self:
+                self.session.running = False
+                self.app.show_picker()
+
+        self.app.push_screen(ConfirmScreen(
+            "You changed this scenario (the file is untouched). Leave and discard the changes?",
+            hint="y / enter: leave and discard · n / escape: stay (ctrl+s saves them as a new file)"), answered)
 
     # -- files ---------------------------------------------------------------------------------
     def action_save(self) -> None:

@@ -44,6 +44,12 @@ class RasterWidget(Widget):
         if self.fit():  # not drawn at this size yet: lines painted before may be the old strips
             self.refresh()
 
+    def on_focus(self) -> None:
+        self._redraw()  # a focused panel's background (gdsim.tcss) is baked into its strips
+
+    def on_blur(self) -> None:
+        self._redraw()
+
     def render_line(self, y: int) -> Strip:
         self.fit()
         if y < len(self._strips):

@@ -61,10 +61,9 @@ class RunTable(RasterWidget, can_focus=True):
     """One row per displayed run (an ensemble is one row); the highlighted row is the selected run."""
 
     BINDINGS = [
-        Binding("up,k", "move(-1)", "Previous run", show=False),
+        # first in the footer while the table has the focus; page up/down scroll the lesson (the screen's)
+        Binding("up,k", "move(-1)", "Select run", key_display="↑/↓"),
         Binding("down,j", "move(1)", "Next run", show=False),
-        Binding("pageup", "move(-5)", show=False),
-        Binding("pagedown", "move(5)", show=False),
     ]
     COMPONENT_CLASSES = {"run-table--header", "run-table--cursor", "run-table--stripe"}
     DEFAULT_CSS = """

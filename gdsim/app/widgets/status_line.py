@@ -1,8 +1,8 @@
 """StatusLine: what the simulation is doing (running, step, speed, rewound), and the last message.
 
 One line; a message that does not fit beside the state (80 columns, a long change description)
-first makes the state more compact, then takes a second line of its own, so it is never cut to
-nothing."""
+first makes the state more compact, then takes a line of its own (two if it must, broken between
+words), so it is never cut to nothing."""
 
 from __future__ import annotations
 
@@ -111,7 +111,22 @@ def arrange(pieces: list[tuple[str, Style]], width: int) -> list[list[tuple[str,
     one = [*compact, pieces[-2], message]
     if _length(one) <= width:
         return [one]
-    return [state, [(" ", Style()), message]]
+    return [state, *[[(" ", Style()), (part, MESSAGE)] for part in _wrap(message[0], width - 1, 2)]]
+
+
+def _wrap(text: str, width: int, lines: int) -> list[str]:
+    """`text` in at most `lines` lines of `width` cells, broken between words (the last line is
+    cut with an ellipsis by _line if it is still too long)."""
+    out: list[str] = []
+    words = text.split(" ")
+    while words and len(out) < lines - 1:
+        line = words.pop(0)
+        while words and cell_len(line) + 1 + cell_len(words[0]) <= width:
+            line += " " + words.pop(0)
+        out.append(line)
+    if words:
+        out.append(" ".join(words))
+    return out
 
 
 def _length(pieces: list[tuple[str, Style]]) -> int:

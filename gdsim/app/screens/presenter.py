@@ -1,0 +1,259 @@
+"""The scenario screen's keys for a presenter: one panel full screen, the run table hidden, the
+tab keys that mean the same at every size, the lesson scrolled from anywhere, and the rewind
+cursor moved from one event (a run diverged, stopped, stalled, reached a minimum) to the next.
+
+A mixin, like ScenarioActions: the screen provides session, redraw, say, notify, query_one.
+Full screen hides (display: none) every sibling of the panel and of its containers up to the
+screen, except the status line, the notices and the footer, and restores exactly what it hid.
+"""
+
+from __future__ import annotations
+
+from textual.widget import Widget
+from textual.widgets import TabbedContent
+from textual.worker import get_current_worker
+
+from gdsim.app.runtime.session import Session
+
+PANEL_IDS = ("map-inline", "map-full", "side-lesson", "tab-lesson-panel", "maths")
+KEPT = ("status", "notices")  # stay on screen with a full-screen panel: the step, and what happened
+TAB_PANEL = {"tab-map": "map-full", "tab-lesson": "tab-lesson-panel", "tab-maths": "maths"}
+
+
+def is_panel(widget: Widget) -> bool:
+    """A panel `f` can show full screen: a plot of the grid, a map, a lesson, the maths."""
+    parent = widget.parent
+    return widget.id in PANEL_IDS or (parent is not None and parent.id == "curves")
+
+
+class PresenterActions:
+    """Mixed into ScenarioScreen."""
+
+    session: Session
+    _zoomed: Widget | None = None
+    _hidden: list[tuple[Widget, object]] = []  # (widget, its inline display rule before) while zoomed
+    table_hidden = False
+    _events_key: tuple | None = None
+    _events: list = []
+    _pending_jump = 0  # a jump waiting for the events being found (+1 next, -1 previous)
+
+    # -- panels --------------------------------------------------------------------------------
+    def panels(self) -> list[Widget]:
+        """Every panel there is now; each is made focusable (tab reaches it, `f` then shows it)."""
+        found = [w for w in self.query("*") if is_panel(w)]
+        for widget in found:
+            widget.can_focus = True
+        return found
+
+    def _default_panel(self) -> Widget | None:
+        """What `f` shows when no panel has the focus: the active tab's main panel."""
+        tabs = self.query_one("#tabs", TabbedContent)
+        if tabs.active == "tab-plots":
+            candidates = ["map-inline", "plot-loss"]
+        else:
+            candidates = [TAB_PANEL.get(tabs.active, "")]
+        for name in candidates:
+            found = [w for w in self.panels() if w.id == name and w.display]
+            if found:
+                return found[0]
+        return None
+
+    def _focused_panel(self) -> Widget | None:
+        node = self.focused
+        while node is not None and node is not self:
+            if is_panel(node):
+                return node
+            node = node.parent
+        return None
+
+    # -- full screen ---------------------------------------------------------------------------
+    def action_full_screen(self) -> None:
+        if self.leave_full_screen():
+            return
+        panel = self._focused_panel() or self._default_panel()
+        if panel is None:
+            self.notify("nothing to show full screen here", markup=False)
+            return
+        self._zoom(panel)
+        panel.focus()
+        self.say("full screen: f or escape goes back")
+        self.redraw(force=True)
+
+    def _zoom(self, panel: Widget) -> None:
+        hidden: list[tuple[Widget, object]] = []
+        node: Widget = panel
+        while node.parent is not None and node is not self:
+            for sibling in node.parent.children:
+                if sibling is node or sibling.id in KEPT or not sibling.display or sibling.id == "runs":
+                    continue
+                if type(sibling).__name__ == "KeyFooter":
+                    continue
+                hidden.append((sibling, sibling.styles.inline.get_rule("display")))
+                sibling.display = False
+            node = node.parent
+        self._hidden = hidden
+        self._zoomed = panel
+        self.add_class("-zoom")
+        panel.add_class("-zoomed")
+        self._show_table()
+
+    def leave_full_screen(self, redraw: bool = True) -> Widget | None:
+        """Back from full screen: the panel that was full screen, or None if none was."""
+        panel = self._zoomed
+        if panel is None:
+            return None
+        for widget, rule in reversed(self._hidden):
+            if rule is None:
+                widget.styles.inline.clear_rule("display")
+                widget.refresh(layout=True)
+            else:
+                widget.styles.inline.set_rule("display", rule)
+        self._hidden = []
+        self._zoomed = None
+        self.remove_class("-zoom")
+        panel.remove_class("-zoomed")
+        self._show_table()
+        if redraw:
+            self.redraw(force=True)
+        return panel
+
+    def zoom_again(self, panel: Widget) -> None:
+        """After the layout changed for a new size or new runs: the same panel full screen again."""
+        if panel.is_attached and panel.display:
+            self._zoom(panel)
+
+    # -- the run table -------------------------------------------------------------------------
+    def action_toggle_table(self) -> None:
+        self.table_hidden = not self.table_hidden
+        self._show_table()
+        self.say("run table hidden: h shows it (↑/↓ still select a run)" if self.table_hidden
+                 else "run table shown")
+
+    def _show_table(self) -> None:
+        table = self.query_one("#runs")
+        wanted = not (self.table_hidden or self._zoomed is not None)
+        if table.display != wanted:
+            table.display = wanted
+
+    def action_select_run(self, delta: int) -> None:
+        """↑/↓ when the run table does not have the focus (hidden, or a plot focused)."""
+        self.session.select(self.session.selected + delta)
+        self.say(f"selected run {self.session.current.letter}: {self.session.current.label}")
+        self.redraw()
+
+    # -- tab keys: the same at every size ------------------------------------------------------
+    def action_tab(self, tab: str) -> None:
+        """Show what tab `tab` holds: its tab, or, where that is already on screen (the lesson
+        beside the plots, the map inline on very wide screens), focus it there."""
+        tabs = self.query_one("#tabs", TabbedContent)
+        if tabs.get_tab(tab).display:
+            if self._zoomed is not None:
+                self.leave_full_screen()
+            tabs.active = tab
+            if tab != "tab-plots":  # its panel is built as the tab opens: focus it after that
+                self.call_after_refresh(self._focus_by_id, TAB_PANEL.get(tab, ""))
+            elif not self.table_hidden:
+                self.query_one("#runs").focus()
+            return
+        beside = {"tab-lesson": "side-lesson", "tab-map": "map-inline"}.get(tab)
+        panel = next((w for w in self.panels() if w.id == beside and w.display), None) if beside else None
+        if panel is None:
+            self.notify("this problem has no map: it has more than two parameters" if tab == "tab-map"
+                        else "not available here", markup=False)
+            return
+        if self._zoomed is not None and self._zoomed is not panel:
+            self.leave_full_screen()
+        tabs.active = "tab-plots"
+        panel.focus()
+        self.say(f"{'lesson' if tab == 'tab-lesson' else 'map'} focused: f shows it full screen")
+
+    def _focus_by_id(self, name: str) -> None:
+        found = [w for w in self.panels() if w.id == name]
+        if found:
+            found[0].focus()
+
+    # -- the lesson ----------------------------------------------------------------------------
+    def action_scroll_lesson(self, pages: int) -> None:
+        lesson = next((w for w in self.panels() if w.id in ("side-lesson", "tab-lesson-panel") and _shown(w)),
+                      None)
+        if lesson is None:
+            self.notify("the lesson is not on screen: press 3 to show it", markup=False)
+            return
+        (lesson.scroll_page_down if pages > 0 else lesson.scroll_page_up)(animate=False)
+
+    # -- jump to the next / previous event -----------------------------------------------------
+    def action_jump_event(self, direction: int) -> None:
+        key = self._events_now()
+        if key != self._events_key:
+            self._pending_jump = direction
+            self.say("finding the events of the runs…")
+            self.run_worker(lambda: self._find_events(key), thread=True, exclusive=True, group="events",
+                            exit_on_error=False)
+            return
+        self._jump(direction)
+
+    def _events_now(self) -> tuple:
+        sim = self.session.sim
+        return (id(sim), sim.step_count, sim.history.count if sim.history is not None else 0)
+
+    def _find_events(self, key: tuple) -> None:
+        """In a thread: the events of the displayed runs (a single run's every state change, an
+        ensemble's first divergence or early stop). Thrown away if the runs changed meanwhile."""
+        from gdsim.engine.state_events import Event, state_events
+        from gdsim.engine.states import run_states
+
+        session = self.session
+        sim = session.sim
+        try:
+            singles = [int(run.rows[0]) for run in session.display if not run.ensemble]
+            events = state_events(sim, singles) if singles else []
+            live = run_states(sim) if any(run.ensemble for run in session.display) else []
+            for run in session.display:
+                if run.ensemble:
+                    frozen = [Event(int(live[r].step), int(r), live[r]) for r in run.rows
+                              if live[r].kind in ("diverged", "stopped") and live[r].step is not None]
+                    if frozen:
+                        events.append(min(frozen, key=lambda e: e.step))
+            events.sort(key=lambda e: (e.step, e.row))
+        except Exception:  # the runs changed under the thread (a key pressed meanwhile): try again later
+            events = None
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._events_found, key, events)
+
+    def _events_found(self, key: tuple, events) -> None:
+        if events is None or key != self._events_now():
+            self.say("the runs changed while their events were being found; press [ or ] again")
+            return
+        self._events_key, self._events = key, events
+        direction, self._pending_jump = self._pending_jump, 0
+        if direction:
+            self._jump(direction)
+
+    def _jump(self, direction: int) -> None:
+        session = self.session
+        here = session.shown_step
+        steps = sorted({e.step for e in self._events})
+        later = [s for s in steps if s > here] if direction > 0 else [s for s in steps if s < here][::-1]
+        if not later:
+            self.say(("no later event" if direction > 0 else "no earlier event")
+                     + (f" ({len(steps)} in all: [ and ] move between them)" if steps else
+                        ": no run has diverged, stalled, stopped or reached a minimum yet"))
+            self._after()
+            return
+        step = later[0]
+        session.scrub_to(step)
+        runs = {int(r): run for run in session.display for r in run.rows}
+        words = "; ".join(f"{runs[e.row].label}{' (first of the ensemble)' if runs[e.row].ensemble else ''}: "
+                          f"{e.state.words}" for e in self._events if e.step == step and e.row in runs)
+        self.say(f"step {step:,}: {words}  (event {steps.index(step) + 1} of {len(steps)})")
+        self._after()
+
+
+def _shown(widget: Widget) -> bool:
+    """Whether the widget is on screen now (not in a hidden tab or a hidden container)."""
+    node = widget
+    while node is not None and node.parent is not None:
+        if not node.display:
+            return False
+        node = node.parent
+    return True
