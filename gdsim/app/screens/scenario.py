@@ -66,6 +66,9 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
     """One open scenario; escape goes back to the list."""
 
     BINDINGS = [
+        # the run table's own ↑/↓ while it has the focus; these when a panel has it or the table is hidden
+        Binding("up", "select_run(-1)", "Select run", key_display="↑/↓"),
+        Binding("down", "select_run(1)", show=False),
         Binding("space", "toggle_run", "Run/pause"),
         Binding("full_stop", "step", "Step", key_display="."),
         Binding("n", "step_n", "Step N", show=False),
@@ -113,8 +116,6 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
                 key_display="]", show=False),
         Binding("pageup", "scroll_lesson(-1)", "Lesson: page up", key_display="PgUp", show=False),
         Binding("pagedown", "scroll_lesson(1)", "Lesson: page down", key_display="PgDn", show=False),
-        Binding("up", "select_run(-1)", "Select run", key_display="↑/↓", show=False),
-        Binding("down", "select_run(1)", show=False),
         Binding("ctrl+s", "save", "Save scenario", show=False),
         Binding("ctrl+e", "export", "Export runs", show=False),
         Binding("ctrl+g", "screenshot", "Screenshot", show=False),
