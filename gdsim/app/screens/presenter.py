@@ -16,7 +16,7 @@ from textual.worker import get_current_worker
 from gdsim.app.runtime.session import Session
 
 PANEL_IDS = ("map-inline", "map-full", "side-lesson", "tab-lesson-panel", "maths")
-KEPT = ("status", "notices")  # stay on screen with a full-screen panel: the step, and what happened
+KEPT = ("status", "verdicts", "notices")  # stay with a full-screen panel: the step, the verdicts, what happened
 TAB_PANEL = {"tab-map": "map-full", "tab-lesson": "tab-lesson-panel", "tab-maths": "maths"}
 
 
@@ -167,10 +167,13 @@ class PresenterActions:
         panel.focus()
         self.say(f"{'lesson' if tab == 'tab-lesson' else 'map'} focused: f shows it full screen")
 
-    def _focus_by_id(self, name: str) -> None:
-        found = [w for w in self.panels() if w.id == name]
+    def _focus_by_id(self, name: str, tries: int = 10) -> None:
+        """Focus panel `name`, once the tab that builds it has mounted it."""
+        found = [w for w in self.panels() if w.id == name and w.is_mounted]
         if found:
             found[0].focus()
+        elif tries > 1:
+            self.call_after_refresh(self._focus_by_id, name, tries - 1)
 
     # -- the lesson ----------------------------------------------------------------------------
     def action_scroll_lesson(self, pages: int) -> None:
