@@ -29,6 +29,8 @@ class QuestionPanel(Static):
     class Revealed(Message):
         """The answer was shown (the run reached the point, or the learner asked)."""
 
+    COMPONENT_CLASSES = {"question-panel--accent", "question-panel--right", "question-panel--unshown"}
+
     folded = False  # the reveal folded to one line (key w)
     _shown: tuple = ()
 
@@ -42,10 +44,15 @@ class QuestionPanel(Static):
         self.set_class(flow.phase == ASKING, "-asking")
         self.update(self._text(flow, reveal_at, reveal, mono, claim))
 
+    def _style(self, name: str) -> Style:
+        """A component's colour from the theme (gdsim.tcss), bold."""
+        style = self.get_component_rich_style(name, partial=True)
+        return Style(bold=True, color=style.color)
+
     def _text(self, flow: PredictFlow, reveal_at: int, reveal: Reveal | None, mono: bool,
               claim: str | None = None) -> Text:
         text = Text()
-        accent = BOLD if mono else Style(bold=True, color="cyan")
+        accent = BOLD if mono else self._style("question-panel--accent")
         if flow.phase == ASKING:
             if claim:
                 text.append("The claim: ", BOLD)
@@ -64,8 +71,8 @@ class QuestionPanel(Static):
             text.append(f". The run shows the answer by step {reveal_at:,} (w: show it now).", DIM)
             return text
         assert flow.phase == REVEALED and reveal is not None
-        good = "green" if reveal.confirmed else "yellow"
-        text.append(reveal.answer, BOLD if mono else Style(bold=True, color=good))
+        good = "question-panel--right" if reveal.confirmed else "question-panel--unshown"
+        text.append(reveal.answer, BOLD if mono else self._style(good))
         text.append(f"  {reveal.verdict}")
         if self.folded:
             text.append("  (w: why)", DIM)

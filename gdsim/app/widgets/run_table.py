@@ -54,7 +54,6 @@ GAP = 1  # blank cells between columns
 SEED = 2  # the seed column's index: kept (never dropped) where only the seeds tell the runs apart
 DIFFERS = 7  # the "differs" column's index; its header names the settings
 SHOWN = {"optimizer.name", "optimizer.lr", "optimizer.momentum", "schedule.name", "problem.batch_size"}
-STATUS_COLOURS = {"error": "red", "warning": "yellow", "info": "green"}
 
 
 class RunTable(RasterWidget, can_focus=True):
@@ -65,7 +64,8 @@ class RunTable(RasterWidget, can_focus=True):
         Binding("up,k", "move(-1)", "Select run", key_display="↑/↓"),
         Binding("down,j", "move(1)", "Next run", show=False),
     ]
-    COMPONENT_CLASSES = {"run-table--header", "run-table--cursor", "run-table--stripe"}
+    COMPONENT_CLASSES = {"run-table--header", "run-table--cursor", "run-table--stripe",
+                         "run-table--error", "run-table--warning", "run-table--info"}
     DEFAULT_CSS = """
     RunTable {
         height: auto;
@@ -107,11 +107,12 @@ class RunTable(RasterWidget, can_focus=True):
         self._static: list[tuple[list[str], Style]] = []
         self._differs = ""  # the header of the "differs" column: the names of the settings
         self._seeds_matter = False
+        self._status_cache: dict[tuple, Style] = {}
 
     # -- data ----------------------------------------------------------------------------------
     def show(self, session: Session) -> None:
         mono = bool(getattr(self.app, "mono", False))
-        key = (id(session.sim), id(session.configs), len(session.display), session.neutral, mono)
+        key = (id(session.sim), id(session.configs), len(session.display), session.neutral, mono, self.app.theme)
         if key != self._static_key:  # settings change only on a rebuild; readings at every frame
             self._static_key = key
             self._differs, differing = differing_settings(session)
@@ -128,12 +129,23 @@ class RunTable(RasterWidget, can_focus=True):
             readings, severity = _readings(session, i, values, states)
             self.rows.append(cells + readings)
             self._marks.append(mark)
-            self._status_styles.append(
-                Style() if not severity else Style(bold=severity == "error", color=None if mono else STATUS_COLOURS[severity]))
+            self._status_styles.append(self._status_style(severity, mono))
         self.selected = min(session.selected, max(0, len(self.rows) - 1))
         if len(self.rows) != count:
             self.refresh(layout=True)  # height: auto follows the number of rows
         self._redraw()
+
+    def _status_style(self, severity: str, mono: bool) -> Style:
+        """The status cell's style for a state's severity: the theme's error / warning / success
+        colour (gdsim.tcss), bold for errors; no colour in monochrome."""
+        if not severity:
+            return Style()
+        key = (severity, mono, self.app.theme)
+        style = self._status_cache.get(key)
+        if style is None:  # a component style is computed afresh at each read (~1 ms): once per theme
+            colour = None if mono else self.get_component_rich_style(f"run-table--{severity}", partial=True).color
+            style = self._status_cache[key] = Style(bold=severity == "error", color=colour)
+        return style
 
     def get_content_height(self, container, viewport, width: int) -> int:
         return 1 + len(self.rows)

@@ -8,17 +8,19 @@ from textual.widgets import Static
 
 from gdsim.app.runtime.verdicts import FAIL, PASS, WAIT, Verdict
 
-COLOURS = {PASS: "green", FAIL: "red", WAIT: ""}
+COMPONENTS = {PASS: "verdict-line--pass", FAIL: "verdict-line--fail"}  # colours from the theme (gdsim.tcss)
 
 
 class VerdictLine(Static):
     """One line per expect, failures first (its height is capped in gdsim.tcss: the first lines
     are the ones that matter); hidden for a scenario without expects."""
 
+    COMPONENT_CLASSES = set(COMPONENTS.values())
+
     _shown: tuple = ()
 
     def show(self, verdicts: list[Verdict], mono: bool = False) -> None:
-        key = (tuple(verdicts), mono)
+        key = (tuple(verdicts), mono, self.app.theme)
         if key == self._shown:
             return  # unchanged: an update would re-lay out the screen
         same_height = len(self._shown[0]) == len(verdicts) if self._shown else False
@@ -34,7 +36,9 @@ class VerdictLine(Static):
                 text.append("\n")
             else:
                 text.append(f" expects {summary} │ ", Style(bold=True))
-            colour = None if mono else (COLOURS[verdict.mark] or None)
+            colour = None
+            if not mono and verdict.mark in COMPONENTS:
+                colour = self.get_component_rich_style(COMPONENTS[verdict.mark], partial=True).color
             text.append(f"{verdict.mark} ", Style(color=colour, bold=True, dim=verdict.mark == WAIT))
             text.append(verdict.text, Style(dim=verdict.mark == WAIT))
         self.update(text, layout=not same_height)  # a reading changed: repaint, no new layout
