@@ -277,3 +277,27 @@ fraction_above = 0.5
     assert 0 < passing and live_readings(verdicts, sim) == {0: f"now {passing} of 20 pass"}
     sim.step(40)
     assert live_readings(verdicts, sim) == {}  # decided: the verdict says it, not a reading
+
+
+async def test_a_lesson_without_a_question_fills_its_numbers_as_the_run_passes_their_steps(tmp_path):
+    from gdsim.app.app import GdsimApp
+    from gdsim.scenario.load import load_scenario
+
+    text = (DATA / "s2" / "predict.toml").read_text()
+    path = tmp_path / "plain.toml"
+    path.write_text(text[: text.index("[predict]")])
+    app = GdsimApp(load_scenario(path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert "ends … from" in lesson_texts(screen) and "by step 40" in lesson_texts(screen)
+        assert [row[col("run")] for row in screen.query_one(RunTable).rows][0] == "too small"  # no question
+        await measured(pilot, screen)
+        screen.session.step(40)
+        screen.redraw(force=True)
+        await pilot.pause(0.2)
+        lesson = lesson_texts(screen)
+        assert "a loss of 2.4e-56 by step 40" in lesson and "ends … from" in lesson  # 'big' waits for step 60
+        screen.session.step(20)
+        screen.redraw(force=True)
+        await pilot.pause(0.2)
+        assert "ends 1.85e+05 from" in lesson_texts(screen)

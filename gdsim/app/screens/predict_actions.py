@@ -45,6 +45,7 @@ class PredictActions:
         self._question.display = self.flow is not None
         # as composed: the lesson hidden while asking, else with "…" for values not measured yet
         self._lesson_key: tuple | None = (id(self.session.loaded), self.flow is not None, False)
+        self._lesson_shown = self.lesson_text()  # as composed
         if self.flow is not None:
             self.session.set_neutral(True)
         self._schedule_verification()
@@ -139,11 +140,19 @@ class PredictActions:
 
     def _update_lessons(self, step: int, hidden: bool) -> None:
         """Lesson panels show the lesson with the values measured so far (none of it before a reveal)."""
-        key = (id(self.session.loaded), hidden, not hidden and self.verdicts.ready and self.verdicts.decided(step))
+        from gdsim.scenario.predict import placeholders
+
+        filled = bool(placeholders(self.session.loaded.scenario.scenario.lesson))  # else nothing to fill in
+        decided = not hidden and filled and self.verdicts.ready and self.verdicts.decided(step)
+        key = (id(self.session.loaded), hidden, decided)
         if key == self._lesson_key:
             return
         self._lesson_key = key
-        self.call_later(self._swap_lessons, self.lesson_text(), not hidden)
+        text = self.lesson_text()
+        if text == self._lesson_shown:
+            return  # e.g. a change of settings before any value is known: the same words
+        self._lesson_shown = text
+        self.call_later(self._swap_lessons, text, not hidden)
 
     async def _swap_lessons(self, lesson: str, tips: bool) -> None:
         for old in list(self.query(LessonPanel)):
