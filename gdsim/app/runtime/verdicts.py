@@ -115,7 +115,7 @@ def describe(expectation: Any, names: dict[str, str] | None) -> str:
     """An expect in words: its own `because` sentence, or (with neutral `names`) what it checks,
     with the run labels replaced by the names shown."""
     if names is None:
-        return clean(expectation.because, keep_newlines=False)
+        return clean(expectation.because, keep_newlines=False).rstrip(".")
     text = expectation.describe()
     for label, shown in sorted(names.items(), key=lambda item: -len(item[0])):
         text = text.replace(f"'{label}'", shown)
