@@ -13,7 +13,7 @@ import time
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, Horizontal, Vertical
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import TabbedContent, TabPane
@@ -33,6 +33,7 @@ from gdsim.app.widgets.key_footer import KeyFooter
 from gdsim.app.widgets.lesson_panel import LessonPanel
 from gdsim.app.widgets.maths_panel import MathsPanel
 from gdsim.app.widgets.notice_bar import NoticeBar
+from gdsim.app.widgets.panel_grid import PanelGrid
 from gdsim.app.widgets.question_panel import QuestionPanel
 from gdsim.app.widgets.run_table import RunTable
 from gdsim.app.widgets.status_line import StatusLine
@@ -43,6 +44,11 @@ from gdsim.app.widgets.weights_panel import WeightsPanel, has_weights
 REDRAW_HZ = round(1 / FRAME_PERIOD)  # timer ticks per second; the Pacer decides how much engine work each one does
 NARROW = 100  # below this width the lesson moves into a tab
 WIDE_MAP = 150  # from this width the map sits beside the curves
+PANEL_MIN_ROWS = 5  # a plot panel: its title, three rows of curve (12 braille dots) and its axis
+# Which panels stay when the grid has no room for all: the loss first, then what a lesson is
+# most often about (validation, per-layer gradients, accuracy), then the rest.
+PANEL_PRIORITY = ("plot-loss", "plot-val", "plot-layers", "plot-acc", "plot-grad", "plot-velocity", "plot-lr",
+                  "histogram", "weights")
 
 TABS = ("tab-plots", "tab-map", "tab-lesson", "tab-maths")
 
@@ -151,7 +157,7 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
                     with TabPane("Plots", id="tab-plots"):
                         with Horizontal(id="plots-row"):
                             yield SurfaceMap(self.session, id="map-inline")
-                            with Grid(id="curves"):
+                            with PanelGrid(id="curves"):
                                 yield CurvePlot("loss", id="plot-loss")
                                 yield CurvePlot("train / validation loss", id="plot-val")
                                 yield CurvePlot("gradient norm |g|", id="plot-grad")
@@ -240,20 +246,34 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
         self._arrange_plots()
 
     def _arrange_plots(self) -> None:
-        """Show the panels that have something to show; an odd one out spans both columns."""
+        """Show the panels that have something to show, as many as fit the grid's height in
+        order of PANEL_PRIORITY (at 80x24 a network has seven candidates and room for four: with
+        all of them shown the loss plots got no rows at all); an odd one out spans both columns."""
+        if self.has_class("-zoom"):
+            return  # full screen (f) decides what is shown until it is left
         wanted = panels.wanted(self.session)
         wanted["weights"] = has_weights(self.session)
         wanted["histogram"] = any(run.ensemble for run in self.session.display)
-        visible = []
-        for widget in self.query_one("#curves").children:
-            want = wanted.get(widget.id or "", True)
-            _show(widget, want)
-            if want:
-                visible.append(widget)
-        for widget in self.query_one("#curves").children:
-            span = bool(visible) and widget is visible[-1] and len(visible) % 2 == 1
+        grid = self.query_one("#curves")
+        candidates = [w for w in grid.children if wanted.get(w.id or "", True)]
+        height = grid.size.height
+        if height > 0:  # laid out: keep the panels that fit, the most telling first
+            fit = 2 * max(1, height // PANEL_MIN_ROWS)
+            ranked = sorted(candidates, key=lambda w: PANEL_PRIORITY.index(w.id) if w.id in PANEL_PRIORITY else 99)
+            keep = set(map(id, ranked[:fit]))
+            candidates = [w for w in candidates if id(w) in keep]
+        shown = set(map(id, candidates))
+        for widget in grid.children:
+            _show(widget, id(widget) in shown)
+        for widget in grid.children:
+            span = bool(candidates) and widget is candidates[-1] and len(candidates) % 2 == 1
             if widget.has_class("-span") != span:
                 widget.set_class(span, "-span")
+
+    @on(PanelGrid.Resized)
+    def _panel_grid_resized(self, event: PanelGrid.Resized) -> None:
+        event.stop()
+        self._arrange_plots()
 
     @on(TabbedContent.TabActivated)
     async def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
