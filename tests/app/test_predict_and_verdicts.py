@@ -86,7 +86,10 @@ async def test_the_answer_key_records_an_event_and_the_reveal_comes_when_the_run
         assert screen.flow.phase == REVEALED
         shown = text_of(screen.query_one(QuestionPanel))
         assert "The answer: 2. the middle rate" in shown and "You said 2: right." in shown
-        assert "Measured: just right: loss 2.418e-56; too large: loss 1.854e+05" in shown  # what verify measured
+        # what verify measured, in the checks' own words with the value named (not check syntax)
+        assert "Measured: ✓ The middle rate reaches the minimum by step 40 — loss 2.42e-56" in shown
+        assert "✓ The largest rate makes things worse: its loss at the end is above the start — loss 1.85e+05" in shown
+        assert "just right:" not in shown and "1.854e+05" not in shown
         assert "(loss 2.4e-56)" in shown  # the answer's `why`, placeholder filled
         assert "Too large a rate overshoots" in shown
         table = screen.query_one(RunTable)
@@ -140,33 +143,76 @@ async def test_scenarios_without_predict_open_as_before():
 
 
 # -- the verdict line -----------------------------------------------------------------------------
-async def test_the_verdict_line_shows_each_expect_as_the_live_run_passes_its_step():
+async def test_the_verdict_line_gives_nothing_away_before_the_answer_then_speaks_in_words():
     app = make_app("s2/predict")
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
         line = screen.query_one(VerdictLine)
         await measured(pilot, screen)
-        marks = lambda: [v.mark for v in screen.verdicts.lines(screen.session.sim.step_count)]  # noqa: E731
-        assert marks() == ["…", "…"]
-        assert "loss of run B at step 40 < 1e-06: now 2; decided at step 40" in text_of(line)  # neutral names
-        screen.session.step(10)
+        shown = text_of(line)
+        # asking: neutral progress only; no check syntax, no bound, no run, no `because` sentence
+        assert "answer the question, then watch: 2 checks decided by step 60" in shown
+        for leak in ("loss of run", "1e-06", "run B", "middle rate", "largest rate", "decided at step 40"):
+            assert leak not in shown, (leak, shown)
+        screen.session.step(40)  # the answer's first check is decided: still nothing told
         screen.redraw(force=True)
         await pilot.pause()
-        now = float(screen.session.sim.loss[1])
-        assert f"loss of run B at step 40 < 1e-06: now {now:.3g}; decided at step 40" in text_of(line)
-        screen.session.step(30)
+        assert "answer the question, then watch: 2 checks decided by step 60" in text_of(line)
+        assert "✓" not in text_of(line) and "middle rate" not in text_of(line)
+        await pilot.press("2")  # answered: progress, still no answer-deciding check
+        assert "watch: 1 of 2 checks decided; all by step 60" in text_of(line)
+        assert "middle rate" not in text_of(line)
+        screen.session.step(20)  # the point: revealed; every check in its own words with its value
         screen.redraw(force=True)
         await pilot.pause()
-        assert sorted(marks()) == ["…", "✓"]
-        assert "✓ loss of run B at step 40 < 1e-06" in text_of(line)
-        # a change of settings is measured again: the middle run made slow, its expect fails
+        assert screen.flow.phase == REVEALED
+        shown = text_of(line)
+        assert "✓ loss 2.42e-56: The middle rate reaches the minimum by step 40" in shown
+        assert "✓ loss 1.85e+05: The largest rate makes things worse" in shown
+        assert "1e-06" not in shown and "of run" not in shown and "'just right'" not in shown
+        # a change of settings is measured again: the middle run made slow, its check fails
         await pilot.press("down", "L", "L", "L")
         await measured(pilot, screen)
         screen.session.step(40)
         screen.redraw(force=True)
         await pilot.pause()
-        assert "✗" in marks()
-        assert "✗ loss of run B at step 40 < 1e-06, but measured loss" in text_of(line)
+        assert "✗ loss " in text_of(line) and ": The middle rate reaches the minimum by step 40" in text_of(line)
+
+
+def test_checks_not_tied_to_the_answer_show_after_answering_unless_they_name_a_run(tmp_path):
+    from gdsim.app.runtime.verdicts import Verdicts
+    from gdsim.scenario.load import load_scenario
+    from gdsim.scenario.verify import verify
+
+    path = tmp_path / "more.toml"
+    path.write_text((DATA / "s2" / "predict.toml").read_text().replace("[predict]", """
+[[expect]]
+because = "The smallest rate still has a long way to go."
+run = "too small"
+metric = "loss"
+at = 10
+above = 0.5
+
+[[expect]]
+because = "The too small rate is still moving."
+run = "too small"
+metric = "grad_norm"
+at = 10
+above = 0.01
+
+[predict]"""))
+    loaded = load_scenario(path)
+    verdicts = Verdicts(loaded, verify(loaded))
+    names = {"too small": "run A", "just right": "run B", "too large": "run C"}
+    hide = ("mid", "big")
+    asking = [v.text for v in verdicts.lines(60, names, hide=hide, asking=True)]
+    assert asking == ["answer the question, then watch: 4 checks decided by step 60"]
+    waiting = [f"{v.mark} {v.text}" for v in verdicts.lines(20, names, hide=hide)]
+    assert waiting[0] == "… watch: 1 of 3 checks decided; all by step 60"  # mid, big and the one naming 'too small'
+    (told,) = waiting[1:]
+    assert told.startswith("✓ loss ") and told.endswith(": The smallest rate still has a long way to go")
+    revealed = [v.text for v in verdicts.lines(60)]
+    assert len(revealed) == 4 and any("The too small rate is still moving" in t for t in revealed)
 
 
 # -- states and settings in the run table -----------------------------------------------------------
@@ -301,3 +347,24 @@ async def test_a_lesson_without_a_question_fills_its_numbers_as_the_run_passes_t
         screen.redraw(force=True)
         await pilot.pause(0.2)
         assert "ends 1.85e+05 from" in lesson_texts(screen)
+
+
+async def test_the_reveal_says_at_which_step_each_answer_check_was_measured(tmp_path):
+    """The question may be about another step than the table's (saddle-point: step 100 of 300):
+    each "Measured:" line names its step unless its sentence already does."""
+    from gdsim.app.app import GdsimApp
+    from gdsim.scenario.load import load_scenario
+
+    path = tmp_path / "steps.toml"
+    text = (DATA / "s2" / "predict.toml").read_text()
+    path.write_text(text.replace("The middle rate reaches the minimum by step 40.", "The middle rate is there.")
+                    .replace("its loss at the end is above the start.", "its loss is above the start."))
+    app = GdsimApp(load_scenario(path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await pilot.press("1")
+        await measured(pilot, screen)
+        await pilot.press("w")
+        shown = " ".join(text_of(screen.query_one(QuestionPanel)).split())
+        assert "Measured: ✓ at step 40: The middle rate is there — loss 2.42e-56" in shown
+        assert "✓ at the end (step 60): The largest rate makes things worse: its loss is above the start" in shown

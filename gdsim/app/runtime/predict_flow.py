@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from gdsim.app.runtime.outcome_words import measured_line
 from gdsim.app.text import clean
 from gdsim.scenario.predict import PredictAnswer, predict_result, render, reveal_step
 
@@ -29,7 +30,7 @@ class Reveal:
 
     answer: str  # "The answer: 2. momentum 0.9"
     verdict: str  # "You said 2: right." / "You said 1." / "You skipped the question."
-    measured: str  # "Measured: ratio 0.003 (...)" or why it was not shown with the current settings
+    measured: str  # "Measured: ✓ at step 150: <because> — loss 0.003× plain's", a line per shown_by check
     confirmed: bool
     why: tuple[str, ...]  # the answer's why, then the learner's choice's why if different
     explain: str
@@ -38,8 +39,9 @@ class Reveal:
 class PredictFlow:
     """One scenario's question: its phase, the learner's answer, and the reveal."""
 
-    def __init__(self, scenario_id: str, predict: Any):
+    def __init__(self, scenario_id: str, predict: Any, steps: int = 0):
         self.scenario_id = scenario_id
+        self.steps = steps  # the scenario's length: a value measured at it is "at the end"
         self.predict = predict
         self.phase = ASKING
         self.answer: PredictAnswer | None = None
@@ -48,7 +50,7 @@ class PredictFlow:
     def of(cls, loaded: Any) -> PredictFlow | None:
         """The flow for a loaded scenario, or None if it has no [predict]."""
         predict = loaded.scenario.predict
-        return None if predict is None else cls(loaded.id, predict)
+        return None if predict is None else cls(loaded.id, predict, int(loaded.scenario.scenario.steps))
 
     @property
     def choices(self) -> tuple[str, ...]:
@@ -102,14 +104,11 @@ class PredictFlow:
         else:
             result = predict_result(p, verification)
             confirmed = result.confirmed
-            what = "; ".join(f"{o.expectation.run or 'every run'}: {o.measured}" for o in result.outcomes)
-            what = clean(what, keep_newlines=False)
+            what = "\n".join(measured_line(o, self.steps) for o in result.outcomes)
             if confirmed:
                 measured = f"Measured: {what}"
             else:
-                failed = [o.id for o in result.outcomes if not o.passed] + list(result.missing)
-                measured = ("With the settings as they are now the run does not show it "
-                            f"({', '.join(failed)} failed): {what}")
+                measured = f"With the settings as they are now the run does not show it:\n{what}"
         why: list[str] = []
         if p.why:
             why.append(clean(render(p.why[p.answer - 1], values)))

@@ -9,8 +9,10 @@ has passed that step, and "waits for step k" before. Redraws only compare the li
 sorted list of steps (`lines` is cached per number of outcomes decided), so the line costs nothing
 while running; a change of settings starts a new verification.
 
-While a [predict] question is not revealed, run labels in the texts are the neutral ones
-("run A") and the expects' own `because` sentences (which may state the answer) are not shown.
+While a [predict] question is not revealed, the checks that decide its answer (shown_by), and any
+whose sentence names a run, are not shown (before the learner answers, none is): one line of
+neutral progress stands for them. Checks are
+described in words (their `because` sentence and the value measured), never in check syntax.
 
 Textual-free: the screen and tests drive it.
 """
@@ -23,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from gdsim.app.runtime.outcome_words import because, names_a_run, value_words
 from gdsim.app.text import clean
 
 PASS, FAIL, WAIT = "✓", "✗", "…"
@@ -73,36 +76,45 @@ class Verdicts:
         return {o.id: o.value for o in self.verification.outcomes
                 if o.id is not None and o.value is not None and o.step <= step}
 
-    def lines(self, step: int, names: dict[str, str] | None = None, now: dict[int, str] | None = None) -> list[Verdict]:
-        """Every expect's verdict at the live step: failures first, then passes, then those waiting.
+    def lines(self, step: int, names: dict[str, str] | None = None, now: dict[int, str] | None = None,
+              hide: tuple[str, ...] = (), asking: bool = False) -> list[Verdict]:
+        """Every expect's verdict at the live step: failures first, then passes, then those waiting,
+        each in words (its `because` sentence and the value measured, outcome_words).
 
-        `names` maps the scenario's run labels to the ones shown (neutral: {"too small": "run A"});
-        given, the checks are described with those names and the `because` texts are left out.
+        `names` maps the scenario's run labels to the ones shown (neutral: {"too small": "run A"}):
+        given (a [predict] question not revealed yet), the checks that decide the answer (`hide`:
+        the predict's shown_by ids) and those whose sentence names a run are not shown, and while
+        the learner has not answered (`asking`) none is: one line of neutral progress stands for
+        them ("answer the question, then watch: 3 checks decided by step 300").
         `now`: per expect index, how its runs stand at the live step (live_readings), for those waiting."""
         now = now or {}
         key = (self.decided(step), None if names is None else tuple(sorted(names.items())), self.settled,
-               tuple(sorted(now.items())))
+               tuple(sorted(now.items())), hide, asking)
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
         out: list[Verdict] = []
+        held: list = []  # neutral: outcomes not shown before the reveal
         if self.unavailable is not None:
-            out = [Verdict(WAIT, f"{len(self.expects)} expects: {self.unavailable} "
+            out = [Verdict(WAIT, f"{len(self.expects)} checks: {self.unavailable} "
                                  f"(gdsim check --verify {self.loaded.id} measures them)", 0)]
         elif self.verification is None:
             out = [Verdict(WAIT, "measuring…", 0)] if self.expects else []
         else:
             for o in self.verification.outcomes:
-                text = describe(o.expectation, names)
+                if names is not None and (asking or o.id in hide or names_a_run(o.expectation.because, names)):
+                    held.append(o)
+                    continue
+                text = because(o)
                 if o.step > step:
                     so_far = f"{now[o.index]}; " if o.index in now else ""
                     out.append(Verdict(WAIT, f"{text}: {so_far}decided at step {o.step:,}", o.step, o.id))
-                elif o.passed:
-                    out.append(Verdict(PASS, text, o.step, o.id))
                 else:
-                    out.append(Verdict(FAIL, f"{text}, but measured {clean(o.measured, keep_newlines=False)}",
-                                       o.step, o.id))
+                    mark = PASS if o.passed else FAIL
+                    out.append(Verdict(mark, f"{value_words(o, labels=names is None)}: {text}", o.step, o.id))
         order = {FAIL: 0, PASS: 1, WAIT: 2}
         out.sort(key=lambda v: (order[v.mark], -v.step if v.mark == PASS else v.step))
+        if held:
+            out.insert(0, _progress(held, step, asking))  # first: the line a capped height keeps
         self._cache = (key, out)
         return out
 
@@ -111,15 +123,17 @@ class Verdicts:
         return {mark: marks.count(mark) for mark in (PASS, FAIL, WAIT)}
 
 
-def describe(expectation: Any, names: dict[str, str] | None) -> str:
-    """An expect in words: its own `because` sentence, or (with neutral `names`) what it checks,
-    with the run labels replaced by the names shown."""
-    if names is None:
-        return clean(expectation.because, keep_newlines=False).rstrip(".")
-    text = expectation.describe()
-    for label, shown in sorted(names.items(), key=lambda item: -len(item[0])):
-        text = text.replace(f"'{label}'", shown)
-    return clean(text, keep_newlines=False)
+def _progress(held: list, step: int, asking: bool) -> Verdict:
+    """One neutral line for the checks held back until the reveal: how many, and by when."""
+    last = max(o.step for o in held)
+    n = len(held)
+    checks = "1 check" if n == 1 else f"{n} checks"
+    if asking:
+        return Verdict(WAIT, f"answer the question, then watch: {checks} decided by step {last:,}", last)
+    done = sum(o.step <= step for o in held)
+    if done < n:
+        return Verdict(WAIT, f"watch: {done} of {checks} decided; all by step {last:,}", last)
+    return Verdict(WAIT, f"{checks} decided: the answer is shown now", last)
 
 
 def shown_names(session: Any) -> dict[str, str]:

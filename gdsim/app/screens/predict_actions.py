@@ -108,7 +108,9 @@ class PredictActions:
             self.reveal()
         neutral = flow is not None and flow.phase != REVEALED
         names = shown_names(session) if neutral else None
-        self._verdict_line.show(self.verdicts.lines(step, names, self._live_readings()), mono)
+        hide = tuple(flow.predict.shown_by) if flow is not None else ()
+        asking = flow is not None and flow.phase == ASKING
+        self._verdict_line.show(self.verdicts.lines(step, names, self._live_readings(), hide, asking), mono)
         panel = self._question
         if flow is not None:
             measured = self.verdicts.verification or self.verdicts.unavailable
