@@ -16,9 +16,14 @@ region, is `slow`, not `stalled` (slow is not stuck: GD-FACTS.md). In order of p
                            doubled above the floor, and the last value not back down)
     oscillating            the path reverses direction at most steps, or (no noise) the loss
                            keeps going up and down
-    stalled                stationary over the window (loss flat, gradient small and not
-                           growing) at a high loss, and not at a known point
-    converged              stationary at a low loss where no known point says which minimum
+    stalled                stationary at a high loss above a known lower minimum (surfaces), or
+                           stuck at the start: the loss never fell STUCK_FRACTION of the way
+                           from the start and is not falling (a learning rate 0, a network
+                           stuck near chance), unless the model is convex and stationary
+    converged              stationary (loss flat, gradient small or the run still) where no
+                           known lower point exists: on a data set without a known optimum a
+                           stationary run is converged, whatever its loss (a linear model's MSE
+                           at its least-squares minimum is converged, not stalled)
     slow                   small gradient at a high loss, but not stationary (still moving)
     moving                 none of the above, with enough steps to judge
     ok                     too early to say anything (fewer than two records)
@@ -54,6 +59,18 @@ REVERSAL_SHARE = 0.6  # "oscillating": at least this share of consecutive moves 
 RISE_SHARE = 0.2  # ... or (noiseless runs) the loss rises in this share of the intervals,
 RISE_SIZE = 0.1  # with rises adding up to at least this fraction of the falls
 MIN_PAIRS = 4  # oscillation needs at least this many consecutive pairs of moves in the window
+AT_GRAD_REL = 1e-2  # "at" a known point (noiseless runs with a history): also a gradient below this
+#                     fraction of the one at step 0 (a run still sliding past the point is not at it)
+STILL_PATH = 1e-6  # "still": the path over the window is shorter than this fraction of the known
+#                    points' view (a run parked at an L2-penalised optimum, whose raw gradient is not 0)
+STUCK_FRACTION = 0.9  # "stuck at the start": the window's median loss is still above floor + this
+STUCK_FALL = 0.01  # fraction of (start - floor), and its fitted trend over the window fell by less
+#                    than this fraction of it, or by less than STUCK_T standard errors (noise)
+STUCK_T = 3.0
+SLOW_GRAD_REL = 0.05  # "slow" also: below this fraction of the starting gradient while the loss is
+SLOW_LOSS_FRACTION = 0.5  # still above floor + this fraction of (start - floor) (noiseless runs)
+GROW_NOISY_REL = 0.05  # noisy runs: "growing" also needs the later half's median up by this fraction
+#                        of (start - floor): gradient noise near a minimum is not growth
 
 # kind -> severity for notices: "error", "warning", "info" or "" (nothing worth a notice)
 SEVERITY = {
@@ -104,8 +121,8 @@ class RunState:
             "saddle": f"{label} is at a saddle point {self.at_point}{loss}: the gradient vanishes but it is not a minimum",
             "growing": f"{label} is growing{loss}: the loss rises step after step; try a smaller learning rate (key L)",
             "oscillating": f"{label} is oscillating{loss}: it overshoots and swings back",
-            "stalled": f"{label} stalled{loss}: a tiny gradient and a flat loss for the last {WINDOW_STEPS} steps, "
-                       "at a high loss",
+            "stalled": f"{label} stalled{loss}: the loss has stopped falling for the last {WINDOW_STEPS} steps, "
+                       "at a high loss (near where it started, or above a known lower minimum)",
             "converged": f"{label} converged{loss}: loss and gradient have stopped changing",
             "slow": f"{label} is slow{loss}: a tiny gradient, but it is still moving",
             "moving": f"{label} is moving{loss}",
@@ -141,6 +158,11 @@ class Known:
         values = [v for v, k in zip(self.values, self.kinds) if k != "saddle"]
         return min(values) if values else None
 
+    @property
+    def size(self) -> float:
+        """The view's longer side (what "still" is measured against)."""
+        return self.near / NEAR_FRACTION
+
     def nearest(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per row of xy: index of the nearest point (-1 if none is finite) and its distance."""
         xy = np.asarray(xy, dtype=np.float64).reshape(len(xy), -1)[:, : self.points.shape[1]]
@@ -173,25 +195,31 @@ class Window:
 
 def classify(window: Window, *, diverged_at: np.ndarray | None = None, stopped_at: np.ndarray | None = None,
              best_at: np.ndarray | None = None, known: Known | None = None,
-             noisy: np.ndarray | bool = False, floor: float | None = None) -> list[RunState]:
+             noisy: np.ndarray | bool = False, floor: float | None = None,
+             convex: np.ndarray | bool = False) -> list[RunState]:
     """The state of each of the window's R runs (see the module docstring for the rules).
 
     diverged_at / stopped_at: the step or -1 per run (flags after the window's last step are
     ignored, so a rewound view is judged as it stood); best_at: the best validation step of runs
     stopped early; known: the surface's known points; noisy: per run, whether its gradient is a
     random sample (noise, mini-batches, dropout): then only direction reversals mean oscillating;
-    floor: the lowest loss reachable (default: the global minimum's value if known, else 0)."""
+    floor: the lowest loss reachable (default: the global minimum's value if known, else 0);
+    convex: per run, whether its model has no hidden layer (a stationary point is its optimum);
+    known_floor: per run, whether the floor is a known minimum (surfaces) rather than 0."""
     runs = window.loss.shape[1]
     if floor is None:
         floor = known.floor if known is not None else None
     floors = np.full(runs, 0.0 if floor is None else float(floor))
     groups = [(np.arange(runs), known)] if known is not None else []
     return _classify(window, diverged_at, stopped_at, best_at, groups,
-                     np.broadcast_to(np.asarray(noisy, dtype=bool), (runs,)), floors)
+                     np.broadcast_to(np.asarray(noisy, dtype=bool), (runs,)), floors,
+                     np.broadcast_to(np.asarray(convex, dtype=bool), (runs,)),
+                     np.full(runs, floor is not None))
 
 
 def _classify(window: Window, diverged_at, stopped_at, best_at, groups, noisy: np.ndarray,
-              floor: np.ndarray) -> list[RunState]:
+              floor: np.ndarray, convex: np.ndarray | None = None,
+              known_floor: np.ndarray | None = None) -> list[RunState]:
     """classify() for runs whose known points differ: `groups` is [(rows, Known)], floor per run."""
     loss, grad = window.loss, window.grad_norm
     n, runs = loss.shape
@@ -205,13 +233,26 @@ def _classify(window: Window, diverged_at, stopped_at, best_at, groups, noisy: n
     with np.errstate(all="ignore"):
         if n >= 2:
             start_scale = np.abs(np.asarray(window.start_loss, dtype=np.float64) - floor)
-            _judge_window(window, loss, grad, kinds, noisy, floor, start_scale)
+            size = np.full(runs, np.nan)
+            for rows, known in groups:
+                if known is not None:
+                    size[rows] = known.size
+            _judge_window(window, loss, grad, kinds, noisy, floor, start_scale,
+                          np.zeros(runs, bool) if convex is None else convex,
+                          np.zeros(runs, bool) if known_floor is None else known_floor, size)
         if window.params is not None and n:
             for rows, known in groups:
                 if known is None:
                     continue
                 index, distance = known.nearest(window.params[-1][rows])
-                at[rows] = np.where(distance <= known.near, index, -1)
+                near = distance <= known.near
+                if n >= 2:  # with a history: a noiseless run must also have (almost) stopped there
+                    start_grad = np.asarray(window.start_grad, dtype=np.float64)[rows]
+                    settled = grad[-1][rows] <= np.maximum(AT_GRAD_REL * start_grad, STALL_GRAD_ABS)
+                    moves = np.diff(window.params[:, rows], axis=0)
+                    parked = np.sqrt((moves**2).sum(axis=2)).sum(axis=0) <= STILL_PATH * known.size
+                    near &= noisy[rows] | settled | parked
+                at[rows] = np.where(near, index, -1)
                 for r in rows[(at[rows] >= 0) & (kinds[rows] != "growing")]:
                     kind = known.kinds[at[r]]
                     kinds[r] = "saddle" if kind == "saddle" else f"{kind} min"
@@ -231,7 +272,8 @@ def _classify(window: Window, diverged_at, stopped_at, best_at, groups, noisy: n
     return out
 
 
-def _judge_window(window: Window, loss, grad, kinds, noisy, floor, start_scale) -> None:
+def _judge_window(window: Window, loss, grad, kinds, noisy, floor, start_scale, convex, known_floor,
+                  size) -> None:
     """Fill `kinds` with growing / oscillating / stalled / converged / slow where the window says so."""
     n = len(loss)
     first, last = loss[0], loss[-1]
@@ -244,6 +286,7 @@ def _judge_window(window: Window, loss, grad, kinds, noisy, floor, start_scale) 
     early = np.median(loss[:half], axis=0) - floor
     late = np.median(loss[half:], axis=0) - floor
     growing = (late > (1.0 + GROWTH) * np.maximum(early, 0.0) + tiny) & (last - floor >= late) & (late > 0)
+    growing &= ~noisy | (late - early >= GROW_NOISY_REL * start_scale)
     growing |= ~np.isfinite(last) & np.isfinite(first)
     # oscillating: direction reversals of the path, or (noiseless) a loss going up and down
     oscillating = np.zeros(len(last), dtype=bool)
@@ -265,13 +308,41 @@ def _judge_window(window: Window, loss, grad, kinds, noisy, floor, start_scale) 
     small = grad[-1] <= np.maximum(STALL_GRAD_REL * np.asarray(window.start_grad, dtype=np.float64), STALL_GRAD_ABS)
     flat = np.abs(last - first) <= STALL_LOSS_REL * scale
     leaving = grad[-1] > GRAD_LEAVING * grad[0]
-    stationary = (window.span >= MIN_SPAN) & small & flat & ~leaving
+    still = np.zeros(len(last), dtype=bool)
+    if window.params is not None:  # parked where the raw gradient is not 0 (an L2-penalised optimum)
+        path = np.sqrt((np.diff(window.params, axis=0) ** 2).sum(axis=2)).sum(axis=0)
+        still = np.isfinite(size) & (path <= STILL_PATH * size)
+    stationary = (window.span >= MIN_SPAN) & flat & ((small & ~leaving) | still)
     high = (last - floor) > HIGH_LOSS_FRACTION * start_scale
-    kinds[small & high & ~stationary] = "slow"
-    kinds[stationary & high] = "stalled"
-    kinds[stationary & ~high] = "converged"
-    kinds[oscillating & ~stationary] = "oscillating"
+    # stuck at the start: the loss never got far from where it began and is not falling now
+    middle = np.median(loss, axis=0) - floor
+    stuck = ((window.span >= MIN_SPAN) & (middle >= STUCK_FRACTION * start_scale)
+             & ~_falling(window.steps, loss, STUCK_FALL * start_scale) & (start_scale > 0))
+    slow = (grad[-1] <= np.maximum(SLOW_GRAD_REL * np.asarray(window.start_grad, dtype=np.float64),
+                                   STALL_GRAD_ABS)) & ~stationary & ~noisy
+    slow &= (last - floor) > SLOW_LOSS_FRACTION * start_scale
+    kinds[(small | slow) & high & ~stationary] = "slow"
+    kinds[stationary] = "converged"
+    # stalled: a known lower minimum (surfaces), or stuck at the start (not a convex model at rest)
+    kinds[(stationary & high & known_floor) | (stuck & ~(stationary & convex))] = "stalled"
+    kinds[oscillating & ~stationary & ~stuck] = "oscillating"
     kinds[growing] = "growing"
+
+
+def _falling(steps: np.ndarray, loss: np.ndarray, by: np.ndarray) -> np.ndarray:
+    """Per run: the least-squares line through the window's loss falls by more than `by` over the
+    window and its slope is more than STUCK_T standard errors below 0 (not noise)."""
+    t = np.asarray(steps, dtype=np.float64)
+    t = t - t.mean()
+    sxx = float((t**2).sum())
+    if len(t) < 3 or sxx == 0:
+        return np.zeros(loss.shape[1], dtype=bool)
+    centred = loss - loss.mean(axis=0)
+    slope = (t[:, None] * centred).sum(axis=0) / sxx
+    residual = centred - slope * t[:, None]
+    se = np.sqrt((residual**2).sum(axis=0) / (len(t) - 2) / sxx)
+    fall = -slope * (t[-1] - t[0])
+    return (fall > by) & (-slope > STUCK_T * se)
 
 
 # -- a simulation's runs ---------------------------------------------------------------------------
@@ -308,16 +379,19 @@ def run_states(sim: Any, until: int | None = None) -> list[RunState]:
     """The state of every run of `sim` (in scenario order), live or at the rewound step `until`."""
     window = window_of(sim, until)
     groups, floor, noisy, best = [], np.zeros(sim.n_runs), np.zeros(sim.n_runs, dtype=bool), None
+    convex, known_floor = np.zeros(sim.n_runs, dtype=bool), np.zeros(sim.n_runs, dtype=bool)
     for cohort in sim.cohorts:
         known = _known(cohort.problem)
         groups.append((cohort.rows, known))
         floor[cohort.rows] = (known.floor if known is not None else None) or 0.0
         noisy[cohort.rows] = is_noisy(cohort.problem)
+        convex[cohort.rows] = is_convex(cohort.problem)
+        known_floor[cohort.rows] = known is not None and known.floor is not None
         steps = best_steps(cohort)
         if steps is not None:
             best = np.full(sim.n_runs, -1) if best is None else best
             best[cohort.rows] = steps
-    return _classify(window, sim.diverged_at, sim.stopped_at, best, groups, noisy, floor)
+    return _classify(window, sim.diverged_at, sim.stopped_at, best, groups, noisy, floor, convex, known_floor)
 
 
 _KNOWN: dict[int, tuple[Any, Known | None]] = {}
@@ -345,6 +419,13 @@ def best_steps(cohort: Any) -> np.ndarray | None:
         return None
     # It stops at the patience-th evaluation without improvement: the best came that many evaluations before.
     return np.where(stopped >= 0, stopped - cohort.patience * cohort.eval_every, -1)
+
+
+def is_convex(problem: Any) -> bool:
+    """Whether the problem is a model without hidden layers on a data set (linear, logistic,
+    softmax regression, hinge; L1/L2 keep them convex): any stationary point is its optimum."""
+    network = getattr(problem, "network", None)
+    return network is not None and getattr(network, "n_hidden", 1) == 0 and not getattr(problem, "batch_norm", False)
 
 
 def is_noisy(problem: Any) -> bool:

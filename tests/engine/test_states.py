@@ -120,7 +120,7 @@ def test_a_run_at_6_6e10_and_growing_is_growing(tmp_path):
 def test_a_noisy_flat_loss_is_not_growing_nor_oscillating():
     rng = np.random.default_rng(0)
     loss = 0.3 + 0.1 * rng.random(200)
-    assert kind(window(loss), noisy=True) == "moving"
+    assert kind(window(loss, start_loss=1.0), noisy=True) == "moving"
 
 
 def test_a_loss_that_rose_and_came_back_down_is_not_growing():
@@ -155,7 +155,10 @@ def test_stationary_at_a_high_loss_is_stalled_and_at_a_low_loss_converged():
     steps = np.arange(0, 300, 10)
     grad = 1e-5 * 0.97 ** np.arange(len(steps))
     w = window(np.full(len(steps), 0.4), grad=grad, steps=steps, start_loss=0.7, start_grad=0.5)
-    assert kind(w) == "stalled"
+    # above a known floor (a surface's global minimum at 0): stalled, a better point exists
+    assert kind(w, floor=0.0) == "stalled"
+    # a data set's loss with no known optimum: stationary is converged (its own best), not stalled
+    assert kind(w) == "converged"
     w = window(np.full(len(steps), 1e-4), grad=grad, steps=steps, start_loss=0.7, start_grad=0.5)
     assert kind(w) == "converged"
 
@@ -301,3 +304,77 @@ def test_an_ensemble_split_between_equally_deep_minima_says_how():
     left, right = RunState("global min", point=(-3.78, -3.28)), RunState("global min", point=(3.58, -1.85))
     assert tally_words([left] * 11 + [right] * 9) == "global min ×2: 11, 9"
     assert "11 of 20 at the global minimum (-3.78, -3.28)" in tally_sentence([left] * 11 + [right] * 9)
+
+
+# -- w1's walkthrough (problem #2): words that contradicted the lessons ---------------------------
+def test_a_linear_fit_at_its_least_squares_minimum_is_converged_not_stalled():
+    # mae-vs-mse's MSE line: loss 117.6 from 142 (outliers keep it high), gradient 1e-15 of 10
+    steps = np.arange(0, 300, 10)
+    w = window(np.full(len(steps), 117.6), grad=np.full(len(steps), 8e-15), steps=steps,
+               start_loss=142.1, start_grad=10.5)
+    assert kind(w) == "converged"
+    # softmax on spirals: stationary just below chance, but the model is convex: its optimum
+    w = window(np.full(len(steps), 1.073), grad=np.full(len(steps), 5e-11), steps=steps,
+               start_loss=1.099, start_grad=0.136)
+    assert kind(w, convex=True) == "converged"
+    assert kind(w) == "stalled"  # a network stationary at its starting loss is stuck at the start
+
+
+def test_a_run_that_cannot_move_is_stalled_not_moving():
+    # class-imbalance's learning rate 0: loss ln 2 and gradient 1.1 unchanged for 200 steps
+    steps = np.arange(0, 300, 10)
+    w = window(np.full(len(steps), np.log(2)), grad=np.full(len(steps), 1.1), steps=steps,
+               start_loss=np.log(2), start_grad=1.1)
+    assert kind(w) == "stalled"
+    assert kind(w, convex=True) == "stalled"  # not stationary (the gradient is not small): stuck
+    # vanishing-gradients' sigmoid network: a noisy loss around ln 2, above where it started
+    rng = np.random.default_rng(1)
+    loss = np.log(2) + 0.03 * rng.standard_normal(len(steps))
+    w = window(loss, grad=np.full(len(steps), 0.2), steps=steps, start_loss=0.63, start_grad=0.16)
+    assert kind(w, noisy=True) == "stalled"
+    # ... but a noisy loss that is clearly falling, still near its start, is not stalled
+    w = window(np.linspace(0.69, 0.60, len(steps)) + 0.003 * rng.standard_normal(len(steps)),
+               grad=np.full(len(steps), 0.2), steps=steps, start_loss=0.69, start_grad=0.2)
+    assert kind(w, noisy=True) == "moving"
+
+
+def test_a_tiny_gradient_near_the_starting_loss_is_slow_not_moving():
+    # zero-init sigmoid: loss 0.61 -> 0.59 over the window from 0.69, gradient 1.4% of the start's
+    steps = np.arange(0, 300, 10)
+    w = window(np.linspace(0.6086, 0.5889, len(steps)), grad=np.full(len(steps), 9e-4), steps=steps,
+               start_loss=0.6931, start_grad=0.064)
+    assert kind(w) == "slow"
+    # a nearly trained run (loss a fifth of its start) with a small gradient is just moving
+    w = window(np.linspace(0.15, 0.14, len(steps)), grad=np.full(len(steps), 0.02), steps=steps,
+               start_loss=0.72, start_grad=0.53)
+    assert kind(w) == "moving"
+
+
+def test_a_run_sliding_past_the_minimum_is_not_at_it():
+    # conjugate-gradient's plain GD: within NEAR_FRACTION of the minimum, but |g| 2.3 of 127
+    path = np.column_stack([np.linspace(-1.05, -1.02, 30), 0.01 * (-1.0) ** np.arange(30)])
+    w = window(np.linspace(0.06, 0.055, 30), grad=np.full(30, 2.3), params=path, start_loss=163,
+               start_grad=127)
+    assert kind(w, known=SADDLE_AND_MINIMA) not in ("global min", "local min")
+    w = window(np.full(30, 1e-9), grad=np.full(30, 1e-4), params=np.zeros((30, 2)) + [-1.03, 0.0],
+               start_loss=163, start_grad=127)
+    assert kind(w, known=SADDLE_AND_MINIMA) == "global min"
+
+
+def test_a_run_parked_at_a_penalised_optimum_is_converged():
+    # adamw-vs-l2: the raw gradient stays 2.33 (the L2 pull balances it), the path moves 1e-6
+    steps = np.arange(200)
+    path = np.column_stack([3.0 + 1e-8 * (-1.0) ** steps, 2.0 + np.zeros(200)])
+    w = window(1.0703 + 1e-9 * (-1.0) ** steps, grad=np.full(200, 2.33), params=path, steps=steps,
+               start_loss=88.0, start_grad=40.2)
+    assert kind(w, known=SADDLE_AND_MINIMA) == "converged"
+
+
+def test_gradient_noise_near_a_minimum_is_not_growing():
+    # lr-schedule's tuned constant rate on a noisy bowl: the loss doubles between halves, at 1e-3
+    rng = np.random.default_rng(2)
+    loss = np.concatenate([0.001 * rng.random(100), 0.003 + 0.001 * rng.random(100)])
+    assert kind(window(loss, start_loss=14.0), noisy=True) != "growing"
+    # sustained growth of a noisy run still is
+    loss = 0.5 * 1.02 ** np.arange(200) * (1 + 0.05 * rng.random(200))
+    assert kind(window(loss, start_loss=14.0), noisy=True) == "growing"
