@@ -78,10 +78,13 @@ async def test_equal_aspect_at_every_size(size):
         screen, surface = await (open_map(pilot, 10) if size[0] < 150 else _inline(pilot))
         frame = surface.frame
         assert frame.per_row == pytest.approx(CELL_ASPECT * frame.per_col, rel=1e-9)
+        await pilot.press("z")  # the whole view box: held, and as tight as it can be
+        await pilot.pause()
+        frame = surface.frame
+        assert frame.per_row == pytest.approx(CELL_ASPECT * frame.per_col, rel=1e-9)
         view = screen.session.sim.cohorts[0].problem.view
         assert frame.xmin <= view[0] and frame.xmax >= view[1]
         assert frame.ymin <= view[2] and frame.ymax >= view[3]
-        # and it is as tight as it can be: one of the two axes fits the view exactly
         assert min(frame.xmax - frame.xmin - (view[1] - view[0]),
                    frame.ymax - frame.ymin - (view[3] - view[2])) == pytest.approx(0, abs=1e-9)
 
@@ -94,23 +97,33 @@ async def _inline(pilot):
     return screen, screen.query_one("#map-inline", SurfaceMap)
 
 
-async def test_zoom_key_goes_to_the_runs_and_back():
-    app = make_app("three_runs")
-    async with app.run_test(size=(120, 40)) as pilot:
+async def test_map_shows_the_runs_by_default_and_z_the_whole_surface():
+    """global-minimum's map spanned +-10 at 80x24 (equal aspect on a short map) while its runs stay within +-2: by default it
+    is fitted to the paths and the global minimum (at 80x24 they spanned 3-7 columns before)."""
+    from gdsim.app.app import GdsimApp
+    from gdsim.scenario.load import load_scenario
+    from gdsim.scenario.library import builtin_dir
+
+    app = GdsimApp(load_scenario(builtin_dir() / "global-minimum.toml"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("0")  # skip the question
         screen, surface = await open_map(pilot, 30)
-        whole = surface.frame.view
+        problem = screen.session.sim.cohorts[0].problem
+        whole, fitted = problem.view, surface.frame.view
         await pilot.press("z")
         await pilot.pause()
-        zoomed = surface.frame.view
-        assert zoomed[1] - zoomed[0] < 0.5 * (whole[1] - whole[0])
-        steps, params = screen.session.sim.history.series("params")
-        points = params[: screen.session.sim.history.count].reshape(-1, 2)
-        assert (points[:, 0] >= zoomed[0]).all() and (points[:, 0] <= zoomed[1]).all()
-        assert (points[:, 1] >= zoomed[2]).all() and (points[:, 1] <= zoomed[3]).all()
-        assert "zoomed" in text(surface)
+        shown = surface.frame.view  # the whole view box, widened to equal aspect on a short map
+        assert shown[0] <= whole[0] and shown[1] >= whole[1] and "(whole: z)" in text(surface)
+        assert fitted[1] - fitted[0] < 0.6 * (shown[1] - shown[0])
+        history = screen.session.sim.history
+        single = [int(r.rows[0]) for r in screen.session.display if not r.ensemble]
+        points = history.series("params")[1][: history.count][:, single].reshape(-1, 2)
+        minima = [m.point for m in problem.minima if m.kind == "global"]
+        for x, y in [*points.tolist(), *minima]:
+            assert fitted[0] <= x <= fitted[1] and fitted[2] <= y <= fitted[3]
         await pilot.press("z")
         await pilot.pause()
-        assert surface.frame.view == whole
+        assert surface.frame.view == fitted and "whole" not in text(surface)
 
 
 async def test_arrow_key_draws_gradient_and_velocity_arrows():
@@ -206,18 +219,17 @@ def test_point_glyphs_are_readable_on_every_region_colour(colour):
     assert (b + 0.05) / (a + 0.05) >= 4.5
 
 
-def test_zoom_box_always_zooms_in():
-    from gdsim.app.widgets.surface_map import zoom_box
+def test_fit_box_holds_the_runs_and_global_minima_inside_the_view():
+    from gdsim.app.widgets.surface_map import fit_box
 
-    view = (-4.0, 4.0, -2.0, 2.0)
-    wandering = np.array([[-10.0, -5.0], [10.0, 5.0], [0.5, 0.2]])  # a run that left the view
-    recent = np.array([[0.4, 0.1], [0.5, 0.2]])
-    box = zoom_box(wandering, recent, view)
-    assert view[0] <= box[0] < 0.4 and 0.5 < box[1] <= view[1]
+    view = (-10.0, 10.0, -5.0, 5.0)
+    diverged = np.array([[0.5, 0.2], [3.0, 1.0], [1e6, -1e6]])  # the last point left the view
+    minima = np.array([[-1.0, 0.0]])
+    box = fit_box(diverged, minima, view)
+    assert box[0] < -1.0 and box[1] > 3.0 and box[2] < 0.0 and box[3] > 1.0
     assert box[1] - box[0] < 0.5 * (view[1] - view[0])
-    inside = np.array([[1.0, 0.5], [2.0, 1.0]])
-    box = zoom_box(inside, inside[1:], view)
-    assert box[0] < 1.0 and box[1] > 2.0 and box[1] - box[0] < 2.0
+    assert view[0] <= box[0] and box[1] <= view[1] and view[2] <= box[2] and box[3] <= view[3]
+    assert fit_box(np.zeros((0, 2)), np.zeros((0, 2)), view) == view
 
 
 def test_round_ticks_and_equal_aspect():
@@ -239,14 +251,14 @@ async def test_map_keys_are_in_the_help_and_explain_themselves_off_the_map():
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         body = str(app.screen.body)
-        for words in ("gradient/velocity arrows", "zoom to the runs", "validation/test points"):
+        for words in ("gradient/velocity arrows", "the whole surface", "validation/test points"):
             assert words in body
         await pilot.press("escape")
         await pilot.pause()
         await pilot.press("g")
         await pilot.press("z")
         await pilot.pause()
-        assert not app.screen.map_options.arrows and not app.screen.map_options.zoom
+        assert not app.screen.map_options.arrows and not app.screen.map_options.whole
 
 
 async def test_arrows_follow_the_rewind_cursor():

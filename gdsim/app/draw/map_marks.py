@@ -29,7 +29,7 @@ class MapOptions:
     """What the map shows beyond the paths; one per scenario screen, shared by its maps."""
 
     arrows: bool = False  # −gradient and velocity arrows at the selected run
-    zoom: bool = False  # the box around the runs instead of the surface's view
+    whole: bool = False  # (z) the surface's whole view box instead of the box fitted to the runs
     held_out: str = ""  # "", "val" or "test": which held-out points a decision map adds
     notes: list[str] = field(default_factory=list)  # what the last frame could not show (tests read it)
 

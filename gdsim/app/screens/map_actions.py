@@ -47,7 +47,7 @@ class MapActions:
         if kind != "surface":
             return
         options = self.map_options
-        options.zoom = not options.zoom
+        options.whole = not options.whole
         self.redraw(force=True)
 
     def action_map_points(self) -> None:

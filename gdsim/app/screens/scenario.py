@@ -109,7 +109,7 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
         Binding("x", "maths", "Maths"),
         Binding("v", "velocity_view", "Velocity parts", show=False),
         Binding("g", "map_arrows", "Map: gradient/velocity arrows", show=False),
-        Binding("z", "map_zoom", "Map: zoom to the runs / back", show=False),
+        Binding("z", "map_zoom", "Map: the whole surface / back to the runs", show=False),
         Binding("V", "map_points", "Map: validation/test points", show=False),
         Binding("1", "tab('tab-plots')", "Plots tab", show=False),
         Binding("2", "tab('tab-map')", "Map tab", show=False),
@@ -350,7 +350,7 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
         session = self.session
         options = self.map_options
         key = (session.version, session.sim.step_count, self.app.theme, self.velocity_parts,
-               options.arrows, options.zoom, options.held_out)
+               options.arrows, options.whole, options.held_out)
         if key == self._drawn and not force:
             return
         self._drawn = key

@@ -86,13 +86,13 @@ class SurfaceMap(RasterWidget):
     def _surface(self, canvas: Canvas, session: Session, problem, cols: int, rows: int, mono: bool) -> None:
         runs = [r for r in session.display if session.cohort_of(int(r.rows[0]))[0].problem is problem]
         box = problem.view
-        if self.options.zoom:
-            box = zoom_box(self._run_points(session, runs), self._run_points(session, runs, recent=True), problem.view)
+        if not self.options.whole:
+            box = fit_box(self._run_points(session, runs), _named_minima(problem), problem.view)
         frame = self.frame = MapFrame(equal_aspect(box, cols, rows), cols, rows)
         levels = self._surface_levels(problem, frame)
         ramp = palette.SURFACE_RAMP
         backs = self._ground(canvas, levels, ramp, mono)
-        title = f"{problem.title or 'surface'}: {problem.formula}" + (" (zoomed: z)" if self.options.zoom else "")
+        title = f"{problem.title or 'surface'}: {problem.formula}" + (" (whole: z)" if self.options.whole else "")
         start = marks.colour_scale(canvas, 0, canvas.cols, *self._scale, ramp, mono) if canvas.cols >= 60 else canvas.cols
         canvas.text(0, 0, short(title, max(8, start - 1)), Style(bold=True))
         taken: set[tuple[int, int]] = set()  # cells holding a marker: no run letter goes there
@@ -141,9 +141,9 @@ class SurfaceMap(RasterWidget):
         path = path[np.isfinite(path).all(axis=1)]
         return path[thin(len(path), 4096)]
 
-    def _run_points(self, session: Session, runs, recent: bool = False) -> np.ndarray:
-        """Every point the runs have been at (ensembles: where their seeds are now), for zooming;
-        with `recent`, only the last fifth of each path."""
+    def _run_points(self, session: Session, runs) -> np.ndarray:
+        """Every point the map draws for the runs: single runs' paths (start and recorded points),
+        ensembles' seeds where they are at the shown step (only those are drawn)."""
         parts = []
         now = _params_now(session)
         for run in runs:
@@ -151,8 +151,7 @@ class SurfaceMap(RasterWidget):
                 if now is not None:
                     parts.append(np.asarray(now)[run.rows])
             else:
-                path = self._path(session, int(run.rows[0]))
-                parts.append(path[len(path) * 4 // 5 :] if recent else path)
+                parts.append(self._path(session, int(run.rows[0])))
         return np.concatenate(parts) if parts else np.zeros((0, 2))
 
     def _surface_levels(self, problem, frame: MapFrame) -> np.ndarray:
@@ -286,18 +285,26 @@ class SurfaceMap(RasterWidget):
                 canvas.text(r + 1, c + LABEL_WIDTH, marks.class_glyph(int(label)), marks.point_style(back, mono, held))
 
 
-def zoom_box(points: np.ndarray, recent: np.ndarray, view) -> tuple[float, float, float, float]:
-    """Where the runs are: the box around their paths, inside the view box; when that is (nearly)
-    the whole view, the box around where they have been lately, so zooming always zooms in."""
+def fit_box(points: np.ndarray, minima: np.ndarray, view) -> tuple[float, float, float, float]:
+    """The map's default box: around where the runs have been (start points and recorded points)
+    and the global minima, with a margin, cut to the surface's view box. A surface's view box is
+    often ten times wider than the runs, which left their paths a few columns at 80x24. Points
+    outside the view (a diverging run) do not count: its path runs off the box's edge."""
     xmin, xmax, ymin, ymax = (float(v) for v in view)
-    for chosen in (points, recent):
-        box = around(chosen, view)
-        box = (max(box[0], xmin), min(box[1], xmax), max(box[2], ymin), min(box[3], ymax))
-        if box[0] >= box[1] or box[2] >= box[3]:
-            continue  # the runs are all outside the view
-        if (box[1] - box[0]) < 0.9 * (xmax - xmin) or (box[3] - box[2]) < 0.9 * (ymax - ymin):
-            return box
-    return box if box[0] < box[1] and box[2] < box[3] else (xmin, xmax, ymin, ymax)
+    points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    inside = points[(points[:, 0] >= xmin) & (points[:, 0] <= xmax) & (points[:, 1] >= ymin) & (points[:, 1] <= ymax)]
+    chosen = np.concatenate([inside, np.asarray(minima, dtype=np.float64).reshape(-1, 2)])
+    box = around(chosen, view)
+    box = (max(box[0], xmin), min(box[1], xmax), max(box[2], ymin), min(box[3], ymax))
+    if len(chosen) == 0 or box[0] >= box[1] or box[2] >= box[3]:
+        return xmin, xmax, ymin, ymax
+    return box
+
+
+def _named_minima(problem) -> np.ndarray:
+    """The global minima the lesson's runs are measured against (distance_to_global)."""
+    points = [m.point for m in getattr(problem, "minima", ()) if m.kind == "global"]
+    return np.asarray(points, dtype=np.float64).reshape(-1, 2)
 
 
 def _params_now(session: Session) -> np.ndarray | None:
