@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -182,6 +184,42 @@ async def test_ensemble_end_points_as_density_and_counts_at_the_minimum():
                   if char in DENSITY_GLYPHS and 1 <= row <= surface.frame.rows]
         col, row = surface.frame.cells(points)
         assert 0 < len(glyphs) <= len({(c, r) for c, r in zip(col.tolist(), row.tolist())})
+
+
+def test_count_labels_take_a_free_side_or_none():
+    from gdsim.app.widgets.surface_map import label_place
+
+    taken = {(10, 5)}  # the marker itself
+    assert label_place((10, 5), 6, taken, 40, 10) == (11, 5)  # right of it
+    taken |= {(11, 5), (12, 5)}  # a second marker (or a letter) just right of it
+    assert label_place((10, 5), 6, taken, 40, 10) == (4, 5)  # left
+    taken |= {(4, 5)}
+    assert label_place((10, 5), 6, taken, 40, 10) == (8, 4)  # above, centred
+    taken |= {(9, 4)}
+    assert label_place((10, 5), 6, taken, 40, 10) == (8, 6)  # below
+    taken |= {(13, 6)}
+    assert label_place((10, 5), 6, taken, 40, 10) is None  # the caller puts it in the legend
+
+
+async def test_two_well_counts_never_overlap_each_other_or_the_markers():
+    """global-minimum at 80x24: the two wells' counts ran together over the local-minimum
+    marker ('◆46/10054/100', no ◇)."""
+    from gdsim.app.app import GdsimApp
+    from gdsim.scenario.load import load_scenario
+    from gdsim.scenario.library import builtin_dir
+
+    app = GdsimApp(load_scenario(builtin_dir() / "global-minimum.toml"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("0")
+        screen, surface = await open_map(pilot, 300)
+        for _ in range(2):  # the fitted box and the whole view box
+            shown = text(surface)
+            assert "◆" in shown and "◇" in shown
+            counts = re.findall(r"\d+/100", shown)
+            assert len(counts) == 2, shown
+            assert sum(int(c.split("/")[0]) for c in counts) == 100
+            await pilot.press("z")
+            await pilot.pause()
 
 
 async def test_decision_map_held_out_points_and_class_legend():

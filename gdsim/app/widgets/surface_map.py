@@ -105,6 +105,7 @@ class SurfaceMap(RasterWidget):
                 self._mark(canvas, cell, marks.MINIMUM_MARKS.get(minimum.kind, "◇"), "#ffffff", backs, ramp, mono)
                 taken.add(cell)
         heads = []
+        self._counts: list = []  # ensemble counts with no room beside their minimum
         for run in runs:
             if run.ensemble:
                 self._density(canvas, session, problem, run, frame, minima, backs, ramp, mono, taken)
@@ -128,7 +129,10 @@ class SurfaceMap(RasterWidget):
             canvas.text(cell[1] + 1, cell[0] + LABEL_WIDTH, run.letter, marks.head_style(run.colour, mono))
         if canvas.rows >= 9:
             legend_runs = [(r.letter, r.label, r.colour, r.ensemble) for r in runs]
-            marks.legend(canvas, canvas.rows - 1, marks.surface_legend(kinds, legend_runs, self.options.arrows, mono, canvas.cols))
+            pieces = marks.surface_legend(kinds, legend_runs, self.options.arrows, mono, canvas.cols)
+            marks.legend(canvas, canvas.rows - 1, self._counts + pieces)
+        elif self._counts:
+            self.options.notes.append("counts: " + "".join(text for text, _ in self._counts).strip())
 
     def _path(self, session: Session, row: int) -> np.ndarray:
         """The run's recorded points up to the shown step (finite ones), at most a few per pixel."""
@@ -209,13 +213,16 @@ class SurfaceMap(RasterWidget):
         nearest, distance = problem.nearest_minimum(points)
         for i, minimum in enumerate(minima):
             cell = frame.cell(minimum.point)
-            if cell is None:
-                continue
             n = int(np.sum((nearest == i) & (distance <= near)))
             label = f"{n}/{len(points)}"
-            col = cell[0] + 1 if cell[0] + 1 + len(label) <= frame.cols else cell[0] - len(label)
-            canvas.text(cell[1] + 1, col + LABEL_WIDTH, label, marks.head_style(run.colour, mono))
-            taken.update((col + k, cell[1]) for k in range(len(label)))
+            place = None if cell is None else label_place(cell, len(label), taken, frame.cols, frame.rows)
+            if place is None:  # no free room beside the marker: the count goes to the legend line
+                mark = marks.MINIMUM_MARKS.get(minimum.kind, "◇")
+                self._counts.append((f"{mark} {label} ", marks.head_style(run.colour, mono)))
+                continue
+            col, row = place
+            canvas.text(row + 1, col + LABEL_WIDTH, label, marks.head_style(run.colour, mono))
+            taken.update((col + k, row) for k in range(len(label)))
 
     def _arrows(self, canvas: Canvas, session: Session, frame: MapFrame, taken: set) -> None:
         """The selected run's −gradient and velocity at the shown step, from its current point."""
@@ -335,6 +342,18 @@ def _state_at(session: Session, row: int):
     velocity = values.get("velocity")
     v = None if velocity is None else velocity[row]
     return values["params"][row], values["grad"][row], v
+
+
+def label_place(cell, length: int, taken: set, cols: int, rows: int) -> tuple[int, int] | None:
+    """Where a `length`-cell label beside the marker at `cell` overlaps no marker, letter or other
+    label: right of it, left, above, below (centred); None when none of the four is free."""
+    col, row = cell
+    above_below = col - (length - 1) // 2
+    for c, r in ((col + 1, row), (col - length, row), (above_below, row - 1), (above_below, row + 1)):
+        span = [(c + k, r) for k in range(length)]
+        if c >= 0 and c + length <= cols and 0 <= r < rows and not any(p in taken for p in span):
+            return c, r
+    return None
 
 
 def _free_cell(cell, taken: set, frame: MapFrame):
