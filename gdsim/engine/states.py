@@ -67,6 +67,9 @@ STUCK_FRACTION = 0.9  # "stuck at the start": the window's median loss is still 
 STUCK_FALL = 0.01  # fraction of (start - floor), and its fitted trend over the window fell by less
 #                    than this fraction of it, or by less than STUCK_T standard errors (noise)
 STUCK_T = 3.0
+CHANCE_FRACTION = 0.9  # "stuck at chance" (classifiers): the window's median loss is at least this
+#                        fraction of the chance loss (the entropy of the training labels: ln 2 for
+#                        balanced BCE) and its trend is not falling (as above)
 SLOW_GRAD_REL = 0.05  # "slow" also: below this fraction of the starting gradient while the loss is
 SLOW_LOSS_FRACTION = 0.5  # still above floor + this fraction of (start - floor) (noiseless runs)
 GROW_NOISY_REL = 0.05  # noisy runs: "growing" also needs the later half's median up by this fraction
@@ -196,7 +199,7 @@ class Window:
 def classify(window: Window, *, diverged_at: np.ndarray | None = None, stopped_at: np.ndarray | None = None,
              best_at: np.ndarray | None = None, known: Known | None = None,
              noisy: np.ndarray | bool = False, floor: float | None = None,
-             convex: np.ndarray | bool = False) -> list[RunState]:
+             convex: np.ndarray | bool = False, chance: np.ndarray | float | None = None) -> list[RunState]:
     """The state of each of the window's R runs (see the module docstring for the rules).
 
     diverged_at / stopped_at: the step or -1 per run (flags after the window's last step are
@@ -205,7 +208,7 @@ def classify(window: Window, *, diverged_at: np.ndarray | None = None, stopped_a
     random sample (noise, mini-batches, dropout): then only direction reversals mean oscillating;
     floor: the lowest loss reachable (default: the global minimum's value if known, else 0);
     convex: per run, whether its model has no hidden layer (a stationary point is its optimum);
-    known_floor: per run, whether the floor is a known minimum (surfaces) rather than 0."""
+    chance: per run, the loss of predicting the label frequencies (classifiers; NaN or None: unknown)."""
     runs = window.loss.shape[1]
     if floor is None:
         floor = known.floor if known is not None else None
@@ -214,12 +217,13 @@ def classify(window: Window, *, diverged_at: np.ndarray | None = None, stopped_a
     return _classify(window, diverged_at, stopped_at, best_at, groups,
                      np.broadcast_to(np.asarray(noisy, dtype=bool), (runs,)), floors,
                      np.broadcast_to(np.asarray(convex, dtype=bool), (runs,)),
-                     np.full(runs, floor is not None))
+                     np.full(runs, floor is not None),
+                     np.broadcast_to(np.asarray(np.nan if chance is None else chance, dtype=np.float64), (runs,)))
 
 
 def _classify(window: Window, diverged_at, stopped_at, best_at, groups, noisy: np.ndarray,
               floor: np.ndarray, convex: np.ndarray | None = None,
-              known_floor: np.ndarray | None = None) -> list[RunState]:
+              known_floor: np.ndarray | None = None, chance: np.ndarray | None = None) -> list[RunState]:
     """classify() for runs whose known points differ: `groups` is [(rows, Known)], floor per run."""
     loss, grad = window.loss, window.grad_norm
     n, runs = loss.shape
@@ -239,7 +243,8 @@ def _classify(window: Window, diverged_at, stopped_at, best_at, groups, noisy: n
                     size[rows] = known.size
             _judge_window(window, loss, grad, kinds, noisy, floor, start_scale,
                           np.zeros(runs, bool) if convex is None else convex,
-                          np.zeros(runs, bool) if known_floor is None else known_floor, size)
+                          np.zeros(runs, bool) if known_floor is None else known_floor, size,
+                          np.full(runs, np.nan) if chance is None else chance)
         if window.params is not None and n:
             for rows, known in groups:
                 if known is None:
@@ -273,7 +278,7 @@ def _classify(window: Window, diverged_at, stopped_at, best_at, groups, noisy: n
 
 
 def _judge_window(window: Window, loss, grad, kinds, noisy, floor, start_scale, convex, known_floor,
-                  size) -> None:
+                  size, chance) -> None:
     """Fill `kinds` with growing / oscillating / stalled / converged / slow where the window says so."""
     n = len(loss)
     first, last = loss[0], loss[-1]
@@ -316,8 +321,9 @@ def _judge_window(window: Window, loss, grad, kinds, noisy, floor, start_scale, 
     high = (last - floor) > HIGH_LOSS_FRACTION * start_scale
     # stuck at the start: the loss never got far from where it began and is not falling now
     middle = np.median(loss, axis=0) - floor
-    stuck = ((window.span >= MIN_SPAN) & (middle >= STUCK_FRACTION * start_scale)
-             & ~_falling(window.steps, loss, STUCK_FALL * start_scale) & (start_scale > 0))
+    at_chance = np.isfinite(chance) & (chance > 0) & (middle + floor >= CHANCE_FRACTION * chance)
+    stuck = ((window.span >= MIN_SPAN) & (((middle >= STUCK_FRACTION * start_scale) & (start_scale > 0)) | at_chance)
+             & ~_falling(window.steps, loss, STUCK_FALL * np.maximum(start_scale, np.nan_to_num(chance))))
     slow = (grad[-1] <= np.maximum(SLOW_GRAD_REL * np.asarray(window.start_grad, dtype=np.float64),
                                    STALL_GRAD_ABS)) & ~stationary & ~noisy
     slow &= (last - floor) > SLOW_LOSS_FRACTION * start_scale
@@ -380,18 +386,21 @@ def run_states(sim: Any, until: int | None = None) -> list[RunState]:
     window = window_of(sim, until)
     groups, floor, noisy, best = [], np.zeros(sim.n_runs), np.zeros(sim.n_runs, dtype=bool), None
     convex, known_floor = np.zeros(sim.n_runs, dtype=bool), np.zeros(sim.n_runs, dtype=bool)
+    chance = np.full(sim.n_runs, np.nan)
     for cohort in sim.cohorts:
         known = _known(cohort.problem)
         groups.append((cohort.rows, known))
         floor[cohort.rows] = (known.floor if known is not None else None) or 0.0
         noisy[cohort.rows] = is_noisy(cohort.problem)
         convex[cohort.rows] = is_convex(cohort.problem)
+        chance[cohort.rows] = chance_loss(cohort.problem)
         known_floor[cohort.rows] = known is not None and known.floor is not None
         steps = best_steps(cohort)
         if steps is not None:
             best = np.full(sim.n_runs, -1) if best is None else best
             best[cohort.rows] = steps
-    return _classify(window, sim.diverged_at, sim.stopped_at, best, groups, noisy, floor, convex, known_floor)
+    return _classify(window, sim.diverged_at, sim.stopped_at, best, groups, noisy, floor, convex, known_floor,
+                     chance)
 
 
 _KNOWN: dict[int, tuple[Any, Known | None]] = {}
@@ -419,6 +428,27 @@ def best_steps(cohort: Any) -> np.ndarray | None:
         return None
     # It stops at the patience-th evaluation without improvement: the best came that many evaluations before.
     return np.where(stopped >= 0, stopped - cohort.patience * cohort.eval_every, -1)
+
+
+_CHANCE: dict[int, tuple[Any, float]] = {}
+
+
+def chance_loss(problem: Any) -> float:
+    """A classifier's loss when it predicts the training labels' frequencies (their entropy: ln 2
+    for balanced BCE, ln 3 for three balanced classes); NaN for other problems."""
+    hit = _CHANCE.get(id(problem))
+    if hit is not None and hit[0] is problem:
+        return hit[1]
+    value = float("nan")
+    labels = getattr(problem, "_y_train", None)
+    if getattr(problem, "loss_name", None) in ("bce", "cce") and labels is not None and len(labels):
+        _, counts = np.unique(np.asarray(labels).ravel(), return_counts=True)
+        p = counts / counts.sum()
+        value = float(-(p * np.log(p)).sum())
+    if len(_CHANCE) > 64:
+        _CHANCE.clear()
+    _CHANCE[id(problem)] = (problem, value)
+    return value
 
 
 def is_convex(problem: Any) -> bool:

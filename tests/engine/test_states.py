@@ -378,3 +378,31 @@ def test_gradient_noise_near_a_minimum_is_not_growing():
     # sustained growth of a noisy run still is
     loss = 0.5 * 1.02 ** np.arange(200) * (1 + 0.05 * rng.random(200))
     assert kind(window(loss, start_loss=14.0), noisy=True) == "growing"
+
+
+def test_a_classifier_stuck_at_chance_is_stalled_even_after_falling_from_a_worse_start():
+    # batch-norm's plain network at lr 2 and dying-relu's dead networks: from 0.95 down to ln 2, then flat
+    steps = np.arange(0, 300, 10)
+    rng = np.random.default_rng(3)
+    w = window(np.log(2) + 0.002 * rng.standard_normal(len(steps)), grad=np.full(len(steps), 0.04),
+               steps=steps, start_loss=0.945, start_grad=1.86)
+    assert kind(w, noisy=True) == "moving"  # without knowing chance: it fell a long way
+    assert kind(w, noisy=True, chance=np.log(2)) == "stalled"
+    w = window(np.full(len(steps), np.log(2)), grad=np.full(len(steps), 1e-13), steps=steps,
+               start_loss=0.89, start_grad=1.63)
+    assert kind(w) == "converged" and kind(w, chance=np.log(2)) == "stalled"
+    # well below chance (a network that learned) is not stuck
+    w = window(np.full(len(steps), 0.186), grad=np.full(len(steps), 1e-13), steps=steps,
+               start_loss=0.68, start_grad=0.18)
+    assert kind(w, chance=np.log(2)) == "converged"
+
+
+def test_chance_loss_is_the_entropy_of_the_training_labels(tmp_path):
+    class Problem:
+        loss_name = "bce"
+        _y_train = np.array([0, 1, 1, 0])
+    assert states.chance_loss(Problem()) == pytest.approx(np.log(2))
+    Problem.loss_name, Problem._y_train = "cce", np.array([0, 1, 2, 2])
+    assert states.chance_loss(Problem()) == pytest.approx(-(0.5 * np.log(0.25) + 0.5 * np.log(0.5)))
+    Problem.loss_name = "mse"
+    assert np.isnan(states.chance_loss(Problem()))
