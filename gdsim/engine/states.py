@@ -67,6 +67,9 @@ STUCK_FRACTION = 0.9  # "stuck at the start": the window's median loss is still 
 STUCK_FALL = 0.01  # fraction of (start - floor), and its fitted trend over the window fell by less
 #                    than this fraction of it, or by less than STUCK_T standard errors (noise)
 STUCK_T = 3.0
+BETTER_GAP = 0.05  # a stationary run whose loss is above another run of its group (same settings,
+#                    other seeds) by more than this fraction of (start - floor) is stalled: a better
+#                    point of the same model exists (local-minima-networks' stuck seeds)
 CHANCE_FRACTION = 0.9  # "stuck at chance" (classifiers): the window's median loss is at least this
 #                        fraction of the chance loss (the entropy of the training labels: ln 2 for
 #                        balanced BCE) and its trend is not falling (as above)
@@ -199,7 +202,8 @@ class Window:
 def classify(window: Window, *, diverged_at: np.ndarray | None = None, stopped_at: np.ndarray | None = None,
              best_at: np.ndarray | None = None, known: Known | None = None,
              noisy: np.ndarray | bool = False, floor: float | None = None,
-             convex: np.ndarray | bool = False, chance: np.ndarray | float | None = None) -> list[RunState]:
+             convex: np.ndarray | bool = False, chance: np.ndarray | float | None = None,
+             better: np.ndarray | float | None = None) -> list[RunState]:
     """The state of each of the window's R runs (see the module docstring for the rules).
 
     diverged_at / stopped_at: the step or -1 per run (flags after the window's last step are
@@ -208,7 +212,8 @@ def classify(window: Window, *, diverged_at: np.ndarray | None = None, stopped_a
     random sample (noise, mini-batches, dropout): then only direction reversals mean oscillating;
     floor: the lowest loss reachable (default: the global minimum's value if known, else 0);
     convex: per run, whether its model has no hidden layer (a stationary point is its optimum);
-    chance: per run, the loss of predicting the label frequencies (classifiers; NaN or None: unknown)."""
+    chance: per run, the loss of predicting the label frequencies (classifiers; NaN or None: unknown);
+    better: per run, the lowest loss another run of the same model reached (inf or None: none)."""
     runs = window.loss.shape[1]
     if floor is None:
         floor = known.floor if known is not None else None
@@ -218,12 +223,14 @@ def classify(window: Window, *, diverged_at: np.ndarray | None = None, stopped_a
                      np.broadcast_to(np.asarray(noisy, dtype=bool), (runs,)), floors,
                      np.broadcast_to(np.asarray(convex, dtype=bool), (runs,)),
                      np.full(runs, floor is not None),
-                     np.broadcast_to(np.asarray(np.nan if chance is None else chance, dtype=np.float64), (runs,)))
+                     np.broadcast_to(np.asarray(np.nan if chance is None else chance, dtype=np.float64), (runs,)),
+                     np.broadcast_to(np.asarray(np.inf if better is None else better, dtype=np.float64), (runs,)))
 
 
 def _classify(window: Window, diverged_at, stopped_at, best_at, groups, noisy: np.ndarray,
               floor: np.ndarray, convex: np.ndarray | None = None,
-              known_floor: np.ndarray | None = None, chance: np.ndarray | None = None) -> list[RunState]:
+              known_floor: np.ndarray | None = None, chance: np.ndarray | None = None,
+              better: np.ndarray | None = None) -> list[RunState]:
     """classify() for runs whose known points differ: `groups` is [(rows, Known)], floor per run."""
     loss, grad = window.loss, window.grad_norm
     n, runs = loss.shape
@@ -244,7 +251,8 @@ def _classify(window: Window, diverged_at, stopped_at, best_at, groups, noisy: n
             _judge_window(window, loss, grad, kinds, noisy, floor, start_scale,
                           np.zeros(runs, bool) if convex is None else convex,
                           np.zeros(runs, bool) if known_floor is None else known_floor, size,
-                          np.full(runs, np.nan) if chance is None else chance)
+                          np.full(runs, np.nan) if chance is None else chance,
+                          np.full(runs, np.inf) if better is None else better)
         if window.params is not None and n:
             for rows, known in groups:
                 if known is None:
@@ -278,7 +286,7 @@ def _classify(window: Window, diverged_at, stopped_at, best_at, groups, noisy: n
 
 
 def _judge_window(window: Window, loss, grad, kinds, noisy, floor, start_scale, convex, known_floor,
-                  size, chance) -> None:
+                  size, chance, better) -> None:
     """Fill `kinds` with growing / oscillating / stalled / converged / slow where the window says so."""
     n = len(loss)
     first, last = loss[0], loss[-1]
@@ -330,7 +338,8 @@ def _judge_window(window: Window, loss, grad, kinds, noisy, floor, start_scale, 
     kinds[(small | slow) & high & ~stationary] = "slow"
     kinds[stationary] = "converged"
     # stalled: a known lower minimum (surfaces), or stuck at the start (not a convex model at rest)
-    kinds[(stationary & high & known_floor) | (stuck & ~(stationary & convex))] = "stalled"
+    worse = np.isfinite(better) & (last - better > BETTER_GAP * start_scale)
+    kinds[(stationary & ((high & known_floor) | worse)) | (stuck & ~(stationary & convex))] = "stalled"
     kinds[oscillating & ~stationary & ~stuck] = "oscillating"
     kinds[growing] = "growing"
 
@@ -400,7 +409,7 @@ def run_states(sim: Any, until: int | None = None) -> list[RunState]:
             best = np.full(sim.n_runs, -1) if best is None else best
             best[cohort.rows] = steps
     return _classify(window, sim.diverged_at, sim.stopped_at, best, groups, noisy, floor, convex, known_floor,
-                     chance)
+                     chance, _better(sim, window))
 
 
 _KNOWN: dict[int, tuple[Any, Known | None]] = {}
@@ -428,6 +437,28 @@ def best_steps(cohort: Any) -> np.ndarray | None:
         return None
     # It stops at the patience-th evaluation without improvement: the best came that many evaluations before.
     return np.where(stopped >= 0, stopped - cohort.patience * cohort.eval_every, -1)
+
+
+def _better(sim: Any, window: Window) -> np.ndarray:
+    """Per run, the lowest judged loss of the OTHER runs of its group (same settings, other seeds)
+    that have not diverged; inf for a run alone in its group."""
+    last = np.asarray(window.loss[-1], dtype=np.float64) if len(window.loss) else np.full(sim.n_runs, np.nan)
+    now = int(window.steps[-1]) if len(window.steps) else 0
+    gone = (np.asarray(sim.diverged_at) >= 0) & (np.asarray(sim.diverged_at) <= now)
+    usable = np.where(np.isfinite(last) & ~gone, last, np.inf)
+    out = np.full(sim.n_runs, np.inf)
+    groups: dict[str, list[int]] = {}
+    for r, run in enumerate(sim.runs):
+        groups.setdefault(getattr(run, "group", str(r)), []).append(r)
+    for rows in groups.values():
+        if len(rows) < 2:
+            continue
+        values = usable[rows]
+        order = np.argsort(values)
+        lowest, second = values[order[0]], values[order[1]]
+        out[rows] = lowest
+        out[rows[order[0]]] = second  # the best run's evidence is the next best, never itself
+    return out
 
 
 _CHANCE: dict[int, tuple[Any, float]] = {}

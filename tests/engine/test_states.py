@@ -406,3 +406,29 @@ def test_chance_loss_is_the_entropy_of_the_training_labels(tmp_path):
     assert states.chance_loss(Problem()) == pytest.approx(-(0.5 * np.log(0.25) + 0.5 * np.log(0.5)))
     Problem.loss_name = "mse"
     assert np.isnan(states.chance_loss(Problem()))
+
+
+def test_a_stationary_run_well_above_another_seed_of_its_model_is_stalled():
+    # local-minima-networks: width 3 seeds stop at 0.10 (good) and 0.35 (a bad stationary point)
+    steps = np.arange(0, 300, 10)
+    loss = np.column_stack([np.full(len(steps), 0.10), np.full(len(steps), 0.35)])
+    w = window(loss, grad=np.full(loss.shape, 1e-9), steps=steps, start_loss=0.7, start_grad=0.5)
+    assert [s.kind for s in classify(w)] == ["converged", "converged"]
+    got = classify(w, better=np.array([0.35, 0.10]))
+    assert [s.kind for s in got] == ["converged", "stalled"]
+    # seeds that stop within BETTER_GAP of each other are all converged
+    got = classify(w, better=np.array([0.10 + 0.02, 0.10]))
+    assert got[0].kind == "converged"
+
+
+def test_run_states_takes_the_evidence_from_the_other_runs_of_the_group(tmp_path):
+    class Run:
+        def __init__(self, group):
+            self.group = group
+    class Sim:
+        n_runs = 4
+        runs = [Run("a"), Run("a"), Run("a"), Run("b")]
+        diverged_at = np.array([-1, -1, 5, -1])
+    w = window(np.array([[0.3, 0.1, 0.01, 0.2]] * 3), steps=np.array([0, 5, 10]))
+    # run 2 diverged: not evidence; run 1 is the best of a, its evidence is run 0; b is alone
+    assert list(states._better(Sim(), w)) == [0.1, 0.3, 0.1, np.inf]
