@@ -151,7 +151,7 @@ async def test_h_hides_the_run_table_and_arrows_still_select():
         table = screen.query_one("#runs")
         await pilot.press("h")
         await pilot.pause()
-        assert not table.display
+        assert not table.display and "run table hidden" in status_text(app)
         await pilot.press("down")
         assert screen.session.selected == 1
         await pilot.press("h")

@@ -128,6 +128,7 @@ class PresenterActions:
         self._show_table()
         self.say("run table hidden: h shows it (↑/↓ still select a run)" if self.table_hidden
                  else "run table shown")
+        self._after()
 
     def _show_table(self) -> None:
         table = self.query_one("#runs")
@@ -166,6 +167,7 @@ class PresenterActions:
         tabs.active = "tab-plots"
         panel.focus()
         self.say(f"{'lesson' if tab == 'tab-lesson' else 'map'} focused: f shows it full screen")
+        self._after()
 
     def _focus_by_id(self, name: str, tries: int = 10) -> None:
         """Focus panel `name`, once the tab that builds it has mounted it."""
