@@ -212,3 +212,23 @@ async def test_a_theme_change_repaints_plots_map_and_weights_in_the_new_colours(
             line = widget.render_lines(Region(0, 1, widget.size.width, 1))[0]
             blank = [s for s in line if s.text.strip() == "" and s.style is not None]
             assert blank and all(s.style.bgcolor in (None, background) for s in blank), wid
+
+
+async def test_weights_panel_shows_every_runs_near_zero_count(tmp_path):
+    """l1-sparsity showed only run A's weights (the no-penalty net): the panel must show each
+    run's count, so the penalised run's sparsity is on screen without selecting it."""
+    app = app_from(tmp_path, NET + '[[runs]]\nlabel = "l1"\nproblem = { l1 = 0.02 }\n')
+    async with app.run_test(size=(140, 50)) as pilot:
+        screen = await stepped(pilot, 100)
+        panel = screen.query_one("#weights", WeightsPanel)
+        shown = "\n".join(strip.text for strip in panel._strips)
+        assert f"|w|<{0.01:g}" in shown  # the tolerance whole, never cut to '0.'
+        counts = {}
+        for run in screen.session.display:
+            cohort, index = screen.session.cohort_of(int(run.rows[0]))
+            expected = layer_weights(cohort.problem.network, cohort.params[index])
+            counts[run.letter] = (sum(w.small for w in expected), sum(w.count for w in expected))
+            line = next(l for l in shown.splitlines() if l.startswith(run.letter + " "))
+            assert line.rstrip().endswith(f"{counts[run.letter][0]}/{counts[run.letter][1]}"), line
+        assert counts["B"][0] > counts["A"][0]  # the L1 net is the sparse one
+        assert [c[0] for c in panel.run_counts] == ["A", "B"]

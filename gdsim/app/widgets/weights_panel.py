@@ -37,12 +37,14 @@ def sparkline(counts: np.ndarray) -> str:
 
 
 class WeightsPanel(RasterWidget):
-    """The selected run's weights; the screen calls show() at its redraw rate."""
+    """Every run's weights (one line each, the lesson's point is the difference between runs), then
+    the selected run's layers where they fit; the screen calls show() at its redraw rate."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None):
         super().__init__(id=id, classes=classes)
         self.session: Session | None = None
-        self.weights = []  # the last frame's LayerWeights (tests read them)
+        self.weights = []  # the last frame's LayerWeights of the selected run (tests read them)
+        self.run_counts: list[tuple[str, int, int]] = []
         self._key = None
 
     def show(self, session: Session) -> None:
@@ -57,38 +59,65 @@ class WeightsPanel(RasterWidget):
             self._strips = canvas.strips(self._base())
             return
         mono = bool(getattr(self.app, "mono", False)) if self.is_attached else False
-        run = session.current
-        cohort, index = session.cohort_of(int(run.rows[0]))
-        network = cohort.problem.network
+        runs = list(session.display)
+        pooled, per_layer = [], []
+        for run in runs:  # an ensemble: its first seed
+            cohort, index = session.cohort_of(int(run.rows[0]))
+            params = np.asarray(cohort.params[index], dtype=np.float64).reshape(1, -1)
+            layers = [w.reshape(-1) for w in cohort.problem.network.layout.weights(params)]
+            per_layer.append([w[np.isfinite(w)] for w in layers])
+            pooled.append(np.concatenate(per_layer[-1]) if layers else np.zeros(0))
+        largest = max((float(np.abs(w).max()) for w in pooled if len(w)), default=0.0)
+        reach = largest if largest > 0 else 1.0
+        counts_width = max(len(f"{len(w)}/{len(w)}") for w in pooled) + 1
+        current = session.current
+        selected = next((k for k, run in enumerate(runs) if run is current), 0)
+        network = session.cohort_of(int(current.rows[0]))[0].problem.network
         names = [f"L{i + 1} {s.fan_in}→{s.fan_out}" for i, s in enumerate(network.layout.layers)]
-        label = max(len(name) for name in names) + 1
-        counts_width = max(len(f"{s.fan_in * s.fan_out}/{s.fan_in * s.fan_out}") for s in network.layout.layers) + 1
+        label = max(2, max(len(name) for name in names) + 1)
         bins = max(4, min(48, width - label - counts_width))
-        layers = self.weights = layer_weights(network, cohort.params[index], bins, SPARSE_BELOW)
-        who = f"{run.letter}" + (" (first seed)" if run.ensemble else "")
-        small = sum(layer.small for layer in layers)
-        total = sum(layer.count for layer in layers)
-        title = f"weights of {who}: {small}/{total} |w| < {SPARSE_BELOW:g}"
-        if session.cursor is not None:
-            title += " (now, not at the cursor)"
-        canvas.text(0, 0, title[:width], BOLD)
-        style = palette.run_style(run.colour, mono)
-        room = height - 2  # the title and the axis row
-        rows = list(range(len(layers))) if len(layers) <= room else list(range(room - 1)) + [len(layers) - 1]
-        for line, i in enumerate(rows, start=1):
-            if len(rows) < len(layers) and line == len(rows) - 1 + 1 and i == len(layers) - 1 and line > 1:
-                canvas.text(line - 1, 0, "…" + " " * (label - 1), DIM)
-            layer = layers[i]
-            canvas.text(line, 0, names[i], DIM)
-            canvas.text(line, label, sparkline(layer.counts), style)
-            canvas.text(line, label + bins + 1, f"{layer.small}/{layer.count}", DIM)
-        if room >= 1 and layers:
-            reach = layers[0].edges[-1]
-            axis_row = len(rows) + 1
+        edges = np.linspace(-reach, reach, bins + 1)
+        cohort, index = session.cohort_of(int(current.rows[0]))
+        self.weights = layer_weights(network, cohort.params[index], bins, SPARSE_BELOW)
+        self.run_counts = []  # (letter, small, total) per run (tests read them)
+        title = f"weights of every run, near 0: |w|<{SPARSE_BELOW:g}"
+        if len(title) > width:
+            title = f"weights, |w|<{SPARSE_BELOW:g}"
+        if session.cursor is not None and len(title) + 6 <= width:
+            title += " (now)"
+        canvas.text(0, 0, title, BOLD)
+        line = 1
+        room = height - 2  # less the title and the axis row
+        for k, run in enumerate(runs):
+            w = pooled[k]
+            small = int(np.sum(np.abs(w) < SPARSE_BELOW))
+            self.run_counts.append((run.letter, small, int(w.size)))
+            if line > room:
+                continue
+            counts, _ = np.histogram(w, bins=edges)
+            canvas.text(line, 0, run.letter, palette.run_style(run.colour, mono) if not mono else BOLD)
+            canvas.text(line, label, sparkline(counts), palette.run_style(run.colour, mono))
+            canvas.text(line, label + bins + 1, f"{small}/{w.size}", DIM)
+            line += 1
+        layers = per_layer[selected]
+        if len(runs) > 1 and room - line + 1 >= len(layers) + 1 and len(layers) > 1:
+            canvas.text(line, 0, f"layers of {current.letter} (↑/↓ picks the run)"[:width], DIM)
+            line += 1
+        if len(runs) == 1 or room - line + 1 >= len(layers):
+            style = palette.run_style(current.colour, mono)
+            for i, w in enumerate(layers if len(layers) > 1 else []):
+                counts, _ = np.histogram(w, bins=edges)
+                canvas.text(line, 0, names[i][: label - 1], DIM)
+                canvas.text(line, label, sparkline(counts), style)
+                canvas.text(line, label + bins + 1, f"{int(np.sum(np.abs(w) < SPARSE_BELOW))}/{w.size}", DIM)
+                line += 1
+        if line < height:
             left, right = tick(-reach, 6), tick(reach, 6)
-            canvas.text(axis_row, label, left, DIM)
-            canvas.text(axis_row, label + bins - len(right), right, DIM)
-            if bins >= len(left) + len(right) + 4:
-                canvas.text(axis_row, label + bins // 2, "0", DIM)
+            canvas.text(line, label, left, DIM)
+            if label + bins - len(right) > label + len(left):  # never one label over the other
+                canvas.text(line, label + bins - len(right), right, DIM)
+            middle = label + bins // 2
+            if middle > label + len(left) and middle + 1 < label + bins - len(right):
+                canvas.text(line, middle, "0", DIM)
         self._strips = canvas.strips(self._base())
         self.draws += 1
