@@ -151,13 +151,13 @@ async def test_the_verdict_line_gives_nothing_away_before_the_answer_then_speaks
         await measured(pilot, screen)
         shown = text_of(line)
         # asking: neutral progress only; no check syntax, no bound, no run, no `because` sentence
-        assert "answer the question, then watch: 2 checks decided by step 60" in shown
+        assert "answer the question, then watch: 2 checks by step 60" in shown
         for leak in ("loss of run", "1e-06", "run B", "middle rate", "largest rate", "decided at step 40"):
             assert leak not in shown, (leak, shown)
         screen.session.step(40)  # the answer's first check is decided: still nothing told
         screen.redraw(force=True)
         await pilot.pause()
-        assert "answer the question, then watch: 2 checks decided by step 60" in text_of(line)
+        assert "answer the question, then watch: 2 checks by step 60" in text_of(line)
         assert "✓" not in text_of(line) and "middle rate" not in text_of(line)
         await pilot.press("2")  # answered: progress, still no answer-deciding check
         assert "watch: 1 of 2 checks decided; all by step 60" in text_of(line)
@@ -206,7 +206,7 @@ above = 0.01
     names = {"too small": "run A", "just right": "run B", "too large": "run C"}
     hide = ("mid", "big")
     asking = [v.text for v in verdicts.lines(60, names, hide=hide, asking=True)]
-    assert asking == ["answer the question, then watch: 4 checks decided by step 60"]
+    assert asking == ["answer the question, then watch: 4 checks by step 60"]
     waiting = [f"{v.mark} {v.text}" for v in verdicts.lines(20, names, hide=hide)]
     assert waiting[0] == "… watch: 1 of 3 checks decided; all by step 60"  # mid, big and the one naming 'too small'
     (told,) = waiting[1:]
@@ -368,3 +368,30 @@ async def test_the_reveal_says_at_which_step_each_answer_check_was_measured(tmp_
         shown = " ".join(text_of(screen.query_one(QuestionPanel)).split())
         assert "Measured: ✓ at step 40: The middle rate is there — loss 2.42e-56" in shown
         assert "✓ at the end (step 60): The largest rate makes things worse: its loss is above the start" in shown
+
+
+async def test_at_80x24_the_column_telling_neutral_runs_apart_stays_and_cut_rows_are_announced():
+    from gdsim.app.widgets.run_table import more_runs
+
+    app = make_app("s2/columns")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        table = screen.query_one(RunTable)
+        await pilot.pause()
+        assert [row[col("run")] for row in table.rows][:2] == ["run A", "run B"]  # neutral labels
+        header = table._strips[0].text
+        assert "batch" in header, header  # what tells run A from run B: kept...
+        assert "seed" not in header and "schedule" not in header  # ...before settings all runs share
+        visible = [strip.text for strip in table._strips[1:table.size.height]]
+        hidden = len(table.rows) - len(visible)
+        assert hidden > 0, "the test needs a table with more runs than lines"
+        assert header.rstrip().endswith(f"+{hidden} more runs (↓)"), header
+        assert not any(" G " in line[:3] for line in visible)  # the last run is below
+        table.focus()
+        for _ in range(len(table.rows)):
+            await pilot.press("down")
+        await pilot.pause()
+        header = table._strips[0].text
+        assert header.rstrip().endswith(f"+{hidden} more runs (↑)"), header
+    assert more_runs(0, 0, 0) == "" and more_runs(1, 0, 1) == " +1 more run (↓) "
+    assert more_runs(3, 1, 2) == " +3 more runs (↑/↓) "

@@ -85,7 +85,7 @@ class Verdicts:
         given (a [predict] question not revealed yet), the checks that decide the answer (`hide`:
         the predict's shown_by ids) and those whose sentence names a run are not shown, and while
         the learner has not answered (`asking`) none is: one line of neutral progress stands for
-        them ("answer the question, then watch: 3 checks decided by step 300").
+        them ("answer the question, then watch: 3 checks by step 300").
         `now`: per expect index, how its runs stand at the live step (live_readings), for those waiting."""
         now = now or {}
         key = (self.decided(step), None if names is None else tuple(sorted(names.items())), self.settled,
@@ -129,7 +129,7 @@ def _progress(held: list, step: int, asking: bool) -> Verdict:
     n = len(held)
     checks = "1 check" if n == 1 else f"{n} checks"
     if asking:
-        return Verdict(WAIT, f"answer the question, then watch: {checks} decided by step {last:,}", last)
+        return Verdict(WAIT, f"answer the question, then watch: {checks} by step {last:,}", last)
     done = sum(o.step <= step for o in held)
     if done < n:
         return Verdict(WAIT, f"watch: {done} of {checks} decided; all by step {last:,}", last)

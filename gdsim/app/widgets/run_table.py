@@ -53,6 +53,7 @@ COLUMNS = (
 GAP = 1  # blank cells between columns
 SEED = 2  # the seed column's index: kept (never dropped) where only the seeds tell the runs apart
 DIFFERS = 7  # the "differs" column's index; its header names the settings
+SETTINGS = {2, 5, 6, DIFFERS}  # seed, schedule, batch, differs: settings that may tell the runs apart
 SHOWN = {"optimizer.name", "optimizer.lr", "optimizer.momentum", "schedule.name", "problem.batch_size"}
 
 
@@ -107,6 +108,7 @@ class RunTable(RasterWidget, can_focus=True):
         self._static: list[tuple[list[str], Style]] = []
         self._differs = ""  # the header of the "differs" column: the names of the settings
         self._seeds_matter = False
+        self._neutral = False  # labels are "run A" ... (a [predict] question open): settings tell runs apart
         self._status_cache: dict[tuple, Style] = {}
 
     # -- data ----------------------------------------------------------------------------------
@@ -117,6 +119,7 @@ class RunTable(RasterWidget, can_focus=True):
             self._static_key = key
             self._differs, differing = differing_settings(session)
             self._seeds_matter = seeds_are_the_lesson(session)
+            self._neutral = bool(session.neutral)
             self._static = []
             for i in range(len(session.display)):
                 cells, mark = _settings(session, i, mono)
@@ -152,19 +155,29 @@ class RunTable(RasterWidget, can_focus=True):
 
     # -- drawing (RasterWidget: _rasterise sets the strips; _redraw repaints the changed lines) ----
     def _columns(self, width: int) -> list[tuple[int, Column, int]]:
-        """(index, column, width) of the columns that fit in `width` cells."""
+        """(index, column, width) of the columns that fit in `width` cells.
+
+        Dropped first: settings columns with the same value in every row (they tell no run from
+        another); then by Column.drop, highest first. While the labels are neutral ("run A"), a
+        setting that differs between the runs (batch, schedule, the "differs" column) is what tells
+        them apart: it is kept, like the seeds where only the seeds differ."""
         chosen = []
         for index, column in enumerate(COLUMNS):
             cells = [row[index] for row in self.rows]
             if column.drop and cells and all(cell in ("-", "") for cell in cells):
                 continue  # e.g. batch on a surface: nothing to read
+            differs = len(set(cells)) > 1
             if index == DIFFERS:
                 column = Column(self._differs, column.min_width, drop=column.drop)
-            elif index == SEED and self._seeds_matter:
+            if index == SEED and self._seeds_matter:
                 column = Column(column.name, column.min_width)  # the lesson: never dropped
+            elif index in SETTINGS and index != SEED and differs and self._neutral:
+                column = Column(column.name, column.min_width)  # what tells "run A" from "run B"
+            elif index in SETTINGS and len(self.rows) > 1 and not differs:
+                column = Column(column.name, column.min_width, drop=max(c.drop for c in COLUMNS) + 1)
             chosen.append((index, column, max([column.min_width, cell_len(column.name)] + [cell_len(c) for c in cells])))
         total = lambda: sum(w for _, _, w in chosen) + GAP * (len(chosen) - 1)  # noqa: E731
-        for level in sorted({c.drop for c in COLUMNS if c.drop}, reverse=True):
+        for level in sorted({c.drop for _, c, _ in chosen if c.drop}, reverse=True):
             if total() <= width:
                 break
             chosen = [entry for entry in chosen if entry[1].drop != level]
@@ -186,13 +199,15 @@ class RunTable(RasterWidget, can_focus=True):
         cursor = base + (Style(reverse=True, bold=True) if mono else component_style(self, "run-table--cursor"))
         stripe = base + component_style(self, "run-table--stripe")
         columns = self._columns(width)
-        lines = [self._line([(c.name, w, c.right) for _, c, w in columns], header, [], width)]
         shown_rows = max(0, height - 1) if height else len(self.rows)
         if self.selected < self._top:
             self._top = self.selected
         elif shown_rows and self.selected >= self._top + shown_rows:
             self._top = self.selected - shown_rows + 1
         self._top = max(0, min(self._top, len(self.rows) - shown_rows))
+        hidden = len(self.rows) - shown_rows if height else 0
+        hint = more_runs(hidden, self._top, len(self.rows) - self._top - shown_rows)
+        lines = [self._line([(c.name, w, c.right) for _, c, w in columns], header, [], width, tail=hint)]
         for r in range(self._top, len(self.rows)):
             style = cursor if r == self.selected else (stripe if r % 2 else base)
             cells = [(self.rows[r][i], w, c.right) for i, c, w in columns]
@@ -205,7 +220,7 @@ class RunTable(RasterWidget, can_focus=True):
         self._strips = lines
 
     @staticmethod
-    def _line(cells, style: Style, special, width: int) -> Strip:
+    def _line(cells, style: Style, special, width: int, tail: str = "") -> Strip:
         overrides = dict(special)
         segments = []
         for pos, (text, w, right) in enumerate(cells):
@@ -216,6 +231,9 @@ class RunTable(RasterWidget, can_focus=True):
                 segments.append(Segment(" " * GAP, style))
             segments.append(Segment(cell, overrides.get(pos, style)))
         used = sum(w for _, w, _ in cells) + GAP * max(0, len(cells) - 1)
+        if tail:  # right-aligned at the end of the line, over the last columns' headers if need be
+            strip = Strip(segments + [Segment(" " * max(0, width - used), style)]).crop(0, max(0, width - cell_len(tail)))
+            return Strip(list(strip) + [Segment(tail, style + Style(reverse=True))]).crop(0, width)
         if used < width:
             segments.append(Segment(" " * (width - used), style))
         return Strip(segments).crop(0, width)
@@ -283,6 +301,14 @@ def _readings(session: Session, i: int, values: dict, states: list) -> tuple[lis
         return [loss, grad, tally_words(mine)], worst
     state = states[int(run.rows[0])]
     return [value(float(losses[0])), value(float(grads[0])), state.words], state.severity
+
+
+def more_runs(hidden: int, above: int, below: int) -> str:
+    """The header's hint when the table has fewer lines than runs: " +2 more runs (↓) "."""
+    if hidden <= 0:
+        return ""
+    keys = "/".join(k for k, n in (("↑", above), ("↓", below)) if n > 0)
+    return f" +{hidden} more run{'s' if hidden > 1 else ''} ({keys}) "
 
 
 # -- what sets the runs apart -------------------------------------------------------------------
