@@ -232,3 +232,21 @@ async def test_weights_panel_shows_every_runs_near_zero_count(tmp_path):
             assert line.rstrip().endswith(f"{counts[run.letter][0]}/{counts[run.letter][1]}"), line
         assert counts["B"][0] > counts["A"][0]  # the L1 net is the sparse one
         assert [c[0] for c in panel.run_counts] == ["A", "B"]
+
+
+async def test_precision_recall_of_every_run_beside_accuracy(tmp_path):
+    """class-imbalance showed P/R of run A only (its lr-0 run): every run's values, when they fit."""
+    app = app_from(tmp_path, NET + '[[runs]]\nlabel = "still"\noptimizer = { lr = 0.0 }\n')
+    async with app.run_test(size=(160, 50)) as pilot:
+        screen = await stepped(pilot, 60)
+        from gdsim.app.draw.panels import plot_data
+
+        note = plot_data(screen.session, "plot-acc", 2 * 70).note
+        assert note.startswith(("val P/R ", "P/R ")), note  # a 70-column panel: every run
+        for run in screen.session.display:
+            cohort, index = screen.session.cohort_of(int(run.rows[0]))
+            val = cohort.problem.evaluate(cohort.params, "val")
+            p, r = float(val["precision"][index]), float(val["recall"][index])
+            assert f"{run.letter} {p:.3g}/{r:.3g}" in note, note
+        narrow = plot_data(screen.session, "plot-acc", 2 * 40).note  # no room: the selected run, named
+        assert narrow.startswith("A: val P ") and narrow.endswith("(↑/↓)"), narrow

@@ -82,7 +82,7 @@ def layer_norms(session: Session, points: int) -> PlotData:
     line per layer, on a log axis: vanishing gradients shrink layer by layer towards the input."""
     history = session.sim.history
     run = session.current
-    title = f"|g| by layer, {run.letter}"
+    title = f"|g| by layer of {run.letter}" + (" (↑/↓)" if len(session.display) > 1 else "")
     if history is None or "layer_grad_norm" not in history.fields:
         return PlotData(title, (), session.cursor)
     steps, norms = history.series("layer_grad_norm")
@@ -137,32 +137,46 @@ def _quality(session: Session, points: int) -> PlotData:
 
 
 def _latest(session: Session, metrics, room: int) -> str:
-    """'val P 0.91 R 0.88 · train P 0.93 R 0.9' for the selected run at the last evaluation up to
-    the shown step (validation first; train only when it fits in `room` characters)."""
+    """'val P/R A 0.91/0.88 B 0/0' for every run at the last evaluation up to the shown step (the
+    lesson's point is usually the difference between runs); when they do not all fit in `room`
+    characters, the selected run's validation and training values and '↑/↓' to change it."""
     history = session.sim.history
     if history is None:
         return ""
-    row = session.current.rows
-    parts = []
-    for split in ("val", "train"):
-        pieces = []
-        for short, name in metrics:
+    names = "/".join(short for short, _ in metrics)
+
+    def values(run, split: str) -> list[str]:
+        out = []
+        for _, name in metrics:
             field = f"{split}_{name}"
             if field not in history.fields:
                 continue
-            steps, values = history.series(field)
+            steps, series = history.series(field)
             upto = int(np.searchsorted(steps, session.shown_step, side="right"))
-            column = values[:upto, row]
+            column = series[:upto, run.rows]
             with np.errstate(all="ignore"):
                 column = np.nanmedian(column, axis=1) if column.ndim == 2 and column.shape[1] > 1 else column.reshape(-1)
             finite = column[np.isfinite(column)]
             if len(finite):
-                pieces.append(f"{short} {finite[-1]:.3g}")
-        if pieces:
-            parts.append(f"{split} " + " ".join(pieces))
-    while len(parts) > 1 and len(" · ".join(parts)) > room:
+                out.append(f"{finite[-1]:.3g}")
+        return out
+
+    runs = list(session.display)
+    every = [f"{run.letter} {'/'.join(v)}" for run in runs if (v := values(run, "val"))]
+    for text in (f"val {names} " + " ".join(every), f"{names} " + " ".join(every)):
+        if len(runs) > 1 and every and len(text) <= room:
+            return text
+    current = session.current
+    parts = []
+    for split in ("val", "train"):
+        shown = values(current, split)
+        if shown:
+            parts.append(f"{split} " + " ".join(f"{short} {v}" for (short, _), v in zip(metrics, shown)))
+    while len(parts) > 1 and len(" · ".join(parts)) + 6 > room:
         parts.pop()
-    return " · ".join(parts)
+    head = f"{current.letter}: " if len(runs) > 1 else ""
+    tail = " (↑/↓)" if len(runs) > 1 else ""
+    return head + " · ".join(parts) + tail if parts else ""
 
 
 def _velocity(session: Session, points: int, parts: bool) -> PlotData:
