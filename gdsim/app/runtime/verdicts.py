@@ -39,6 +39,7 @@ class Verdict:
     text: str
     step: int
     id: str | None = None
+    count: int = 1  # how many checks the line stands for (the neutral progress line: all it holds back)
 
 
 class Verdicts:
@@ -129,11 +130,11 @@ def _progress(held: list, step: int, asking: bool) -> Verdict:
     n = len(held)
     checks = "1 check" if n == 1 else f"{n} checks"
     if asking:
-        return Verdict(WAIT, f"answer the question, then watch: {checks} by step {last:,}", last)
+        return Verdict(WAIT, f"answer the question, then watch: {checks} by step {last:,}", last, count=n)
     done = sum(o.step <= step for o in held)
     if done < n:
-        return Verdict(WAIT, f"watch: {done} of {checks} decided; all by step {last:,}", last)
-    return Verdict(WAIT, f"{checks} decided: the answer is shown now", last)
+        return Verdict(WAIT, f"watch: {done} of {checks} decided; all by step {last:,}", last, count=n)
+    return Verdict(WAIT, f"{checks} decided: the answer is shown now", last, count=n)
 
 
 def shown_names(session: Any) -> dict[str, str]:

@@ -29,7 +29,7 @@ class VerdictLine(Static):
         if not verdicts:
             return
         text = Text(no_wrap=True, overflow="ellipsis")
-        counts = {mark: sum(v.mark == mark for v in verdicts) for mark in (PASS, FAIL, WAIT)}
+        counts = {mark: sum(v.count for v in verdicts if v.mark == mark) for mark in (PASS, FAIL, WAIT)}
         summary = "  ".join(f"{mark} {n}" for mark, n in counts.items() if n)
         for i, verdict in enumerate(verdicts):
             if i:
