@@ -336,3 +336,23 @@ async def test_an_arrow_head_never_hides_a_minimum_marker(monkeypatch):
         assert surface.canvas.chars[(row + 1, col + LABEL_WIDTH)][0] == map_marks.MINIMUM_MARKS["global"]
         drawn = [key for key, (char, _) in surface.canvas.chars.items() if char == "→" and 1 <= key[0] <= frame.rows]
         assert not drawn  # its head had nowhere to go but the marker: left out
+
+
+async def test_monochrome_paths_carry_their_run_letter():
+    """In monochrome every path is the same foreground: each run's lower-case letter along its
+    path tells them apart (it sits on a cell its path crosses)."""
+    from gdsim.app.draw.palette import MONO_THEME
+
+    app = make_app("three_runs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.theme = MONO_THEME
+        screen, surface = await open_map(pilot, 150)
+        assert app.mono
+        history = screen.session.sim.history
+        for run in screen.session.display:
+            path = history.series("params")[1][: history.count, int(run.rows[0])]
+            col, row = surface.frame.cells(path)
+            crossed = {(r + 1, c + LABEL_WIDTH) for c, r in zip(col.tolist(), row.tolist())}
+            marks = [(r, c) for (r, c), (char, _) in surface.canvas.chars.items()
+                     if char == run.letter.lower() and 1 <= r <= surface.frame.rows and c >= LABEL_WIDTH]
+            assert marks and all(cell in crossed for cell in marks), (run.letter, marks)

@@ -120,6 +120,8 @@ class SurfaceMap(RasterWidget):
             if start_cell is not None and start_cell not in taken:
                 self._mark(canvas, start_cell, marks.START_MARK, palette.RUN_COLOURS[run.colour % 8], backs, ramp, mono)
                 taken.add(start_cell)
+            if mono:  # one colour for every path: its run's letter (lower case) along it tells them apart
+                self._path_letters(canvas, frame, path, run.letter.lower(), taken)
             heads.append((run, frame.cell(path[-1], clamp=True), path[-1]))
         if self.options.arrows:
             self._arrows(canvas, session, frame, taken)
@@ -133,6 +135,25 @@ class SurfaceMap(RasterWidget):
             marks.legend(canvas, canvas.rows - 1, self._counts + pieces)
         elif self._counts:
             self.options.notes.append("counts: " + "".join(text for text, _ in self._counts).strip())
+
+    @staticmethod
+    def _path_letters(canvas: Canvas, frame: MapFrame, path: np.ndarray, letter: str, taken: set) -> None:
+        """In monochrome, `letter` on a few cells along the path (every 8 cells it crosses, at most
+        about four), on cells no marker, letter or count holds."""
+        col, row = frame.cells(path)
+        seen, last = [], None
+        for c, r in zip(col.tolist(), row.tolist()):
+            if 0 <= c < frame.cols and 0 <= r < frame.rows and (c, r) != last:
+                seen.append((c, r))
+                last = (c, r)
+        if len(seen) < 3:
+            return
+        for k in range(1, len(seen) - 1, max(8, len(seen) // 4)):
+            cell = seen[k]
+            if cell in taken:
+                continue
+            canvas.text(cell[1] + 1, cell[0] + LABEL_WIDTH, letter, Style(bold=True))
+            taken.add(cell)
 
     def _path(self, session: Session, row: int) -> np.ndarray:
         """The run's recorded points up to the shown step (finite ones), at most a few per pixel."""
