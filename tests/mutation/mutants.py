@@ -35,6 +35,7 @@ class Mutant:
     probe: str  # a small scenario (TOML) whose final parameters the mutant changes
     killers: tuple[str, ...] = ()  # built-in scenario ids whose verify fails under the mutant
     floats: bool = True  # a surface probe steps on floats (not plateau's lr state, not Newton: arrays only)
+    observe: str = "params"  # "val": the mutant changes the probe's validation metrics, not its training
 
 
 # -- how the mutants reach the engine ---------------------------------------------------------
@@ -210,6 +211,38 @@ def _momentum_forgets(mp: pytest.MonkeyPatch) -> None:
     _prepare("sgd", SgdState, lambda step, lr: (lr, True))(mp)  # every step is "the first": v <- g
 
 
+def _precision_recall_swapped(mp: pytest.MonkeyPatch) -> None:
+    import gdsim.engine.learning as learning_mod
+
+    original = learning_mod.classification_metrics
+
+    def swapped(pred, labels, n_classes):
+        result = original(pred, labels, n_classes)
+        return {**result, "precision": result["recall"], "recall": result["precision"]}
+    mp.setattr(learning_mod, "classification_metrics", swapped)
+
+
+def _hinge_without_margin(mp: pytest.MonkeyPatch) -> None:
+    from gdsim.engine.losses import Hinge
+
+    def value(self, scores, targets):
+        return np.mean(np.maximum(-targets * scores, 0.0), axis=(1, 2))
+
+    def grad(self, scores, targets):
+        margin = -targets * scores
+        count = scores.shape[1] * scores.shape[2]
+        return np.mean(np.maximum(margin, 0.0), axis=(1, 2)), (-1.0 / count) * targets * (margin > 0.0)
+    mp.setattr(Hinge, "value", value)
+    mp.setattr(Hinge, "grad", grad)
+
+
+def _batch_norm_eval_on_batch(mp: pytest.MonkeyPatch) -> None:
+    from gdsim.engine.models import Network
+
+    original = Network._forward_bn
+    mp.setattr(Network, "_forward_bn", lambda self, params, x, masks, stats: original(self, params, x, masks, None))
+
+
 # -- small probes: a 2-D surface (float path and arrays) or a data set --------------------------
 def _surface(optimizer: str, extra: str = "", problem: str = 'surface = "quadratic"\ncondition = 10') -> str:
     return f"""
@@ -334,6 +367,14 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("newton-as-gd", "Newton's method replaced by gradient descent", _newton_as_gd,
            _surface('name = "newton"\nlr = 0.5'),
            killers=("single-step", "newton-saddle", "right-optimizer"), floats=False),  # Newton solves with the Hessian: arrays only
+    Mutant("precision-recall-swapped", "precision and recall swapped", _precision_recall_swapped,
+           _data("imbalance = 0.2\nsplit = [0.5, 0.5, 0.0]"), killers=("class-imbalance",), observe="val"),
+    Mutant("hinge-without-margin", "hinge loss without its margin: max(0, -y s) instead of max(0, 1 - y s)",
+           _hinge_without_margin, _data('loss = "hinge"\nmodel = "logistic"', data='dataset = "moons"\nsamples = 60'),
+           killers=("hinge-vs-bce",)),
+    Mutant("batch-norm-eval-on-batch", "batch norm evaluates with the batch's statistics, not the running ones",
+           _batch_norm_eval_on_batch, _data("batch_norm = true\nsplit = [0.5, 0.5, 0.0]"),
+           killers=("batch-norm",), observe="val"),
 )
 
 BY_NAME = {m.name: m for m in MUTANTS}

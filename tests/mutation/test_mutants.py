@@ -15,14 +15,17 @@ from tests.mutation.mutants import MUTANTS, Mutant, applied
 from tests.mutation.score import failed_expectations, run_under
 
 
-def _final_params(probe: str, arrays: bool) -> tuple[np.ndarray, bool]:
-    """The probe's parameters after its steps, and whether a cohort stepped on floats."""
+def _final_params(probe: str, arrays: bool, observe: str = "params") -> tuple[np.ndarray, bool]:
+    """The probe's parameters after its steps (observe="val": its validation loss and metrics),
+    and whether a cohort stepped on floats."""
     loaded = validate_raw(parse_toml_bytes(probe.encode(), "probe"), path=None, id="probe", trial_build=False)
     sim = build(loaded, record=False)
     if arrays:
         sim.scalar_max_runs = 0
     floats = bool(sim._scalar_cohorts())
     sim.step(loaded.scenario.scenario.steps)
+    if observe == "val":
+        return np.concatenate([np.ravel(v) for c in sim.cohorts for v in c.evaluate_split("val").values()]), floats
     return np.concatenate([c.params.ravel() for c in sim.cohorts]), floats
 
 
@@ -30,9 +33,9 @@ def _final_params(probe: str, arrays: bool) -> tuple[np.ndarray, bool]:
 def test_the_mutant_changes_the_engine_on_both_paths(mutant: Mutant):
     surface = "surface =" in mutant.probe
     for arrays in (True, False) if surface else (True,):
-        clean, clean_floats = _final_params(mutant.probe, arrays)
+        clean, clean_floats = _final_params(mutant.probe, arrays, mutant.observe)
         with applied(mutant):
-            broken, floats = _final_params(mutant.probe, arrays)
+            broken, floats = _final_params(mutant.probe, arrays, mutant.observe)
         if arrays or not mutant.floats:
             assert not clean_floats, "the probe steps on arrays"
         else:
