@@ -231,7 +231,9 @@ class RunTable(RasterWidget, can_focus=True):
                 segments.append(Segment(" " * GAP, style))
             segments.append(Segment(cell, overrides.get(pos, style)))
         used = sum(w for _, w, _ in cells) + GAP * max(0, len(cells) - 1)
-        if tail:  # right-aligned at the end of the line, over the last columns' headers if need be
+        if tail:  # right-aligned at the end of the line; where the headers leave no room, short (" +1↓ ")
+            if width - used < cell_len(tail):
+                tail = tail.replace(" more runs", "").replace(" more run", "").replace(" (", "").replace(") ", " ")
             strip = Strip(segments + [Segment(" " * max(0, width - used), style)]).crop(0, max(0, width - cell_len(tail)))
             return Strip(list(strip) + [Segment(tail, style + Style(reverse=True))]).crop(0, width)
         if used < width:
