@@ -259,7 +259,10 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
         height = grid.size.height
         if height > 0:  # laid out: keep the panels that fit, the most telling first
             fit = 2 * max(1, height // PANEL_MIN_ROWS)
-            ranked = sorted(candidates, key=lambda w: PANEL_PRIORITY.index(w.id) if w.id in PANEL_PRIORITY else 99)
+            priority = list(PANEL_PRIORITY)
+            if any(getattr(c.problem, "l1", 0) or getattr(c.problem, "l2", 0) for c in self.session.sim.cohorts):
+                priority.insert(1, priority.pop(priority.index("weights")))  # a penalty lesson is about the weights
+            ranked = sorted(candidates, key=lambda w: priority.index(w.id) if w.id in priority else 99)
             keep = set(map(id, ranked[:fit]))
             candidates = [w for w in candidates if id(w) in keep]
         shown = set(map(id, candidates))
