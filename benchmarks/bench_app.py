@@ -33,7 +33,7 @@ SIZE = (120, 40)
 WARM_UP = 1.5  # seconds of running before the measurement (the engine worker boots in about 0.5-1 s)
 
 
-async def measure(seconds: float) -> dict[str, float]:
+async def measure(seconds: float, scenario: Path = SCENARIO) -> dict[str, float]:
     t0 = time.perf_counter()
     from textual import events
 
@@ -46,7 +46,7 @@ async def measure(seconds: float) -> dict[str, float]:
 
     figures: dict[str, float] = {"in_process_imports_s": time.perf_counter() - t0}
     t1 = time.perf_counter()
-    app = GdsimApp(load_scenario(SCENARIO))
+    app = GdsimApp(load_scenario(scenario))
     async with app.run_test(size=SIZE) as pilot:
         while not (isinstance(app.screen, ScenarioScreen) and app.screen.redraws >= 1):
             await asyncio.sleep(0.001)
@@ -109,7 +109,14 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="how long to run flat out")
     parser.add_argument("--starts", type=int, default=5, help="timed starts of each kind in the terminal")
     parser.add_argument("--no-pty", action="store_true", help="skip the starts in a pseudo-terminal")
+    parser.add_argument("--scenario", help="a built-in id or a .toml file for the in-process part (default: "
+                                           "tests/app/data/three_runs.toml, which has no question or checks)")
     args = parser.parse_args()
+    scenario = SCENARIO
+    if args.scenario:
+        from gdsim.scenario.library import resolve
+
+        scenario = resolve(args.scenario)
     if not args.no_pty:
         from first_frame import measure as measure_starts, report
 
@@ -117,11 +124,11 @@ def main() -> int:
               f"(target <= 1.0 s, warm)")
         for line in report(measure_starts(starts=args.starts, size=SIZE)):
             print(line)
-    figures = asyncio.run(measure(args.seconds))
-    targets = {"in_process_first_frame_s": "(no Python start-up; imports + App.run_test to the first draw)", "steps_per_s": ">= 20000", "run_steps_per_s": "(3 runs: steps x runs)",
+    figures = asyncio.run(measure(args.seconds, scenario))
+    targets = {"in_process_first_frame_s": "(no Python start-up; imports + App.run_test to the first draw)", "steps_per_s": ">= 20000", "run_steps_per_s": "(steps x runs)",
                "engine_worker": "1 = stepping in a second process (GDSIM_ENGINE_WORKER=0 turns it off)", "redraws_per_s": ">= 15",
                "latency_median_ms": "<= 100", "latency_max_ms": "<= 100"}
-    print(f"gdsim app benchmark at {SIZE[0]}x{SIZE[1]}, scenario {SCENARIO.name} (3 runs), flat out")
+    print(f"gdsim app benchmark at {SIZE[0]}x{SIZE[1]}, scenario {scenario.name}, flat out")
     for name, value in figures.items():
         print(f"  {name:28} {value:12,.2f}   {targets.get(name, '')}")
     print(f"  {'plotext_one_plot_ms':28} {plotext_reference():12,.2f}   (for comparison; gdsim's canvas draws all plots per redraw)")
