@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from gdsim.engine.internals import SPARSE_BELOW, weight_share_below
 from gdsim.engine.simulation import Cohort, Simulation
 from gdsim.scenario.expect import (
     CLASSIFICATION, DATA_METRICS, DERIVED, EVAL_METRICS, NETWORK_METRICS, REGRESSION, SURFACE_METRICS, Expectation,
@@ -22,7 +23,6 @@ from gdsim.words import plural
 # Series memory bound: beyond this many (step, run) entries per metric, every k-th step is kept.
 MAX_SERIES_ENTRIES = 4_000_000
 DEFAULT_EVAL_EVERY = 10
-SPARSE_BELOW = 0.01  # a weight this small counts as zero for the `sparsity` metric
 
 
 class MeasureError(ValueError):
@@ -211,8 +211,7 @@ class Measurer:
             return np.max([np.abs(w - w[:, :, :1]).max(axis=(1, 2)) for w in hidden], axis=0)
         if name.split("@")[0] == "sparsity":
             below = float(name.split("@")[1]) if "@" in name else SPARSE_BELOW
-            weights = np.concatenate([w.reshape(len(c.params), -1) for w in problem.network.layout.weights(c.params)], axis=1)
-            return (np.abs(weights) < below).mean(axis=1)
+            return weight_share_below(problem.network, c.params, below)
         raise MeasureError(f"metric {name!r} is not known")
 
     # -- reading what was collected -----------------------------------------------------
