@@ -26,7 +26,7 @@ PROBLEM_KINDS = ("surface", "expression", "dataset")
 TRAINING_KEYS = ("clip_norm", "eval_every", "patience", "restore_best", "bound")
 DEFAULT_BOUND = 1e6
 DEFAULT_EVAL_EVERY = 10
-FIXED_DATASETS = ("iris", "csv")  # read from a file: nothing to generate
+FIXED_DATASETS = ("iris", "digits", "csv")  # read from a file: nothing to generate
 
 
 @dataclass(frozen=True)

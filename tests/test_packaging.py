@@ -25,6 +25,7 @@ def test_wheel_ships_scenarios_and_data(tmp_path):
     on_disk = {p.name for p in (ROOT / "scenarios").glob("*.toml")}
     assert on_disk and shipped == on_disk
     assert "gdsim/engine/data/iris.csv" in names
+    assert "gdsim/engine/data/digits.csv.gz" in names and "gdsim/engine/data/README.md" in names
     assert "gdsim/app/gdsim.tcss" in names
     assert any(n.endswith("entry_points.txt") for n in names)
 

@@ -1,7 +1,8 @@
 """`gdsim run --format summary`: where the runs ended, in words, a group ([[runs]] entry) at a time.
 
 A single run gets its state (engine/states.py: the one classification the app's table, notices
-and verdicts use too), its final loss and gradient, and its validation and test figures. An
+and verdicts use too), its final loss and gradient, its validation and test figures, and for a
+classifier its most frequent mix-ups on the test split (its confusion matrix's largest cells). An
 ensemble is summarized: how many runs ended at each known point or in each state, percentiles
 of the final loss over the runs that did not diverge, how many diverged and when, and the
 medians of its test figures. Each run's own line only with --per-run. A figure that cannot be
@@ -106,6 +107,31 @@ def figures_line(split: str, figures: dict[tuple[str, str], np.ndarray], rows: l
     return f"{label}: " + ", ".join(parts) + (f" ({'; '.join(sorted(missing))} for the rest)" if missing else "")
 
 
+def misread_line(sim, r: int, split: str = "test") -> str | None:
+    """'test, misread: 4 of 269: 8 as 1 (2), 9 as 5 (1), ...' for one classification run (the
+    largest cells of its confusion matrix, engine/predictions.py); None for other problems, an
+    empty split or a diverged run."""
+    from gdsim.engine.cohort import state_rows_of
+    from gdsim.engine.metrics import most_confused
+    from gdsim.engine.predictions import split_predictions
+
+    cohort, index = next((c, list(c.rows).index(r)) for c in sim.cohorts if r in c.rows)
+    problem = cohort.problem
+    if getattr(problem, "task", "regression") == "regression" or not getattr(problem, f"n_{split}", 0):
+        return None
+    if sim.diverged_at[r] >= 0:
+        return None
+    state = None if cohort.problem_state is None else state_rows_of(cohort.problem_state, [index])
+    preds = split_predictions(problem, cohort.params[index], split, state)
+    names = problem.class_names
+    pairs = most_confused(preds.confusion, 4)
+    head = f"{SPLIT_NAMES[split]}, misread: {preds.wrong} of {len(preds.labels)}"
+    if not pairs:
+        return head
+    more = "" if preds.wrong == sum(n for _, _, n in pairs) else "," + NBSP + "..."
+    return head + ": " + ", ".join(item(f"{names[t]} as {names[p]} ({n})") for t, p, n in pairs) + more
+
+
 def state_words(state) -> str:
     """The state's words (engine/states.py), with 'step' spelt out and the known point's place."""
     if state.kind == "diverged":
@@ -181,6 +207,8 @@ def write_summary(sim, out: IO[str], *, per_run: bool = False) -> None:
             line = figures_line(split, figures, rows, sizes, diverged)
             if line is not None:
                 lines.append("  " + line)
+        if len(rows) == 1 and (line := misread_line(sim, rows[0])) is not None:
+            lines.append("  " + line)
         if len(rows) > 1:
             if per_run:
                 for r in rows:

@@ -1,4 +1,5 @@
-"""Data sets for the learning problems: generated ones from a seed, shipped Iris, and user CSV files.
+"""Data sets for the learning problems: generated ones from a seed, shipped Iris and digits
+(gdsim/engine/digits.py), and user CSV files.
 
 Every generated data set is a pure function of (name, samples, noise, classes, data_seed,
 outliers, imbalance): the same settings give the same points on any machine. `noise` is the
@@ -28,7 +29,8 @@ import numpy as np
 from gdsim.engine.problem import STREAM_DATA, ProblemError, run_rng
 
 GENERATED = ("line", "plane", "blobs", "moons", "circles", "xor", "spirals")
-DATASETS = GENERATED + ("iris", "csv")
+SHIPPED = ("iris", "digits")  # read from gdsim/engine/data as they are
+DATASETS = GENERATED + SHIPPED + ("csv",)
 IRIS_PATH = Path(__file__).parent / "data" / "iris.csv"
 MAX_CSV_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -136,13 +138,17 @@ def make_dataset(
     """The data set `name`; `want` ("regression" or "classification") settles a CSV target's use."""
     if name not in DATASETS:
         raise ProblemError(f"dataset {name!r} is not known; choose one of: {', '.join(DATASETS)}")
-    if name in ("iris", "csv") and classes is not None:
+    if name in (*SHIPPED, "csv") and classes is not None:
         raise ProblemError(f"classes does not apply to dataset {name!r}: its classes come from the target column")
     outliers = _check_outliers(name, outliers)
     if imbalance is not None:
         imbalance = _check_imbalance(name, imbalance, classes)
     if name == "iris":
         return read_csv(IRIS_PATH, "species", want="classification", name="iris")
+    if name == "digits":
+        from gdsim.engine.digits import load_digits
+
+        return load_digits()
     if name == "csv":
         if not path:
             raise ProblemError("dataset 'csv' needs path = \"file.csv\" (relative to the scenario file)")
@@ -183,7 +189,7 @@ def _check_outliers(name: str, outliers) -> float:
 
 
 def _check_imbalance(name: str, imbalance, classes) -> float:
-    if name in ("line", "plane", "iris", "csv") or (classes is not None and classes != 2):
+    if name in ("line", "plane", *SHIPPED, "csv") or (classes is not None and classes != 2):
         raise ProblemError(f"imbalance applies to generated two-class data sets (moons, circles, xor, blobs or "
                            f"spirals with classes = 2), not to dataset {name!r}"
                            + (f" with classes = {classes}" if classes not in (None, 2) else ""))

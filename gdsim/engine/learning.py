@@ -248,9 +248,13 @@ class DatasetProblem:
         self.n_params = self.network.n_params
         self.layer_names = self.network.layer_names
         x = data.x
+        # The data set's rows in each split, and the inputs' shift and scale (0 and 1 without
+        # standardize): views that draw the data (the digits, a fitted line) need the raw values.
+        self.split_rows = dict(zip(("train", "val", "test"), splits))
+        self.x_mean, self.x_scale = np.zeros(x.shape[1]), np.ones(x.shape[1])
         if standardize:
-            mean, scale = standardizer(x[splits[0]])
-            x = (x - mean) / scale
+            self.x_mean, self.x_scale = standardizer(x[splits[0]])
+            x = (x - self.x_mean) / self.x_scale
         self._x_all = x
         # Each split keeps its inputs, raw targets and loss-encoded targets, computed once.
         self._splits = {}

@@ -1,4 +1,4 @@
-"""Evaluation metrics for R runs at once: accuracy, precision, recall, MAE and MSE.
+"""Evaluation metrics for R runs at once: accuracy, precision, recall, the confusion matrix, MAE and MSE.
 
 Precision and recall follow scikit-learn: for two classes they are those of class 1 (the
 positive class); for more they are macro averages over the classes that occur in the true
@@ -43,3 +43,27 @@ def regression_metrics(predicted: np.ndarray, targets: np.ndarray) -> dict[str, 
         return {"mae": nan, "mse": nan.copy()}
     diff = predicted - targets
     return {"mae": np.mean(np.abs(diff), axis=1), "mse": np.mean(diff * diff, axis=1)}
+
+
+def confusion_matrix(pred: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """Counts (R, K, K) from predicted classes (R, n) and true classes (n,): entry [r, t, p] is how
+    many samples of true class t run r predicted as p (rows true, columns predicted, as sklearn)."""
+    pred = np.asarray(pred, dtype=np.int64)
+    labels = np.asarray(labels, dtype=np.int64)
+    k = int(n_classes)
+    rows = pred.shape[0]
+    if labels.size == 0:
+        return np.zeros((rows, k, k), dtype=np.int64)
+    cells = labels * k + pred + (np.arange(rows) * k * k)[:, None]  # one bincount for all runs
+    return np.bincount(cells.ravel(), minlength=rows * k * k).reshape(rows, k, k)
+
+
+def most_confused(confusion: np.ndarray, most: int = 4) -> list[tuple[int, int, int]]:
+    """The largest off-diagonal cells of one (K, K) matrix as (true, predicted, count), largest
+    first (ties: by true class, then predicted class); at most `most`, none with count 0."""
+    confusion = np.asarray(confusion)
+    off = confusion.copy()
+    np.fill_diagonal(off, 0)
+    t, p = np.nonzero(off)
+    order = sorted(zip((-off[t, p]).tolist(), t.tolist(), p.tolist()))
+    return [(true, predicted, -count) for count, true, predicted in order[:most]]
