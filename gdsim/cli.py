@@ -25,6 +25,7 @@ COMMANDS = {
     "schema": "gdsim.commands.schema_cmd",
     "new": "gdsim.commands.new_cmd",
     "plot": "gdsim.commands.plot_cmd",
+    "landscape": "gdsim.commands.landscape_cmd",
     "docs": "gdsim.commands.docs_cmd",
     "serve": "gdsim.serve.command",
 }

@@ -67,6 +67,11 @@ class History:
         """Write one field of some runs (a slice or index array) into an opened record."""
         self._data[name][row, runs] = value
 
+    def put_part(self, row: int, name: str, runs: np.ndarray, value: np.ndarray) -> None:
+        """put() of a vector field narrower than the record (the rest stays NaN): the first
+        value.shape[-1] entries of each run's vector."""
+        self._data[name][row, runs, : value.shape[-1]] = value
+
     def _compact(self) -> None:
         keep = self.count // 2 + self.count % 2
         self.steps[:keep] = self.steps[: self.count : 2]

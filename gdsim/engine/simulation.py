@@ -27,6 +27,12 @@ from gdsim.engine.cohort import (  # noqa: F401  (Cohort and the bounds are impo
 from gdsim.engine.history import History
 
 SMALL_P = 8  # parameters and velocity are recorded per step when P is at most this (surfaces)
+# Larger problems (networks) keep a coarser record of the parameters alone, for loss landscapes
+# (gdsim.engine.landscape: the plane through a run's path): at most PATH_RECORDS records, every
+# step while they fit, then every 2nd, 4th...; none when even PATH_MIN_RECORDS would not fit.
+PATH_RECORDS = 256
+PATH_MIN_RECORDS = 64
+PATH_BUDGET = 16 * 1024 * 1024  # bytes
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,11 @@ class Simulation:
             row = self.history.start(0)
             for cohort in cohorts:
                 self._record_cohort(row, cohort)
+        # The parameter path of a network (a surface's is in the history): see PATH_RECORDS.
+        self.paths: History | None = None
+        self.path_rows = np.zeros(0, dtype=np.int64)
+        if record and not self.small:
+            self._start_paths()
 
     # -- current state, one entry per run in scenario order ---------------------------------
     def _gather(self, get: Callable[[Cohort], np.ndarray | float | None], fill=np.nan,
@@ -152,6 +163,7 @@ class Simulation:
         if n <= 0:
             return
         history = self.history
+        paths = self.paths
         fast = self._scalar_cohorts() or [None] * len(self.cohorts)
         scalars = [s for s in fast if s is not None]
         steppers = [c.step if s is None else s.step for c, s in zip(self.cohorts, fast)]
@@ -167,6 +179,8 @@ class Simulation:
                     for step in steppers:
                         step(k)
                     self.step_count = k = k + 1
+                    if paths is not None and not k % paths.stride:
+                        self._record_path(k)
                     if history is None or k % history.stride:
                         continue
                     if first is not None and history.count == history.capacity:
@@ -213,6 +227,44 @@ class Simulation:
             done += chunk
         return done, step_cost
 
+    def _start_paths(self) -> None:
+        """Set up `paths` for as many runs as PATH_BUDGET allows at PATH_MIN_RECORDS records: every
+        run, else the first run of each [[runs]] entry and then the next runs in order. Cohorts of
+        different sizes (a network with and without batch norm) are padded to the largest."""
+        width = max(c.n_params for c in self.cohorts)
+        fields = {"params": (width,)}
+        units = max((c.problem_state.mean.shape[1] for c in self.cohorts if c.problem_state is not None), default=0)
+        if units:  # batch norm's running statistics at each record, for its eval-mode loss
+            fields.update(norm_mean=(units,), norm_var=(units,))
+        per_run = 8 * (width + 2 * units)
+        fit = PATH_BUDGET // (PATH_MIN_RECORDS * per_run)
+        if fit < 1:
+            return
+        firsts = sorted({run.group: row for row, run in reversed(list(enumerate(self.runs)))}.values())
+        rest = [row for row in range(self.n_runs) if row not in set(firsts)]
+        rows = np.array(sorted((firsts + rest)[:fit]), dtype=np.int64)
+        self.path_rows = rows
+        capacity = min(PATH_RECORDS, PATH_BUDGET // (len(rows) * per_run))
+        self.paths = History(len(rows), fields, capacity)
+        # per cohort: where its kept runs go in `paths` and which of its rows they are
+        self._path_slots = []
+        for c in self.cohorts:
+            mine = np.flatnonzero(np.isin(c.rows, rows))
+            self._path_slots.append((np.searchsorted(rows, c.rows[mine]), mine))
+        self._record_path(0)
+
+    def _record_path(self, k: int) -> None:
+        row = self.paths.start(k)
+        if row is None:
+            return
+        for c, (slots, mine) in zip(self.cohorts, self._path_slots):
+            if len(mine) == 0:
+                continue
+            self.paths.put_part(row, "params", slots, c.params[mine])
+            if c.problem_state is not None and "norm_mean" in self.paths.fields:
+                self.paths.put_part(row, "norm_mean", slots, c.problem_state.mean[mine])
+                self.paths.put_part(row, "norm_var", slots, c.problem_state.var[mine])
+
     def _record_cohort(self, row: int, cohort: Cohort) -> None:
         put = self.history.put
         c = cohort
@@ -246,12 +298,15 @@ class Simulation:
 
     def snapshot(self, since: tuple | None = None) -> dict:
         """The mutable state, picklable; with `since` (a previous snapshot's "mark") the history
-        part holds only what was recorded after it."""
+        part holds only what was recorded after it (the parameter path likewise)."""
+        history_since, paths_since = since if since is not None else (None, None)
         return {
             "step_count": self.step_count,
             "cohorts": [{k: v for k, v in vars(c).items() if k not in self._FIXED} for c in self.cohorts],
-            "history": None if self.history is None else self.history.delta(since),
-            "mark": None if self.history is None else self.history.mark(),
+            "history": None if self.history is None else self.history.delta(history_since),
+            "paths": None if self.paths is None else self.paths.delta(paths_since),
+            "mark": (None if self.history is None else self.history.mark(),
+                     None if self.paths is None else self.paths.mark()),
         }
 
     def restore(self, snapshot: dict) -> None:
@@ -261,6 +316,8 @@ class Simulation:
         self.step_count = snapshot["step_count"]
         if self.history is not None and snapshot["history"] is not None:
             self.history.apply(snapshot["history"])
+        if self.paths is not None and snapshot.get("paths") is not None:
+            self.paths.apply(snapshot["paths"])
 
     @property
     def all_frozen(self) -> bool:
