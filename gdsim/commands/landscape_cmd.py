@@ -132,6 +132,12 @@ def compute(loaded, args, at: int):
     return result, info
 
 
+def percent(share: float) -> str:
+    """A share as a percentage that never rounds a small share to 0% (0.04%, 3.2%, 97.6%)."""
+    value = 100 * share
+    return f"{value:.1f}%" if value >= 1 or value == 0 else f"{value:.2g}%"
+
+
 def _values_words(problem, split: str) -> str:
     if not hasattr(problem, "network"):
         return "the surface's value (no gradient noise)"
@@ -161,7 +167,7 @@ def describe(result, info) -> list[str]:
     lines = [f"{info['scenario']}: {what}", f"model: {info['model']}", f"values: {info['values']}"]
     if result.variance is not None:
         holds = "line" if result.kind == "line" else "plane"
-        lines.append(f"the {holds} holds {100 * result.variance:.1f}% of the path's variance")
+        lines.append(f"the {holds} holds {percent(result.variance)} of the path's variance")
     if info["diverged"]:
         lines.append("this run diverged: its point is its last finite one")
     return [wrapped for line in lines for wrapped in textwrap.wrap(line, 80, subsequent_indent="  ")]

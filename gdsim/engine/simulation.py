@@ -31,7 +31,7 @@ SMALL_P = 8  # parameters and velocity are recorded per step when P is at most t
 # (gdsim.engine.landscape: the plane through a run's path): at most PATH_RECORDS records, every
 # step while they fit, then every 2nd, 4th...; none when even PATH_MIN_RECORDS would not fit.
 PATH_RECORDS = 256
-PATH_MIN_RECORDS = 64
+PATH_MIN_RECORDS = 32
 PATH_BUDGET = 16 * 1024 * 1024  # bytes
 
 
