@@ -256,3 +256,37 @@ def _starts(problem: Any, configs: list[RunConfig], seeds: np.ndarray, where: st
             )
         params[i] = config.start
     return params
+
+
+def build_sweep(loaded: LoadedScenario, row: int, axes: list, *, conditions: tuple = ()):
+    """A gdsim.engine.sweep.Sweep over run `row` (an index into resolve_runs) of a scenario: its
+    problem, start, seed, schedule and training settings, with `axes` varied. ScenarioError if the
+    run's own settings do not build; SweepError if an axis does not fit its optimizer."""
+    from gdsim.engine.sweep import Sweep
+
+    config = resolve_runs(loaded)[row]
+    where = loaded.where
+    try:
+        problem = make_problem(config.problem, loaded, loaded.scenario.scenario.seed)
+    except ProblemError as exc:
+        raise ScenarioError(f"{where}: {config.key(_problem_key(str(exc), config))}: {exc}") from None
+    optimizer = _make_optimizer(config, problem, where)
+    schedule = _make_schedule(config, optimizer, where)  # checks the run's own schedule
+    start = _starts(problem, [config], np.array([config.seed], dtype=np.int64), where)[0]
+    hyper = {k: v for k, v in optimizer.hyper.items() if k != "lr" or not any(a.key == "lr" for a in axes)}
+    settings = {k: v for k, v in schedule.params.items() if k != "lr"}
+    if schedule.adaptive is not None:
+        settings = {k: v for k, v in settings.items() if k not in ("warmup", "warmup_start_factor")}
+    # Evaluations change a run only through early stopping and the plateau schedule; without them
+    # the sweep skips them (a whole-split pass every few steps) and evaluates once at the end.
+    patience = config.problem.get("patience")
+    watches = patience is not None or schedule.adaptive is not None
+    return Sweep(
+        problem, optimizer.name, hyper, axes, start, config.seed,
+        schedule=(schedule.name, settings), conditions=tuple(conditions),
+        clip_norm=config.problem.get("clip_norm"),
+        eval_every=config.problem.get("eval_every", DEFAULT_EVAL_EVERY) if watches else None,
+        patience=patience,
+        restore_best=config.problem.get("restore_best", False),
+        bound=config.problem.get("bound", DEFAULT_BOUND),
+    )

@@ -107,13 +107,19 @@ class Cohort:
     def velocity(self) -> np.ndarray | None:
         return self.optimizer.velocity(self.state)
 
-    def lr_at(self, k: int) -> float:
-        """The schedule's learning rate for update k, from a table computed a chunk at a time."""
+    def lr_at(self, k: int) -> float | np.ndarray:
+        """The schedule's learning rate for update k, from a table computed a chunk at a time;
+        with one base lr per run (a sweep's schedule), an (R,) array."""
         i = k - self._lr_from
         if not 0 <= i < len(self._lr_table):
             self._lr_from = k
-            table = np.asarray(self.schedule.lr_at(np.arange(k, k + LR_CHUNK)), dtype=np.float64)
-            self._lr_table = table.tolist()  # Python floats: cheaper to index every step
+            if getattr(self.schedule, "per_run", False):
+                # (steps, R) rows; a chunk of at most ~1M values (a broadcast view when constant)
+                chunk = max(16, min(LR_CHUNK, (1 << 20) // len(self.rows)))
+                self._lr_table = self.schedule.lr_at(np.arange(k, k + chunk))
+            else:
+                table = np.asarray(self.schedule.lr_at(np.arange(k, k + LR_CHUNK)), dtype=np.float64)
+                self._lr_table = table.tolist()  # Python floats: cheaper to index every step
             i = 0
         return self._lr_table[i]
 

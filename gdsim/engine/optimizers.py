@@ -3,8 +3,10 @@
 Parameters are an (R, P) float64 matrix, one row per run; an update moves every row in one array
 operation and returns new arrays (the state is a NamedTuple that is never modified in place, so
 the app can show the velocity and the history can keep snapshots). Hyperparameters are scalars
-shared by all rows; the learning rate handed to `update` (the schedule's lr_at(k)) may instead be
-an (R,) array, one lr per run.
+shared by all rows, or, for a sweep (gdsim.engine.sweep), any numeric one (lr, momentum, betas,
+eps, weight_decay, ...) may be an (R,) array, one value per run: the rules then see an (R, 1)
+column, and each row computes exactly what a run with that scalar computes. The learning rate
+handed to `update` (the schedule's lr_at(k)) may likewise be an (R,) array.
 
     opt = make_optimizer("adam", lr=0.01)
     state = opt.init(params)
@@ -36,8 +38,10 @@ from gdsim.engine.optimizers_adaptive import (
     adagrad,
     adam,
     as_lr,
+    column,
     elementwise,
     fresh,
+    nonzero,
     rmsprop,
 )
 from gdsim.engine.optimizers_cg import LINE_SEARCHES, VARIANTS, CGState, conjugate_gradient
@@ -75,6 +79,9 @@ class Optimizer(NamedTuple):
     elementwise: Elementwise | None = None
     # cg's armijo line search: update() also takes loss= (R,) and loss_at=(params -> losses).
     needs_loss: bool = False
+    # The hyperparameters given as (R,) arrays, one value per run (a sweep); elementwise is then
+    # None (the float path steps one run with scalar hyperparameters).
+    per_run: tuple[str, ...] = ()
 
 
 def sgd(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
@@ -89,7 +96,14 @@ def sgd(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
     The learning rate multiplies the whole velocity (torch's form), not just the new gradient,
     so changing η mid-run rescales the momentum already built up.
     """
-    use_momentum = momentum != 0
+    use_momentum = nonzero(momentum)
+    if isinstance(momentum, np.ndarray) and nonzero(dampening):
+        # torch ignores dampening without momentum: a run with momentum 0 among others gets
+        # v = 0·v + 1·g = g, exactly its plain gradient
+        dampening = np.where(momentum == 0, 0.0, dampening)
+    momentum, dampening, weight_decay = column(momentum), column(dampening), column(weight_decay)
+    damped = nonzero(dampening)
+    decays = nonzero(weight_decay)
 
     def init(params: np.ndarray) -> SgdState:
         return SgdState(0, np.zeros_like(params, dtype=np.float64) if use_momentum else None)
@@ -100,7 +114,7 @@ def sgd(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
     def rule(coefs, grads, params, buf, record=None):
         lr, first = coefs
         _record(record, "g", grads)
-        if weight_decay != 0:
+        if decays:
             grads = grads + weight_decay * params
             _record(record, "g_wd", grads)
         if use_momentum:
@@ -109,7 +123,7 @@ def sgd(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
             else:
                 # torch: buf.mul_(momentum).add_(grad, alpha=1 - dampening); with no dampening the
                 # alpha is exactly 1, so the multiplication is skipped (same result, one op less).
-                scaled = grads if dampening == 0 else (1 - dampening) * grads
+                scaled = (1 - dampening) * grads if damped else grads
                 buf = buf * momentum + scaled
             _record(record, "v", buf)
             if nesterov:
@@ -143,8 +157,8 @@ def newton(lr=1.0, damping=0.0):
             raise OptimizerError("newton needs the Hessian: pass hessian=(R, P, P) to update()")
         lr = as_lr(lr)
         h = np.asarray(hessian, dtype=np.float64)
-        if damping != 0:
-            h = h + damping * np.eye(h.shape[-1])
+        if nonzero(damping):  # one value, or one per run ((R,) -> (R, 1, 1))
+            h = h + np.reshape(damping, (-1, 1, 1) if np.ndim(damping) else ()) * np.eye(h.shape[-1])
         _record(record, "g", grads)
         _record(record, "H", h)
         direction = _solve_rows(h, grads)
@@ -218,14 +232,31 @@ _LABELS = {
 }
 
 
-def _check_number(opt: str, key: str, value: Any) -> float:
+def _check_number(opt: str, key: str, value: Any) -> float | np.ndarray:
+    """A number as a float, or one number per run (a 1-D sequence) as a read-only float64 array."""
+    if isinstance(value, (np.ndarray, list, tuple)):
+        values = np.asarray(value)
+        if values.ndim != 1 or not len(values) or values.dtype.kind not in "iuf":
+            raise OptimizerError(f"{opt}: '{key}' must be a number or one number per run, got {value!r}")
+        values = values.astype(np.float64)  # a copy: the caller's array may change, this may not
+        values.flags.writeable = False
+        return values
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise OptimizerError(f"{opt}: '{key}' must be a number, got {value!r}")
     return float(value)
 
 
+def _first_bad(value: float | np.ndarray, ok: Callable[[np.ndarray], np.ndarray]) -> float | None:
+    """The first value (of one, or of one per run) that fails `ok`, or None if all pass."""
+    values = np.atleast_1d(value)
+    with np.errstate(invalid="ignore"):
+        bad = ~ok(values)
+    return float(values[np.argmax(bad)]) if bad.any() else None
+
+
 def _resolve(name: str, given: dict[str, Any]) -> dict[str, Any]:
-    """Defaults overlaid with `given`, type- and range-checked like torch.optim's constructors."""
+    """Defaults overlaid with `given`, type- and range-checked like torch.optim's constructors.
+    Numeric hyperparameters may be one value per run ((R,) arrays); each value is checked."""
     hyper = dict(DEFAULTS[name])
     for key, value in given.items():
         if key in _FLAGS:
@@ -246,23 +277,27 @@ def _resolve(name: str, given: dict[str, Any]) -> dict[str, Any]:
             hyper[key] = tuple(_check_number(name, "betas", b) for b in value)
         else:
             hyper[key] = _check_number(name, key, value)
+    sizes = {len(v) for v in (*hyper.values(), *hyper.get("betas", ())) if isinstance(v, np.ndarray)}
+    if len(sizes) > 1:
+        raise OptimizerError(f"{name}: hyperparameters given per run must have one value per run each; "
+                             f"got lengths {', '.join(map(str, sorted(sizes)))}")
     for key, label in _LABELS.items():
-        if key in hyper and not 0.0 <= hyper[key] < math.inf:
-            shown = _show(given.get(key, hyper[key]))
+        if key in hyper and (bad := _first_bad(hyper[key], lambda v: (0.0 <= v) & (v < math.inf))) is not None:
+            shown = _show(given[key] if key in given and np.ndim(given[key]) == 0 else bad)
             raise OptimizerError(f"Invalid {label}: {shown} ('{key}' must be a finite number >= 0)")
-    if "alpha" in hyper and hyper["alpha"] > 1.0:
+    if "alpha" in hyper and (bad := _first_bad(hyper["alpha"], lambda v: v <= 1.0)) is not None:
         # torch only checks alpha >= 0; alpha > 1 makes the square average negative.
-        raise OptimizerError(f"Invalid alpha value: {_show(given['alpha'])} ('alpha' must be in [0, 1])")
+        raise OptimizerError(f"Invalid alpha value: {_show(bad)} ('alpha' must be in [0, 1])")
     if "betas" in hyper:
         for i, beta in enumerate(hyper["betas"]):
-            if not 0.0 <= beta < 1.0:
+            if (bad := _first_bad(beta, lambda v: (0.0 <= v) & (v < 1.0))) is not None:
                 raise OptimizerError(
-                    f"Invalid beta parameter at index {i}: {_show(beta)} ('betas' must be in [0, 1))"
+                    f"Invalid beta parameter at index {i}: {_show(bad)} ('betas' must be in [0, 1))"
                 )
-    if "dampening" in hyper and not math.isfinite(hyper["dampening"]):
-        shown = _show(hyper["dampening"])
-        raise OptimizerError(f"Invalid dampening value: {shown} ('dampening' must be finite)")
-    if hyper.get("nesterov") and (hyper["momentum"] <= 0 or hyper["dampening"] != 0):
+    if "dampening" in hyper and (bad := _first_bad(hyper["dampening"], np.isfinite)) is not None:
+        raise OptimizerError(f"Invalid dampening value: {_show(bad)} ('dampening' must be finite)")
+    if hyper.get("nesterov") and (np.any(np.asarray(hyper["momentum"]) <= 0)
+                                  or np.any(np.asarray(hyper["dampening"]) != 0)):
         raise OptimizerError(
             "Nesterov momentum requires a momentum and zero dampening "
             "('nesterov' = true needs 'momentum' > 0 and 'dampening' = 0)"
@@ -299,12 +334,19 @@ def make_optimizer(name: str, **hyper: Any) -> Optimizer:
                 f"'{k}' does not apply to {label}; it takes: {', '.join(DEFAULTS[canonical])}"
             )
     resolved = _resolve(canonical, given)
+    per_run = tuple(k for k, v in resolved.items()
+                    if isinstance(v, np.ndarray) or (k == "betas" and any(isinstance(b, np.ndarray) for b in v)))
+    if canonical == "cg" and per_run:
+        raise OptimizerError("cg: its lr cannot be given per run here (cg's update takes one lr per run "
+                             "from the schedule instead)")
     build, velocity_field = _BUILDERS[canonical]
     init, update, rule = build(**resolved)
     velocity = attrgetter(velocity_field) if velocity_field else _no_velocity
     needs_hessian = canonical == "newton" or resolved.get("line_search") == "exact"
     needs_loss = resolved.get("line_search") == "armijo"
-    return Optimizer(canonical, resolved, init, update, velocity, needs_hessian, rule, needs_loss)
+    if per_run:
+        rule = None  # the float path steps runs with scalar hyperparameters only
+    return Optimizer(canonical, resolved, init, update, velocity, needs_hessian, rule, needs_loss, per_run)
 
 
 def _no_velocity(state: Any) -> None:

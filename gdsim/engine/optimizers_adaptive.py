@@ -49,6 +49,40 @@ def as_lr(lr: Any) -> float | np.ndarray:
     return np.asarray(lr, dtype=np.float64).reshape(-1, 1)
 
 
+def column(value: Any) -> Any:
+    """A hyperparameter as the rules use it: a float stays a float; one value per run ((R,) array)
+    becomes an (R, 1) column, so each row of an (R, P) update meets its own value."""
+    if isinstance(value, np.ndarray):
+        return value.reshape(-1, 1)
+    return value
+
+
+def nonzero(value: Any) -> bool:
+    """Whether a hyperparameter is in use for some run (a term whose value is 0 for every run is
+    skipped, as torch skips it; rows with 0 among others compute x + 0·y, which is x)."""
+    return bool(np.any(np.asarray(value) != 0))
+
+
+def bias_correction(beta: Any) -> Callable[[float], tuple[Any, Any]]:
+    """step -> (1 − βᵗ, √(1 − βᵗ)) on Python floats (the C library's pow, as torch's scalar
+    maths), also for an (R, 1) column of β: NumPy's vector power may round differently in the
+    last bit, and a run in a sweep must get the bits it gets alone. A column is computed once
+    per distinct β (a 40 x 40 grid has 40) and spread over its rows."""
+    if not isinstance(beta, np.ndarray):
+        def one(step: float) -> tuple[float, float]:
+            correction = 1 - beta**step
+            return correction, correction**0.5
+        return one
+    distinct, where = np.unique(beta.ravel(), return_inverse=True)
+    distinct = distinct.tolist()
+
+    def per_run(step: float) -> tuple[np.ndarray, np.ndarray]:
+        corrections = [1 - b**step for b in distinct]
+        roots = [c**0.5 for c in corrections]
+        return (np.array(corrections)[where].reshape(beta.shape), np.array(roots)[where].reshape(beta.shape))
+    return per_run
+
+
 # ---- one rule for arrays and for single numbers ----------------------------------------------
 # Every rule below is written element by element with arithmetic operators, so the same function
 # updates an (R, P) matrix or one parameter held as a Python float (the simulation's scalar path
@@ -102,8 +136,15 @@ def _lr_only(step: int, lr: Any) -> tuple:
     return (lr,)
 
 
-def lerp(start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
-    """torch.lerp with a scalar weight: the formula it uses depends on |weight| < 0.5."""
+def lerp(start: np.ndarray, end: np.ndarray, weight: Any) -> np.ndarray:
+    """torch.lerp with a scalar weight: the formula it uses depends on |weight| < 0.5. A column
+    of weights (one per run) picks the formula per row, as each run alone would."""
+    if isinstance(weight, np.ndarray):
+        small = np.abs(weight) < 0.5
+        if small.all() or not small.any():
+            return lerp(start, end, float(weight.flat[0])) if weight.size == 1 else (
+                start + weight * (end - start) if small.all() else end - (end - start) * (1.0 - weight))
+        return np.where(small, start + weight * (end - start), end - (end - start) * (1.0 - weight))
     if abs(weight) < 0.5:
         return start + weight * (end - start)
     return end - (end - start) * (1.0 - weight)
@@ -116,7 +157,7 @@ def _note(record: list | None, name: str, value: np.ndarray) -> None:
 
 def _weight_decay(grads, params, weight_decay, record):
     """g ← g + λθ (L2 penalty folded into the gradient, torch's grad.add(param, alpha=λ))."""
-    if weight_decay != 0:
+    if nonzero(weight_decay):
         grads = grads + weight_decay * params
         _note(record, "g_wd", grads)
     return grads
@@ -131,9 +172,11 @@ def adagrad(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0
     G ← G + g²                          (G starts at initial_accumulator_value)
     θ ← θ − η_t · g / (√G + ε)
     """
+    lr_decay, weight_decay, eps = column(lr_decay), column(weight_decay), column(eps)
+    initial = column(initial_accumulator_value)
 
     def init(params: np.ndarray) -> AdagradState:
-        return AdagradState(0, np.full_like(params, initial_accumulator_value, dtype=np.float64))
+        return AdagradState(0, np.array(np.broadcast_to(initial, params.shape), dtype=np.float64))
 
     def prepare(step, lr):
         return (lr / (1 + (float(step) - 1) * lr_decay),)
@@ -165,7 +208,9 @@ def rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, cente
     b ← μ·b + g / d,  θ ← θ − η·b       (if momentum μ > 0)
     θ ← θ − η·g / d                     (otherwise)
     """
-    use_momentum = momentum > 0
+    use_momentum = bool(np.any(np.asarray(momentum) > 0))
+    plain = column(momentum == 0) if use_momentum and isinstance(momentum, np.ndarray) and (momentum == 0).any() else None
+    alpha, eps, weight_decay, momentum = column(alpha), column(eps), column(weight_decay), column(momentum)
 
     def init(params: np.ndarray) -> RMSpropState:
         zeros = np.zeros_like(params, dtype=np.float64)
@@ -191,6 +236,8 @@ def rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, cente
             buf = buf * momentum + grads / avg
             _note(record, "b", buf)
             delta = -lr * buf
+            if plain is not None:  # runs with momentum 0 among others step as they would alone
+                delta = np.where(plain, (-lr * grads) / avg, delta)
         else:
             delta = (-lr * grads) / avg
         _note(record, "step", delta)
@@ -214,21 +261,24 @@ def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
     θ ← θ − η·m̂ / (√v̂ + ε)
     computed as torch does: θ ← θ − (η/(1−β₁ᵗ))·m / (√v/√(1−β₂ᵗ) + ε)
     """
-    beta1, beta2 = betas
+    beta1, beta2 = column(betas[0]), column(betas[1])
+    eps, weight_decay = column(eps), column(weight_decay)
+    decays = nonzero(weight_decay)
+    correct1, correct2 = bias_correction(beta1), bias_correction(beta2)
 
     def init(params: np.ndarray) -> AdamState:
         zeros = np.zeros_like(params, dtype=np.float64)
         return AdamState(0, zeros, zeros.copy(), zeros.copy() if amsgrad else None)
 
     def prepare(step, lr):
-        bias_correction1 = 1 - beta1 ** float(step)
-        bias_correction2 = 1 - beta2 ** float(step)
-        return lr, lr / bias_correction1, bias_correction2**0.5, bias_correction1, bias_correction2
+        bias_correction1 = correct1(float(step))[0]
+        bias_correction2, bias_correction2_sqrt = correct2(float(step))
+        return lr, lr / bias_correction1, bias_correction2_sqrt, bias_correction1, bias_correction2
 
     def rule(coefs, grads, params, exp_avg, exp_avg_sq, max_sq, record=None):
         lr, step_size, bias_correction2_sqrt, bias_correction1, bias_correction2 = coefs
         _note(record, "g", grads)
-        if weight_decay != 0:
+        if decays:
             if decoupled:
                 params = params * (1 - lr * weight_decay)
                 _note(record, "params_decayed", params)

@@ -55,6 +55,8 @@ class Schedule(NamedTuple):
     lr_at: Callable[[Any], Any]  # k (int or int array) -> lr (float or float array)
     # The loss-watching part of "plateau" (None for the closed-form schedules): its lr is state.
     adaptive: "Plateau | None" = None
+    # One base lr per run (per_run_schedule): lr_at(k) gives (R,), lr_at(ks) gives (len(ks), R).
+    per_run: bool = False
 
 
 class PlateauState(NamedTuple):
@@ -266,6 +268,31 @@ def make_schedule(
         return out.reshape(ks.shape)
 
     return Schedule(key, params, lr_at, adaptive if key == "plateau" else None)
+
+
+def per_run_schedule(name: str, lrs: Any, **settings: Any) -> Schedule:
+    """The schedule `name` for R runs with base lrs `lrs` (R,) (a sweep): lr_at(k) is each run's
+    lr as make_schedule(name, lrs[r], **settings).lr_at(k) computes it, the same bits, computed
+    once per distinct base lr. A constant schedule's table is a broadcast view (no memory)."""
+    lrs = np.asarray(lrs, dtype=np.float64)
+    if lrs.ndim != 1 or not len(lrs):
+        raise ScheduleError("schedule: one base lr per run expected (a non-empty list)")
+    distinct, where = np.unique(lrs, return_inverse=True)
+    schedules = [make_schedule(name, lr, **settings) for lr in distinct.tolist()]
+    first = schedules[0]
+    constant = first.name in ("constant", "plateau") and not first.params["warmup"]
+
+    def lr_at(k: Any) -> Any:
+        if constant:
+            ks = np.asarray(k)
+            for schedule in schedules[:1]:
+                schedule.lr_at(k)  # the same checks of k as one run's
+            return lrs.copy() if ks.ndim == 0 else np.broadcast_to(lrs, (*ks.shape, len(lrs)))
+        table = np.stack([np.asarray(s.lr_at(k), dtype=np.float64) for s in schedules], axis=-1)
+        return table[..., where]
+
+    params = {**first.params, "lr": lrs}
+    return Schedule(first.name, params, lr_at, first.adaptive, True)
 
 
 def _plateau(given: dict[str, Any]) -> Plateau:
