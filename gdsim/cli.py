@@ -22,6 +22,7 @@ COMMANDS = {
     "list": "gdsim.commands.list_cmd",
     "check": "gdsim.commands.check_cmd",
     "run": "gdsim.commands.run_cmd",
+    "sweep": "gdsim.commands.sweep_cmd",
     "schema": "gdsim.commands.schema_cmd",
     "new": "gdsim.commands.new_cmd",
     "plot": "gdsim.commands.plot_cmd",

@@ -108,3 +108,45 @@ def quadratic_theory(problem: Any, optimizer: Any = None, clip_norm: float | Non
     if not np.all(np.isfinite(eig)) or eig[0] <= 0:
         return None
     return QuadraticTheory(float(eig[0]), float(eig[-1]))
+
+
+@dataclass(frozen=True)
+class Edge:
+    """Where a sweep's runs along the lr axis stop converging, for one setting of the other axes."""
+
+    others: dict[str, float]  # the other swept values (e.g. {"momentum": 0.9}); empty for a 1-D sweep
+    last_stable: float | None  # the largest lr below the first that did not converge (None: none did)
+    first_unstable: float | None  # the first lr that did not converge (None: all converged)
+    theory: float | None = None  # the closed-form edge, where theory applies
+
+    @property
+    def agrees(self) -> bool | None:
+        """Whether the closed form lies in the grid cell the sweep measured (None without theory)."""
+        if self.theory is None:
+            return None
+        low = self.last_stable if self.last_stable is not None else 0.0
+        high = self.first_unstable if self.first_unstable is not None else math.inf
+        return low < self.theory <= high
+
+
+def lr_edges(result: Any, theory: QuadraticTheory | None = None, momentum: float = 0.0) -> list[Edge]:
+    """Per setting of the other axes, the measured lr edge (result.unstable: diverged or no lower
+    than at the start) beside theory's. `momentum` is the run's own when it is not swept."""
+    keys = [a.key for a in result.axes]
+    if "lr" not in keys:
+        return []
+    grid = np.moveaxis(result.unstable.reshape(result.shape), keys.index("lr"), 0)
+    lrs = result.axes[keys.index("lr")].values
+    others = [a for a in result.axes if a.key != "lr"]
+    edges = []
+    for index in np.ndindex(*grid.shape[1:]):
+        column = grid[(slice(None), *index)]
+        setting = {a.key: float(a.values[i]) for a, i in zip(others, index)}
+        first = int(np.argmax(column)) if column.any() else None
+        beta = setting.get("momentum", momentum)
+        expected = None
+        if theory is not None and set(setting) <= {"momentum"}:
+            expected = float(theory.momentum_edge(beta))
+        edges.append(Edge(setting, float(lrs[first - 1]) if first else None,
+                          float(lrs[first]) if first is not None else None, expected))
+    return edges
