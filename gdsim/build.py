@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from gdsim.engine.fisher import fisher_refusal
 from gdsim.engine.optimizers import make_optimizer
 from gdsim.engine.problem import ProblemError
 from gdsim.engine.schedules import make_schedule
@@ -217,6 +218,13 @@ def _make_optimizer(config: RunConfig, problem: Any, where: str):
             "expressions and full-batch linear regression (model 'linear', loss 'mse', no batch_size, no l1) "
             "provide; choose a first-order optimizer for this data set"
         )
+    if optimizer.needs_fisher:
+        reason = fisher_refusal(problem)
+        if reason is not None:
+            raise ScenarioError(
+                f"{where}: {config.key('optimizer.name')}: natural (the natural gradient) needs the Fisher matrix "
+                f"of a model's predictions, and here {reason}; choose another optimizer"
+            )
     return optimizer
 
 

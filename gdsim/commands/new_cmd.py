@@ -48,7 +48,7 @@ tilt = 0.3                # a surface parameter: makes the left well deeper
 #                            activation = "tanh", loss = "bce", batch_size = 32
 
 [optimizer]
-name = "sgd"         # sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, newton
+name = "sgd"         # sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, newton, cg, natural
 lr = 0.05
 # momentum = 0.9     # torch.optim's names and defaults
 

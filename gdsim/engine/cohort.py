@@ -81,7 +81,7 @@ class Cohort:
         # The batch the current loss and gradient were computed on, kept only for a line search
         # (cg's armijo tries steps on that same batch).
         self.batch = None
-        self._keeps_batch = getattr(optimizer, "needs_loss", False)
+        self._keeps_batch = getattr(optimizer, "needs_loss", False) or getattr(optimizer, "needs_fisher", False)
         self._needs_inputs = optimizer.needs_hessian or self._keeps_batch
         # Per-run problem state beside the parameters (batch norm's running statistics), or None.
         self.problem_state = problem.init_state(n) if getattr(problem, "has_state", False) else None
@@ -179,7 +179,8 @@ class Cohort:
     def update_inputs(self, rows: Any = None) -> dict[str, Any]:
         """What the optimizer's update takes besides gradients, state, parameters and lr, for all
         runs or some `rows`: Newton's and cg's exact line search the Hessian; cg's armijo line
-        search the current losses and the loss at trial parameters on the current batch."""
+        search the current losses and the loss at trial parameters on the current batch; the
+        natural gradient the Fisher matrix at the parameters on the current batch."""
         inputs: dict[str, Any] = {}
         params = self.params if rows is None else self.params[rows]
         if self.optimizer.needs_hessian:
@@ -189,6 +190,9 @@ class Cohort:
             problem = self.problem
             inputs["loss"] = self.loss if rows is None else self.loss[rows]
             inputs["loss_at"] = lambda trial: problem.loss_and_grad(trial, batch)[0]
+        if getattr(self.optimizer, "needs_fisher", False):
+            batch = self.batch if rows is None else batch_rows(self.batch, rows)
+            inputs["fisher"] = self.problem.fisher(params, batch)
         return inputs
 
     def plateau_watches(self) -> str:

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import math
 import numbers
+from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
 
 from gdsim.engine.activations import make_activation, sigmoid
 from gdsim.engine.datasets import Dataset, make_dataset, split_indices, standardizer
+from gdsim.engine.fisher import fisher_refusal, linear_fisher
 from gdsim.engine.losses import make_loss
 from gdsim.engine.metrics import classification_metrics, regression_metrics
 from gdsim.engine.models import Network, NormStats
@@ -162,6 +164,19 @@ def _hidden_sizes(hidden) -> tuple[int, ...]:
     return tuple(int(h) for h in sizes)
 
 
+def _scaled(data: Dataset, scale, label: str) -> Dataset:
+    """The data set with input column i multiplied by scale[i] (the true weights divided by it)."""
+    scale = np.asarray(scale, dtype=np.float64).ravel()
+    d = data.x.shape[1]
+    if len(scale) != d or not (np.isfinite(scale).all() and (scale > 0).all()):
+        raise ProblemError(f"feature_scale must be {d} numbers > 0, one per input feature of dataset {label}, "
+                           f"got {list(scale)}")
+    coef = data.true_coefficients
+    if coef is not None:
+        coef = np.concatenate([coef[:d] / scale, coef[d:]])
+    return replace(data, x=data.x * scale, true_coefficients=coef)
+
+
 def make_dataset_problem(
     *, dataset: str, samples: int = 300, noise: float = 0.2, split=(0.7, 0.15, 0.15),
     standardize: bool = False, model: str = "mlp", hidden=(16,), activation: str = "tanh",
@@ -169,7 +184,7 @@ def make_dataset_problem(
     batch_size: int | None = None, l1: float = 0.0, l2: float = 0.0, dropout: float = 0.0,
     data_seed: int = 0, path: str | None = None, target: str | None = None,
     base_dir: str | None = None, classes: int | None = None, batch_norm: bool = False,
-    outliers: float = 0.0, imbalance: float | None = None,
+    outliers: float = 0.0, imbalance: float | None = None, feature_scale=None,
 ) -> "DatasetProblem":
     """A DatasetProblem from scenario settings; ProblemError (or DatasetError) on bad settings.
 
@@ -203,6 +218,8 @@ def make_dataset_problem(
                         path=path, target=target, base_dir=base_dir, want=_wanted_task(model, loss),
                         outliers=outliers, imbalance=imbalance)
     label = repr(dataset) if dataset != "csv" else f"'csv' ({path})"
+    if feature_scale is not None:
+        data = _scaled(data, feature_scale, label)
     loss = _check_model_and_loss(model, loss, data, label)
     train, val, test = split_indices(len(data.y), split, data_seed)
     n_train = len(train)
@@ -332,6 +349,16 @@ class DatasetProblem:
             loss = loss + self.network.penalty(params, self.l1, self.l2)
             self.network.add_penalty_grad(params, grad, self.l1, self.l2)
         return loss, grad, cache
+
+    def fisher(self, params: np.ndarray, batch: Batch | None) -> np.ndarray:
+        """(R, P, P) Fisher matrix of the model's predictions on `batch`'s inputs (gdsim.engine.fisher)."""
+        reason = fisher_refusal(self)
+        if reason is not None:
+            raise NotImplementedError(reason)
+        indices = None if batch is None else batch.indices
+        x = self._x_train_ones if indices is None else np.take(self._x_train_ones, indices, axis=0)
+        scores = self.network.forward(params, x, ones=True)[0]
+        return linear_fisher(x, scores, self.loss_name, self.l2)
 
     def hessian(self, params: np.ndarray) -> np.ndarray:
         """(R, P, P): only for full-batch linear regression with MSE (see `quadratic`)."""

@@ -15,7 +15,7 @@ handed to `update` (the schedule's lr_at(k)) may likewise be an (R,) array.
 opt.hyper["lr"] is the base lr a schedule starts from; each update uses the lr it is handed.
 State fields an optimizer does not use as configured (sgd's momentum_buffer without momentum,
 Adam's max_exp_avg_sq without amsgrad) are None. Sgd and Newton live here; Adagrad, RMSprop, Adam and AdamW in optimizers_adaptive;
-conjugate gradient (cg) in optimizers_cg. All but Newton and cg are written as one per-element rule (optimizers_adaptive.elementwise) that steps
+conjugate gradient (cg) in optimizers_cg; the natural gradient in optimizers_natural. All but Newton, cg and natural are written as one per-element rule (optimizers_adaptive.elementwise) that steps
 (R, P) arrays and single Python floats alike: the formulas exist once.
 """
 
@@ -45,10 +45,13 @@ from gdsim.engine.optimizers_adaptive import (
     rmsprop,
 )
 from gdsim.engine.optimizers_cg import LINE_SEARCHES, VARIANTS, CGState, conjugate_gradient
+from gdsim.engine.optimizers_natural import RULE as NATURAL_RULE
+from gdsim.engine.optimizers_natural import NaturalState, natural_gradient
 from gdsim.errors import UserError
 
 __all__ = [
-    "AdagradState", "AdamState", "CGState", "DEFAULTS", "Elementwise", "NewtonState", "OPTIMIZER_NAMES", "Optimizer",
+    "AdagradState", "AdamState", "CGState", "DEFAULTS", "Elementwise", "NaturalState", "NewtonState",
+    "OPTIMIZER_NAMES", "Optimizer",
     "OptimizerError", "RMSpropState", "RULES", "SgdState", "explain_step", "make_optimizer",
     "state_rows",
 ]
@@ -68,7 +71,7 @@ class NewtonState(NamedTuple):
 
 
 class Optimizer(NamedTuple):
-    name: str  # canonical: sgd, adagrad, rmsprop, adam, adamw, newton, cg
+    name: str  # canonical: sgd, adagrad, rmsprop, adam, adamw, newton, cg, natural
     hyper: dict[str, Any]  # resolved hyperparameters, torch's names, lr = the base lr
     init: Callable[[np.ndarray], Any]
     update: Callable[..., tuple[np.ndarray, Any]]  # (grads, state, params, lr, hessian=None)
@@ -82,6 +85,8 @@ class Optimizer(NamedTuple):
     # The hyperparameters given as (R,) arrays, one value per run (a sweep); elementwise is then
     # None (the float path steps one run with scalar hyperparameters).
     per_run: tuple[str, ...] = ()
+    # natural: update() also takes fisher= (R, P, P), the Fisher matrix on the current batch.
+    needs_fisher: bool = False
 
 
 def sgd(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
@@ -212,6 +217,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "adamw": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 1e-2, "amsgrad": False},
     "newton": {"lr": 1.0, "damping": 0.0},
     "cg": {"lr": 1.0, "variant": "polak_ribiere", "line_search": "armijo"},
+    "natural": {"lr": 1.0, "damping": 1e-4},
 }
 
 _SHORTCUTS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -346,7 +352,8 @@ def make_optimizer(name: str, **hyper: Any) -> Optimizer:
     needs_loss = resolved.get("line_search") == "armijo"
     if per_run:
         rule = None  # the float path steps runs with scalar hyperparameters only
-    return Optimizer(canonical, resolved, init, update, velocity, needs_hessian, rule, needs_loss, per_run)
+    return Optimizer(canonical, resolved, init, update, velocity, needs_hessian, rule, needs_loss, per_run,
+                     needs_fisher=canonical == "natural")
 
 
 def _no_velocity(state: Any) -> None:
@@ -362,6 +369,7 @@ _BUILDERS: dict[str, tuple[Callable[..., tuple[Callable, Callable, Elementwise |
     "adamw": (partial(adam, decoupled=True), "exp_avg"),
     "newton": (newton, None),
     "cg": (conjugate_gradient, None),
+    "natural": (natural_gradient, None),
 }
 
 
@@ -369,7 +377,7 @@ def explain_step(opt: Optimizer, grads, state, params, lr, hessian=None, **input
     """The named quantities one update computes, in order, for the rows given (slice them with
     `state_rows`). Each is (R, P) except Newton's "H", (R, P, P), and cg's β and α, (R, 1). The
     last, "params", is exactly what `opt.update` returns; "step" is what was added to the
-    parameters. `inputs`: cg's loss= and loss_at= (Cohort.update_inputs gives them)."""
+    parameters. `inputs`: cg's loss= and loss_at=, natural's fisher= (Cohort.update_inputs gives them)."""
     record: list[tuple[str, np.ndarray]] = []
     opt.update(grads, state, params, lr, hessian=hessian, record=record, **inputs)
     return record
@@ -428,4 +436,5 @@ RULES: dict[str, str] = {
         "α ← first of η, η/2, η/4… with L(θ+αd) ≤ L(θ) + 10⁻⁴·α·gᵀd   (armijo)\n"
         "θ ← θ + α·d"
     ),
+    "natural": NATURAL_RULE,
 }

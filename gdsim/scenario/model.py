@@ -81,6 +81,7 @@ class ProblemSpec(Strict):
     classes: Annotated[int, Field(ge=2, le=100)] | None = None
     outliers: Annotated[float, Field(allow_inf_nan=False, ge=0.0, le=0.5)] | None = None
     imbalance: Annotated[float, Field(allow_inf_nan=False, gt=0.0, lt=1.0)] | None = None
+    feature_scale: tuple[Positive, ...] | None = Field(default=None, min_length=1, max_length=4096)
     data_seed: Seed | None = None
     # training aids (any problem)
     clip_norm: Positive | None = None

@@ -186,6 +186,18 @@ def _cg_as_gd(mp: pytest.MonkeyPatch) -> None:
     _optimizer(mp, "cg", change)
 
 
+def _natural_without_fisher(mp: pytest.MonkeyPatch) -> None:
+    def change(original):
+        def build(**hyper):
+            init, _update, rule = original(**hyper)
+
+            def update(grads, state, params, lr, hessian=None, *, fisher=None, record=None):
+                return params - as_lr(lr) * grads, type(state)(state.step + 1)
+            return init, update, rule
+        return build
+    _optimizer(mp, "natural", change)
+
+
 def _adagrad_forgets(mp: pytest.MonkeyPatch) -> None:
     def change(original):
         def build(**hyper):
@@ -367,6 +379,13 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("newton-as-gd", "Newton's method replaced by gradient descent", _newton_as_gd,
            _surface('name = "newton"\nlr = 0.5'),
            killers=("single-step", "newton-saddle", "right-optimizer"), floats=False),  # Newton solves with the Hessian: arrays only
+    Mutant("natural-without-fisher", "the natural gradient without the Fisher solve (plain gradient descent at its lr)",
+           _natural_without_fisher,
+           _data("", optimizer='name = "natural"\nlr = 0.5', data='dataset = "moons"\nsamples = 60\nmodel = "logistic"'),
+           killers=("natural-gradient",)),
+    Mutant("feature-scale-ignored", "[problem] feature_scale is not applied", _without("feature_scale"),
+           _data("feature_scale = [1, 100]", data='dataset = "moons"\nsamples = 60\nmodel = "logistic"'),
+           killers=("natural-gradient",)),
     Mutant("precision-recall-swapped", "precision and recall swapped", _precision_recall_swapped,
            _data("imbalance = 0.2\nsplit = [0.5, 0.5, 0.0]"), killers=("class-imbalance",), observe="val"),
     Mutant("hinge-without-margin", "hinge loss without its margin: max(0, -y s) instead of max(0, 1 - y s)",

@@ -60,7 +60,7 @@ def used() -> dict[str, dict[str, set[str]]]:
                 found["activation"][network.activation.name].add(scenario_id)
         for config in resolve_runs(loaded):
             settings = config.problem
-            for key in ("l1", "l2", "dropout", "clip_norm", "patience", "outliers", "imbalance"):
+            for key in ("l1", "l2", "dropout", "clip_norm", "patience", "outliers", "imbalance", "feature_scale"):
                 if settings.get(key):
                     found["feature"][key].add(scenario_id)
             for key in ("batch_norm", "restore_best", "standardize"):
@@ -93,7 +93,7 @@ def test_every_engine_choice_is_used_by_a_scenario(used, aspect, offered):
 
 FEATURES = ("warmup", "l1", "l2", "weight_decay", "dropout", "batch_norm", "clip_norm", "patience",
             "restore_best", "standardize", "gradient noise", "stochastic (batch 1)", "mini-batch",
-            "outliers", "imbalance")
+            "outliers", "imbalance", "feature_scale")
 
 
 @pytest.mark.parametrize("feature", FEATURES)
@@ -110,6 +110,8 @@ def test_the_coverage_check_sees_what_a_scenario_uses(used):
     assert "mae-vs-mse" in used["loss"]["mae"]
     assert "dying-relu" in used["activation"]["leaky_relu"]
     assert "adamw-vs-l2" in used["feature"]["weight_decay"]
+    assert "natural-gradient" in used["optimizer"]["natural"]
+    assert "natural-gradient" in used["feature"]["feature_scale"]
 
 
 # Each topic of the source material (shared/GD-FACTS.md) with the built-in scenarios that teach it.
@@ -122,6 +124,7 @@ TOPICS = {
     "adaptive methods: AdaGrad, RMSprop, Adam": ["adagrad-rmsprop", "adam-defaults"],
     "second-order methods: Newton's method": ["newton-saddle", "single-step"],
     "second-order methods: conjugate gradient": ["conjugate-gradient"],
+    "natural gradient (emerging)": ["natural-gradient"],
     "schedules: constant, step decay, exponential decay": ["lr-schedule", "cosine-warmup"],
     "schedules: cosine with warm-up": ["cosine-warmup"],
     "schedules: reduce on plateau": ["reduce-on-plateau"],
@@ -157,7 +160,6 @@ TOPICS = {
 
 # Topics of the material no scenario can show with what the engine offers (kept visible here).
 NOT_SHOWN = {
-    "natural gradient": "mentioned by the material as emerging; gdsim has no natural-gradient optimizer",
     "the example network 784 -> 256 -> 128 -> 64 -> 10": "an image-sized network; gdsim's data sets are 2-D "
                                                          "or small tables",
 }
