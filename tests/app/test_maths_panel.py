@@ -51,3 +51,14 @@ def test_batch_norm_shows_its_forward_rule():
     session.step(3)
     text = explain(session).plain
     assert "batch norm (every hidden layer)" in text and "ẑ ← (z − μ)/√(σ² + 10⁻⁵)" in text
+
+
+def test_natural_gradient_shows_its_rule_the_fisher_matrix_and_the_step():
+    session = session_for(HEAD + '[problem]\ndataset = "blobs"\nclasses = 2\nmodel = "logistic"\n\n'
+                          '[optimizer]\nname = "natural"\nlr = 0.5\n')
+    session.step(2)
+    text = explain(session).plain
+    assert "natural  (lr=0.5, damping=0.0001)" in text
+    assert "d ← (F + λ·I)⁻¹·g" in text and "no labels in it" in text
+    assert "\nF " in text and "\nd " in text and "θ  new parameters" in text
+    assert "(9 numbers" in text  # F is 3 x 3 for two inputs and a bias

@@ -199,3 +199,9 @@ def test_a_natural_run_steps_in_a_simulation_and_explains_its_step():
     assert parts["F"].shape == (1, 3, 3)
     np.testing.assert_allclose(parts["step"], -0.5 * parts["d"])
     assert "(F + λ·I)⁻¹" in RULES["natural"]
+
+
+def test_a_wrong_feature_scale_in_a_scenario_names_the_key():
+    with pytest.raises(ScenarioError) as info:
+        load(HEAD + '[problem]\ndataset = "moons"\nmodel = "logistic"\nfeature_scale = [1, 2, 3]\n')
+    assert "problem.feature_scale" in str(info.value) and "2 numbers > 0" in str(info.value)

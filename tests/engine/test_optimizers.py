@@ -88,7 +88,7 @@ def test_defaults_are_torch_defaults():
 
 
 def test_names_rules_and_shortcuts():
-    assert OPTIMIZER_NAMES == ("sgd", "adagrad", "rmsprop", "adam", "adamw", "newton", "cg",
+    assert OPTIMIZER_NAMES == ("sgd", "adagrad", "rmsprop", "adam", "adamw", "newton", "cg", "natural",
                                "momentum", "nesterov")
     assert set(RULES) == set(DEFAULTS)
     assert all("θ" in rule for rule in RULES.values())
@@ -97,6 +97,7 @@ def test_names_rules_and_shortcuts():
     n = make_optimizer("Nesterov", lr=0.1, momentum=0.5)
     assert (n.name, n.hyper["lr"], n.hyper["momentum"], n.hyper["nesterov"]) == ("sgd", 0.1, 0.5, True)
     assert make_optimizer("newton").needs_hessian and not make_optimizer("adam").needs_hessian
+    assert make_optimizer("natural").needs_fisher and not make_optimizer("newton").needs_fisher
 
 
 # ---- Newton ------------------------------------------------------------------------------
@@ -313,7 +314,7 @@ def test_one_lr_per_row_equals_separate_scalar_runs(config, params, data):
 
 @pytest.mark.parametrize("name,hyper,message", [
     ("adamx", {}, "Unknown optimizer 'adamx' (did you mean 'adam'?); valid names: sgd, adagrad, "
-                  "rmsprop, adam, adamw, newton, cg, momentum, nesterov"),
+                  "rmsprop, adam, adamw, newton, cg, natural, momentum, nesterov"),
     ("lbfgs", {}, "Unknown optimizer 'lbfgs'; valid names: sgd, adagrad"),
     ("sgd", {"betas": (0.9, 0.99)},
      "'betas' does not apply to sgd; it takes: lr, momentum, dampening, weight_decay, nesterov"),
