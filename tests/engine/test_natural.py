@@ -205,3 +205,16 @@ def test_a_wrong_feature_scale_in_a_scenario_names_the_key():
     with pytest.raises(ScenarioError) as info:
         load(HEAD + '[problem]\ndataset = "moons"\nmodel = "logistic"\nfeature_scale = [1, 2, 3]\n')
     assert "problem.feature_scale" in str(info.value) and "2 numbers > 0" in str(info.value)
+
+
+def test_damping_may_be_one_value_per_run():
+    p = problem()
+    params = random_params(p, rows=2)
+    grads = p.loss_and_grad(params, None)[1]
+    fisher = p.fisher(params, None)
+    both = make_optimizer("natural", damping=np.array([0.0, 2.0]))
+    new, _ = both.update(grads, both.init(params), params, 1.0, fisher=fisher)
+    for r, damping in enumerate((0.0, 2.0)):
+        one = make_optimizer("natural", damping=damping)
+        alone, _ = one.update(grads[r:r + 1], one.init(params[r:r + 1]), params[r:r + 1], 1.0, fisher=fisher[r:r + 1])
+        np.testing.assert_allclose(new[r], alone[0], rtol=1e-12)
