@@ -10,12 +10,14 @@ per step for all of them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from gdsim.engine.changes import Phase
 from gdsim.engine.fisher import fisher_refusal
 from gdsim.engine.optimizers import make_optimizer
 from gdsim.engine.problem import ProblemError
@@ -43,13 +45,25 @@ class RunConfig:
     optimizer: dict[str, Any]
     schedule: dict[str, Any]
     run_keys: frozenset[str] = frozenset()  # dotted keys this run's [[runs]] entry set itself
+    # The run's settings from each [[runs.changes]] on: RunConfigs with `at` and `change` set.
+    changes: tuple["RunConfig", ...] = ()
+    at: int = 0  # for a change: the step it applies from
+    change: int | None = None  # for a change: its index in the entry's changes
+    change_keys: frozenset[str] = frozenset()  # for a change: the dotted keys it sets
 
     def key(self, dotted: str) -> str:
-        """Where a key of this run was written: `runs.N.optimizer.lr` or `optimizer.lr`."""
+        """Where a key of this run was written: `runs.N.changes.I.optimizer.lr`, `runs.N.optimizer.lr`
+        or `optimizer.lr`."""
+        if self.change is not None and dotted in self.change_keys:
+            return f"runs.{self.entry}.changes.{self.change}.{dotted}"
         return f"runs.{self.entry}.{dotted}" if dotted in self.run_keys else dotted
 
+    def settings(self) -> list:
+        return [self.problem, self.optimizer, self.schedule]
+
     def cohort_key(self) -> str:
-        return json.dumps([self.problem, self.optimizer, self.schedule], sort_keys=True, default=str)
+        phases = [self.settings()] + [[c.at, *c.settings()] for c in self.changes]
+        return json.dumps(phases, sort_keys=True, default=str)
 
 
 def resolve_runs(loaded: LoadedScenario) -> list[RunConfig]:
@@ -85,6 +99,7 @@ def resolve_runs(loaded: LoadedScenario) -> list[RunConfig]:
             if spec is not None
             for key in spec.explicit()
         )
+        changed = _resolve_changes(run.changes, problem, optimizer, schedule)
         label = run.label or (f"run {index + 1}" if len(scenario.runs) > 1 else "run")
         first_seed = scenario.scenario.seed if run.seed is None else run.seed
         for k in range(run.seeds):
@@ -100,9 +115,30 @@ def resolve_runs(loaded: LoadedScenario) -> list[RunConfig]:
                     optimizer=optimizer,
                     schedule=schedule,
                     run_keys=run_keys,
+                    changes=tuple(dataclasses.replace(c, label=label, seed=seed, group=label, entry=index,
+                                                      run_keys=run_keys) for c in changed),
                 )
             )
     return configs
+
+
+def _resolve_changes(changes, problem: dict, optimizer: dict, schedule: dict) -> list[RunConfig]:
+    """A run's full settings from each change on (a change naming another optimizer or schedule
+    starts from that one's defaults, as a [[runs]] entry does)."""
+    out = []
+    for index, change in enumerate(changes):
+        problem = {**problem, **(change.problem.explicit() if change.problem else {})}
+        if change.optimizer is not None:
+            given = change.optimizer.explicit()
+            optimizer = {**({} if given.get("name", optimizer.get("name")) != optimizer.get("name") else optimizer),
+                         **given}
+        if change.schedule is not None:
+            given = change.schedule.explicit()
+            schedule = {**({} if given.get("name", schedule.get("name")) != schedule.get("name") else schedule),
+                        **given}
+        out.append(RunConfig("", 0, "", 0, None, problem, optimizer, schedule, at=change.at, change=index,
+                             change_keys=frozenset(change.keys())))
+    return out
 
 
 def make_problem(settings: dict[str, Any], loaded: LoadedScenario, seed: int):
@@ -141,19 +177,13 @@ def build(loaded: LoadedScenario, *, record: bool = True) -> Simulation:
     cohorts = []
     for rows in groups.values():
         first = configs[rows[0]]
-        data_seed = loaded.scenario.scenario.seed
-        problem_key = json.dumps(first.problem, sort_keys=True, default=str)
-        if problem_key not in problems:
-            try:
-                problems[problem_key] = make_problem(first.problem, loaded, data_seed)
-            except ProblemError as exc:
-                raise ScenarioError(f"{where}: {first.key(_problem_key(str(exc), first))}: {exc}") from None
-        problem = problems[problem_key]
-        if first.problem.get("restore_best") and first.problem.get("patience") is None:
-            raise ScenarioError(f"{where}: {first.key('problem.restore_best')}: restore_best applies to early "
-                                "stopping; set patience too")
-        optimizer = _make_optimizer(first, problem, where)
-        schedule = _make_schedule(first, optimizer, where)
+        problem, optimizer, schedule = _objects(first, problems, loaded)
+        phases = []
+        for change in first.changes:
+            if "problem.noise" in change.change_keys and "dataset" in change.problem:
+                raise ScenarioError(f"{where}: {change.key('problem.noise')}: the noise of a data set is in its "
+                                    "generated points, which define step 0: changing it restarts the run")
+            phases.append(Phase(change.at, *_objects(change, problems, loaded), change.problem.get("clip_norm")))
         seeds = np.array([configs[r].seed for r in rows], dtype=np.int64)
         params0 = _starts(problem, [configs[r] for r in rows], seeds, where)
         cohorts.append(
@@ -169,10 +199,29 @@ def build(loaded: LoadedScenario, *, record: bool = True) -> Simulation:
                 patience=first.problem.get("patience"),
                 restore_best=first.problem.get("restore_best", False),
                 bound=first.problem.get("bound", DEFAULT_BOUND),
+                changes=tuple(phases),
             )
         )
     runs = [RunInfo(c.label, c.seed, c.group) for c in configs]
     return Simulation(cohorts, runs, record=record)
+
+
+def _objects(config: RunConfig, problems: dict[str, Any], loaded: LoadedScenario):
+    """The problem (shared between runs with the same settings), optimizer and schedule of a run,
+    or of a run from one of its changes on."""
+    where = loaded.where
+    problem_key = json.dumps(config.problem, sort_keys=True, default=str)
+    if problem_key not in problems:
+        try:
+            problems[problem_key] = make_problem(config.problem, loaded, loaded.scenario.scenario.seed)
+        except ProblemError as exc:
+            raise ScenarioError(f"{where}: {config.key(_problem_key(str(exc), config))}: {exc}") from None
+    problem = problems[problem_key]
+    if config.problem.get("restore_best") and config.problem.get("patience") is None:
+        raise ScenarioError(f"{where}: {config.key('problem.restore_best')}: restore_best applies to early "
+                            "stopping; set patience too")
+    optimizer = _make_optimizer(config, problem, where)
+    return problem, optimizer, _make_schedule(config, optimizer, where)
 
 
 def check_buildable(loaded: LoadedScenario) -> None:

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from gdsim.engine.changes import Phase
+
 LOSS_BOUND = 1e30
 # The divergence check's fast path compares sums of squares with these, a hair below bound²: a
 # rounded square may tie with bound² for a value just beyond the bound, and the margin (far above
@@ -45,7 +47,11 @@ class Cohort:
         patience: int | None = None,
         restore_best: bool = False,
         bound: float = 1e6,
+        changes: tuple = (),
     ):
+        # The settings of step 0 and of each change at a later step (gdsim.engine.changes.Phase).
+        self.phases = (Phase(0, problem, optimizer, schedule, clip_norm), *changes)
+        self.phase = 0  # which of them applies now
         self.problem = problem
         self.optimizer = optimizer
         self.schedule = schedule
@@ -81,8 +87,9 @@ class Cohort:
         # The batch the current loss and gradient were computed on, kept only for a line search
         # (cg's armijo tries steps on that same batch).
         self.batch = None
-        self._keeps_batch = getattr(optimizer, "needs_loss", False) or getattr(optimizer, "needs_fisher", False)
-        self._needs_inputs = optimizer.needs_hessian or self._keeps_batch
+        self._keeps_batch = any(getattr(p.optimizer, "needs_loss", False) or getattr(p.optimizer, "needs_fisher", False)
+                                for p in self.phases)
+        self.refresh_needs()
         # Per-run problem state beside the parameters (batch norm's running statistics), or None.
         self.problem_state = problem.init_state(n) if getattr(problem, "has_state", False) else None
         with np.errstate(all="ignore"):
@@ -99,6 +106,12 @@ class Cohort:
         if getattr(schedule, "adaptive", None) is not None:
             self.schedule_state = schedule.adaptive.init(self.lr, n)
             self._watch(0)
+
+    def refresh_needs(self) -> None:
+        """Whether updates take more than the gradient (a Hessian, losses for a line search)."""
+        optimizer = self.optimizer
+        self._needs_inputs = optimizer.needs_hessian or getattr(optimizer, "needs_loss", False) or getattr(
+            optimizer, "needs_fisher", False)
 
     @property
     def n_params(self) -> int:
@@ -123,8 +136,9 @@ class Cohort:
             i = 0
         return self._lr_table[i]
 
-    def step(self, k: int) -> None:
-        """Update from step k to step k+1 (callers hold np.errstate(all="ignore"))."""
+    def step(self, k: int, switch=None) -> None:
+        """Update from step k to step k+1 (callers hold np.errstate(all="ignore")); `switch`, if
+        given, is called before the batch of step k+1 is drawn (a change of problem at k+1)."""
         lr = self.lr
         grad = self.grad
         if self.clip_norm is not None:
@@ -135,6 +149,8 @@ class Cohort:
             grad = grad * scale[:, None]
         inputs = self.update_inputs() if self._needs_inputs else {}
         params, state = self.optimizer.update(grad, self.state, self.params, lr, **inputs)
+        if switch is not None:
+            switch(self)
         batch = self.sampler.next()
         previous_problem_state = self.problem_state
         loss, new_grad = self._train(params, batch)

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from gdsim.engine import scalar_step
+from gdsim.engine import changes, scalar_step
 from gdsim.engine.cohort import (  # noqa: F401  (Cohort and the bounds are imported from here too)
     LOSS_BOUND, LOSS_BOUND_SQ, LR_CHUNK, SAFE_SQ, Cohort, batch_rows, state_rows_of,
 )
@@ -56,7 +56,9 @@ class Simulation:
         sizes = {c.n_params for c in cohorts}
         self.n_params = sizes.pop() if len(sizes) == 1 else None
         self.small = self.n_params is not None and self.n_params <= SMALL_P
-        self.has_velocity = any(c.velocity() is not None for c in cohorts)
+        self.changing = any(len(c.phases) > 1 for c in cohorts)  # whether any run changes mid-run
+        self.has_velocity = any(c.velocity() is not None for c in cohorts) or any(
+            p.optimizer.velocity(p.optimizer.init(c.params[:1])) is not None for c in cohorts for p in c.phases[1:])
         self.eval_names = sorted({name for c in cohorts for name in c.evaluation})
         # Cohorts of at most this many runs on a 2-D surface step on Python floats (scalar_step),
         # bit for bit as their arrays would; 0 steps every cohort as arrays.
@@ -154,14 +156,56 @@ class Simulation:
 
     # -- stepping ----------------------------------------------------------------------------
     def step(self, n: int = 1) -> None:
-        """Advance all runs by n updates (frozen runs stay where they are).
+        """Advance all runs by n updates (frozen runs stay where they are), applying the
+        scenario's changes at their steps (gdsim.engine.changes)."""
+        if not self.changing:
+            if n > 0:
+                self._run(n)
+            return
+        while n > 0:
+            upcoming = self.next_change()
+            if upcoming is None or upcoming > self.step_count + n:
+                self._run(n)
+                return
+            before = upcoming - 1 - self.step_count
+            if before > 0:
+                self._run(before)
+                n -= before
+            self._step_into_change(upcoming)
+            n -= 1
+
+    def next_change(self) -> int | None:
+        """The step of the next change of any cohort after the current step, or None."""
+        steps = [s for s in map(changes.next_change, self.cohorts) if s is not None and s > self.step_count]
+        return min(steps) if steps else None
+
+    def _step_into_change(self, k: int) -> None:
+        """The update to step k where some cohort changes: every cohort steps as arrays (the same
+        bits as on floats), a changed problem draws the batch of step k, then the new optimizer,
+        schedule and clip norm take over and the record of step k is written."""
+        self._scalar = ((), [])  # float steppers are made afresh for the new optimizers
+        entering = [changes.next_change(c) == k for c in self.cohorts]
+        with np.errstate(all="ignore"):
+            for cohort, enters in zip(self.cohorts, entering):
+                cohort.step(k - 1, changes.switch_problem if enters else None)
+            self.step_count = k
+            for cohort, enters in zip(self.cohorts, entering):
+                if enters:
+                    changes.enter(cohort, k)
+        history = self.history
+        if history is not None and k % history.stride == 0:
+            row = history.start(k)
+            if row is not None:
+                for cohort in self.cohorts:
+                    self._record_cohort(row, cohort)
+
+    def _run(self, n: int) -> None:
+        """Advance all runs by n updates with no change among them.
 
         A cohort steps as arrays (Cohort.step), or on floats when it is a few 2-D runs
         (scalar_step.ScalarCohort): those gather their history records as floats, written a block
         at a time (before a compaction, which moves rows, and at the end), and write their arrays
         back at the end, so afterwards every cohort is as the array path leaves it."""
-        if n <= 0:
-            return
         history = self.history
         paths = self.paths
         fast = self._scalar_cohorts() or [None] * len(self.cohorts)
@@ -294,7 +338,9 @@ class Simulation:
     # Problems, optimizers and schedules are rebuilt from the same scenario on both sides and
     # never change while stepping, and the learning-rate table is a cache either side refills
     # (37 KB a cohort, most of a reply); everything else a cohort holds is its state.
-    _FIXED = frozenset({"problem", "optimizer", "schedule", "_lr_table", "_lr_from"})
+    # A cohort's phases (its settings from each change on) are built from the scenario too; which
+    # phase it is in is state.
+    _FIXED = frozenset({"problem", "optimizer", "schedule", "_lr_table", "_lr_from", "phases"})
 
     def snapshot(self, since: tuple | None = None) -> dict:
         """The mutable state, picklable; with `since` (a previous snapshot's "mark") the history
@@ -312,7 +358,11 @@ class Simulation:
     def restore(self, snapshot: dict) -> None:
         """Take on the state of a simulation built from the same scenario (see snapshot)."""
         for cohort, state in zip(self.cohorts, snapshot["cohorts"], strict=True):
+            phase = cohort.phase
             vars(cohort).update(state)
+            if cohort.phase != phase:
+                changes.use_phase(cohort)
+                self._scalar = ((), [])
         self.step_count = snapshot["step_count"]
         if self.history is not None and snapshot["history"] is not None:
             self.history.apply(snapshot["history"])

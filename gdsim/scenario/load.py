@@ -176,6 +176,7 @@ def _valid_keys(loc: list[str]) -> list[str]:
         "optimizer": model.OptimizerSpec,
         "schedule": model.ScheduleSpec,
         "runs": model.RunSpec,
+        "changes": model.ChangeSpec,
         "expect": Expectation,
         "predict": Predict,
         "also": Condition,

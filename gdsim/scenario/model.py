@@ -155,6 +155,90 @@ class ScheduleSpec(Strict):
         return self.model_dump(exclude_unset=True, exclude_none=True)
 
 
+# ---- changes at step k ([[runs.changes]]; helpers in gdsim.scenario.changes) ----
+
+MAX_CHANGES = 1000  # per [[runs]] entry
+CHANGEABLE_PROBLEM = ("batch_size", "l1", "l2", "noise", "clip_norm")
+CHANGE_TABLES = ("optimizer", "schedule", "problem")
+# Keys of a [[runs]] entry that define step 0 (or who the run is) and so cannot change mid-run.
+RESTARTING = ("seed", "seeds", "start", "label", "changes")
+
+
+def restarts(key: str) -> str:
+    return (f"{key} cannot change mid-run: it defines step 0 (the run's seed, start or problem), so "
+            f"changing it restarts the run; set it on the run itself (or press the key in the app, "
+            f"which restarts that run). Keys that can change at a step: optimizer.*, schedule.*, "
+            f"problem.{', problem.'.join(CHANGEABLE_PROBLEM)}")
+
+
+class ProblemChange(Strict):
+    """The [problem] keys that may change mid-run."""
+
+    batch_size: Annotated[int, Field(ge=1, le=200_000)] | None = None
+    l1: NonNeg | None = None
+    l2: NonNeg | None = None
+    noise: Annotated[float, Field(allow_inf_nan=False, ge=0.0, le=1e3)] | None = None
+    clip_norm: Positive | None = None
+
+    def explicit(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True, exclude_none=True)
+
+
+class ChangeSpec(Strict):
+    """One [[runs.changes]] entry: the step and the keys that change there."""
+
+    at: Annotated[int, Field(ge=1, le=100_000_000)]
+    optimizer: OptimizerSpec | None = None
+    schedule: ScheduleSpec | None = None
+    problem: ProblemChange | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dotted(cls, data: Any) -> Any:
+        """Quoted dotted keys ("optimizer.lr" = 0.01) as nested tables; step-0 keys refused."""
+        if not isinstance(data, dict):
+            return data
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            head, *rest = str(key).split(".")
+            if head in RESTARTING:
+                raise ValueError(restarts(head))
+            if head in ("scenario", "expect", "predict"):
+                raise ValueError(f"{key}: [{head}] belongs to the whole scenario, not a run; it cannot change at a step")
+            node = out
+            for part in (head, *rest[:-1]) if rest else ():
+                node = node.setdefault(part, {})
+                if not isinstance(node, dict):
+                    raise ValueError(f"{key}: {part} is given both as a value and as a table")
+            last = rest[-1] if rest else head
+            if isinstance(node.get(last), dict) and isinstance(value, dict):
+                node[last] = {**node[last], **value}
+            else:
+                node[last] = value  # unknown keys go on to pydantic, which names the valid ones
+        problem = out.get("problem")
+        if isinstance(problem, dict):
+            for key in problem:
+                if key not in CHANGEABLE_PROBLEM:
+                    raise ValueError(restarts(f"problem.{key}"))
+        return out
+
+    @model_validator(mode="after")
+    def _something(self) -> ChangeSpec:
+        if not self.keys():
+            raise ValueError(f"the change at step {self.at} changes nothing: add keys such as optimizer.lr = 0.01")
+        return self
+
+    def keys(self) -> dict[str, Any]:
+        """The dotted keys changed and their values: {"optimizer.lr": 0.01}."""
+        out = {}
+        for table in CHANGE_TABLES:
+            spec = getattr(self, table)
+            if spec is not None:
+                for key, value in spec.explicit().items():
+                    out[f"{table}.{key}"] = value
+        return out
+
+
 class RunSpec(Strict):
     """[[runs]]: one run, or with `seeds = N` an ensemble of N runs with consecutive seeds."""
 
@@ -165,6 +249,17 @@ class RunSpec(Strict):
     optimizer: OptimizerSpec | None = None
     schedule: ScheduleSpec | None = None
     problem: ProblemSpec | None = None
+    changes: tuple[ChangeSpec, ...] = Field(default=(), max_length=MAX_CHANGES)
+
+    @model_validator(mode="after")
+    def _changes_in_order(self) -> RunSpec:
+        for i in range(1, len(self.changes)):
+            if self.changes[i].at <= self.changes[i - 1].at:
+                raise ValueError(
+                    f"changes.{i}.at: changes must be in increasing steps, one [[runs.changes]] per step; "
+                    f"step {self.changes[i].at} comes after step {self.changes[i - 1].at}"
+                )
+        return self
 
 
 class Scenario(Strict):
