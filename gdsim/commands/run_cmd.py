@@ -28,6 +28,11 @@ def register(sub) -> None:
     parser.add_argument("--steps", type=int, help="number of updates (default: the scenario's steps)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="sets",
                         help="override a key, value as TOML, e.g. --set optimizer.lr=0.5 --set runs.0.seed=3")
+    parser.add_argument("--at", action="append", default=[], metavar="STEP:KEY=VALUE", dest="changes",
+                        help="change KEY to VALUE from step STEP on (repeatable), keeping the run's state: "
+                             "150:optimizer.lr=0.01 (every run, or the --run one), 150:runs.LABEL.optimizer.lr=0.01")
+    parser.add_argument("--run", metavar="LABEL", dest="change_run",
+                        help="the [[runs]] entry (label or 0-based number) plain --at keys apply to")
     parser.add_argument("--format", choices=FORMATS,
                         help="what to print: table (the default), jsonl, csv or summary; "
                              "with --plot, only what is asked for")
@@ -42,17 +47,24 @@ def register(sub) -> None:
     parser.set_defaults(func=run)
 
 
-def load_with_overrides(name: str, sets: list[str]):
+def load_with_overrides(name: str, sets: list[str], changes: list[str] | None = None, run: str | None = None):
     from gdsim.scenario.load import load_scenario
     from gdsim.scenario.overrides import with_overrides
 
     path = resolve(name)
     loaded = load_scenario(path, id=path.stem, trial_build=not sets)
-    return with_overrides(loaded, sets) if sets else loaded
+    loaded = with_overrides(loaded, sets) if sets else loaded
+    if changes:
+        from gdsim.scenario.changes import with_changes
+
+        loaded = with_changes(loaded, changes, run)
+    elif run is not None:
+        raise UserError("--run names the run that --at changes apply to; give --at STEP:KEY=VALUE too")
+    return loaded
 
 
 def run(args) -> int:
-    loaded = load_with_overrides(args.scenario, args.sets)
+    loaded = load_with_overrides(args.scenario, args.sets, args.changes, args.change_run)
     steps = loaded.scenario.scenario.steps if args.steps is None else args.steps
     if not 0 <= steps <= 100_000_000:
         raise UserError(f"--steps {steps}: expected a number of updates from 0 to 100000000")

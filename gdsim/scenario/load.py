@@ -121,6 +121,9 @@ def format_validation_error(exc: ValidationError, where: str, text: str | None =
     """One paragraph: each problem as `key (line N): what was expected`."""
     parts = []
     errors = exc.errors(include_url=False)
+    # A table that failed is left out of its list, so a one-entry [[runs]] also reports "too short": noise.
+    failed = {tuple(e["loc"][:1]) for e in errors if len(e["loc"]) > 1}
+    errors = [e for e in errors if not (e["type"] == "too_short" and tuple(e["loc"]) in failed)] or errors
     for error in errors[:5]:
         loc = [str(p) for p in error["loc"] if not str(p).startswith("function-")]
         explained = _explain(error, loc)
@@ -209,6 +212,9 @@ def _line_of(text: str, loc: list[str]) -> int | None:
         if header:
             name = header.group(2).replace('"', "").replace(" ", "")
             if header.group(1) == "[[":
+                head, _, rest = name.partition(".")
+                if head in counts and rest:  # [[runs.changes]]: numbered within the latest runs entry
+                    name = f"{head}.{counts[head]}.{rest}"
                 counts[name] = counts.get(name, -1) + 1
                 current = f"{name}.{counts[name]}"
             else:

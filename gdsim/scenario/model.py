@@ -251,16 +251,6 @@ class RunSpec(Strict):
     problem: ProblemSpec | None = None
     changes: tuple[ChangeSpec, ...] = Field(default=(), max_length=MAX_CHANGES)
 
-    @model_validator(mode="after")
-    def _changes_in_order(self) -> RunSpec:
-        for i in range(1, len(self.changes)):
-            if self.changes[i].at <= self.changes[i - 1].at:
-                raise ValueError(
-                    f"changes.{i}.at: changes must be in increasing steps, one [[runs.changes]] per step; "
-                    f"step {self.changes[i].at} comes after step {self.changes[i - 1].at}"
-                )
-        return self
-
 
 class Scenario(Strict):
     """A whole scenario file."""
@@ -284,6 +274,13 @@ class Scenario(Strict):
                 "problem: set exactly one of surface, expression or dataset"
                 + (f" (found {', '.join(problem_kinds)})" if problem_kinds else "")
             )
+        for r, run in enumerate(self.runs):
+            for i in range(1, len(run.changes)):
+                if run.changes[i].at <= run.changes[i - 1].at:
+                    raise ValueError(
+                        f"runs.{r}.changes.{i}.at: changes must be in increasing steps, one [[runs.changes]] "
+                        f"per step; step {run.changes[i].at} comes after step {run.changes[i - 1].at}"
+                    )
         labels = [run.label for run in self.runs if run.label]
         duplicates = sorted({label for label in labels if labels.count(label) > 1})
         if duplicates:
