@@ -426,14 +426,7 @@ class DatasetProblem:
         None unless the data has 2 inputs and classes."""
         if self.task == "regression" or self.n_inputs != 2:
             return None
-        if n not in self._grid_cache:
-            low, high = self._x_all.min(axis=0), self._x_all.max(axis=0)
-            pad = 0.1 * np.where(high > low, high - low, 1.0)
-            xs = np.linspace(low[0] - pad[0], high[0] + pad[0], n)
-            ys = np.linspace(low[1] - pad[1], high[1] + pad[1], n)
-            gx, gy = np.meshgrid(xs, ys)
-            self._grid_cache[n] = (xs, ys, np.column_stack([gx.ravel(), gy.ravel()]))
-        xs, ys, points = self._grid_cache[n]
+        xs, ys, points = self.input_grid(n)
         scores = self.scores(params, points, state)
         if scores.shape[2] == 1:
             values = sigmoid(scores[..., 0])
@@ -442,6 +435,18 @@ class DatasetProblem:
         else:
             values = np.argmax(scores, axis=2).astype(np.float64)
         return xs, ys, values.reshape(params.shape[0], n, n)
+
+    def input_grid(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """xs (n,), ys (n,) over the 2-input data's box (all splits, padded 10%, model units) and
+        the (n*n, 2) points (ys[i], xs[j]) row by row; cached per n."""
+        if n not in self._grid_cache:
+            low, high = self._x_all.min(axis=0), self._x_all.max(axis=0)
+            pad = 0.1 * np.where(high > low, high - low, 1.0)
+            xs = np.linspace(low[0] - pad[0], high[0] + pad[0], n)
+            ys = np.linspace(low[1] - pad[1], high[1] + pad[1], n)
+            gx, gy = np.meshgrid(xs, ys)
+            self._grid_cache[n] = (xs, ys, np.column_stack([gx.ravel(), gy.ravel()]))
+        return self._grid_cache[n]
 
     def epoch_at(self, step: int) -> float:
         """Epochs done after `step` updates (one epoch = steps_per_epoch mini-batches)."""

@@ -24,7 +24,7 @@ from gdsim.app.widgets.question_panel import QuestionPanel
 from gdsim.app.widgets.verdict_line import VerdictLine
 
 VERIFY_DELAY = 0.5  # seconds after opening or after the last change before the verification starts
-TAB_CHOICES = ("tab-plots", "tab-map", "tab-lesson", "tab-maths")  # keys 1-4 = choices 1-4 while asking
+TAB_CHOICES = ("tab-plots", "tab-map", "tab-lesson", "tab-maths", "tab-data")  # keys 1-5 = choices 1-5 while asking
 
 
 class PredictActions:
@@ -189,7 +189,7 @@ class PredictActions:
         self.redraw(force=True)
 
     def action_answer(self, choice: int) -> None:
-        """0 skips, 5 answers 5 (1-4 come through action_tab while the question is open)."""
+        """0 skips (1-5 come through action_tab while the question is open)."""
         self.answer(choice or None)
 
     def action_tab(self, tab: str) -> None:

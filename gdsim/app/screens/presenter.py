@@ -15,9 +15,9 @@ from textual.worker import get_current_worker
 
 from gdsim.app.runtime.session import Session
 
-PANEL_IDS = ("map-inline", "map-full", "side-lesson", "tab-lesson-panel", "maths")
+PANEL_IDS = ("map-inline", "map-full", "side-lesson", "tab-lesson-panel", "maths", "data")
 KEPT = ("status", "verdicts", "notices")  # stay with a full-screen panel: the step, the verdicts, what happened
-TAB_PANEL = {"tab-map": "map-full", "tab-lesson": "tab-lesson-panel", "tab-maths": "maths"}
+TAB_PANEL = {"tab-map": "map-full", "tab-lesson": "tab-lesson-panel", "tab-maths": "maths", "tab-data": "data"}
 
 
 def is_panel(widget: Widget) -> bool:

@@ -26,8 +26,10 @@ from gdsim.app.screens.presenter import PresenterActions
 from gdsim.app.screens.scenario_actions import ScenarioActions
 from gdsim.app.draw import panels
 from gdsim.app.draw.series import PlotData, final_values
+from gdsim.app.runtime.data_views import data_views
 from gdsim.app.runtime.session import Session
 from gdsim.app.widgets.curve_plot import CurvePlot
+from gdsim.app.widgets.data_panel import DataPanel
 from gdsim.app.widgets.histogram import LossHistogram
 from gdsim.app.widgets.key_footer import KeyFooter
 from gdsim.app.widgets.lesson_panel import LessonPanel
@@ -50,7 +52,7 @@ PANEL_MIN_ROWS = 5  # a plot panel: its title, three rows of curve (12 braille d
 PANEL_PRIORITY = ("plot-loss", "plot-val", "plot-layers", "plot-acc", "plot-grad", "plot-velocity", "plot-lr",
                   "histogram", "weights")
 
-TABS = ("tab-plots", "tab-map", "tab-lesson", "tab-maths")
+TABS = ("tab-plots", "tab-map", "tab-lesson", "tab-maths", "tab-data")
 
 
 def shown(widget: Widget) -> bool:
@@ -104,7 +106,6 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
         Binding("e", "ensemble", "Ensemble", show=False),
         Binding("E", "random_starts", "Ensemble of random starts", show=False),
         Binding("0", "answer(0)", "Skip the question", show=False),
-        Binding("5", "answer(5)", "Answer 5", show=False),
         Binding("w", "why", "Answer now / fold it", show=False),
         Binding("x", "maths", "Maths"),
         Binding("v", "velocity_view", "Velocity parts", show=False),
@@ -115,6 +116,8 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
         Binding("2", "tab('tab-map')", "Map tab", show=False),
         Binding("3", "tab('tab-lesson')", "Lesson tab", show=False),
         Binding("4", "tab('tab-maths')", "Maths tab", show=False),
+        Binding("5", "tab('tab-data')", "Data tab: units, digits, confusion, fitted lines", show=False),
+        Binding("W", "unit_weights", "Data: the selected run's weights as numbers", show=False),
         Binding("f", "full_screen", "Full screen (the focused panel)", show=False),
         Binding("h", "toggle_table", "Hide/show the run table", show=False),
         Binding("left_square_bracket", "jump_event(-1)", "Previous event", key_display="[", show=False),
@@ -171,6 +174,7 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
                     yield TabPane("Map", id="tab-map")
                     yield TabPane("Lesson", id="tab-lesson")
                     yield TabPane("Maths", id="tab-maths")
+                    yield TabPane("Data", id="tab-data")
                 # The status line and the notices sit with the run table under the plots: what
                 # changes at every step is then one block of the screen, and Textual's compositor
                 # re-renders only that block, not the lesson and the tab bar as well.
@@ -202,6 +206,7 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
         self._histogram = self.query_one(LossHistogram)
         self._weights = self.query_one(WeightsPanel)
         self._maths: MathsPanel | None = None  # the tabs' contents come when first opened
+        self._data: DataPanel | None = None
         self._tab_drawn = "tab-plots"
         self.setup_predict()
         self._apply_layout()
@@ -240,7 +245,8 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
         has_map = map_kind(self.session) is not None
         inline = has_map and width >= WIDE_MAP
         _show(self.query_one("#map-inline"), inline)
-        for tab, wanted in (("tab-lesson", width < NARROW), ("tab-map", has_map and not inline)):
+        for tab, wanted in (("tab-lesson", width < NARROW), ("tab-map", has_map and not inline),
+                            ("tab-data", bool(data_views(self.session)))):
             if tabs.get_tab(tab).display != wanted:
                 (tabs.show_tab if wanted else tabs.hide_tab)(tab)
         self._arrange_plots()
@@ -305,6 +311,10 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
             maths = MathsPanel(id="maths")
             await pane.mount(maths)
             self._maths = maths  # redrawn from here on (a tick may come while it mounts)
+        elif pane.id == "tab-data":
+            data = DataPanel(data_views(self.session), id="data")
+            await pane.mount(data)
+            self._data = data
 
     # -- the loop ------------------------------------------------------------------------------
     def _tick(self) -> None:
@@ -381,6 +391,13 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
             maths = self._maths
             if maths is not None and shown(maths):
                 maths.show(session)
+            if self._data is not None and shown(self._data):
+                self._data.show(session)
+
+    def action_unit_weights(self) -> None:
+        """W: the unit view's weights as numbers, and back (the Data tab of a 2-input network)."""
+        if self._data is None or not shown(self._data) or not self._data.toggle_numbers():
+            self.notify("W shows a 2-input network's weights in the Data tab (5)", markup=False)
 
     def plot_data(self, plot_id: str, points: int) -> PlotData:
         """What plot `plot_id` shows now, with at most `points` points per trace."""
