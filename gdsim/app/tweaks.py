@@ -14,10 +14,14 @@ from typing import Any
 
 from gdsim.app.runtime.session import Session
 from gdsim.build import problem_has_hessian
+from gdsim.engine.fisher import fisher_refusal
 from gdsim.scenario.load import LoadedScenario, ScenarioError, validate_raw
 
-OPTIMIZER_CYCLE = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "newton")
-SCHEDULE_CYCLE = ("constant", "step", "exponential", "cosine")
+OPTIMIZER_CYCLE = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "newton", "cg", "natural")
+SCHEDULE_CYCLE = ("constant", "step", "exponential", "cosine", "plateau")
+# Optimizers whose lr is a share of a step they compute themselves (1 = all of it), not a step size.
+STEP_SHARE = {"newton": "the full Newton step", "cg": "the longest step cg's line search tries",
+              "natural": "the full natural-gradient step"}
 MOMENTA = (0.0, 0.5, 0.9, 0.99)
 ENSEMBLE_SIZE = 200
 _LADDER = (1.0, 2.0, 5.0)
@@ -104,10 +108,10 @@ def _cycle(values: tuple, current: Any, direction: int) -> Any:
 
 
 def optimizer(session: Session, name: str | None = None, direction: int = 1) -> tuple[LoadedScenario, str]:
-    """Switch the selected run to `name`, or to the next optimizer in OPTIMIZER_CYCLE."""
+    """Switch the selected run to `name`, or to the next optimizer in OPTIMIZER_CYCLE that its
+    problem can run (newton needs a Hessian, natural a Fisher matrix: `valid_optimizers`)."""
     run, config, cohort = _selected(session)
-    has_hessian = problem_has_hessian(cohort.problem)
-    choices = [n for n in OPTIMIZER_CYCLE if n != "newton" or has_hessian]
+    choices = valid_optimizers(cohort.problem)
     current = str(config.optimizer.get("name", "sgd"))
     if name is None:
         name = _cycle(tuple(choices), current, direction)
@@ -120,24 +124,34 @@ def optimizer(session: Session, name: str | None = None, direction: int = 1) -> 
     return _apply(session, runs), f"{run.label}: optimizer {current} → {name}, {why}"
 
 
-FIRST_ORDER_LR = 0.01  # leaving newton with no earlier rate to go back to
+def valid_optimizers(problem) -> list[str]:
+    """OPTIMIZER_CYCLE without what `problem` cannot run: newton needs second derivatives, natural
+    the Fisher matrix of a model's predictions (cg's line search works anywhere)."""
+    has_hessian = problem_has_hessian(problem)
+    has_fisher = fisher_refusal(problem) is None
+    return [n for n in OPTIMIZER_CYCLE if (n != "newton" or has_hessian) and (n != "natural" or has_fisher)]
+
+
+FIRST_ORDER_LR = 0.01  # leaving newton, cg or natural with no earlier rate to go back to
 
 
 def _learning_rate_for(session: Session, entry: int, current: str, name: str, lr: float) -> tuple[float, str]:
     """The learning rate after switching `current` to `name`, and the words saying why it is that.
 
-    Cycling keeps the rate. Newton's lr is another quantity (the share of the full Newton step
-    taken, 1 = all of it), so entering newton sets 1 and remembers the rate, and leaving it
-    brings the remembered rate back."""
+    Cycling keeps the rate. The lr of newton, cg and natural is another quantity (the share of a
+    step they compute themselves, 1 = all of it), so entering one of them sets 1 and remembers
+    the rate, moving among them keeps 1, and leaving them brings the remembered rate back."""
     remembered = session.lr_before_newton
-    if name == "newton" and current != "newton":
+    if name in STEP_SHARE and current not in STEP_SHARE:
         remembered[entry] = lr
-        return 1.0, f"lr {lr:g} → 1, the full Newton step ({lr:g} comes back after newton)"
-    if current == "newton" and name != "newton":
+        return 1.0, f"lr {lr:g} → 1, {STEP_SHARE[name]} ({lr:g} comes back after {name})"
+    if name in STEP_SHARE:
+        return 1.0, f"lr 1, {STEP_SHARE[name]}"
+    if current in STEP_SHARE:
         if entry in remembered:
             back = remembered.pop(entry)
-            return back, f"lr {lr:g} → {back:g} (the rate before newton)"
-        return FIRST_ORDER_LR, (f"lr {lr:g} → {FIRST_ORDER_LR:g} (newton's lr was a share of the Newton step, "
+            return back, f"lr {lr:g} → {back:g} (the rate before {current})"
+        return FIRST_ORDER_LR, (f"lr {lr:g} → {FIRST_ORDER_LR:g} ({current}'s lr was a share of its own step, "
                                 f"not a step size for {name})")
     return lr, f"lr {lr:g} kept"
 
@@ -155,6 +169,8 @@ def schedule(session: Session, name: str | None = None) -> tuple[LoadedScenario,
         table.update(gamma=round(0.01 ** (1 / max(steps, 1)), 6))  # lr falls 100-fold over the run
     elif name == "cosine":
         table.update(t_max=steps)
+    elif name == "plateau":
+        table.update(factor=0.5, patience=5)  # torch's 0.1 and 10 would rarely act within a lesson
     runs = _runs(session)
     runs[run.entry]["schedule"] = table
     detail = ", ".join(f"{k} {v}" for k, v in table.items() if k != "name")

@@ -235,11 +235,15 @@ async def test_optimizer_cycling_keeps_the_learning_rate():
         await pilot.press("o")  # newton: its lr is the share of the Newton step, and it says so
         assert session.configs[2].optimizer["name"] == "newton" and lr_of(session, 2) == 1.0
         assert "Newton step" in status_text(app)
+        await pilot.press("o")  # cg: its lr is the longest step its line search tries; still 1
+        assert session.configs[2].optimizer["name"] == "cg" and lr_of(session, 2) == 1.0
+        assert "line search" in status_text(app)
+        # natural has no Fisher matrix on a surface: the cycle skips it, back to sgd
         for name in ("sgd", "momentum", "nesterov", "adagrad"):
             await pilot.press("o")
             assert session.configs[2].optimizer["name"] == name
             assert lr_of(session, 2) == 0.05  # the rate from before newton came back, and stays
-        await pilot.press("O", "O", "O", "O")  # back through sgd to newton, and back out of it
+        await pilot.press("O", "O", "O", "O", "O")  # back through sgd and cg to newton, and out of it
         assert session.configs[2].optimizer["name"] == "newton" and lr_of(session, 2) == 1.0
         await pilot.press("O")
         assert session.configs[2].optimizer["name"] == "adamw" and lr_of(session, 2) == 0.05
