@@ -88,7 +88,7 @@ async def test_every_palette_command_runs(in_tmp):
         assert len(names) > 30
         session = screen.session
         current = session.configs[int(session.current.rows[0])]
-        assert current.schedule["name"] == "cosine"  # the last command run
+        assert current.schedule["name"] == "plateau"  # the last command run
 
 
 async def test_served_mode_writes_nothing(in_tmp, monkeypatch):
