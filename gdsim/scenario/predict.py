@@ -228,6 +228,48 @@ def reveal_step(scenario: Any, steps: int | None = None) -> int:
     return max((known_at(by_id[i], total) for i in predict.shown_by if i in by_id), default=total)
 
 
+# First words of a question that is answered yes or no ("Is there a learning rate that ...?").
+YES_NO_WORDS = frozenset("is are was were does do did can could will would should shall has have had may might must".split())
+
+
+def is_yes_no(question: str) -> bool:
+    """Whether the question's last sentence asks for a yes or a no."""
+    last = re.split(r"(?<=[.!?:;])\s+", question.strip().rstrip("?").strip())[-1]
+    words = last.split()
+    return bool(words) and words[0].lower().strip("\"'“(") in YES_NO_WORDS
+
+
+def answer_line(number: int, choice: str) -> str:
+    """How a reveal names the answer: the key and the choice's words, told apart even when the
+    words are themselves a number ("The answer: choice 2, “2”.", not "The answer: 2. 2.")."""
+    return f"The answer: choice {number}, “{choice.strip().rstrip('.')}”."
+
+
+_LEADING = re.compile(r"^\s*(yes|no)\b\s*[:,.!—–-]?\s*", re.IGNORECASE)
+
+
+def why_text(predict: Predict, choice: int, values: Mapping[str, float] | Any = None) -> str:
+    """The `why` of a choice (1-based) with its placeholders filled, worded for the reveal.
+
+    Authors often open the right answer's why with "Yes:" and a wrong one's with "No:". After
+    "The answer: ..." that reads as an answer to a yes/no question the learner was never asked
+    (or, when the right choice is itself "No ...", as its contradiction). So the right answer's
+    leading "Yes" becomes "Right", and on a question that is not a yes/no question a wrong
+    choice's leading "No" becomes "Not so"; everything after it is the author's."""
+    if not predict.why:
+        return ""
+    text = render(predict.why[choice - 1], values)
+    found = _LEADING.match(text)
+    if found is None:
+        return text
+    word, rest = found.group(1).lower(), text[found.end():]
+    if word == "yes" and choice == predict.answer:
+        return f"Right: {rest}"
+    if word == "no" and choice != predict.answer and not is_yes_no(predict.question):
+        return f"Not so: {rest}"
+    return text
+
+
 def summary_lines(predict: Predict, verification: Any, note: str = "") -> list[str]:
     """The question, its choices, and the measured answer, as `gdsim run --format summary` prints them."""
     result = predict_result(predict, verification)
@@ -237,9 +279,9 @@ def summary_lines(predict: Predict, verification: Any, note: str = "") -> list[s
     verdict = "confirmed by the run" if result.confirmed else "NOT confirmed by the run"
     measured = "; ".join(f"{o.id}: {o.measured}" for o in result.outcomes)
     lines.append(f"Measured: answer {predict.answer} {verdict}{note}: {measured}")
-    for text in (predict.why[predict.answer - 1] if predict.why else "", predict.explain):
+    for text in (why_text(predict, predict.answer, verification), render(predict.explain, verification)):
         if text.strip():
-            lines.append("  " + render(text, verification))
+            lines.append("  " + text)
     return lines
 
 

@@ -85,7 +85,7 @@ async def test_the_answer_key_records_an_event_and_the_reveal_comes_when_the_run
         await pilot.pause()
         assert screen.flow.phase == REVEALED
         shown = text_of(screen.query_one(QuestionPanel))
-        assert "The answer: 2. the middle rate" in shown and "You said 2: right." in shown
+        assert "The answer: choice 2, “the middle rate”." in shown and "You said 2: right." in shown
         # what verify measured, in the checks' own words with the value named (not check syntax)
         assert "Measured: ✓ The middle rate reaches the minimum by step 40 — loss 2.42e-56" in shown
         assert "✓ The largest rate makes things worse: its loss at the end is above the start — loss 1.85e+05" in shown
@@ -111,7 +111,7 @@ async def test_w_reveals_at_once_as_a_skip_and_then_folds_the_reveal():
         assert "You skipped the question." in shown and "Measured:" in shown
         await pilot.press("w")
         folded = text_of(screen.query_one(QuestionPanel))
-        assert "The answer: 2" in folded and "Measured:" not in folded
+        assert "The answer: choice 2" in folded and "Measured:" not in folded
         await pilot.press("3")  # after the question, digits switch tabs again
         assert screen.query_one("#tabs").active == "tab-lesson"
 

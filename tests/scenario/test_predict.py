@@ -328,7 +328,7 @@ def test_run_summary_prints_the_question_and_the_measured_answer(tmp_path, capsy
     flat = " ".join(out.split())  # long lines are wrapped at 80 columns
     assert max(map(len, out.splitlines())) <= 80
     assert f"Measured: answer 2 confirmed by the run: ratio: {' '.join(ratio.measured.split())}" in flat
-    assert f"  Yes: {ratio.value:.2f} above." in out
+    assert f"  Right: {ratio.value:.2f} above." in out  # the why's "Yes:" on a which-question
     assert main(["run", str(path), "--format", "summary", "--steps", "10"]) == 0
     assert "confirmed by the run (over the scenario's 200 steps)" in capsys.readouterr().out
     wrong = tmp_path / "wrong.toml"
@@ -339,3 +339,75 @@ def test_run_summary_prints_the_question_and_the_measured_answer(tmp_path, capsy
     plain.write_text(BASE)
     assert main(["run", str(plain), "--format", "summary"]) == 0
     assert "Question" not in capsys.readouterr().out
+
+
+# -- the reveal's wording -------------------------------------------------------------------------
+from gdsim.scenario.library import list_entries  # noqa: E402
+from gdsim.scenario.load import load_scenario  # noqa: E402
+from gdsim.scenario.predict import answer_line, is_yes_no, why_text  # noqa: E402
+
+BUILTIN = {e.id: e for e in list_entries() if e.builtin}
+
+
+def _predict(scenario_id: str):
+    return load_scenario(BUILTIN[scenario_id].path, id=scenario_id, trial_build=False).scenario.predict
+
+
+def test_the_answer_line_tells_the_key_from_a_choice_that_is_a_number():
+    assert answer_line(2, "2") == "The answer: choice 2, “2”."
+    assert answer_line(3, "momentum 0.9.") == "The answer: choice 3, “momentum 0.9”."
+    p = _predict("conjugate-gradient")
+    assert answer_line(p.answer, p.choices[p.answer - 1]) == "The answer: choice 2, “2”."
+
+
+def test_yes_no_questions_are_told_from_others_by_their_last_sentence():
+    assert is_yes_no(_predict("single-step").question)  # "... Is there a learning rate ...?"
+    assert not is_yes_no(_predict("adam-defaults").question)
+    assert not is_yes_no(_predict("l1-sparsity").question)
+    assert is_yes_no("Two runs. Does either reach the minimum?")
+    assert not is_yes_no("Is it the bowl? Which run ends closest?")
+
+
+def test_the_right_answer_s_why_never_opens_with_yes_and_others_keep_their_words():
+    adam = _predict("adam-defaults")
+    raw = adam.why[adam.answer - 1]
+    assert raw.startswith("Yes:")  # the author's words...
+    shown = why_text(adam, adam.answer, {})
+    assert shown.startswith("Right: ") and shown[len("Right: "):] == render(raw, {})[len("Yes: "):]
+    single = _predict("single-step")  # the right choice is "No: ..."; its why opened "Yes: ..."
+    assert why_text(single, single.answer, {}).startswith("Right: x needs 1")
+    text = textwrap.dedent('''
+        [scenario]
+        title = "t"
+        claim = "c"
+        [problem]
+        surface = "bowl"
+        [[expect]]
+        id = "e"
+        because = "b"
+        metric = "loss"
+        below = 1
+        [predict]
+        question = "Which run wins?"
+        choices = ["A", "B"]
+        answer = 1
+        shown_by = ["e"]
+        why = ["Yes, A.", "No: B is slower."]
+    ''')
+    p = validate_raw(parse_toml_bytes(text.encode(), "t.toml"), path=None, id="t", text=text).scenario.predict
+    assert why_text(p, 1, {}) == "Right: A."
+    assert why_text(p, 2, {}) == "Not so: B is slower."
+    yes_no = p.model_copy(update={"question": "Does A win?"})
+    assert why_text(yes_no, 2, {}) == "No: B is slower."  # a real no to a yes/no question stays
+
+
+def test_no_built_in_reveal_reads_yes_on_a_question_that_is_not_yes_or_no():
+    for scenario_id in BUILTIN:
+        p = _predict(scenario_id)
+        if p is None or not p.why:
+            continue
+        for choice in range(1, len(p.choices) + 1):
+            shown = why_text(p, choice, {})
+            assert not shown.lower().startswith("yes"), (scenario_id, choice, shown)
+            if not is_yes_no(p.question) and choice != p.answer:
+                assert not shown.lower().startswith("no:"), (scenario_id, choice, shown)

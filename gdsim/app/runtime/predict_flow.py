@@ -19,7 +19,7 @@ from typing import Any
 
 from gdsim.app.runtime.outcome_words import measured_line
 from gdsim.app.text import clean
-from gdsim.scenario.predict import PredictAnswer, predict_result, render, reveal_step
+from gdsim.scenario.predict import PredictAnswer, answer_line, predict_result, render, reveal_step, why_text
 
 ASKING, WAITING, REVEALED = "asking", "waiting", "revealed"
 
@@ -28,7 +28,7 @@ ASKING, WAITING, REVEALED = "asking", "waiting", "revealed"
 class Reveal:
     """What the reveal shows, as plain strings (placeholders filled)."""
 
-    answer: str  # "The answer: 2. momentum 0.9"
+    answer: str  # "The answer: choice 2, “momentum 0.9”."
     verdict: str  # "You said 2: right." / "You said 1." / "You skipped the question."
     measured: str  # "Measured: ✓ at step 150: <because> — loss 0.003× plain's", a line per shown_by check
     confirmed: bool
@@ -87,7 +87,7 @@ class PredictFlow:
     def reveal_text(self, verification: Any) -> Reveal:
         """The reveal's words; `verification` is the scenario's as it is now (None: not measured yet)."""
         p = self.predict
-        answer = f"The answer: {p.answer}. {self.choices[p.answer - 1].rstrip('.')}."
+        answer = answer_line(p.answer, self.choices[p.answer - 1])
         choice = None if self.answer is None else self.answer.choice
         if choice is None:
             verdict = "You skipped the question."
@@ -111,7 +111,7 @@ class PredictFlow:
                 measured = f"With the settings as they are now the run does not show it:\n{what}"
         why: list[str] = []
         if p.why:
-            why.append(clean(render(p.why[p.answer - 1], values)))
+            why.append(clean(why_text(p, p.answer, values)))
             if choice is not None and choice != p.answer:
-                why.append(clean(render(p.why[choice - 1], values)))
+                why.append(clean(why_text(p, choice, values)))
         return Reveal(answer, verdict, measured, confirmed, tuple(why), clean(render(p.explain, values)))
