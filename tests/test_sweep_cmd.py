@@ -49,7 +49,7 @@ def test_table_marks_the_best_point_and_puts_theory_beside_the_measured_edge(cap
     assert lines[1].split() == ["lr", "final_loss", "best_loss", "diverged", "diverged_at"]
     assert sum("<- best" in line for line in lines) == 1
     assert "theory: 2/λmax = 0.2 on this quadratic (curvatures 1 to 10); inside the measured cell" in out
-    assert "lr edge (the first lr whose run ended no lower than it started, or diverged): between 0.1" in out
+    assert "measured edge (the first lr whose run diverged or ended no lower than it started): between 0.1" in out
 
 
 def test_csv_and_a_grid_with_goh_optimum(capsys):

@@ -39,7 +39,7 @@ def register(sub) -> None:
     parser.add_argument("--metric", action="append", default=[], metavar="NAME",
                         help="final_loss, best_loss, steps_to:<condition> (e.g. steps_to:loss<1e-3), diverged, "
                              "or on a data set train_loss, val_loss, val_accuracy ...; repeatable "
-                             "(default: final_loss, best_loss, diverged)")
+                             "(default: final_loss, best_loss, diverged, and on a data set train_loss, val_loss)")
     parser.add_argument("--format", choices=FORMATS, default="table",
                         help="table (the default), csv, jsonl, or plot (in the terminal)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="sets",
@@ -139,6 +139,8 @@ def run(args) -> int:
     sweep.step(steps)
     result = sweep.result()
     seconds = time.perf_counter() - started
+    if not args.metric:  # on a data set, the whole splits' losses at the end (a mini-batch's is noisy)
+        metrics += [name for name in ("train_loss", "val_loss") if name in result.evaluation]
     for name in metrics:
         try:
             result.metric(name)

@@ -54,7 +54,8 @@ def write_csv(result: Any, metrics: list[str], out: IO[str]) -> None:
 
 
 def write_table(result: Any, metrics: list[str], out: IO[str], source: str) -> None:
-    """A row per point; the best point (lowest final loss among those that did not diverge) marked."""
+    """A row per point; the best point (gdsim.engine.sweep.SweepResult.best: the lowest final loss,
+    or whole-training-set loss on a data set, among points that did not diverge) marked."""
     out.write(f"{source}\n")
     records = point_records(result, metrics)
     names = list(records[0])
@@ -74,61 +75,11 @@ def write_table(result: Any, metrics: list[str], out: IO[str], source: str) -> N
 
 
 def write_notes(result: Any, sweep: Any, metrics: list[str], out: IO[str]) -> None:
-    for line in notes(result, sweep):
+    from gdsim.engine.sweep_theory import describe
+
+    out.write("\n")
+    for line in describe(result, sweep):
         out.write(line + "\n")
-
-
-def notes(result: Any, sweep: Any) -> list[str]:
-    """Plain lines: the best point, how many diverged, the lr edge, and theory beside them."""
-    from gdsim.engine.sweep_theory import lr_edges, quadratic_theory
-
-    lines = [""]
-    best = result.best()
-    points = len(result.final_loss)
-    if best is None:
-        lines.append(f"every one of the {points} points diverged")
-    else:
-        where = ", ".join(f"{k} = {v[best]:.4g}" for k, v in result.settings.items())
-        lines.append(f"best: {where} (final loss {result.final_loss[best]:.4g})")
-    lines.append(f"diverged: {int(result.diverged.sum())} of {points} points (left the bound or went non-finite)")
-    cohort = sweep.cohort
-    theory = quadratic_theory(cohort.problem, _base_optimizer(sweep), cohort.clip_norm)
-    momentum = float(np.asarray(sweep.optimizer.hyper.get("momentum", 0.0)).flat[0]) \
-        if "momentum" not in result.settings else 0.0
-    edges = lr_edges(result, theory, momentum)
-    if len(edges) == 1:
-        e = edges[0]
-        lines.append("lr edge (the first lr whose run ended no lower than it started, or diverged): "
-                     + _edge_words(e))
-        if e.theory is not None:
-            formula = "2/λmax" if momentum == 0 else f"2(1 + β)/λmax with β = {momentum:g}"
-            lines.append(f"theory: {formula} = {e.theory:.4g} on this quadratic (curvatures {theory.lambda_min:g} "
-                         f"to {theory.lambda_max:g}); {'inside' if e.agrees else 'OUTSIDE'} the measured cell")
-    elif edges and theory is not None and edges[0].theory is not None:
-        inside = sum(bool(e.agrees) for e in edges)
-        lines.append(f"lr edge: theory's 2(1 + β)/λmax (curvatures {theory.lambda_min:g} to {theory.lambda_max:g}) "
-                     f"lies in the measured grid cell for {inside} of {len(edges)} momentum values")
-    if theory is not None and {"lr", "momentum"} <= set(result.settings):
-        lines.append(f"Goh's optimum (Distill 2017): lr α* = {theory.alpha_star:.4g}, momentum β* = "
-                     f"{theory.beta_star:.4g}; there every direction shrinks by √β* = {theory.momentum_rate:.4g} a step")
-    if "lr" in result.settings and getattr(cohort.problem, "network", None) is not None:
-        lines.append("on a network an lr sweep is the idea of the learning-rate range test (Smith 2017), "
-                     "here with a whole run per lr instead of one run whose lr grows")
-    return lines
-
-
-def _base_optimizer(sweep: Any) -> Any:
-    """The swept optimizer for theory's check (sgd, no nesterov or dampening); its per-run
-    arrays (lr, momentum) do not matter there, a per-run weight decay does (None then)."""
-    return sweep.optimizer
-
-
-def _edge_words(e: Any) -> str:
-    if e.first_unstable is None:
-        return "none: every lr converged"
-    if e.last_stable is None:
-        return f"none: even the smallest lr ({e.first_unstable:.4g}) did not converge"
-    return f"between {e.last_stable:.4g} and {e.first_unstable:.4g}"
 
 
 def write_plot(result: Any, sweep: Any, metric: str, out: IO[str], source: str) -> None:

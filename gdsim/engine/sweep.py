@@ -144,6 +144,7 @@ class SweepResult:
     stopped_at: np.ndarray  # early stopping's step, or -1
     steps_to: dict[str, np.ndarray] = field(default_factory=dict)  # per condition text: step, or -1
     evaluation: dict[str, np.ndarray] = field(default_factory=dict)  # train_loss, val_loss ... at the end
+    start_train_loss: np.ndarray | None = None  # the whole training set's loss at step 0 (data sets)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -155,10 +156,11 @@ class SweepResult:
 
     @property
     def unstable(self) -> np.ndarray:
-        """Diverged, or ended no lower than it started: near an edge a run can grow too slowly
-        to leave the bound in the steps given, yet it is on the wrong side of the edge."""
+        """Diverged, or ended no lower than it started (by `ranking`): near an edge a run can grow
+        too slowly to leave the bound in the steps given, yet it is on the wrong side of the edge."""
+        start = self.start_train_loss if self.ranking == "train_loss" else self.start_loss
         with np.errstate(invalid="ignore"):
-            return self.diverged | ~(self.final_loss < self.start_loss)
+            return self.diverged | ~(self.metric(self.ranking) < start)
 
     def metric(self, name: str) -> np.ndarray:
         """(R,) floats of a metric by name: final_loss, best_loss, diverged (1.0 / 0.0),
@@ -180,9 +182,16 @@ class SweepResult:
         return ["final_loss", "best_loss", *(f"steps_to:{c}" for c in self.steps_to), "diverged",
                 *self.evaluation]
 
-    def best(self, name: str = "final_loss") -> int | None:
-        """The point with the lowest value of `name` among runs that did not diverge (None if all did)."""
-        values = np.where(self.diverged, np.nan, self.metric(name))
+    @property
+    def ranking(self) -> str:
+        """The metric that ranks the points: the loss on the whole training set at the end where
+        the problem has one (a mini-batch's loss is noisy), else the final loss."""
+        return "train_loss" if "train_loss" in self.evaluation else "final_loss"
+
+    def best(self, name: str | None = None) -> int | None:
+        """The point with the lowest value of `name` (default: `ranking`) among runs that did not
+        diverge (None if all did)."""
+        values = np.where(self.diverged, np.nan, self.metric(name or self.ranking))
         if np.isnan(values).all():
             return None
         return int(np.nanargmin(values))
@@ -256,6 +265,10 @@ class Sweep:
         self.best_loss = self.start_loss.copy()
         self.steps_to = {str(cond): np.full(points, -1, dtype=np.int64) for cond in self.conditions}
         self._needs_grad_norm = any(cond.metric == "grad_norm" for cond in self.conditions)
+        self.start_train_loss = None
+        if c.can_evaluate:
+            with np.errstate(all="ignore"):
+                self.start_train_loss = c.evaluate_split("train", np.arange(1))["loss"][0] + np.zeros(points)
         self._track(0)
 
     def step(self, n: int = 1) -> None:
@@ -307,6 +320,7 @@ class Sweep:
             stopped_at=c.stopped_at.copy(),
             steps_to={k: v.copy() for k, v in self.steps_to.items()},
             evaluation=evaluation,
+            start_train_loss=self.start_train_loss,
         )
 
 

@@ -150,3 +150,56 @@ def lr_edges(result: Any, theory: QuadraticTheory | None = None, momentum: float
         edges.append(Edge(setting, float(lrs[first - 1]) if first else None,
                           float(lrs[first]) if first is not None else None, expected))
     return edges
+
+
+def describe(result: Any, sweep: Any) -> list[str]:
+    """Plain lines: the best point, how many diverged, the lr edge, and theory beside them."""
+    lines = []
+    best = result.best()
+    points = len(result.final_loss)
+    if best is None:
+        lines.append(f"every one of the {points} points diverged")
+    else:
+        where = ", ".join(f"{k} = {v[best]:.4g}" for k, v in result.settings.items())
+        measured = ("loss on the whole training set at the end" if result.ranking == "train_loss"
+                    else "final loss")
+        lines.append(f"best: {where} ({measured} {result.metric(result.ranking)[best]:.4g})")
+    lines.append(f"diverged: {int(result.diverged.sum())} of {points} points (left the bound or went non-finite)")
+    cohort = sweep.cohort
+    theory = quadratic_theory(cohort.problem, sweep.optimizer, cohort.clip_norm)
+    momentum = float(np.asarray(sweep.optimizer.hyper.get("momentum", 0.0)).flat[0]) \
+        if "momentum" not in result.settings else 0.0
+    edges = lr_edges(result, theory, momentum)
+    if len(edges) == 1:
+        e = edges[0]
+        lines.append("measured edge (the first lr whose run diverged or ended no lower than it started): "
+                     + _edge_words(e))
+        if e.theory is not None:
+            formula = "2/λmax" if momentum == 0 else f"2(1 + β)/λmax with β = {momentum:g}"
+            lines.append(f"theory: {formula} = {e.theory:.4g} on this quadratic (curvatures {theory.lambda_min:g} "
+                         f"to {theory.lambda_max:g}); {'inside' if e.agrees else 'OUTSIDE'} the measured cell")
+    elif edges and theory is not None and edges[0].theory is not None:
+        inside = sum(bool(e.agrees) for e in edges)
+        lines.append(f"theory's edge 2(1 + β)/λmax (curvatures {theory.lambda_min:g} to {theory.lambda_max:g}) "
+                     f"lies in the measured grid cell for {inside} of {len(edges)} momentum values")
+    if theory is not None and {"lr", "momentum"} <= set(result.settings):
+        lines.append(f"Goh's optimum (Distill 2017): lr α* = {theory.alpha_star:.4g}, momentum β* = "
+                     f"{theory.beta_star:.4g}; there every direction shrinks by √β* = {theory.momentum_rate:.4g} a step")
+    if "lr" in result.settings and is_network(cohort.problem):
+        lines.append("on a network an lr sweep is the idea of the learning-rate range test (Smith 2017), "
+                     "here with a whole run per lr instead of one run whose lr grows")
+    return lines
+
+
+def is_network(problem: Any) -> bool:
+    """A model with hidden layers (a linear or logistic model is not called a network)."""
+    network = getattr(problem, "network", None)
+    return network is not None and len(network.layout.sizes) > 2
+
+
+def _edge_words(e: Any) -> str:
+    if e.first_unstable is None:
+        return "none: every lr converged"
+    if e.last_stable is None:
+        return f"none: even the smallest lr ({e.first_unstable:.4g}) did not converge"
+    return f"between {e.last_stable:.4g} and {e.first_unstable:.4g}"

@@ -126,7 +126,14 @@ def test_a_network_sweep_point_is_the_single_run_bit_for_bit(tmp_path, optimizer
     """Mini-batches, a tanh network and bce: each point draws the run's own batches (same seed)."""
     loaded = _load(tmp_path, MOONS.format(optimizer=optimizer, extra=extra))
     result = _check_points(loaded, axes, 40, (0, 5, 11), _as_optimizer_keys)
-    assert "train_loss" in result.evaluation
+    assert result.ranking == "train_loss"
+    for r in (0, 5):
+        one = _single(loaded, _as_optimizer_keys({k: float(v[r]) for k, v in result.settings.items()}), 40)
+        assert result.evaluation["train_loss"][r] == one.evaluate_split("train")["loss"][0]
+        assert result.evaluation["val_loss"][r] == one.evaluate_split("val")["loss"][0]
+    start = _single(loaded, {}, 0).evaluate_split("train")["loss"][0]
+    assert np.all(result.start_train_loss == start)
+    assert np.array_equal(result.unstable, result.diverged | ~(result.evaluation["train_loss"] < start))
 
 
 def test_metrics_agree_with_a_single_runs_history(tmp_path):

@@ -24,6 +24,7 @@ from gdsim.app.screens.map_actions import MapActions
 from gdsim.app.screens.predict_actions import PredictActions
 from gdsim.app.screens.presenter import PresenterActions
 from gdsim.app.screens.scenario_actions import ScenarioActions
+from gdsim.app.screens.sweep_actions import SweepActions
 from gdsim.app.draw import panels
 from gdsim.app.draw.series import PlotData, final_values
 from gdsim.app.runtime.data_views import data_views
@@ -70,7 +71,7 @@ def _show(widget: Widget, wanted: bool) -> None:
         widget.display = wanted
 
 
-class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActions, Screen):
+class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActions, SweepActions, Screen):
     """One open scenario; escape goes back to the list."""
 
     BINDINGS = [
@@ -108,6 +109,8 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
         Binding("0", "answer(0)", "Skip the question", show=False),
         Binding("w", "why", "Answer now / fold it", show=False),
         Binding("x", "maths", "Maths"),
+        Binding("W", "sweep('lr')", "Sweep the lr (final loss of ~200 lrs)", show=False),
+        Binding("G", "sweep('grid')", "Sweep lr × momentum (heat map)", show=False),
         Binding("v", "velocity_view", "Velocity parts", show=False),
         Binding("g", "map_arrows", "Map: gradient/velocity arrows", show=False),
         Binding("z", "map_zoom", "Map: the whole surface / back to the runs", show=False),
