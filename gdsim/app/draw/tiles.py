@@ -75,6 +75,17 @@ class Tiles:
         self.codes[row : row + h, col : col + w] = np.array([ord(c) for c in MONO], dtype=np.uint32)[index]
         self.looks[row : row + h, col : col + w] = self._look(style)
 
+    def bitmap(self, row: int, col: int, on: np.ndarray, style: Style = Style()) -> None:
+        """Monochrome pixels (2h, w) booleans, two a cell with ▀ ▄ █, so nothing is averaged away."""
+        on = np.asarray(on, dtype=bool)
+        h, w = self._area(row, col, on.shape[0] // 2, on.shape[1])
+        if h <= 0 or w <= 0:
+            return
+        top, bottom = on[0 : 2 * h : 2, :w], on[1 : 2 * h : 2, :w]
+        glyphs = np.array([ord(" "), ord("▄"), ord("▀"), ord("█")], dtype=np.uint32)
+        self.codes[row : row + h, col : col + w] = glyphs[2 * top + bottom]
+        self.looks[row : row + h, col : col + w] = self._look(style)
+
     def draw(self, canvas: Canvas) -> None:
         canvas.ground(0, 0, self.codes, self.looks, self.styles)
 

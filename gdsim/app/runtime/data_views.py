@@ -24,6 +24,7 @@ class Model(NamedTuple):
     label: str
     letter: str
     colour: int
+    name: str  # "A", or "A (seed 3, the first of 20)" for an ensemble: what the titles call it
 
 
 def selected_model(session) -> Model:
@@ -31,7 +32,10 @@ def selected_model(session) -> Model:
     run = session.current
     cohort, index = session.cohort_of(int(run.rows[0]))
     state = None if cohort.problem_state is None else state_rows_of(cohort.problem_state, [index])
-    return Model(cohort, index, cohort.problem, state, run.label, run.letter, run.colour)
+    name = run.letter
+    if run.ensemble:
+        name += f" (seed {session.sim.runs[int(run.rows[0])].seed}, the first of {len(run.rows)})"
+    return Model(cohort, index, cohort.problem, state, run.label, run.letter, run.colour, name)
 
 
 def views_for(problem) -> tuple[str, ...]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 from rich.style import Style
 
-from gdsim.app.draw import palette
 from gdsim.app.draw.canvas import Canvas
 from gdsim.app.runtime.data_views import SPLIT_WORDS, held_out_split, selected_model
 from gdsim.app.text import clean, short
@@ -20,7 +19,6 @@ from gdsim.engine.metrics import most_confused
 from gdsim.engine.predictions import SplitPredictions, split_predictions
 
 DIM, BOLD = Style(dim=True), Style(bold=True)
-MISTAKE = "#ff6b6b"
 MAX_WIDTH = 60
 
 
@@ -77,11 +75,11 @@ class ConfusionMatrix(RasterWidget):
         preds = split_predictions(problem, model.cohort.params[model.index], split, model.state)
         self.predictions = preds
         if preds is None:
-            canvas.text(0, 0, short(f"run {model.letter} predicts numbers: no classes to confuse", width), DIM)
+            canvas.text(0, 0, short(f"run {model.name} predicts numbers: no classes to confuse", width), DIM)
             self._strips = canvas.strips(self._base())
             return
         n = len(preds.labels)
-        self.label = f"{SPLIT_WORDS[split]} ({n}), run {model.letter}: {preds.wrong} wrong"
+        self.label = f"{SPLIT_WORDS[split]} ({n}), run {model.name}: {preds.wrong} wrong"
         canvas.text(0, 0, short(self.label, width), BOLD)
         canvas.text(1, 0, short("rows true, columns predicted", width), DIM)
         labels, keyed = class_labels(problem.class_names)
@@ -92,18 +90,18 @@ class ConfusionMatrix(RasterWidget):
         if left + cell * k > width or 3 + k > height:
             self._mix_ups(canvas, preds, problem.class_names, 2)
         else:
-            self._matrix(canvas, counts, labels, left, cell, model.colour, mono)
+            self._matrix(canvas, counts, labels, left, cell)
             if keyed:  # which number is which class, one a line while there is room
                 for i, (a, name) in enumerate(zip(labels, problem.class_names)):
                     canvas.text(4 + k + i, 0, short(f"{a} {name}", width), DIM)
         self._strips = canvas.strips(self._base())
         self.draws += 1
 
-    def _matrix(self, canvas: Canvas, counts, labels, left: int, cell: int, colour: int, mono: bool) -> None:
+    def _matrix(self, canvas: Canvas, counts, labels, left: int, cell: int) -> None:
         for j, a in enumerate(labels):
             canvas.text(2, left + j * cell, a.rjust(cell), DIM)
-        right = palette.run_style(colour, mono, bold=True)
-        wrong = Style(reverse=True, bold=True) if mono else Style(color=MISTAKE, bold=True)
+        # not the run's colour, nor red: either would clash with some run's colour (B is red)
+        right, wrong = BOLD, Style(reverse=True, bold=True)
         for i, a in enumerate(labels):
             row = 3 + i
             canvas.text(row, 0, a.rjust(left - 1), DIM)

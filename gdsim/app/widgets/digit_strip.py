@@ -10,9 +10,8 @@ from __future__ import annotations
 import numpy as np
 from rich.style import Style
 
-from gdsim.app.draw import palette
 from gdsim.app.draw.canvas import Canvas
-from gdsim.app.draw.tiles import GREYS, Tiles, pair_rows
+from gdsim.app.draw.tiles import GREYS, Tiles
 from gdsim.app.runtime.data_views import SPLIT_WORDS, held_out_split, selected_model
 from gdsim.app.text import short
 from gdsim.app.widgets.raster import RasterWidget
@@ -20,9 +19,9 @@ from gdsim.engine.digits import IMAGE_SHAPE, PIXEL_MAX, images
 from gdsim.engine.predictions import split_predictions
 
 DIM, BOLD = Style(dim=True), Style(bold=True)
-MISTAKE = "#ff6b6b"
 TILE_ROWS = IMAGE_SHAPE[0] // 2 + 1  # the image (two pixel rows a cell) and its label
 TILE_COLS = IMAGE_SHAPE[1] + 1  # the image and a gap
+MONO_INK = 5  # in monochrome a pixel counts as inked from this count (of 16) on
 
 
 class DigitStrip(RasterWidget):
@@ -49,7 +48,7 @@ class DigitStrip(RasterWidget):
         model = selected_model(session)
         problem = model.problem
         if getattr(problem.data, "name", "") != "digits":
-            canvas.text(0, 0, short(f"run {model.letter} is not trained on the digits", width), DIM)
+            canvas.text(0, 0, short(f"run {model.name} is not trained on the digits", width), DIM)
             self._strips = canvas.strips(self._base())
             return
         mono = bool(getattr(self.app, "mono", False)) if self.is_attached else False
@@ -60,21 +59,21 @@ class DigitStrip(RasterWidget):
         per_row = max(1, (width + 1) // TILE_COLS)
         rows = max(0, (height - 1) // TILE_ROWS)
         fit = min(len(order), per_row * rows)
-        title = (f"{SPLIT_WORDS[split]} digits, run {model.letter}: {preds.wrong} of {len(order)} misread, "
+        title = (f"{SPLIT_WORDS[split]} digits, run {model.name}: {preds.wrong} of {len(order)} misread, "
                  f"shown first (true→read, surest first), then the least sure right ones"
                  + (f"; {fit} shown" if fit < len(order) else ""))
         canvas.text(0, 0, short(title, width), BOLD)
         tiles = Tiles(height, width)
         ramp = GREYS
         pictures = images(problem.data.x[preds.rows[order[:fit]]])
-        wrong_style = Style(reverse=True, bold=True) if mono else Style(color=MISTAKE, bold=True)
+        wrong_style = Style(reverse=True, bold=True)  # as in the confusion matrix: no run's colour
         for k in range(fit):
             i = int(order[k])
             row = 1 + (k // per_row) * TILE_ROWS
             col = (k % per_row) * TILE_COLS
             pixels = pictures[k]
-            if mono:
-                tiles.shades(row, col, pair_rows(pixels / PIXEL_MAX))
+            if mono:  # one bit a pixel: averaging two rows into a shade blurs an 8x8 digit away
+                tiles.bitmap(row, col, pixels >= MONO_INK)
             else:
                 levels = np.clip(np.rint(pixels), 0, PIXEL_MAX).astype(np.int64)
                 tiles.image(row, col, levels, ramp)

@@ -77,7 +77,8 @@ class FitView(RasterWidget):
         px, py = frame.pixels(np.column_stack([x[keep], y[keep]]))
         canvas.dots(px + 2 * LABEL_WIDTH, py + 4, Style(bold=True) if mono else Style(color="#c8c8c8"))
         drawn = []
-        for run in session.display:
+        current = session.current  # drawn last, on top: two fits that coincide still show the selected one
+        for run in [r for r in session.display if r is not current] + [current]:
             cohort, _ = session.cohort_of(int(run.rows[0]))
             if not fits_one_input(cohort.problem):
                 continue
@@ -96,7 +97,7 @@ class FitView(RasterWidget):
         title = f"training points of run {model.letter} (x across, y up) and every run's fit{step}"
         canvas.text(0, 0, short(title, width), BOLD)
         pieces = [("· points  ", DIM)]
-        for run in drawn:
+        for run in sorted(drawn, key=lambda r: r.colour):
             pieces.append((run.letter, marks.head_style(run.colour, mono)))
             pieces.append((f" {short(run.label, 24)}  ", DIM))
         marks.legend(canvas, height - 1, pieces)

@@ -110,9 +110,9 @@ class UnitView(RasterWidget):
         problem = model.problem
         row = model.cohort.params[model.index]
         if getattr(problem, "n_inputs", 0) != 2 or not hasattr(problem, "network"):
-            canvas.text(0, 0, short(f"run {model.letter} is not a network with 2 inputs", width), DIM)
+            canvas.text(0, 0, short(f"run {model.name} is not a network with 2 inputs", width), DIM)
         elif self.numbers:
-            self._weights(canvas, problem, row, model.letter)
+            self._weights(canvas, problem, row, model.name)
         else:
             self._maps(canvas, problem, row, model)
         self._strips = canvas.strips(self._base())
@@ -123,21 +123,24 @@ class UnitView(RasterWidget):
         width, height = canvas.cols, canvas.rows
         mono = bool(getattr(self.app, "mono", False)) if self.is_attached else False
         units = list(problem.network.hidden_units)
+        # the output's map keeps the inputs' aspect (a cell is twice as tall as wide), taking at
+        # most a third of the width when there are units to show beside it
+        xs, ys, _ = problem.input_grid(2)
+        aspect = (xs[-1] - xs[0]) / (ys[-1] - ys[0]) if ys[-1] > ys[0] else 1.0
         out_rows = height - 2
-        # the output's map is square on screen (cells are twice as tall as wide), at most a third
-        # of the width when there are units to show beside it
-        out_cols = min(2 * out_rows, max(12, width // 3)) if units else min(2 * out_rows, width)
+        out_cols = max(4, min(round(2 * out_rows * aspect), max(12, width // 3) if units else width))
+        out_rows = max(2, min(out_rows, round(out_cols / (2 * aspect))))
         left = width - out_cols if units else 0
         n = int(min(64, max(16, 2 * out_rows, out_cols)))
         maps = self.maps = unit_maps(problem, row, n, model.state)
         tiles = Tiles(height, width)
         self.drawn_units, self.dead = [], [int(d.sum()) for d in maps.dead]
         if units:
-            title = f"units of run {model.letter} over the inputs (x1 across, x2 up)"
+            title = f"units of run {model.name} over the inputs (x1 across, x2 up)"
             canvas.text(0, 0, short(title, max(8, left - 1)), BOLD)
             canvas.text(0, left, short("output", out_cols), BOLD)
         else:
-            title = f"run {model.letter} has no hidden layer: its output over the inputs (x1 across, x2 up)"
+            title = f"run {model.name} has no hidden layer: its output over the inputs (x1 across, x2 up)"
             canvas.text(0, 0, short(title, width), BOLD)
         if units:
             self._unit_tiles(canvas, tiles, maps, units, left - 2, height - 2, mono)
@@ -147,7 +150,7 @@ class UnitView(RasterWidget):
         backs = self._output(canvas, tiles, maps, left, out_rows, out_cols, mono)
         tiles.draw(canvas)
         self._points(canvas, problem, maps, left, out_rows, out_cols, backs, mono)
-        legend = "blue −, red + (each layer's own scale)  ✕ dead: 0 on every training point  W: weights"
+        legend = "blue −  red +  (each layer's scale)  ✕ dead: 0 at every training point  W: weights"
         canvas.text(height - 1, 0, short(legend if units else "W: weights as numbers", width), DIM)
 
     def _unit_tiles(self, canvas, tiles: Tiles, maps: UnitMaps, units, cols: int, rows: int, mono: bool) -> None:
