@@ -98,7 +98,7 @@ def run(args) -> int:
 def compute(loaded, args, at: int):
     """Build, step to `at` and compute the landscape; (Landscape, what the output says about it)."""
     from gdsim.build import build
-    from gdsim.engine import landscape
+    from gdsim.engine import landscape, landscape_runs
 
     sim = build(loaded)
     if sim.paths is None and not sim.small:
@@ -114,7 +114,7 @@ def compute(loaded, args, at: int):
         what = "has no validation split" if hasattr(problem, "n_val") else "is a surface: it has no data"
         raise UserError(f"--split val: {args.scenario} {what}; use --split train")
     try:
-        result = landscape.for_run(sim, args.kind, rows[0], other=rows[1] if len(rows) > 1 else None,
+        result = landscape_runs.for_run(sim, args.kind, rows[0], other=rows[1] if len(rows) > 1 else None,
                                    n=args.grid, span=args.span, seed=args.seed, split=args.split)
     except landscape.LandscapeError as exc:
         raise UserError(f"{args.scenario}, --kind {args.kind}: {exc}") from None

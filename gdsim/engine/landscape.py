@@ -58,6 +58,16 @@ class Landscape(NamedTuple):
     variance: float | None
     origin: tuple[int, ...]
     end: tuple[int, ...] | None = None
+    center: np.ndarray | None = None  # the grid's coordinates are center + Σ coordinate_k · directions[k]
+    directions: np.ndarray | None = None  # (1, P) for a line (b − a, from center a), (2, P) for a plane
+
+
+def project(landscape: Landscape, points: np.ndarray) -> np.ndarray:
+    """The coordinates (K, 1) or (K, 2) of the nearest points of the line or plane to `points`
+    (K, P) (least squares; for the orthonormal PCA directions simply the dot products)."""
+    d = landscape.directions
+    diffs = np.asarray(points, dtype=np.float64).reshape(-1, d.shape[1]) - landscape.center
+    return np.linalg.solve(d @ d.T, d @ diffs.T).T
 
 
 # -- evaluating many parameter vectors at once ---------------------------------------------------
@@ -185,7 +195,7 @@ def line(problem, a: np.ndarray, b: np.ndarray, *, n: int = 41, span: float = DE
             coords = (diffs @ d / dd)[:, None]
             share = _variance_share(diffs, d[None, :] / np.sqrt(dd))
             steps = _steps(path_steps, len(path))
-    return Landscape("line", split, (t,), loss, coords, steps, share, (i0,), (i1,))
+    return Landscape("line", split, (t,), loss, coords, steps, share, (i0,), (i1,), a, (b - a)[None, :])
 
 
 def pca_directions(path: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -241,7 +251,7 @@ def pca_plane(problem, path: np.ndarray, *, n: int = 41, span: float = DEFAULT_S
     center = np.asarray(path[-1], dtype=np.float64)
     loss = _plane_loss(problem, center, directions[0], directions[1], axes[0], axes[1], split, stats)
     return Landscape("pca", split, tuple(axes), loss, coords, _steps(path_steps, len(coords)), share,
-                     (zeros[1], zeros[0]))
+                     (zeros[1], zeros[0]), None, center, directions)
 
 
 def filter_normalized(problem, center: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -284,7 +294,8 @@ def random_plane(problem, center: np.ndarray, *, n: int = 41, span: float = DEFA
         coords = np.linalg.lstsq(basis.T, diffs.T, rcond=None)[0].T  # the plane's nearest points
         share = _variance_share(diffs, np.linalg.qr(basis.T)[0].T)
         steps = _steps(path_steps, len(path))
-    return Landscape("random", split, (axis, axis), loss, coords, steps, share, (zero, zero))
+    return Landscape("random", split, (axis, axis), loss, coords, steps, share, (zero, zero), None, center,
+                     np.stack([d1, d2]))
 
 
 def _variance_share(diffs: np.ndarray, orthonormal: np.ndarray) -> float | None:
@@ -301,100 +312,3 @@ def _steps(steps, count: int) -> np.ndarray:
     if steps is None:
         return np.arange(count, dtype=np.int64)
     return np.asarray(steps, dtype=np.int64)
-
-
-# -- from a simulation ---------------------------------------------------------------------------
-class RunPath(NamedTuple):
-    """A run's recorded parameters: steps (K,), params (K, P), batch norm statistics (or None)."""
-
-    steps: np.ndarray
-    params: np.ndarray
-    stats: NormStats | None
-
-
-def run_path(sim, row: int, upto: int | None = None) -> RunPath:
-    """Run `row`'s recorded path up to step `upto` (default: now), ending at the live parameters
-    when `upto` is the current step. Surfaces record every point in the history; networks keep
-    `sim.paths` (see gdsim.engine.simulation.PATH_RECORDS)."""
-    upto = sim.step_count if upto is None else int(upto)
-    cohort, index = _cohort_of(sim, row)
-    width = cohort.n_params
-    steps = np.zeros(0, dtype=np.int64)
-    params = np.zeros((0, width))
-    mean = var = None
-    record, slot = sim.history, row
-    paths = getattr(sim, "paths", None)
-    if paths is not None:
-        hits = np.flatnonzero(sim.path_rows == row)
-        record, slot = (paths, int(hits[0])) if len(hits) else (None, None)
-    if record is not None and "params" in record.fields:
-        all_steps, values = record.series("params")
-        keep = all_steps <= upto
-        steps, params = np.array(all_steps[keep]), np.array(values[keep, slot, :width])
-        if "norm_mean" in record.fields and cohort.problem_state is not None:
-            units = cohort.problem_state.mean.shape[1]
-            mean = np.array(record.series("norm_mean")[1][keep, slot, :units])
-            var = np.array(record.series("norm_var")[1][keep, slot, :units])
-    if upto >= sim.step_count and (len(steps) == 0 or steps[-1] != sim.step_count):
-        steps = np.append(steps, sim.step_count)
-        params = np.concatenate([params, cohort.params[index][None]])
-        if cohort.problem_state is not None:
-            mean = np.zeros((0, cohort.problem_state.mean.shape[1])) if mean is None else mean
-            var = np.zeros((0, cohort.problem_state.var.shape[1])) if var is None else var
-            mean = np.concatenate([mean, cohort.problem_state.mean[index][None]])
-            var = np.concatenate([var, cohort.problem_state.var[index][None]])
-    finite = np.isfinite(params).all(axis=1)
-    stats = None if mean is None else NormStats(mean[finite], var[finite])
-    return RunPath(steps[finite], params[finite], stats)
-
-
-def _cohort_of(sim, row: int):
-    for cohort in sim.cohorts:
-        hits = np.flatnonzero(cohort.rows == row)
-        if len(hits):
-            return cohort, int(hits[0])
-    raise LandscapeError(f"no run number {row}")
-
-
-def _point_stats(path: RunPath, k: int) -> NormStats | None:
-    return None if path.stats is None else NormStats(path.stats.mean[k], path.stats.var[k])
-
-
-def for_run(sim, kind: str, row: int, *, other: int | None = None, n: int = 41, span: float | None = None,
-            seed: int = 0, split: str = "train", upto: int | None = None) -> Landscape:
-    """The landscape of `kind` for run `row` at step `upto` (default now): the line from its start
-    (or, with `other`, from its point to run `other`'s), the plane through its path, or a random
-    plane through its point. Runs must share the problem (the same model on the same data)."""
-    if kind not in KINDS:
-        raise LandscapeError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    span = DEFAULT_SPAN[kind] if span is None else float(span)
-    if not np.isfinite(span) or span < 0:
-        raise LandscapeError(f"span must be a number >= 0, got {span!r}")
-    problem = _cohort_of(sim, row)[0].problem
-    path = run_path(sim, row, upto)
-    if len(path.params) == 0:
-        raise LandscapeError("this run has no finite recorded parameters")
-    last = len(path.params) - 1
-    if kind == "line":
-        if other is None:
-            return line(problem, path.params[0], path.params[last], n=n, span=span, split=split,
-                        stats_a=_point_stats(path, 0), stats_b=_point_stats(path, last),
-                        path=path.params, path_steps=path.steps)
-        other_problem = _cohort_of(sim, other)[0].problem
-        if other_problem is not problem and _shape(other_problem) != _shape(problem):
-            raise LandscapeError("the two runs have different models or data: no line joins them")
-        to = run_path(sim, other, upto)
-        if len(to.params) == 0:
-            raise LandscapeError("the other run has no finite recorded parameters")
-        return line(problem, path.params[last], to.params[-1], n=n, span=span, split=split,
-                    stats_a=_point_stats(path, last), stats_b=_point_stats(to, len(to.params) - 1))
-    if kind == "pca":
-        return pca_plane(problem, path.params, n=n, span=span, split=split,
-                         stats=_point_stats(path, last), path_steps=path.steps)
-    return random_plane(problem, path.params[last], n=n, span=span, seed=seed, split=split,
-                        stats=_point_stats(path, last), path=path.params, path_steps=path.steps)
-
-
-def _shape(problem) -> tuple:
-    return (problem.n_params, getattr(problem, "description", repr(problem)),
-            getattr(problem, "n_train", None))

@@ -11,6 +11,7 @@ import pytest
 
 from gdsim.build import build
 from gdsim.engine import landscape as L
+from gdsim.engine import landscape_runs as R
 from gdsim.engine.models import NormStats
 from gdsim.scenario.library import resolve
 from gdsim.scenario.load import load_scenario
@@ -37,7 +38,7 @@ def test_a_recorded_point_gives_exactly_its_full_batch_step_loss(name):
     sim = stepped(name, 37)
     problem = sim.cohorts[0].problem
     assert getattr(problem, "batch_size", 1) >= getattr(problem, "n_train", 1)  # full batch
-    path = L.run_path(sim, 0)
+    path = R.run_path(sim, 0)
     assert path.steps[0] == 0 and path.steps[-1] == 37
     k = 3  # some recorded step inside the path
     step = int(path.steps[k])
@@ -45,7 +46,7 @@ def test_a_recorded_point_gives_exactly_its_full_batch_step_loss(name):
     assert line.loss[line.origin[0]] == recorded_loss(sim, 0, step)
     assert line.loss[line.end[0]] == recorded_loss(sim, 0, 37) == sim.loss[0]
     for kind in ("pca", "random"):
-        plane = L.for_run(sim, kind, 0, n=21)
+        plane = R.for_run(sim, kind, 0, n=21)
         assert plane.loss[plane.origin] == sim.loss[0], kind
 
 
@@ -55,20 +56,20 @@ def test_batch_norm_points_give_exactly_the_eval_mode_loss_with_their_recorded_s
     DatasetProblem.evaluate computes there: the same code, bit for bit."""
     sim = stepped("batch-norm", 40)
     row = sim.n_runs - 1
-    cohort, i = L._cohort_of(sim, row)
+    cohort, i = R._cohort_of(sim, row)
     problem = cohort.problem
     assert problem.batch_norm
-    path = L.run_path(sim, row)
+    path = R.run_path(sim, row)
     assert path.stats is not None and len(path.stats.mean) == len(path.params)
     for k in (0, len(path.params) // 2, len(path.params) - 1):
         stats = NormStats(path.stats.mean[k : k + 1], path.stats.var[k : k + 1])
         expected = problem.evaluate(path.params[k : k + 1], "train", stats)["loss"][0]
-        line = L.line(problem, path.params[k], path.params[-1], stats_a=L._point_stats(path, k),
-                      stats_b=L._point_stats(path, len(path.params) - 1))
+        line = L.line(problem, path.params[k], path.params[-1], stats_a=R._point_stats(path, k),
+                      stats_b=R._point_stats(path, len(path.params) - 1))
         assert line.loss[line.origin[0]] == expected
     assert np.array_equal(path.stats.mean[-1], cohort.problem_state.mean[i])
     fresh = build(load_scenario(resolve("batch-norm")))  # step 0's statistics: after the first forward pass
-    start_cohort, j = L._cohort_of(fresh, row)
+    start_cohort, j = R._cohort_of(fresh, row)
     assert np.array_equal(path.stats.mean[0], start_cohort.problem_state.mean[j])
 
 
@@ -166,7 +167,7 @@ def test_filter_normalized_directions_match_each_units_weight_norm_and_skip_bias
 
 def test_batch_norm_gammas_get_no_direction():
     sim = stepped("batch-norm", 5)
-    cohort, i = L._cohort_of(sim, sim.n_runs - 1)
+    cohort, i = R._cohort_of(sim, sim.n_runs - 1)
     problem = cohort.problem
     d1, _ = L.random_directions(problem, cohort.params[i], seed=0)
     for a, b in problem.network.layout.gamma_slices:
@@ -180,8 +181,8 @@ def test_seeds_reproduce_and_differ():
     first = L.random_directions(problem, centre, seed=7)
     assert np.array_equal(first, L.random_directions(problem, centre, seed=7))
     assert not np.array_equal(first, L.random_directions(problem, centre, seed=8))
-    a = L.for_run(sim, "random", 0, n=11, seed=7)
-    b = L.for_run(sim, "random", 0, n=11, seed=7)
+    a = R.for_run(sim, "random", 0, n=11, seed=7)
+    b = R.for_run(sim, "random", 0, n=11, seed=7)
     assert np.array_equal(a.loss, b.loss)
 
 
@@ -206,6 +207,6 @@ def test_the_path_records_the_parameters_the_run_had():
     for _ in range(5):
         sim.step()
         params.append(sim.cohorts[0].params[0].copy())
-    path = L.run_path(sim, 0)
+    path = R.run_path(sim, 0)
     assert path.steps.tolist() == [0, 1, 2, 3, 4, 5]
     assert np.array_equal(path.params, np.array(params))
