@@ -15,8 +15,9 @@ forward pass (blocks of rows keep memory bounded; a 41x41 plane is 1,681 rows).
 - random: the plane through a point along two seeded Gaussian directions with filter-wise
   normalization (Li et al. 2018, §4, and their net_plotter.py): for a fully connected layer a
   "filter" is one unit's incoming weights, and each is scaled to the norm of the same unit's
-  weights; biases and batch norm's γ get no direction (their `--xignore biasbn`). A surface has
-  no filters: its directions are unit vectors.
+  weights; biases and batch norm's γ get no direction (their `--xignore biasbn`), except in a
+  model without hidden layers, where the bias is part of its unit's filter. A surface has no
+  filters: its directions are unit vectors.
 
 Values: on "train", the objective the optimizer minimizes (data loss plus the l1/l2 penalty, as
 the recorded step loss of a full-batch run); on "val", the data loss alone (as `evaluate`). A
@@ -262,11 +263,15 @@ def filter_normalized(problem, center: np.ndarray, rng: np.random.Generator) -> 
         return d / np.linalg.norm(d)
     layout = problem.network.layout
     out = np.zeros_like(d)  # biases and batch norm's γ stay 0
+    # Without hidden layers (linear, logistic, softmax regression) the bias joins its unit's
+    # filter: with the bias left out, a one-input line's two directions would be parallel.
+    with_bias = problem.network.n_hidden == 0
     for s in layout.layers:
-        w = center[s.start : s.bias].reshape(s.fan_in, s.fan_out)  # column j: unit j's incoming weights
-        dw = d[s.start : s.bias].reshape(s.fan_in, s.fan_out)
+        end, rows = (s.end, s.fan_in + 1) if with_bias else (s.bias, s.fan_in)
+        w = center[s.start : end].reshape(rows, s.fan_out)  # column j: unit j's incoming weights
+        dw = d[s.start : end].reshape(rows, s.fan_out)
         scale = np.linalg.norm(w, axis=0) / (np.linalg.norm(dw, axis=0) + FILTER_EPS)
-        out[s.start : s.bias] = (dw * scale).ravel()
+        out[s.start : end] = (dw * scale).ravel()
     return out
 
 

@@ -15,7 +15,7 @@ from textual.worker import get_current_worker
 
 from gdsim.app.runtime.session import Session
 
-PANEL_IDS = ("map-inline", "map-full", "side-lesson", "tab-lesson-panel", "maths", "data")
+PANEL_IDS = ("map-inline", "map-full", "landscape-map", "side-lesson", "tab-lesson-panel", "maths", "data")
 KEPT = ("status", "verdicts", "notices")  # stay with a full-screen panel: the step, the verdicts, what happened
 TAB_PANEL = {"tab-map": "map-full", "tab-lesson": "tab-lesson-panel", "tab-maths": "maths", "tab-data": "data"}
 

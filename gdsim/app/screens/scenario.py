@@ -33,6 +33,7 @@ from gdsim.app.widgets.curve_plot import CurvePlot
 from gdsim.app.widgets.data_panel import DataPanel
 from gdsim.app.widgets.histogram import LossHistogram
 from gdsim.app.widgets.key_footer import KeyFooter
+from gdsim.app.widgets.landscape_map import LandscapeMap, has_landscape
 from gdsim.app.widgets.lesson_panel import LessonPanel
 from gdsim.app.widgets.maths_panel import MathsPanel
 from gdsim.app.widgets.notice_bar import NoticeBar
@@ -114,7 +115,9 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
         Binding("v", "velocity_view", "Velocity parts", show=False),
         Binding("g", "map_arrows", "Map: gradient/velocity arrows", show=False),
         Binding("z", "map_zoom", "Map: the whole surface / back to the runs", show=False),
-        Binding("V", "map_points", "Map: validation/test points", show=False),
+        Binding("V", "map_points", "Map: validation/test points; landscape: train/validation loss", show=False),
+        Binding("K", "map_kind", "Map: kind (own map, loss line, PCA plane, random plane)", show=False),
+        Binding("R", "map_again", "Map: compute the landscape again at the shown step", show=False),
         Binding("1", "tab('tab-plots')", "Plots tab", show=False),
         Binding("2", "tab('tab-map')", "Map tab", show=False),
         Binding("3", "tab('tab-lesson')", "Lesson tab", show=False),
@@ -206,6 +209,7 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
         self._notices = self.query_one(NoticeBar)
         self._plots = list(self.query(CurvePlot))
         self._maps = list(self.query(SurfaceMap))
+        self._landscapes: list[LandscapeMap] = []  # mounted with the Map tab
         self._histogram = self.query_one(LossHistogram)
         self._weights = self.query_one(WeightsPanel)
         self._maths: MathsPanel | None = None  # the tabs' contents come when first opened
@@ -248,7 +252,9 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
         has_map = map_kind(self.session) is not None
         inline = has_map and width >= WIDE_MAP
         _show(self.query_one("#map-inline"), inline)
-        for tab, wanted in (("tab-lesson", width < NARROW), ("tab-map", has_map and not inline),
+        # a model on data also has loss landscapes (widgets/landscape_map.py): always a Map tab
+        map_tab = (has_map and not inline) or has_landscape(self.session)
+        for tab, wanted in (("tab-lesson", width < NARROW), ("tab-map", map_tab),
                             ("tab-data", bool(data_views(self.session)))):
             if tabs.get_tab(tab).display != wanted:
                 (tabs.show_tab if wanted else tabs.hide_tab)(tab)
@@ -303,9 +309,15 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
         if pane.children:
             return
         if pane.id == "tab-map":
-            surface = SurfaceMap(self.session, id="map-full")
-            await pane.mount(surface)
-            self._maps.append(surface)
+            if map_kind(self.session) is not None:
+                surface = SurfaceMap(self.session, id="map-full")
+                await pane.mount(surface)
+                self._maps.append(surface)
+            if has_landscape(self.session):
+                land = LandscapeMap(self.session, id="landscape-map")
+                await pane.mount(land)
+                self._landscapes.append(land)
+            self.apply_map_kind()
         elif pane.id == "tab-lesson":
             hidden = self.flow is not None and self.flow.phase != "revealed"
             await pane.mount(LessonPanel(self.session.loaded, lesson=self.lesson_text(), tips=not hidden,
@@ -383,6 +395,9 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
             for surface in self._maps:
                 if shown(surface):
                     surface.show(session, options)
+            for land in self._landscapes:
+                if shown(land):
+                    land.show(session, self.landscape_options)
             histogram = self._histogram
             if shown(histogram):
                 ensembles = [run for run in session.display if run.ensemble]
