@@ -72,9 +72,9 @@ def test_random_csv_has_every_grid_point_and_seeds_reproduce(capsys):
 
 def test_line_between_two_runs_and_plot_formats(capsys):
     status, out, err = run_cli(["landscape", "overfitting", "--kind", "line", "--run", "no cure",
-                                "--run", "early stopping", "--at", "50", "--format", "plot"], capsys)
+                                "--run", "L2", "--at", "200", "--format", "plot"], capsys)
     assert status == 0, err
-    assert 'line from run "no cure" (t = 0) to run "early stopping" (t = 1)' in out
+    assert 'line from run "no cure" (t = 0) to run "L2" (t = 1)' in out
     assert "loss along the line" in out
     status, out, err = run_cli(["landscape", "batch-norm", "--kind", "pca", "--at", "60", "--grid", "15",
                                 "--format", "plot"], capsys)
@@ -132,3 +132,10 @@ def test_a_path_that_has_not_moved_and_a_missing_validation_split(capsys):
     assert status == 2 and "--kind pca" in err and "at least two recorded points" in err
     status, _, err = run_cli(["landscape", "global-minimum", "--kind", "line", "--split", "val"], capsys)
     assert status == 2 and "--split val" in err
+
+
+def test_two_runs_at_the_same_point_are_a_message(capsys):
+    # 'early stopping' is 'no cure' with patience: the same updates until it stops
+    status, _, err = run_cli(["landscape", "overfitting", "--kind", "line", "--run", "no cure",
+                              "--run", "early stopping", "--at", "50"], capsys)
+    assert status == 2 and "the two runs are at the same point" in err

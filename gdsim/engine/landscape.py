@@ -68,7 +68,7 @@ def project(landscape: Landscape, points: np.ndarray) -> np.ndarray:
     (K, P) (least squares; for the orthonormal PCA directions simply the dot products)."""
     d = landscape.directions
     diffs = np.asarray(points, dtype=np.float64).reshape(-1, d.shape[1]) - landscape.center
-    return np.linalg.solve(d @ d.T, d @ diffs.T).T
+    return (np.linalg.pinv(d @ d.T) @ (d @ diffs.T)).T  # pinv: a zero direction gives 0, not an error
 
 
 # -- evaluating many parameter vectors at once ---------------------------------------------------
@@ -179,6 +179,8 @@ def line(problem, a: np.ndarray, b: np.ndarray, *, n: int = 41, span: float = DE
          path: np.ndarray | None = None, path_steps: np.ndarray | None = None) -> Landscape:
     """The loss along θ(t) = (1 − t)·a + t·b; `path` (K, P) is projected onto the line (its t)."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if np.array_equal(a, b):
+        raise LandscapeError("the two ends are the same point (the run has not moved yet: take a step first)")
     t, i0, i1 = line_axis(n, span)
     points = (1.0 - t)[:, None] * a + t[:, None] * b
     stats = None

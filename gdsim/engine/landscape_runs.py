@@ -106,6 +106,9 @@ def for_path(problem, kind: str, path: RunPath, *, other: RunPath | None = None,
                         path=path.params, path_steps=path.steps)
         if len(other.params) == 0:
             raise LandscapeError("the other run has no finite recorded parameters")
+        if np.array_equal(path.params[last], other.params[-1]):
+            raise LandscapeError("the two runs are at the same point at this step (the same start and "
+                                 "updates so far): no line joins them")
         return line(problem, path.params[last], other.params[-1], n=n, span=span, split=split,
                     stats_a=_point_stats(path, last), stats_b=_point_stats(other, len(other.params) - 1))
     if kind == "pca":

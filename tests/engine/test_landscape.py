@@ -64,8 +64,9 @@ def test_batch_norm_points_give_exactly_the_eval_mode_loss_with_their_recorded_s
     for k in (0, len(path.params) // 2, len(path.params) - 1):
         stats = NormStats(path.stats.mean[k : k + 1], path.stats.var[k : k + 1])
         expected = problem.evaluate(path.params[k : k + 1], "train", stats)["loss"][0]
-        line = L.line(problem, path.params[k], path.params[-1], stats_a=R._point_stats(path, k),
-                      stats_b=R._point_stats(path, len(path.params) - 1))
+        other = 0 if k == len(path.params) - 1 else len(path.params) - 1
+        line = L.line(problem, path.params[k], path.params[other], stats_a=R._point_stats(path, k),
+                      stats_b=R._point_stats(path, other))
         assert line.loss[line.origin[0]] == expected
     assert np.array_equal(path.stats.mean[-1], cohort.problem_state.mean[i])
     fresh = build(load_scenario(resolve("batch-norm")))  # step 0's statistics: after the first forward pass
@@ -210,3 +211,24 @@ def test_the_path_records_the_parameters_the_run_had():
     path = R.run_path(sim, 0)
     assert path.steps.tolist() == [0, 1, 2, 3, 4, 5]
     assert np.array_equal(path.params, np.array(params))
+
+
+def test_a_line_between_equal_points_and_projection_onto_it_are_messages_not_crashes():
+    sim = build(load_scenario(resolve("overfitting")))
+    with pytest.raises(L.LandscapeError, match="not moved"):
+        R.for_run(sim, "line", 0)  # step 0: start and point are the same
+    sim.step(3)
+    result = R.for_run(sim, "line", 0, n=11)
+    coords = L.project(result, R.run_path(sim, 0).params)
+    assert coords[0, 0] == pytest.approx(0.0, abs=1e-12) and coords[-1, 0] == pytest.approx(1.0)
+
+
+def test_a_model_without_hidden_layers_keeps_its_bias_in_the_filter():
+    """With the bias left out, a one-input linear model's two random directions would be parallel."""
+    sim = stepped("mae-vs-mse", 30)
+    problem, centre = sim.cohorts[0].problem, sim.cohorts[0].params[0]
+    assert problem.network.n_hidden == 0 and problem.n_params == 2
+    d1, d2 = L.random_directions(problem, centre, seed=0)
+    assert np.linalg.norm(d1) == pytest.approx(np.linalg.norm(centre), rel=1e-9)
+    cosine = abs(d1 @ d2) / (np.linalg.norm(d1) * np.linalg.norm(d2))
+    assert cosine < 0.999

@@ -68,6 +68,7 @@ class LandscapeMap(RasterWidget):
         self._key: tuple | None = None  # what the result (or error) was computed for
         self._pending: tuple | None = None  # what the worker is computing now
         self._computed: dict = {}  # run label, step, values words of the result
+        self.computations = 0  # grids asked for (tests check that redraws alone ask for none)
         self.canvas: Canvas | None = None
         self.frame: MapFrame | None = None
 
@@ -96,6 +97,7 @@ class LandscapeMap(RasterWidget):
         cohort, _ = session.cohort_of(row)
         problem = cohort.problem
         self._pending = key
+        self.computations += 1
         try:
             if split == "val" and getattr(problem, "n_val", 0) == 0:
                 raise landscape.LandscapeError("this scenario has no validation split")
