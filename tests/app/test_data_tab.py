@@ -104,7 +104,7 @@ problem = { init = "zeros" }
 """
 
 
-async def test_unit_maps_mark_the_dead_units_and_w_shows_the_weights(tmp_path):
+async def test_unit_maps_mark_the_dead_units_and_u_shows_the_weights(tmp_path):
     app = app_from(tmp_path, UNITS)
     async with app.run_test(size=(160, 48)) as pilot:
         screen = await open_data(pilot, 50)
@@ -127,12 +127,12 @@ async def test_unit_maps_mark_the_dead_units_and_w_shows_the_weights(tmp_path):
         await pilot.pause()
         assert view.dead == [5, 4] and text(view).count("✕") >= 9
         await pilot.press("up")
-        await pilot.press("W")
+        await pilot.press("u")
         await pilot.pause()
         numbers = text(view)
         assert "layer 1 (2→5)" in numbers and "output (4→1)" in numbers
         assert f"1: {w[0][0, 0, 0]:+.2f} {w[0][0, 1, 0]:+.2f} | {b[0][0, 0]:+.2f}" in numbers
-        await pilot.press("W")
+        await pilot.press("u")
         await pilot.pause()
         assert "layer 1 (2→5)" not in text(view)
 
@@ -199,8 +199,8 @@ label = "flat"
         assert all(f"{k} {name}" in text(matrix) for k, name in enumerate(("setosa", "versicolor", "virginica")))
         problem = screen.session.sim.cohorts[0].problem
         assert matrix.predictions.confusion.sum() == problem.n_test == 23  # the test split
-        await pilot.press("W")  # no unit view: says where W works
-        assert any("W shows" in n.message for n in app._notifications)
+        await pilot.press("u")  # no unit view: says where u works
+        assert any("u shows" in n.message for n in app._notifications)
 
 
 async def test_surfaces_have_no_data_tab():

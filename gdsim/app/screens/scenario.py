@@ -123,7 +123,7 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
         Binding("3", "tab('tab-lesson')", "Lesson tab", show=False),
         Binding("4", "tab('tab-maths')", "Maths tab", show=False),
         Binding("5", "tab('tab-data')", "Data tab: units, digits, confusion, fitted lines", show=False),
-        Binding("W", "unit_weights", "Data: the selected run's weights as numbers", show=False),
+        Binding("u", "unit_weights", "Data: the selected network's weights as numbers (units)", show=False),
         Binding("f", "full_screen", "Full screen (the focused panel)", show=False),
         Binding("h", "toggle_table", "Hide/show the run table", show=False),
         Binding("left_square_bracket", "jump_event(-1)", "Previous event", key_display="[", show=False),
@@ -413,9 +413,9 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
                 self._data.show(session)
 
     def action_unit_weights(self) -> None:
-        """W: the unit view's weights as numbers, and back (the Data tab of a 2-input network)."""
+        """u: the unit view's weights as numbers, and back (the Data tab of a 2-input network)."""
         if self._data is None or not shown(self._data) or not self._data.toggle_numbers():
-            self.notify("W shows a 2-input network's weights in the Data tab (5)", markup=False)
+            self.notify("u shows a 2-input network's weights in the Data tab (5)", markup=False)
 
     def plot_data(self, plot_id: str, points: int) -> PlotData:
         """What plot `plot_id` shows now, with at most `points` points per trace."""

@@ -38,7 +38,7 @@ class DataPanel(Horizontal, can_focus=True):
             self.refresh(layout=True)
 
     def toggle_numbers(self) -> bool:
-        """W: the unit view's weights as numbers and back; False when there is no unit view."""
+        """u: the unit view's weights as numbers and back; False when there is no unit view."""
         views = self.query(UnitView)
         if not views:
             return False

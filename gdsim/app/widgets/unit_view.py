@@ -1,6 +1,6 @@
 """UnitView: what every hidden unit of the selected run's 2-input network computes, as small maps
 of the input plane, a layer per row (TensorFlow Playground's small multiples), dead units marked;
-the output's decision map beside them with the training points. W shows the weights as numbers.
+the output's decision map beside them with the training points. u shows the weights as numbers.
 
 The activations come from gdsim/engine/internals.py (unit_maps: one batched forward pass over a
 grid and the training points); this widget only samples and colours them.
@@ -86,7 +86,7 @@ class UnitView(RasterWidget):
     def __init__(self, *, id: str | None = None, classes: str | None = None):
         super().__init__(id=id, classes=classes)
         self.session = None
-        self.numbers = False  # W: the weights as numbers instead of the maps
+        self.numbers = False  # u: the weights as numbers instead of the maps
         self.maps: UnitMaps | None = None  # the last frame's (tests read them)
         self.drawn_units: list[int] = []  # maps drawn per layer
         self.dead: list[int] = []  # dead units per layer
@@ -150,8 +150,8 @@ class UnitView(RasterWidget):
         backs = self._output(canvas, tiles, maps, left, out_rows, out_cols, mono)
         tiles.draw(canvas)
         self._points(canvas, problem, maps, left, out_rows, out_cols, backs, mono)
-        legend = "blue −  red +  (each layer's scale)  ✕ dead: 0 at every training point  W: weights"
-        canvas.text(height - 1, 0, short(legend if units else "W: weights as numbers", width), DIM)
+        legend = "blue −  red +  (each layer's scale)  ✕ dead: 0 at every training point  u: weights"
+        canvas.text(height - 1, 0, short(legend if units else "u: weights as numbers", width), DIM)
 
     def _unit_tiles(self, canvas, tiles: Tiles, maps: UnitMaps, units, cols: int, rows: int, mono: bool) -> None:
         """Each hidden unit's map in the area below the title, `cols` x `rows` cells."""
@@ -223,7 +223,7 @@ class UnitView(RasterWidget):
         width, height = canvas.cols, canvas.rows
         layout = problem.network.layout
         params = np.asarray(row, dtype=np.float64).reshape(1, -1)
-        canvas.text(0, 0, short(f"weights of run {letter} (W: back to the maps): unit: incoming weights | bias",
+        canvas.text(0, 0, short(f"weights of run {letter} (u: back to the maps): unit: incoming weights | bias",
                                 width), BOLD)
         line = 1
         for i, (w, b) in enumerate(zip(layout.weights(params), layout.biases(params))):
