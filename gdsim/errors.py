@@ -7,3 +7,25 @@ class UserError(Exception):
     # Where to read more, added to the message by the command line (e.g. the scenario format's
     # reference for a scenario file's errors); None: the message says it all.
     see: str | None = None
+
+
+# The exit status of a gdsim that ran out of memory (a served session's memory limit, most likely;
+# 12 is ENOMEM): the SSH server turns it into one line for the participant, never a traceback.
+MEMORY_EXIT = 12
+
+
+def ran_out_of_memory(error: BaseException | None) -> bool:
+    """True when `error`, or what caused it (a worker's failure, an exception while handling
+    another), is a MemoryError."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, MemoryError):
+            return True
+        seen.add(id(error))
+        inner = getattr(error, "error", None)  # Textual's WorkerFailed keeps the worker's error here
+        error = inner if isinstance(inner, BaseException) else (error.__cause__ or error.__context__)
+    return False
+
+
+def memory_message(served: bool) -> str:
+    return "this session ran out of its memory limit" if served else "gdsim ran out of memory"

@@ -146,3 +146,18 @@ def test_generator_keys_refused_for_fixed_data_sets(tmp_path, capsys):
     scenario.write_text(scenario.read_text().replace("samples = 50\n", ""))
     status, out, _ = run_cli(["run", str(scenario), "--format", "summary"], capsys)
     assert status == 0 and "validation: loss" in out and "accuracy" in out
+
+
+def test_out_of_memory_is_one_line_and_its_own_exit_status(monkeypatch, capsys):
+    from gdsim import cli
+    from gdsim.errors import MEMORY_EXIT
+
+    def allocate():
+        raise MemoryError()
+
+    monkeypatch.delenv("GDSIM_SERVED", raising=False)
+    assert cli._guard(allocate) == MEMORY_EXIT
+    assert capsys.readouterr().err == "gdsim: gdsim ran out of memory\n"
+    monkeypatch.setenv("GDSIM_SERVED", "1")  # served: the SSH server tells the participant, once
+    assert cli._guard(allocate) == MEMORY_EXIT
+    assert capsys.readouterr().err == ""

@@ -21,7 +21,7 @@ from textual.theme import Theme
 from gdsim.app.messages import OpenScenario
 from gdsim.app.draw.palette import MONO_THEME
 from gdsim.app.text import clean
-from gdsim.errors import UserError
+from gdsim.errors import MEMORY_EXIT, UserError, memory_message, ran_out_of_memory
 from gdsim.scenario.library import resolve, served
 from gdsim.scenario.load import LoadedScenario, load_scenario
 
@@ -111,6 +111,26 @@ class GdsimApp(App):
         self.register_theme(MONO)
         if self.no_color:
             self.theme = MONO_THEME
+
+    def open_url(self, url: str, *, new_tab: bool = True) -> None:
+        """Never open a link. Textual would start a web browser, and with no display a console one
+        (w3m, lynx) on the learner's terminal, as the presenter's user when served: a link in a
+        scenario file must not start a program. The URL is shown instead, to copy by hand."""
+        self.notify(clean(url, keep_newlines=False), title="link (not opened)", markup=False, timeout=8)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Out of memory (a served session's limit, usually): one line and exit status MEMORY_EXIT,
+        never Textual's traceback with its paths and local variables."""
+        if not ran_out_of_memory(error):
+            super()._handle_exception(error)
+            return
+        self._return_code = MEMORY_EXIT
+        if self._exception is None:  # a test's pilot re-raises it
+            self._exception = error
+            self._exception_event.set()
+        if not served():  # served: the server tells the participant, once
+            self._exit_renderables.append(f"gdsim: {memory_message(False)}")
+        self._close_messages_no_wait()
 
     @property
     def mono(self) -> bool:

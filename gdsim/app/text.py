@@ -28,3 +28,27 @@ def short(value: object, width: int) -> str:
     """One cleaned line, cut to `width` characters with an ellipsis."""
     text = clean(value, keep_newlines=False)
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+# [text](url "title") and ![alt](url), outside code; <https://...> autolinks.
+_LINK = re.compile(r"(!?)\[([^\]\n]*)\]\(\s*<?([^\s()<>]*)>?(?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\)")
+_AUTOLINK = re.compile(r"<((?:https?|ftp|mailto|file):[^\s<>]*)>", re.IGNORECASE)
+_REFERENCE = re.compile(r"^( {0,3})\[([^\]\n]+)\]:[ \t]*<?([^\s<>]+)>?.*$", re.MULTILINE)
+_CODE = re.compile(r"(```.*?```|~~~.*?~~~|`[^`\n]*`)", re.DOTALL)
+
+
+def inert_links(markdown: str) -> str:
+    """Markdown whose links are plain text: `[text](url)` becomes `text (url)`, an autolink its
+    URL, with the URL in a code span so that nothing makes it a link again. Code is left alone."""
+    def unlink(match: re.Match) -> str:
+        image, text, url = match.groups()
+        shown = f"`{url.replace('`', '')}`" if url else ""
+        label = f"image: {text}" if image else text
+        return f"{label} ({shown})" if shown and label else (label or shown)
+
+    parts = _CODE.split(markdown)
+    for i in range(0, len(parts), 2):  # the even parts are outside code
+        # A reference definition shown as text: the links using it stay as they were typed.
+        parts[i] = _REFERENCE.sub(lambda m: f"{m.group(1)}\\[{m.group(2)}\\]: `{m.group(3)}`", parts[i])
+        parts[i] = _AUTOLINK.sub(lambda m: f"`{m.group(1).replace('`', '')}`", _LINK.sub(unlink, parts[i]))
+    return "".join(parts)

@@ -100,6 +100,10 @@ def run_ssh(args: argparse.Namespace) -> int:
         authorized_keys=readable_file(args.authorized_keys, "--authorized-keys") if args.authorized_keys else None,
         password_file=readable_file(args.password_file, "--password-file") if args.password_file else None,
         max_sessions=parse_count(args.max_sessions, "--max-sessions"),
+        sessions_per_connection=parse_count(args.sessions_per_connection, "--sessions-per-connection"),
+        sessions_per_client=(None if args.sessions_per_client.lower() in OFF
+                             else parse_count(args.sessions_per_client, "--sessions-per-client")),
+        max_pending_per_address=parse_count(args.max_pending_per_address, "--max-pending-per-address"),
         idle_timeout=parse_duration(args.idle_timeout, "--idle-timeout"),
         login_timeout=login if login else 60.0,
         scenario=args.scenario,
@@ -168,6 +172,14 @@ def register(subparsers) -> None:
     auth.add_argument("--password-file", metavar="FILE",
                       help="workshop password hash made by `gdsim serve hash-password FILE`")
     ssh.add_argument("--max-sessions", default="40", metavar="N", help="participants at once (default 40)")
+    ssh.add_argument("--sessions-per-connection", default="1", metavar="N",
+                     help="gdsim sessions one SSH connection may hold (default 1; an OpenSSH "
+                     "ControlMaster shares one connection between many `ssh` commands)")
+    ssh.add_argument("--sessions-per-client", default="off", metavar="N",
+                     help="gdsim sessions one key (key login) or one address (password) may hold "
+                     "(default off: a shared key or a room behind one NAT address would be locked out)")
+    ssh.add_argument("--max-pending-per-address", default="10", metavar="N",
+                     help="connections still logging in from one address (default 10)")
     ssh.add_argument("--idle-timeout", default="15m", metavar="DURATION",
                      help="close a session after this long without a key press (default 15m)")
     ssh.add_argument("--login-timeout", default="60s", metavar="DURATION",

@@ -4,15 +4,13 @@ Thirty participants on a two-core machine, each running a scenario flat out, wou
 more CPU than there is, and every key press would then wait behind everyone else's frames. The
 server therefore tells its app processes how much of a core each may use: USABLE of the machine's
 cores divided by the sessions now live. It is written to a small file (atomically, in a private
-directory the server owns and removes) that every app re-reads about once a second
+directory the server owns and removes: rundir.py) that every app re-reads about once a second
 (gdsim/app/runtime/pacing.py), so the share grows when people leave and shrinks as the room fills.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from gdsim.app.runtime.pacing import usable_cores
@@ -25,12 +23,12 @@ def share_for(sessions: int, cores: int) -> float:
 
 
 class CpuShares:
-    """The published share; `publish(n)` after every session start and end, `close()` at shutdown."""
+    """The published share, a file in the server's run directory; `publish(n)` after every
+    session start and end."""
 
-    def __init__(self, cores: int | None = None) -> None:
+    def __init__(self, directory: Path, cores: int | None = None) -> None:
         self.cores = cores or usable_cores()
-        self._dir = Path(tempfile.mkdtemp(prefix="gdsim-serve-"))  # mode 0700
-        self.path = self._dir / "cpu-share"
+        self.path = Path(directory) / "cpu-share"
         self.share = share_for(0, self.cores)
         self.publish(0)
 
@@ -41,9 +39,5 @@ class CpuShares:
             tmp.write_text(f"{self.share:.4f}\n", encoding="ascii")
             os.chmod(tmp, 0o644)
             os.replace(tmp, self.path)  # readers see the old or the new value, never half of one
-            os.chmod(self._dir, 0o755)  # the apps may run as the same user only, but must read it
         except OSError:
             pass  # the apps keep the last share they read; serving must not stop over this
-
-    def close(self) -> None:
-        shutil.rmtree(self._dir, ignore_errors=True)

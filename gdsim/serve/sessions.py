@@ -19,6 +19,7 @@ from pathlib import Path
 import asyncssh
 
 from gdsim.app.runtime.pacing import SHARE_FILE_ENV
+from gdsim.errors import MEMORY_EXIT
 from gdsim.serve.cpu_share import CpuShares
 from gdsim.serve.pty_process import (
     PtyProcess,
@@ -55,20 +56,33 @@ class SessionSettings:
 
 
 class SessionRegistry:
-    """The live sessions of a server and the cap on how many may run at once."""
+    """The live sessions of a server and the caps on how many may run at once: in all, per SSH
+    connection, and per client (the key that logged in, else the source address)."""
 
-    def __init__(self, max_sessions: int, shares: CpuShares | None = None) -> None:
+    def __init__(self, max_sessions: int, shares: CpuShares | None = None, *,
+                 per_connection: int | None = None, per_client: int | None = None) -> None:
         self.max_sessions = max_sessions
+        self.per_connection = per_connection
+        self.per_client = per_client
         self.live: set[GdsimSession] = set()
         self.shares = shares
 
-    def try_add(self, session: GdsimSession) -> bool:
+    def try_add(self, session: GdsimSession) -> str | None:
+        """Give `session` a seat; or say, in a line for the participant, why not."""
         if len(self.live) >= self.max_sessions:
-            return False
+            return (f"Sorry, the workshop is full ({self.max_sessions} participants are connected). "
+                    "Please try again in a little while.")
+        if self.per_connection and session.connection is not None and sum(
+                s.connection is session.connection for s in self.live) >= self.per_connection:
+            return (f"One SSH connection may hold {self.per_connection} gdsim session(s) here; this one "
+                    "already does. Start another `ssh` (without connection sharing: -S none) for another.")
+        if self.per_client and sum(s.client == session.client for s in self.live) >= self.per_client:
+            return (f"Your login already holds {self.per_client} gdsim session(s), the most one "
+                    "participant may have here. Close one to open another.")
         self.live.add(session)
         if self.shares is not None:
             self.shares.publish(len(self.live))
-        return True
+        return None
 
     def remove(self, session: GdsimSession) -> None:
         if session in self.live:
@@ -111,9 +125,12 @@ def child_environment(settings: SessionSettings, term: str, client_env: dict[str
 class GdsimSession(asyncssh.SSHServerSession):
     """Serves one participant; asyncssh calls these methods as the client's requests arrive."""
 
-    def __init__(self, settings: SessionSettings, registry: SessionRegistry) -> None:
+    def __init__(self, settings: SessionSettings, registry: SessionRegistry, *,
+                 connection: object | None = None, client: str = "?") -> None:
         self._settings = settings
         self._registry = registry
+        self.connection = connection  # the SSH connection it came on (for the per-connection cap)
+        self.client = client  # the key that logged in, else the source address
         self._chan: asyncssh.SSHServerChannel | None = None
         self._pty: PtyProcess | None = None
         self._task: asyncio.Task | None = None
@@ -160,12 +177,10 @@ class GdsimSession(asyncssh.SSHServerSession):
         if chan.get_terminal_type() is None:
             self._refuse(b"gdsim is an interactive terminal app: connect with plain `ssh` (or `ssh -t`).\r\n")
             return
-        if not self._registry.try_add(self):
-            log.info("%s: refused, session cap of %d reached", self.peer, self._registry.max_sessions)
-            self._refuse(
-                f"Sorry, the workshop is full ({self._registry.max_sessions} participants are "
-                "connected). Please try again in a little while.\r\n".encode()
-            )
+        refusal = self._registry.try_add(self)
+        if refusal is not None:
+            log.info("%s: refused a session: %s", self.peer, refusal)
+            self._refuse(f"{refusal}\r\n".encode())
             return
         self._task = asyncio.get_running_loop().create_task(self._run())
 
@@ -215,8 +230,8 @@ class GdsimSession(asyncssh.SSHServerSession):
         chan = self._chan
         if chan is None or chan.is_closing():
             return
-        if self._reason is None and status < 0:
-            self._reason = _signal_reason(-status)
+        if self._reason is None:
+            self._reason = _status_reason(status)
         if self._reason is not None or status != 0:
             chan.write(TERMINAL_RESET)
         if self._reason is not None:
@@ -286,6 +301,15 @@ class GdsimSession(asyncssh.SSHServerSession):
             self.end(f"no key was pressed for {format_duration(timeout)}; reconnect any time")
         else:
             self._arm_idle_timer()
+
+
+def _status_reason(status: int) -> str | None:
+    """Why the app ended, in a line for the participant (None: it quit normally)."""
+    if status < 0:
+        return _signal_reason(-status)
+    if status == MEMORY_EXIT:
+        return "this session ran out of its memory limit"
+    return None
 
 
 def _signal_reason(signum: int) -> str:

@@ -20,8 +20,9 @@ from typing import TextIO
 import asyncssh
 
 from gdsim.errors import UserError
-from gdsim.serve import auth
+from gdsim.serve import auth, rundir
 from gdsim.serve.cpu_share import CpuShares
+from gdsim.serve.door import Door, DoorLimits
 from gdsim.serve.pty_process import ResourceLimits, precompile
 from gdsim.serve.sessions import GdsimSession, SessionRegistry, SessionSettings, format_duration
 from gdsim.words import plural
@@ -51,7 +52,25 @@ class SSHServerConfig:
     extra_env: dict[str, str] = field(default_factory=dict)
     auth_failure_delay: float = 1.0  # slows password guessing without blocking anyone else
     max_auth_failures: int = 6  # per connection, then it is dropped
+    # Per source address, across connections: free wrong passwords, then a doubling wait (door.py).
+    free_failures: int = 3
+    backoff_base: float = 1.0
+    max_pending_per_address: int = 10  # connections still logging in from one address
+    sessions_per_connection: int = 1  # a multiplexed OpenSSH master must not take every seat
+    sessions_per_client: int | None = None  # per key (key login) or address (otherwise); None: no limit
     keepalive_interval: float = 30.0  # finds clients whose network vanished without a goodbye
+
+    def door_limits(self) -> DoorLimits:
+        """The door's limits: connections still logging in may use all but a reserve of
+        max_sessions of the connection limit, which only logged-in connections can use."""
+        total = 2 * self.max_sessions + 10
+        return DoorLimits(
+            max_connections=total,
+            max_pending=max(self.max_pending_per_address, total - self.max_sessions),
+            max_pending_per_address=self.max_pending_per_address,
+            free_failures=self.free_failures,
+            backoff_base=self.backoff_base,
+        )
 
     def app_command(self) -> list[str]:
         command = list(self.command or DEFAULT_COMMAND)
@@ -67,8 +86,12 @@ class SSHServerConfig:
         """Refuse settings that are wrong or unsafe, with a message naming the option."""
         if not 0 <= self.port <= 65535:
             raise UserError(f"--port must be between 1 and 65535, got {self.port}")
-        if self.max_sessions < 1:
-            raise UserError(f"--max-sessions must be at least 1, got {self.max_sessions}")
+        for option, value in (("--max-sessions", self.max_sessions),
+                              ("--sessions-per-connection", self.sessions_per_connection),
+                              ("--sessions-per-client", self.sessions_per_client or 1),
+                              ("--max-pending-per-address", self.max_pending_per_address)):
+            if value < 1:
+                raise UserError(f"{option} must be at least 1, got {value}")
         if self.idle_timeout is not None and self.idle_timeout < 0:
             raise UserError("--idle-timeout must not be negative")
         if self.login_timeout <= 0:
@@ -112,7 +135,9 @@ class _ServerState:
         self.authorized_keys = (
             auth.load_authorized_keys(config.authorized_keys) if config.authorized_keys else None
         )
-        self.shares = CpuShares()  # created last: nothing above may fail and leave its directory behind
+        # Created last: nothing above may fail and leave the directory behind.
+        self.run_dir = rundir.create()
+        self.shares = CpuShares(self.run_dir)
         self.settings = SessionSettings(
             command=config.app_command(),
             limits=config.limits,
@@ -121,10 +146,11 @@ class _ServerState:
             extra_env=dict(config.extra_env),
             cpu_share_file=self.shares.path,
         )
-        self.registry = SessionRegistry(config.max_sessions, self.shares)
-        self.connections = 0
-        # Connections still logging in also cost memory; beyond this many they are dropped at once.
-        self.max_connections = 2 * config.max_sessions + 10
+        self.registry = SessionRegistry(
+            config.max_sessions, self.shares,
+            per_connection=config.sessions_per_connection, per_client=config.sessions_per_client,
+        )
+        self.door = Door(config.door_limits())
 
 
 class _Connection(asyncssh.SSHServer):
@@ -134,19 +160,49 @@ class _Connection(asyncssh.SSHServer):
         self._state = state
         self._conn: asyncssh.SSHServerConnection | None = None
         self._failures = 0
+        self._address = "?"
+        self._logged_in = False
+        self._client = "?"  # who logged in: the key's fingerprint, else the source address
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._conn = conn
-        self._state.connections += 1
-        if self._state.connections > self._state.max_connections:
-            log.warning("too many connections (%d); dropping one", self._state.connections)
-            conn.close()
+        peer = conn.get_extra_info("peername")
+        self._address = self._client = str(peer[0]) if peer else "?"
+        admitted, drop = self._state.door.arrive(conn, self._address)
+        loop = asyncio.get_running_loop()
+        for silent in drop:
+            log.info("%s: dropped a connection that never spoke, to make room", self._address)
+            loop.call_soon(silent.disconnect, asyncssh.DISC_TOO_MANY_CONNECTIONS,
+                           "dropped: it sent nothing while others waited")
+        if not admitted:
+            log.warning("%s: refused a connection, too many are logging in", self._address)
+            # After asyncssh sends the version line (right after this returns): a client then
+            # shows the reason instead of a bare connection reset.
+            loop.call_soon(conn.disconnect, asyncssh.DISC_TOO_MANY_CONNECTIONS,
+                           "too many connections are logging in from your address; try again shortly")
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._state.connections -= 1
+        if self._conn is not None:
+            self._state.door.leave(self._conn, self._logged_in)
+
+    def auth_completed(self) -> None:
+        self._logged_in = True
+        if self._conn is not None:
+            self._state.door.logged_in_now(self._conn)
 
     def begin_auth(self, username: str) -> bool:
         return self._state.config.auth_mode != "none"
+
+    def public_key_auth_supported(self) -> bool:
+        return self._state.authorized_keys is not None
+
+    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        keys = self._state.authorized_keys
+        if keys is None or keys.validate(key, self._address, self._address) is None:
+            return False
+        # asyncssh checks the key again, just before the signature, for the attempt that succeeds.
+        self._client = "key " + auth.fingerprint(key)
+        return True
 
     def password_auth_supported(self) -> bool:
         return self._state.password_hash is not None
@@ -154,9 +210,10 @@ class _Connection(asyncssh.SSHServer):
     async def validate_password(self, username: str, password: str) -> bool:
         state = self._state
         assert state.password_hash is not None
-        # scrypt takes tens of milliseconds: run it off the event loop so others keep typing.
-        ok = await asyncio.get_running_loop().run_in_executor(
-            None, auth.verify_password, password, state.password_hash
+        # One check at a time per address, backing off after failures (door.py); scrypt itself runs
+        # off the event loop so others keep typing.
+        ok = await state.door.check_password(
+            self._address, lambda: auth.verify_password(password, state.password_hash)
         )
         if not ok:
             self._failures += 1
@@ -166,7 +223,7 @@ class _Connection(asyncssh.SSHServer):
         return ok
 
     def session_requested(self) -> GdsimSession:
-        return GdsimSession(self._state.settings, self._state.registry)
+        return GdsimSession(self._state.settings, self._state.registry, connection=self, client=self._client)
 
     # Forwarding of every kind is refused (these are asyncssh's defaults; stated for the reader).
     def connection_requested(self, dest_host, dest_port, orig_host, orig_port) -> bool:
@@ -206,7 +263,7 @@ class RunningSSHServer:
         self._acceptor.close()
         await self._state.registry.close_all()
         await self._acceptor.wait_closed()
-        self._state.shares.close()
+        rundir.remove(self._state.run_dir)
 
 
 async def start_ssh_server(config: SSHServerConfig) -> RunningSSHServer:
@@ -221,7 +278,7 @@ async def start_ssh_server(config: SSHServerConfig) -> RunningSSHServer:
             config.host,
             config.port,
             server_host_keys=[host_key],
-            authorized_client_keys=state.authorized_keys,
+            # Keys are checked in _Connection.validate_public_key, which notes whose key it was.
             login_timeout=config.login_timeout,
             keepalive_interval=config.keepalive_interval,
             keepalive_count_max=3,
@@ -234,7 +291,7 @@ async def start_ssh_server(config: SSHServerConfig) -> RunningSSHServer:
             server_version="gdsim",
         )
     except OSError as exc:
-        state.shares.close()
+        rundir.remove(state.run_dir)
         raise UserError(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}") from None
     return RunningSSHServer(acceptor, state, key_path, host_key, created)
 

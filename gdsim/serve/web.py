@@ -2,13 +2,14 @@
 
 textual-serve starts one app process per browser tab. It has NO authentication: anyone who can
 reach the port gets a gdsim. So it binds to loopback unless told otherwise, and says so loudly.
-The same per-session limits as the SSH server apply (through gdsim.serve.child), and the app
-runs in served mode (GDSIM_SERVED=1: no files written, built-in scenarios only).
+The same per-session limits as the SSH server apply (through gdsim.serve.child), the app runs
+in served mode (GDSIM_SERVED=1: no files written, built-in scenarios only), with the same trimmed
+environment and in its own process group (web_session.py), and the page fetches nothing from
+other sites.
 """
 
 from __future__ import annotations
 
-import os
 import shlex
 import sys
 from dataclasses import dataclass, field
@@ -16,8 +17,9 @@ from pathlib import Path
 from typing import TextIO
 
 from gdsim.errors import UserError
-from gdsim.serve import auth
-from gdsim.serve.pty_process import ResourceLimits, precompile, served_child_environment, wrap_command
+from gdsim.serve import auth, rundir
+from gdsim.serve.pty_process import ResourceLimits, precompile, wrap_command
+from gdsim.serve.sessions import SessionSettings
 from gdsim.serve.ssh import DEFAULT_COMMAND, check_scenario
 
 WARNING = """\
@@ -45,23 +47,21 @@ class WebServerConfig:
             raise UserError(f"--scenario-dir {self.scenario_dir} is not a directory")
         check_scenario(self.scenario, self.scenario_dir)
 
-    def shell_command(self) -> str:
-        """The command line textual-serve runs (through a shell) for each browser tab.
-
-        `exec` makes the shell become the app, so textual-serve's process is the app itself and
-        no shell is left between them.
-        """
+    def command_line(self) -> str:
+        """The command line textual-serve hands each browser tab's app service, which splits it
+        and runs it without a shell (web_session.py)."""
         command = list(self.command or DEFAULT_COMMAND)
         if self.scenario:
             command.append(self.scenario)
-        return "exec " + shlex.join(wrap_command(command, self.limits, controlling_tty=False))
+        return shlex.join(wrap_command(command, self.limits, controlling_tty=False))
 
-    def served_environment(self) -> dict[str, str]:
-        """Variables added to this process's environment, which textual-serve hands to each app."""
-        env = served_child_environment()
-        if self.scenario_dir is not None:
-            env["GDSIM_SCENARIO_DIR"] = str(Path(self.scenario_dir).resolve())
-        return env
+    def session_settings(self) -> SessionSettings:
+        """What every tab's app gets: the SSH sessions' trimmed environment and limits."""
+        return SessionSettings(
+            command=shlex.split(self.command_line()),
+            limits=self.limits,
+            scenario_dir=Path(self.scenario_dir).resolve() if self.scenario_dir is not None else None,
+        )
 
 
 def warning_text(config: WebServerConfig) -> str:
@@ -81,19 +81,29 @@ def run_web_server(config: WebServerConfig, out: TextIO = sys.stdout, err: TextI
     config.validate()
     from textual_serve.server import Server  # imported late: aiohttp is slow to import
 
+    import textual_serve.server
+
+    from gdsim.serve.web_session import GdsimAppService, served_templates
+
     print(warning_text(config), file=err, flush=True)
     precompile()
-    os.environ.update(config.served_environment())
-    server = Server(
-        config.shell_command(),
-        host=config.host,
-        port=config.port,
-        title="gdsim",
-        public_url=config.public_url,
-    )
-    print(f"gdsim in the browser: {server.public_url}  (Ctrl+C to stop)", file=out, flush=True)
+    GdsimAppService.settings = config.session_settings()
+    textual_serve.server.AppService = GdsimAppService  # the server builds one per browser tab
+    run_dir = rundir.create()
     try:
-        server.serve()
-    except OSError as exc:
-        raise UserError(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}") from None
+        server = Server(
+            config.command_line(),
+            host=config.host,
+            port=config.port,
+            title="gdsim",
+            public_url=config.public_url,
+            templates_path=served_templates(run_dir / "templates"),
+        )
+        print(f"gdsim in the browser: {server.public_url}  (Ctrl+C to stop)", file=out, flush=True)
+        try:
+            server.serve()
+        except OSError as exc:
+            raise UserError(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}") from None
+    finally:
+        rundir.remove(run_dir)
     return 0

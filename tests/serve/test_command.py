@@ -54,6 +54,9 @@ def test_parse_size():
         (["serve", "ssh", "--host", "0.0.0.0", "--port", "2299"], "without authentication"),
         (["serve", "ssh", "--scenario", "/etc/passwd"], "not a path"),
         (["serve", "web", "--port", "0"], "--port expects a port number"),
+        (["serve", "ssh", "--sessions-per-connection", "0"], "--sessions-per-connection expects a whole"),
+        (["serve", "ssh", "--sessions-per-client", "many"], "--sessions-per-client expects a whole"),
+        (["serve", "ssh", "--max-pending-per-address", "-1"], "--max-pending-per-address expects a whole"),
     ],
 )
 def test_bad_options_are_user_errors(argv, message):
@@ -77,3 +80,14 @@ def test_hash_password_from_stdin_writes_a_hash(tmp_path, monkeypatch, capsys):
     assert "steepest" not in path.read_text()
     assert auth.verify_password("steepest-descent", auth.load_password_file(path))
     assert f"--password-file {path}" in capsys.readouterr().out
+
+
+def test_door_options_reach_the_server_config(monkeypatch):
+    seen = []
+    monkeypatch.setattr("gdsim.serve.ssh.run_ssh_server", lambda config: seen.append(config) or 0)
+    for argv in (["--sessions-per-connection", "2", "--sessions-per-client", "3", "--max-pending-per-address", "4"],
+                 []):
+        args = parser().parse_args(["serve", "ssh", *argv])
+        args.func(args)
+    door = [(c.sessions_per_connection, c.sessions_per_client, c.max_pending_per_address) for c in seen]
+    assert door == [(2, 3, 4), (1, None, 10)]  # the defaults: one per connection, no per-client cap

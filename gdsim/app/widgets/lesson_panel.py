@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from gdsim.app.text import clean
+from gdsim.app.text import clean, inert_links
 from gdsim.app.widgets.lesson_text import LessonText, parse
 from gdsim.scenario.load import LoadedScenario
 
@@ -75,4 +75,6 @@ class LessonPanel(VerticalScroll):
         self._lesson_mounted = True
         from textual.widgets import Markdown  # not needed for the first frame
 
-        self.mount(Markdown(lesson, classes="lesson-text"), after=self.query_one(".lesson-meta"))
+        # Links are shown as their text and URL, and open nothing (GdsimApp.open_url too).
+        markdown = Markdown(inert_links(lesson), classes="lesson-text", open_links=False)
+        self.mount(markdown, after=self.query_one(".lesson-meta"))
