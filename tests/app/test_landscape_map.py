@@ -64,11 +64,11 @@ async def test_a_classifier_keeps_its_decision_map_and_K_cycles_through_the_land
         await settle(pilot)
         assert land.result.kind == "pca"
         shown = text(land)
-        assert "PCA" in shown and "of the path's variance" in shown and "a projection" in shown
+        assert "PCA plane:" in shown and "of the path's variance" in shown and "a projection" in shown
         assert 0.5 < land.result.variance <= 1.0
         await pilot.press("K")
         await settle(pilot)
-        assert land.result.kind == "random" and "random filter-normalized" in text(land)
+        assert land.result.kind == "random" and "random plane (filter-normalized)" in text(land)
         await pilot.press("K")
         await pilot.pause()
         assert surface.display and not land.display  # back to the decision map
@@ -133,3 +133,16 @@ async def test_a_path_that_has_not_moved_is_a_message_on_the_map():
         await settle(pilot)
         land = screen.query_one("#landscape-map", LandscapeMap)
         assert land.error is not None and "no landscape" in text(land)
+
+
+def test_shades_by_rank_keep_a_low_valley_visible_beside_a_high_cliff():
+    from gdsim.app.draw.landscape_draw import loss_levels
+
+    valley = np.linspace(0.70, 0.75, 90)  # the run's valley: a twentieth of a unit deep
+    cliff = np.linspace(5.0, 31.0, 10)  # a far side a hundred times higher
+    z = np.concatenate([valley, cliff, [np.nan]])
+    levels, (low, high) = loss_levels(z, 14)
+    assert low == 0.70 and high == 31.0
+    assert np.all(np.diff(levels[:100]) >= 0)  # monotone in the loss
+    assert len(set(levels[:90].tolist())) >= 10  # the valley gets most of the shades
+    assert levels[-1] == 13  # not finite: the top shade

@@ -31,17 +31,16 @@ def percent(share: float | None) -> str:
 
 
 def loss_levels(z: np.ndarray, n: int) -> tuple[np.ndarray, tuple[float, float]]:
-    """Losses to n colour bands on a log-like scale from the lowest (detail in the valleys), the
-    top band from the 98th percentile up; also the losses at the scale's two ends."""
+    """Losses to n colour bands by rank: each band holds an equal share of the grid's cells, so a
+    plane whose far side is a hundred times higher still shows the valley the run is in (a log
+    scale left that valley one flat colour); also the lowest and highest loss. Non-finite: top."""
     finite = np.isfinite(z)
     if not finite.any():
         return np.full(z.shape, n - 1, dtype=np.int64), (0.0, 1.0)
-    low = float(z[finite].min())
-    with np.errstate(all="ignore"):
-        scaled = np.log1p(np.where(finite, z - low, np.nan))
-    top = float(np.nanpercentile(scaled, 98)) or 1.0
-    fraction = np.clip(np.nan_to_num(scaled / top, nan=1.0), 0.0, 1.0)
-    return np.minimum((fraction * n).astype(np.int64), n - 1), (low, low + float(np.expm1(top)))
+    values = z[finite]
+    edges = np.quantile(values, np.linspace(0.0, 1.0, n + 1)[1:-1])
+    levels = np.where(finite, np.searchsorted(edges, np.where(finite, z, 0.0), side="right"), n - 1)
+    return np.minimum(levels, n - 1).astype(np.int64), (float(values.min()), float(values.max()))
 
 
 def resample(loss: np.ndarray, axes, frame: MapFrame, per_cell_y: int = 2) -> np.ndarray:
@@ -152,15 +151,18 @@ def line_box(result) -> tuple[float, float, float, float]:
 
 
 def caption(result, run_label: str, step: int, shown_step: int, values: str) -> list[str]:
-    """What the picture is, in words, shortest first: [title, detail] (the widget fits them)."""
+    """What the picture is, in words: [title, detail]. The title alone must stay honest (a short
+    map shows only it): a plane's title carries the share of the path's variance it holds."""
     kind = result.kind
-    title = KIND_WORDS[kind] + f" · {run_label} · step {step:,}"
     if kind == "line":
+        title = f"{KIND_WORDS[kind]} · {run_label} · step {step:,}"
         detail = f"{values}; ○ start (t = 0), now at t = 1"
         if result.variance is not None:
             detail += f"; the line holds {percent(result.variance)} of the path's variance"
     else:
-        detail = f"{values}; holds {percent(result.variance)} of the path's variance — a projection, not the real path"
+        name = "PCA plane" if kind == "pca" else "random plane (filter-normalized)"
+        title = f"{name}: {percent(result.variance)} of the path's variance · {run_label} · step {step:,}"
+        detail = f"{values}; the path projected: a projection, not the real path"
     if shown_step != step:
         detail = f"computed at step {step:,} (R: again at step {shown_step:,}); " + detail
     return [title, detail]

@@ -201,7 +201,7 @@ class LandscapeMap(RasterWidget):
             scale = draw.plane(canvas, result, frame, path, now, run.colour, run.letter, LABEL_WIDTH, top, mono)
         marks.axis_ticks(canvas, frame, LABEL_WIDTH, top)
         bottom = height - 1
-        keys = "K kind · R again · V train/val"
+        keys = "K kind · R again · V train/val" + ("" if result.kind == "line" else " · shades by rank")
         canvas.text(bottom, 0, short(keys, width), marks.DIM)
         if scale is not None and width >= 60:
             marks.colour_scale(canvas, bottom, width, scale[0], scale[1], palette.SURFACE_RAMP, mono)
