@@ -22,22 +22,31 @@ def notices(session: Session, limit: int = 4) -> list[tuple[str, str]]:
     tallies: list[tuple[str, str]] = []  # an ensemble's count per end comes before single runs' news
     for run in session.display:
         rows = run.rows
+        name = named(run)
         if run.ensemble:
             mine = [states[int(r)] for r in rows]
             diverged = [s.step for s in mine if s.kind == "diverged"]
             if diverged:
-                out.append(("error", f"{run.label}: {len(diverged)} of {len(rows)} runs diverged "
+                out.append(("error", f"{name}: {len(diverged)} of {len(rows)} runs diverged "
                                      f"(first at step {min(diverged)})"))
             ends = tally(mine)
             if ends and ends[0][0].startswith("at "):  # most runs sit at known points: count them
-                tallies.append(("info", f"{run.label}: {tally_sentence(mine)}"))
+                tallies.append(("info", f"{name}: {tally_sentence(mine)}"))
             continue
         state = states[int(rows[0])]
         if state.severity:
-            out.append((state.severity, state.sentence(run.label)))
+            out.append((state.severity, state.sentence(name)))
     out = tallies + out
     out.sort(key=lambda item: ORDER[item[0]])  # stable: within a severity, tallies first
     return out[:limit]
+
+
+def named(run) -> str:
+    """A run as a notice names it: its label and the letter of its row in the table and its
+    trace on the plots ("far too large (D)"); a neutral label ("run D") already holds it."""
+    if run.label in (run.letter, f"run {run.letter}"):
+        return run.label
+    return f"{run.label} ({run.letter})"
 
 
 def ensemble_cannot_differ(session: Session, rows: np.ndarray) -> str | None:

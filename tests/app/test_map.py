@@ -356,3 +356,55 @@ async def test_monochrome_paths_carry_their_run_letter():
             marks = [(r, c) for (r, c), (char, _) in surface.canvas.chars.items()
                      if char == run.letter.lower() and 1 <= r <= surface.frame.rows and c >= LABEL_WIDTH]
             assert marks and all(cell in crossed for cell in marks), (run.letter, marks)
+
+
+def test_equal_aspect_is_relaxed_only_for_a_thin_strip():
+    from gdsim.app.draw.map_view import MAX_STRETCH, MIN_SPAN, readable_aspect
+
+    assert readable_aspect((-0.5, 0.5, -3.0, 3.0), 70, 7)[1] == MAX_STRETCH  # never more than this
+    tall = (-1.0, 1.0, -3.0, 3.0)  # a zig-zag 2 wide and 6 high: 4.7 columns at equal aspect
+    box, across, up = readable_aspect(tall, 70, 7)
+    assert across > 1 and up == 1
+    unit_x = (box[1] - box[0]) / 70
+    assert (tall[1] - tall[0]) / unit_x >= MIN_SPAN  # the strip now spans at least MIN_SPAN columns
+    assert box[2] <= tall[2] and box[3] >= tall[3]  # and still holds the whole height
+    square = (-2.0, 2.0, -2.0, 2.0)
+    assert readable_aspect(square, 70, 7)[1:] == (1.0, 1.0)
+    assert readable_aspect(square, 70, 7)[0] == equal_aspect(square, 70, 7)
+    wide = (-3.0, 3.0, -0.02, 0.02)
+    box, across, up = readable_aspect(wide, 40, 20)
+    assert up > 1 and across == 1
+
+
+async def test_a_thin_zigzag_is_stretched_on_a_short_map_and_the_map_says_it_is_not_to_scale():
+    """learning-rate at 80x24: equal aspect made its tall zig-zag about 6 columns wide."""
+    from gdsim.app.app import GdsimApp
+    from gdsim.scenario.library import builtin_dir
+    from gdsim.scenario.load import load_scenario
+
+    app = GdsimApp(load_scenario(builtin_dir() / "learning-rate.toml", id="learning-rate"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("0")
+        screen, surface = await open_map(pilot, 200)
+        history = screen.session.sim.history
+        path = history.series("params")[1][: history.count, 2]  # 'too large', the zig-zag
+        col, _ = surface.frame.cells(path)
+        inside = col[(col >= 0) & (col < surface.frame.cols)]
+        assert inside.max() - inside.min() >= 16  # about 6 at equal aspect
+        assert "not to scale" in text(surface) and any("not to scale" in n for n in surface.options.notes)
+        assert surface.frame.per_row != pytest.approx(CELL_ASPECT * surface.frame.per_col, rel=1e-3)
+
+
+async def test_the_monochrome_legend_explains_the_path_letters():
+    from gdsim.app.draw.palette import MONO_THEME
+
+    app = make_app("three_runs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.theme = MONO_THEME
+        screen, surface = await open_map(pilot, 150)
+        first = screen.session.display[0].letter
+        assert f"{first.lower()}…: {first}'s path" in text(surface)
+        app.theme = "textual-dark"
+        screen.redraw(force=True)
+        await pilot.pause()
+        assert "'s path" not in text(surface)

@@ -250,3 +250,61 @@ async def test_precision_recall_of_every_run_beside_accuracy(tmp_path):
             assert f"{run.letter} {p:.3g}/{r:.3g}" in note, note
         narrow = plot_data(screen.session, "plot-acc", 2 * 40).note  # no room: the selected run, named
         assert narrow.startswith("A: val P ") and narrow.endswith("(↑/↓)"), narrow
+
+
+ENSEMBLE_BLOWS_UP = """
+[[runs]]
+label = "blows up, 20 seeds"
+start = [2.0, 2.0]
+seeds = 20
+optimizer = { lr = 0.5 }
+"""
+
+
+async def test_a_diverged_ensemble_median_does_not_flatten_the_others(tmp_path):
+    """cosine-warmup: a median of 3.4e12 set the y axis and every other curve was one flat line.
+    A band whose median seed diverged ends there with ✕ and, like a single run, sets no scale."""
+    calm_range, calm_log, _, _ = await loss_range(tmp_path, BOWL)
+    mixed_range, mixed_log, mixed_text, diverged = await loss_range(tmp_path, BOWL + ENSEMBLE_BLOWS_UP)
+    assert (diverged[2:] >= 0).all() and (diverged[:2] < 0).all()
+    assert mixed_range == calm_range and mixed_log == calm_log
+    assert DIVERGED_MARK in mixed_text.splitlines()[1]  # at the top edge
+
+
+def test_a_band_leaves_out_its_diverged_seeds_and_ends_when_its_median_has():
+    from gdsim.app.draw.series import _band
+
+    steps = np.arange(10)
+    block = np.ones((10, 5))
+    diverged = np.array([-1, -1, -1, 4, 4])  # two of five blow up at step 4: the median has not
+    block[4:, 3:] = 1e12
+    (trace,) = _band(0, steps, block, diverged)
+    assert trace.diverged == -1 and trace.high.max() == 1.0  # their 1e12 is not the band's top
+    diverged = np.array([-1, -1, 6, 4, 4])  # three of five by step 6: the median diverged there
+    block[6:, 2] = 1e12
+    (trace,) = _band(0, steps, block, diverged)
+    assert trace.diverged == 6 and trace.steps[-1] == 6 and trace.values[-1] == 1e12
+    assert (trace.values[:-1] == 1.0).all()
+
+
+async def test_a_log_axis_draws_exact_zeros_on_its_floor_and_says_so(tmp_path):
+    """plateau: the loss reaches exactly 0, and the log-y curves stopped there, leaving the right
+    third of the plot blank. Zeros are drawn on the floor, labelled '≤ floor' on the axis."""
+    from gdsim.app.draw.series import PlotData
+
+    app = app_from(tmp_path, BOWL)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await stepped(pilot, 5)
+        plot = screen.query_one("#plot-loss", CurvePlot)
+        steps = np.arange(0, 300, 10)
+        values = np.where(steps < 100, 10.0 ** (-steps / 20), 0.0)
+        plot.show(PlotData("loss", (Trace(0, steps, values),), log=True, x_max=300))
+        lines = [strip.text for strip in plot._strips]
+        curve_rows = lines[1:-1]
+        assert plot.floored
+        assert curve_rows[-1].lstrip().startswith("≤") and "0 at ≤" in lines[-1] or "≤ floor" in lines[-1]
+        right_third = [row[-(plot.size.width - 8) // 3:] for row in curve_rows]
+        assert right_third[-1].strip(), right_third  # the zeros are drawn, on the bottom row
+        assert not any(row.strip() for row in right_third[:-1])
+        plot.show(PlotData("loss", (Trace(0, steps, np.maximum(values, 1e-6)),), log=True, x_max=300))
+        assert not plot.floored and not plot._strips[-2].text.lstrip().startswith("≤")

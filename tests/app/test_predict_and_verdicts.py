@@ -18,6 +18,8 @@ def col(name: str) -> int:
 
 
 def text_of(widget) -> str:
+    if isinstance(widget, VerdictLine):  # every page it turns through, each on one line
+        return widget.all_text()
     return str(widget.render())
 
 
@@ -84,6 +86,10 @@ async def test_the_answer_key_records_an_event_and_the_reveal_comes_when_the_run
         screen.redraw(force=True)
         await pilot.pause()
         assert screen.flow.phase == REVEALED
+        folded = text_of(screen.query_one(QuestionPanel))  # come by itself: folded to a line, the plots keep their rows
+        assert "The answer: choice 2, “the middle rate”." in folded and "You said 2: right." in folded
+        assert "Measured" not in folded and "(w: why)" in folded
+        await pilot.press("w")  # opened
         shown = text_of(screen.query_one(QuestionPanel))
         assert "The answer: choice 2, “the middle rate”." in shown and "You said 2: right." in shown
         # what verify measured, in the checks' own words with the value named (not check syntax)
@@ -275,7 +281,7 @@ async def test_an_ensembles_count_per_end_comes_first_in_the_notices():
         await pilot.pause()
         lines = str(screen.query_one("#notices").render()).splitlines()
         first = lines[0].strip()  # noisy gradients: some seeds jitter just outside "at the minimum"
-        assert first.startswith("● cloud: ") and " of 20 at the global minimum (0, 0)" in first, lines
+        assert first.startswith("● cloud (B): ") and " of 20 at the global minimum (0, 0)" in first, lines
         assert any("single" in line for line in lines[1:])
         table = screen.query_one(RunTable)
         assert "global min" in table.rows[1][col("status")]

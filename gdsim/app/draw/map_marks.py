@@ -84,14 +84,22 @@ def legend(canvas: Canvas, row: int, pieces: list[tuple[str, Style]]) -> None:
 
 
 def surface_legend(kinds: set[str], runs: list[tuple[str, str, int, bool]], arrows: bool,
-                   mono: bool, width: int) -> list[tuple[str, Style]]:
-    """Markers present, then each run's letter and label (ensembles: their density glyphs),
-    labels cut so that every run's letter fits in `width`."""
+                   mono: bool, width: int, stretched: str = "") -> list[tuple[str, Style]]:
+    """A stretch first (the picture is not to scale), markers present, then each run's letter and
+    label (ensembles: their density glyphs), labels cut so that every run's letter fits in
+    `width`. In monochrome every path is one colour and carries its run's letter in lower case:
+    the legend says so ("a…: A's path")."""
     pieces: list[tuple[str, Style]] = []
+    if stretched:
+        pieces.append((f"{stretched} ", Style(bold=True, italic=True)))
     for kind in ("global", "local", "saddle"):
         if kind in kinds:
             pieces.append((f"{MINIMUM_MARKS[kind]} {MINIMUM_WORDS[kind]} ", Style(bold=True)))
     pieces.append((f"{START_MARK} start ", Style(bold=True)))
+    singles = [letter for letter, _, _, ensemble in runs if not ensemble]
+    if mono and singles:
+        first = singles[0]
+        pieces.append((f"{first.lower()}…: {first}'s path ", Style(bold=True)))
     if arrows:
         pieces.append(("→ −grad ", Style(bold=True) if mono else Style(color=GRADIENT_COLOUR, bold=True)))
         pieces.append(("→ velocity ", Style(bold=True, italic=True) if mono else Style(color=VELOCITY_COLOUR, bold=True)))

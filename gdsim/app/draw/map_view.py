@@ -87,6 +87,32 @@ def equal_aspect(view, cols: int, rows: int, aspect: float = CELL_ASPECT) -> tup
     return (cx - half_w, cx + half_w, cy - half_h, cy + half_h)
 
 
+MIN_SPAN = 10  # a picture narrower than this many columns (or lower than MIN_SPAN / 4 rows)... (a round
+# bowl in a 7-row map is 14 columns wide: to scale)
+MAX_STRETCH = 4.0  # ...is stretched across (or up) by at most this factor, toward FILL of the map
+FILL = 0.6
+
+
+def readable_aspect(view, cols: int, rows: int, aspect: float = CELL_ASPECT) -> tuple[tuple[float, float, float, float], float, float]:
+    """equal_aspect's box, unless equal aspect leaves the picture a thin strip: learning-rate's tall
+    zig-zag in a 7-row map came out 6 columns wide. Then the thin direction is stretched (at most
+    MAX_STRETCH times, so it takes about FILL of the map) and the map must say so. Returns (box,
+    stretch across, stretch up); a stretch of 1 is to scale."""
+    xmin, xmax, ymin, ymax = (float(v) for v in view)
+    xspan, yspan = xmax - xmin, ymax - ymin
+    if not (xspan > 0 and yspan > 0 and cols > 0 and rows > 0):
+        return equal_aspect(view, cols, rows, aspect), 1.0, 1.0
+    unit = max(xspan / cols, yspan / (rows * aspect))
+    used_cols, used_rows = xspan / unit, yspan / (unit * aspect)
+    across = up = 1.0
+    if used_cols < min(MIN_SPAN, cols / 2):
+        across = min(MAX_STRETCH, FILL * cols / used_cols)
+    elif used_rows < min(MIN_SPAN / 4, rows / 2):
+        up = min(MAX_STRETCH, FILL * rows / used_rows)
+    across, up = max(1.0, across), max(1.0, up)
+    return equal_aspect(view, cols, rows, aspect * across / up), across, up
+
+
 def around(points: np.ndarray, view) -> tuple[float, float, float, float]:
     """A box around the finite points (n, 2), padded; never smaller than 2% of `view` across."""
     points = np.asarray(points, dtype=np.float64).reshape(-1, 2)

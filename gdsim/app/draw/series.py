@@ -66,24 +66,55 @@ def traces_for(session: Session, field: str, points: int, *, component: int | No
     traces = []
     diverged = session.sim.diverged_at
     for run in session.display:
-        traces.extend(_run_traces(run, steps, values, kind, int(diverged[int(run.rows[0])])))
+        traces.extend(_run_traces(run, steps, values, kind, diverged[run.rows]))
     return traces
 
 
 def _run_traces(run: DisplayRun, steps: np.ndarray, values: np.ndarray, kind: str,
-                diverged: int = -1) -> list[Trace]:
+                diverged: np.ndarray | int = -1) -> list[Trace]:
+    """A single run's line (ending where it diverged), or an ensemble's band (see _band)."""
+    diverged = np.atleast_1d(np.asarray(diverged, dtype=np.int64))
     if not run.ensemble:
+        div = int(diverged[0])
         s, v = finite_pairs(steps, values[:, int(run.rows[0])])
-        if diverged >= 0:  # frozen from there on: the trace ends where the run blew up
-            keep = s <= diverged
+        if div >= 0:  # frozen from there on: the trace ends where the run blew up
+            keep = s <= div
             s, v = s[keep], v[keep]
-        return [Trace(run.colour, s, v, kind, diverged=diverged)] if len(s) else []
+        return [Trace(run.colour, s, v, kind, diverged=div)] if len(s) else []
+    if len(diverged) != len(run.rows):
+        diverged = np.full(len(run.rows), -1, dtype=np.int64)
+    return _band(run.colour, steps, values[:, run.rows], diverged)
+
+
+def _band(colour: int, steps: np.ndarray, block: np.ndarray, diverged: np.ndarray) -> list[Trace]:
+    """An ensemble as its median and 10-90 % band, over the seeds that have not diverged: a seed
+    that blew up leaves the band at its divergence step (its frozen 1e12 would otherwise be the
+    band's top, and the plot's scale). Once more than half the seeds have diverged the median has
+    too: the trace ends there, at the blown-up value, and is a diverged trace like a single run's
+    (✕, clipped at the top, never sets the scale: cosine-warmup's median of 3.4e12)."""
+    gone = (diverged[None, :] >= 0) & (steps[:, None] >= diverged[None, :])
+    n = len(diverged)
+    order = np.sort(np.where(diverged >= 0, diverged, np.iinfo(np.int64).max))
+    half = int(order[n // 2])  # the step by which more than half the seeds had diverged
+    median_diverged = half != np.iinfo(np.int64).max
     with np.errstate(all="ignore"):
-        low, mid, high = nan_percentiles(values[:, run.rows], (10, 50, 90))
+        low, mid, high = nan_percentiles(np.where(gone, np.nan, block), (10, 50, 90))
     keep = np.isfinite(low) & np.isfinite(mid) & np.isfinite(high)
-    if not keep.any():
+    if median_diverged:
+        keep &= steps < half
+    s, lo, mi, hi = steps[keep], low[keep], mid[keep], high[keep]
+    if median_diverged:
+        after = np.flatnonzero(steps >= half)
+        if len(after):  # the blown-up value where the median seed diverged
+            at = block[after[0]]
+            finite = at[np.isfinite(at)]
+            if len(finite):
+                top = float(finite.max())
+                s = np.append(s, steps[after[0]])
+                lo, mi, hi = np.append(lo, top), np.append(mi, top), np.append(hi, top)
+    if not len(s):
         return []
-    return [Trace(run.colour, steps[keep], mid[keep], "band", low[keep], high[keep])]
+    return [Trace(colour, s, mi, "band", lo, hi, diverged=half if median_diverged else -1)]
 
 
 def nan_percentiles(block: np.ndarray, qs: tuple[float, ...]) -> list[np.ndarray]:

@@ -211,12 +211,15 @@ class PredictActions:
             return
         if flow.phase == ASKING:
             self.answer(None)
-        self.reveal()
+        self.reveal(asked=True)
 
-    def reveal(self) -> None:
+    def reveal(self, asked: bool = False) -> None:
+        """Show the answer: open when the learner asked (w), folded to one line when the run
+        reached the point by itself (the plots keep their rows; w opens it)."""
         flow = self.flow
         if flow is None or flow.phase == REVEALED:
             return
+        self._question.folded = not asked
         flow.reveal()
         self.session.set_neutral(False)
         self.post_message(QuestionPanel.Revealed())

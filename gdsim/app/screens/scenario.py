@@ -48,7 +48,10 @@ from gdsim.app.widgets.weights_panel import WeightsPanel, has_weights
 REDRAW_HZ = round(1 / FRAME_PERIOD)  # timer ticks per second; the Pacer decides how much engine work each one does
 NARROW = 100  # below this width the lesson moves into a tab
 WIDE_MAP = 150  # from this width the map sits beside the curves
-PANEL_MIN_ROWS = 5  # a plot panel: its title, three rows of curve (12 braille dots) and its axis
+# A plot panel: its title, five rows of curve (20 braille dots: a zig-zag or a bump reads as one)
+# and its axis. At 80x24 the grid has ~10 rows: one row of two panels, the loss and the next most
+# telling, rather than four 5-row strips with three rows of curve each.
+PANEL_MIN_ROWS = 7
 # Which panels stay when the grid has no room for all: the loss first, then what a lesson is
 # most often about (validation, per-layer gradients, accuracy), then the rest.
 PANEL_PRIORITY = ("plot-loss", "plot-val", "plot-layers", "plot-acc", "plot-grad", "plot-velocity", "plot-lr",

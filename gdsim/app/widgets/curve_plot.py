@@ -26,6 +26,7 @@ class CurvePlot(RasterWidget):
         self._canvas: Canvas | None = None  # the last frame: rows that did not change are reused
         self.y_range: tuple[float, float] | None = None  # the last frame's y axis (tests read it)
         self.log_y = False  # the y axis is logarithmic now (kept between frames: see log_wanted)
+        self.floored = False  # a log axis drew values below its floor (zeros) on it (tests read it)
 
     def show(self, data: PlotData) -> None:
         self.data = data
@@ -74,18 +75,23 @@ class CurvePlot(RasterWidget):
         y_high = max(float(t.values.max() if t.high is None else t.high.max()) for t in scaled)
         if log:  # a run at machine zero (1e-300) would squash the rest: below this, on the edge
             y_low = max(y_low, y_high * LOG_DEPTH)
+        # A log axis has no 0: values below its floor (exact zeros: plateau's loss, a hinge loss
+        # at its margin; or below LOG_DEPTH) are drawn ON the floor, which is then labelled
+        # "≤ floor" and the axis says so, instead of the curve stopping where they begin.
+        floored = log and any(bool(np.any((t.values if t.low is None else t.low) < y_low)) for t in traces)
         x0 = 2 * (LABEL_WIDTH + 1)
         xs = Scale(x_low, max(x_high, x_low + 1), x0, 2 * cols - 1)
         ys = Scale(y_low, y_high, 4, 4 * rows - 1, log=log, flip=True)
         self.y_range = (ys.label_low(), ys.label_high())
         canvas.clip = (x0, 2 * width, 4, 4 * (rows + 1))  # nothing over the title or the axis labels
         ends = []
+        floor = (lambda v: np.maximum(v, y_low)) if floored else (lambda v: v)
         for trace in traces:
             px = xs(trace.steps)
             if trace.kind == "band" and trace.low is not None and trace.high is not None:
-                canvas.vspans(px, ys(trace.low), ys(trace.high), palette.band_style(trace.colour, mono))
+                canvas.vspans(px, ys(floor(trace.low)), ys(floor(trace.high)), palette.band_style(trace.colour, mono))
             style = palette.run_style(trace.colour, mono, bold=trace.kind == "band")
-            py = ys(trace.values)
+            py = ys(floor(trace.values))
             if trace.kind == "dots":
                 canvas.dots(px, py, style)
             else:
@@ -97,16 +103,19 @@ class CurvePlot(RasterWidget):
             col = int(min(max(px, x0), 2 * width - 1)) // 2
             canvas.text(row, col, DIVERGED_MARK, style)
         data = PlotData(data.title, data.traces, data.cursor, log, data.note, data.x_max, data.legend)
-        self._axes(canvas, xs, ys, cols, rows, data)
+        self.floored = floored
+        self._axes(canvas, xs, ys, cols, rows, data, floored)
         self._strips = canvas.strips(self._base(), previous=self._canvas)
         self._canvas = canvas
         self.draws += 1
 
-    def _axes(self, canvas: Canvas, xs: Scale, ys: Scale, cols: int, rows: int, data: PlotData) -> None:
+    def _axes(self, canvas: Canvas, xs: Scale, ys: Scale, cols: int, rows: int, data: PlotData,
+              floored: bool = False) -> None:
         dim = Style(dim=True)
         canvas.text(1, 0, tick(ys.label_high()).rjust(LABEL_WIDTH), dim)
         if rows >= 2:
-            canvas.text(rows, 0, tick(ys.label_low()).rjust(LABEL_WIDTH), dim)
+            low = tick(ys.label_low(), LABEL_WIDTH - 1 if floored else LABEL_WIDTH)
+            canvas.text(rows, 0, (("≤" + low) if floored else low).rjust(LABEL_WIDTH), dim)
         if rows >= 5:
             mid = (ys.low + ys.high) / 2
             canvas.text(1 + rows // 2, 0, tick(10**mid if ys.log else mid).rjust(LABEL_WIDTH), dim)
@@ -119,6 +128,12 @@ class CurvePlot(RasterWidget):
         canvas.text(bottom, LABEL_WIDTH + 1, left, dim)
         if cols > len(left) + len(right) + 6:
             axis = "step" + (" (log y)" if data.log else "")
+            if floored and cols > len(left) + len(right) + 30:
+                axis = "step (log y; 0 drawn at the ≤ floor)"
+            elif floored:
+                axis = "step (log y; 0 at ≤)"
+            if cols <= len(left) + len(right) + len(axis) + 2:
+                axis = "step" + (" (log y)" if data.log else "")
             canvas.text(bottom, LABEL_WIDTH + 1 + (cols - len(axis)) // 2, axis, dim)
         canvas.text(bottom, LABEL_WIDTH + 1 + cols - len(right), right, dim)
         if data.cursor is not None:

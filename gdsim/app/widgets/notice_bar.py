@@ -1,37 +1,87 @@
-"""NoticeBar: plain-language notices about the runs (diverged, stalled, minimum reached)."""
+"""NoticeBar: plain-language notices about the runs (diverged, stalled, minimum reached).
+
+Each notice names its run (label and letter) and wraps with a hanging indent: its second line
+starts under its first word, never at column 0. The bar takes at most `max_lines` lines (2 on a
+short terminal, where the plots need the rows, else 3); notices that do not fit whole are left
+out, most important first, and the last line says how many were.
+"""
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
+from gdsim.app.draw.wrap import clip_lines, hang
 from gdsim.app.notices import notices
 from gdsim.app.runtime.session import Session
 
 ICONS = {"error": "✖", "warning": "▲", "info": "●"}
 COLOURS = {"error": "red", "warning": "yellow", "info": "green"}
+LINES_SHORT = 2  # lines for notices on a terminal under 30 rows
+LINES_TALL = 4
+INDENT = 3  # " ✖ " : the wrapped lines start under the sentence
 
 
 class NoticeBar(Static):
     """Hidden when there is nothing to say."""
 
     _shown: tuple = ()
+    _items: tuple = ()
+    max_lines = LINES_TALL
 
     def show(self, session: Session) -> None:
-        items = tuple(notices(session, limit=3))
+        items = tuple(notices(session, limit=4))
         mono = bool(getattr(self.app, "mono", False))
-        if (items, mono) == self._shown:
+        short = self.screen.has_class("-short") if self.is_attached else False
+        self.max_lines = LINES_SHORT if short else LINES_TALL
+        self._items, self._mono = items, mono
+        self._render_items()
+
+    def on_resize(self) -> None:
+        if self._items:
+            self._render_items()
+
+    def _width(self) -> int:
+        width = self.size.width
+        if width <= 0 and self.parent is not None:
+            width = self.parent.size.width
+        return width if width > 0 else 80
+
+    def _render_items(self) -> None:
+        items, mono, width = self._items, self._mono, self._width()
+        key = (items, mono, width, self.max_lines)
+        if key == self._shown:
             return  # unchanged: an update would re-lay out the screen
-        self._shown = (items, mono)
+        self._shown = key
         self.display = bool(items)
         if not items:
             return
-        text = Text(no_wrap=True, overflow="ellipsis")
+        self.update(Text("\n").join(self.lines(items, width, self.max_lines, mono)))
+
+    @staticmethod
+    def lines(items, width: int, max_lines: int, mono: bool = False) -> list[Text]:
+        """The notices as wrapped lines: whole notices in order while they fit in `max_lines`
+        (the first is cut with "…" only if it alone is longer), then "+N more" if room."""
+        out: list[Text] = []
+        left = 0
         for i, (severity, sentence) in enumerate(items):
-            if i:
-                text.append("\n")
             icon_style = Style(bold=True) if mono else Style(color=COLOURS[severity], bold=True)
-            text.append(f" {ICONS[severity]} ", icon_style)
+            text = Text(f" {ICONS[severity]} ", icon_style)
             text.append(sentence)
-        self.update(text)
+            wrapped = hang(text, width, INDENT)
+            if len(out) + len(wrapped) > max_lines:
+                if not out:
+                    out = clip_lines(wrapped, max_lines, width)
+                    left = len(items) - 1
+                else:
+                    left = len(items) - i
+                break
+            out.extend(wrapped)
+        if left:
+            more = f"  (+{left} more)"
+            last = out[-1]
+            if cell_len(last.plain) + cell_len(more) <= width:
+                last.append(more, Style(dim=True))
+        return out

@@ -7,6 +7,7 @@ from rich.text import Text
 from textual.message import Message
 from textual.widgets import Static
 
+from gdsim.app.draw.wrap import clip_lines, hang
 from gdsim.app.runtime.predict_flow import ASKING, REVEALED, WAITING, PredictFlow, Reveal
 from gdsim.scenario.predict import PredictAnswer
 
@@ -16,7 +17,10 @@ DIM = Style(dim=True)
 
 class QuestionPanel(Static):
     """Asking: the question, the numbered choices and the keys. Waiting: one line (the answer
-    given, when the reveal comes). Revealed: the answer, what was measured, why; `w` folds it."""
+    given, when the reveal comes). Revealed: folded to one line (the answer and the learner's;
+    the screen folds a reveal that comes by itself, so the plots keep their rows), and `w`
+    opens it: what was measured, why. Class `-open` (asking, or a reveal opened) gives it its
+    border and its larger height cap (gdsim.tcss)."""
 
     class Answered(Message):
         """The learner answered (or skipped): `answer` is a gdsim.scenario.predict.PredictAnswer,
@@ -37,12 +41,22 @@ class QuestionPanel(Static):
     def show(self, flow: PredictFlow, reveal_at: int, reveal: Reveal | None, mono: bool = False,
              claim: str | None = None) -> None:
         """`claim`: the scenario's claim, given where the lesson panel (which states it) is not on screen."""
-        key = (flow.phase, flow.answer, reveal_at, reveal, self.folded, mono, claim)
+        key = (flow.phase, flow.answer, reveal_at, reveal, self.folded, mono, claim, self.size.width)
         if key == self._shown:
             return
         self._shown = key
         self.set_class(flow.phase == ASKING, "-asking")
-        self.update(self._text(flow, reveal_at, reveal, mono, claim))
+        self.set_class(flow.phase == ASKING or (flow.phase == REVEALED and not self.folded), "-open")
+        text = self._text(flow, reveal_at, reveal, mono, claim)
+        if not self.has_class("-open") and self.size.width > 2:  # one line, or two with a hanging indent
+            text = Text("\n").join(clip_lines(hang(text, self.size.width - 2, 2), 2, self.size.width - 2))
+        self.update(text)
+        self._args = (flow, reveal_at, reveal, mono, claim)
+
+    def on_resize(self) -> None:
+        args = getattr(self, "_args", None)
+        if args is not None:
+            self.show(*args)
 
     def _style(self, name: str) -> Style:
         """A component's colour from the theme (gdsim.tcss), bold."""
@@ -73,10 +87,12 @@ class QuestionPanel(Static):
         assert flow.phase == REVEALED and reveal is not None
         good = "question-panel--right" if reveal.confirmed else "question-panel--unshown"
         text.append(reveal.answer, BOLD if mono else self._style(good))
-        text.append(f"  {reveal.verdict}")
         if self.folded:
+            short = {"You skipped the question.": "You skipped."}.get(reveal.verdict, reveal.verdict)
+            text.append(f"  {short}")
             text.append("  (w: why)", DIM)
             return text
+        text.append(f"  {reveal.verdict}")
         text.append("\n" + reveal.measured)
         for why in reveal.why:
             text.append("\n" + why)

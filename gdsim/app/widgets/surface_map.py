@@ -15,7 +15,7 @@ from rich.style import Style
 from gdsim.app.draw import map_marks as marks
 from gdsim.app.draw import palette
 from gdsim.app.draw.canvas import Canvas
-from gdsim.app.draw.map_view import DENSITY_GLYPHS, MapFrame, around, arrow_head, density_glyphs, equal_aspect
+from gdsim.app.draw.map_view import DENSITY_GLYPHS, MapFrame, around, arrow_head, density_glyphs, readable_aspect
 from gdsim.app.draw.series import thin
 from gdsim.app.runtime.session import Session
 from gdsim.app.text import short
@@ -88,11 +88,18 @@ class SurfaceMap(RasterWidget):
         box = problem.view
         if not self.options.whole:
             box = fit_box(self._run_points(session, runs), _named_minima(problem), problem.view)
-        frame = self.frame = MapFrame(equal_aspect(box, cols, rows), cols, rows)
+        view, across, up = readable_aspect(box, cols, rows)
+        frame = self.frame = MapFrame(view, cols, rows)
+        stretched = ""
+        if across > 1 or up > 1:  # equal aspect would leave a thin strip: say the picture is not to scale
+            stretched = f"{'x' if across > 1 else 'y'} ×{max(across, up):.1f}: not to scale"
+            self.options.notes.append(stretched)
         levels = self._surface_levels(problem, frame)
         ramp = palette.SURFACE_RAMP
         backs = self._ground(canvas, levels, ramp, mono)
         title = f"{problem.title or 'surface'}: {problem.formula}" + (" (whole: z)" if self.options.whole else "")
+        if stretched and canvas.rows < 9:  # no legend line: the title says it, first
+            title = f"({stretched}) {title}"
         start = marks.colour_scale(canvas, 0, canvas.cols, *self._scale, ramp, mono) if canvas.cols >= 60 else canvas.cols
         canvas.text(0, 0, short(title, max(8, start - 1)), Style(bold=True))
         taken: set[tuple[int, int]] = set()  # cells holding a marker: no run letter goes there
@@ -131,7 +138,8 @@ class SurfaceMap(RasterWidget):
             canvas.text(cell[1] + 1, cell[0] + LABEL_WIDTH, run.letter, marks.head_style(run.colour, mono))
         if canvas.rows >= 9:
             legend_runs = [(r.letter, r.label, r.colour, r.ensemble) for r in runs]
-            pieces = marks.surface_legend(kinds, legend_runs, self.options.arrows, mono, canvas.cols)
+            pieces = marks.surface_legend(kinds, legend_runs, self.options.arrows, mono, canvas.cols,
+                                          stretched=stretched)
             marks.legend(canvas, canvas.rows - 1, self._counts + pieces)
         elif self._counts:
             self.options.notes.append("counts: " + "".join(text for text, _ in self._counts).strip())
