@@ -88,12 +88,12 @@ class VerdictLine(Static):
         self.update(Text("\n").join(lines), layout=height != old_height)
 
     def header(self, verdicts: tuple[Verdict, ...], index: int, pages: int) -> Text:
-        """" expects ✓ 12  ✗ 1 · 2/5 │ "; on a short terminal " ✓12 ✗1 2/5│ " (8 more characters
+        """" expects ✓ 12  ✗ 1 · 2/5 │ "; on a short terminal " ✓12 ✗1 (2/5)│ " (8 more characters
         for the sentence: at 80 columns two lines then hold every built-in check but three)."""
         counts = {mark: sum(v.count for v in verdicts if v.mark == mark) for mark in (PASS, FAIL, WAIT)}
         if self.max_lines <= LINES_SHORT:
             summary = " ".join(f"{mark}{n}" for mark, n in counts.items() if n)
-            where = f" {index + 1}/{pages}" if pages > 1 else ""
+            where = f" ({index + 1}/{pages})" if pages > 1 else ""
             return Text(f" {summary}{where}│ ", Style(bold=True))
         summary = "  ".join(f"{mark} {n}" for mark, n in counts.items() if n)
         where = f" · {index + 1}/{pages}" if pages > 1 else ""
