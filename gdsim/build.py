@@ -338,7 +338,7 @@ def build_sweep(loaded: LoadedScenario, row: int, axes: list, *, conditions: tup
     # the sweep skips them (a whole-split pass every few steps) and evaluates once at the end.
     patience = config.problem.get("patience")
     watches = patience is not None or schedule.adaptive is not None
-    return Sweep(
+    sweep = Sweep(
         problem, optimizer.name, hyper, axes, start, config.seed,
         schedule=(schedule.name, settings), conditions=tuple(conditions),
         clip_norm=config.problem.get("clip_norm"),
@@ -347,3 +347,6 @@ def build_sweep(loaded: LoadedScenario, row: int, axes: list, *, conditions: tup
         restore_best=config.problem.get("restore_best", False),
         bound=config.problem.get("bound", DEFAULT_BOUND),
     )
+    # A sweep varies the run's settings from step 0; its [[runs.changes]] would overwrite them.
+    sweep.skipped_changes = tuple(change.at for change in config.changes)
+    return sweep

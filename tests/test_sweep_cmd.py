@@ -126,3 +126,22 @@ def test_an_adam_beta_out_of_range_names_its_flag(capsys):
     status, _, err = cli(["sweep", MIXED, "--run", "adam", "--vary", "beta1=0.5:1:lin:3", "--steps", "5"], capsys)
     assert status == 2
     assert err.startswith("gdsim: --vary beta1=0.5:1:lin:3: Invalid beta parameter at index 0: 1")
+
+
+def test_a_run_with_changes_is_swept_from_step_0_and_says_so(tmp_path, capsys):
+    path = tmp_path / "changes.toml"
+    path.write_text((DATA / "mixed.toml").read_text())
+    text = path.read_text().replace('label = "left"\nstart = [-1.0, 0.0]',
+                                    'label = "left"\nstart = [-1.0, 0.0]\n[[runs.changes]]\nat = 10\noptimizer.lr = 0.5')
+    path.write_text(text)
+    status, out, err = cli(["sweep", str(path), "--run", "left", "--vary", "lr=0.001:0.01:3", "--steps", "30"], capsys)
+    assert status == 0, err
+    assert "the run's changes (at step 10) are not part of the sweep" in out
+    status, out, err = cli(["sweep", str(path), "--run", "left", "--vary", "lr=0.001:0.01:3", "--steps", "30",
+                            "--format", "jsonl"], capsys)
+    assert status == 0 and "has changes at step 10; the sweep leaves them out" in err
+    # the points are the run without its change: the same loss as a run of the file minus the change
+    plain = [json.loads(line) for line in out.splitlines()]
+    status, out, _ = cli(["sweep", MIXED, "--run", "left", "--vary", "lr=0.001:0.01:3", "--steps", "30",
+                          "--format", "jsonl"], capsys)
+    assert plain == [json.loads(line) for line in out.splitlines()]

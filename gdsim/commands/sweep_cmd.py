@@ -135,6 +135,10 @@ def run(args) -> int:
         raise UserError(f"{vary_flag(str(exc), args.vary, axes)}: {exc} (run {config.group!r})") from None
     if args.output is not None:
         check_writable(args.output, overwrite=args.force)
+    if sweep.skipped_changes and args.format in ("csv", "jsonl"):  # table and plot say it in their notes
+        print(f"gdsim: note: run {config.group!r} has changes at step "
+              f"{', '.join(map(str, sweep.skipped_changes))}; the sweep leaves them out "
+              "(every point keeps its settings from step 0)", file=sys.stderr)
     started = time.perf_counter()
     sweep.step(steps)
     result = sweep.result()

@@ -255,6 +255,7 @@ class Sweep:
         except UserError as exc:
             raise SweepError(str(exc)) from None
         self.n_points = points
+        self.skipped_changes: tuple[int, ...] = ()  # steps of the run's changes a sweep leaves out (build_sweep)
         start = np.asarray(start, dtype=np.float64).reshape(1, -1)
         self.cohort = Cohort(problem, self.optimizer, self.schedule, np.repeat(start, points, axis=0),
                              np.full(points, seed, dtype=np.int64), np.arange(points), clip_norm=clip_norm,

@@ -185,6 +185,10 @@ def describe(result: Any, sweep: Any) -> list[str]:
     if theory is not None and {"lr", "momentum"} <= set(result.settings):
         lines.append(f"Goh's optimum (Distill 2017): lr α* = {theory.alpha_star:.4g}, momentum β* = "
                      f"{theory.beta_star:.4g}; there every direction shrinks by √β* = {theory.momentum_rate:.4g} a step")
+    if sweep.skipped_changes:
+        steps = ", ".join(map(str, sweep.skipped_changes))
+        lines.append(f"the run's changes (at step {steps}) are not part of the sweep: every point keeps its "
+                     "settings from step 0")
     if "lr" in result.settings and is_network(cohort.problem):
         lines.append("on a network an lr sweep is the idea of the learning-rate range test (Smith 2017), "
                      "here with a whole run per lr instead of one run whose lr grows")

@@ -208,3 +208,21 @@ def test_keys_that_do_not_apply_are_refused_with_what_can_be_varied():
 def test_bad_conditions_say_what_was_expected(text, message):
     with pytest.raises(SweepError, match=message):
         Condition.parse(text)
+
+
+def test_a_swept_lr_follows_the_run_s_schedule_bit_for_bit(tmp_path):
+    text = SURFACE.format(surface="rosenbrock", noise=0.0, optimizer="sgd", extra="momentum = 0.5")
+    text = text.replace('[[runs]]', '[schedule]\nname = "cosine"\nt_max = 25\neta_min = 1e-5\nwarmup = 5\n\n[[runs]]')
+    loaded = _load(tmp_path, text)
+    _check_points(loaded, [Axis("lr", 1e-4, 3e-3, 6)], 60, (0, 3, 5), _as_optimizer_keys)
+
+
+def test_a_plateau_schedule_and_early_stopping_on_a_network_bit_for_bit(tmp_path):
+    """ReduceLROnPlateau keeps one lr per point as state and watches the validation loss; early
+    stopping freezes points at their own steps: each point still equals its single run."""
+    text = MOONS.format(optimizer="sgd", extra="momentum = 0.9")
+    text = text.replace('batch_size = 16', 'batch_size = 16\neval_every = 4\npatience = 3')
+    text = text.replace('[[runs]]', '[schedule]\nname = "plateau"\npatience = 1\nfactor = 0.5\n\n[[runs]]')
+    loaded = _load(tmp_path, text)
+    result = _check_points(loaded, [Axis("lr", 1e-3, 3.0, 8)], 40, (0, 4, 7), _as_optimizer_keys)
+    assert (result.stopped_at >= 0).any()

@@ -1,5 +1,6 @@
-"""The scenario screen's sweep keys: W sweeps the selected run's learning rate, G its learning
-rate x momentum (gdsim.app.screens.sweep). `w` was taken (answer now / fold the explanation)."""
+"""The scenario screen's sweep keys: R sweeps the selected run's learning rate (a range of lrs), G
+its learning rate x momentum grid (gdsim.app.screens.sweep). The issue asked for `w`: it was taken
+(answer now / fold the explanation), and `W` too (the Data tab's weights as numbers)."""
 
 from __future__ import annotations
 
