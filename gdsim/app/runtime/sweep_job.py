@@ -47,8 +47,6 @@ def make_plan(loaded: Any, row: int, label: str, kind: str) -> SweepPlan | str:
     probe = build_sweep(loaded, row, [Axis("lr", 1.0, 1.0, 1)])  # the run's problem and optimizer
     problem, optimizer = probe.cohort.problem, probe.optimizer
     name = optimizer.name
-    if name in ("newton", "cg"):
-        return f"{label} uses {name}, whose step length comes from curvature or a line search: no lr sweep here"
     base = float(config.optimizer.get("lr", optimizer.hyper["lr"])) or 1e-3
     theory = quadratic_theory(problem, optimizer, probe.cohort.clip_norm)
     momentum = float(optimizer.hyper.get("momentum", 0.0))
