@@ -37,7 +37,7 @@ def scenario_commands(screen) -> list[tuple[str, Callable, str]]:
         ("Remove the selected run", screen.action_remove_run, "d"),
         ("Ensemble on/off (200 seeds)", screen.action_ensemble, "e"),
         ("Show the maths", screen.action_maths, "x"),
-        ("Sweep the learning rate", partial(screen.action_sweep, "lr"), "R: final loss of ~200 lrs, one cohort"),
+        ("Sweep the learning rate", partial(screen.action_sweep, "lr"), "W: final loss of ~200 lrs, one cohort"),
         ("Sweep lr × momentum", partial(screen.action_sweep, "grid"), "G: a heat map, theory on quadratics"),
         ("Velocity: norm / components", screen.action_velocity_view, "v"),
         ("Save scenario" + (" (copy TOML)" if served() else ""), screen.action_save, "ctrl+s"),

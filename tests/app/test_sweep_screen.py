@@ -1,4 +1,4 @@
-"""Pilot tests of the sweep screen: R (lr) and G (lr x momentum) from the scenario screen, the
+"""Pilot tests of the sweep screen: W (lr) and G (lr x momentum) from the scenario screen, the
 theory drawn on quadratics, the range-test caption on networks, and a UI that stays live."""
 
 from __future__ import annotations
@@ -59,10 +59,10 @@ def caption(screen) -> str:
     return str(screen.query_one("#sweep-caption").render())
 
 
-async def test_R_sweeps_the_lr_of_a_quadratic_with_theory_s_edge_drawn(tmp_path):
+async def test_W_sweeps_the_lr_of_a_quadratic_with_theory_s_edge_drawn(tmp_path):
     app = quadratic_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("R")
+        await pilot.press("W")
         screen = app.screen
         assert isinstance(screen, SweepScreen)
         await finished(pilot, screen)
@@ -106,7 +106,7 @@ async def test_G_draws_the_grid_with_goh_s_optimum_and_the_best_cell(tmp_path):
         # no lower than it started, so the measured cell can sit one below theory's there
         inside = int(re.search(r"lies in the measured grid cell for (\d+) of 40 momentum values", text).group(1))
         assert inside >= 38
-        await pilot.press("R")  # the other sweep from the sweep screen
+        await pilot.press("W")  # the other sweep from the sweep screen
         assert screen.query_one("#sweep-curve").display and not heat.display
         await finished(pilot, screen)
         assert screen.result[0].kind == "lr"
@@ -121,7 +121,7 @@ async def test_a_run_without_momentum_gets_a_sentence_not_a_grid(tmp_path):
         start = time.monotonic()
         while "no momentum" not in caption(screen) and time.monotonic() - start < 10:
             await pilot.pause(0.05)
-        assert "ada uses adagrad, which has no momentum to sweep; the lr sweep (R) works" in caption(screen)
+        assert "ada uses adagrad, which has no momentum to sweep; the lr sweep (W) works" in caption(screen)
         assert screen.result is None
 
 
@@ -155,7 +155,7 @@ async def test_the_ui_stays_live_while_a_long_sweep_computes_and_escape_cancels_
 async def test_a_network_lr_sweep_is_called_a_range_test():
     app = make_app("moons")
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("R")
+        await pilot.press("W")
         screen = app.screen
         await finished(pilot, screen, 60)
         plan, result, _ = screen.result
@@ -180,9 +180,9 @@ def test_plans_follow_the_run_and_the_problem_size(tmp_path):
 
 
 def test_no_key_is_bound_twice_on_the_scenario_screen():
-    """Two bindings of one key: only one can ever run (W was bound to the weights view and, for a
-    while, to the lr sweep too)."""
+    """Two bindings of one key: only one can ever run (W was bound to the weights view and the lr
+    sweep for a while, then R to the sweep and the Map tab's recompute)."""
     keys = [key.strip() for binding in ScenarioScreen.BINDINGS for key in binding.key.split(",")]
     repeated = sorted({key for key in keys if keys.count(key) > 1})
     assert not repeated, f"bound twice: {repeated}"
-    assert "R" in keys and "G" in keys
+    assert "W" in keys and "G" in keys

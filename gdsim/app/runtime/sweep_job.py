@@ -1,4 +1,4 @@
-"""The app's sweeps of the selected run: what `R` (its lr) and `G` (lr x momentum) vary, and the
+"""The app's sweeps of the selected run: what `W` (its lr) and `G` (lr x momentum) vary, and the
 work itself, stepped in slices so a worker thread can report progress and stop when told.
 
 Free of Textual (tests drive it headless). The grid's size follows the problem: a sweep holds
@@ -64,7 +64,7 @@ def make_plan(loaded: Any, row: int, label: str, kind: str) -> SweepPlan | str:
         return SweepPlan("lr", row, label, name, (Axis("lr", low, high, n, "log"),), steps, network, note)
     key = MOMENTUM_KEY.get(name)
     if key is None:
-        return f"{label} uses {name}, which has no momentum to sweep; the lr sweep (R) works"
+        return f"{label} uses {name}, which has no momentum to sweep; the lr sweep (W) works"
     side = min(NETWORK_SIDE if network else GRID_SIDE, int(math.isqrt(budget)))
     if theory is not None:
         edge = float(theory.gd_edge)

@@ -113,7 +113,7 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
         Binding("0", "answer(0)", "Skip the question", show=False),
         Binding("w", "why", "Answer now / fold it", show=False),
         Binding("x", "maths", "Maths"),
-        Binding("R", "sweep('lr')", "Sweep the lr: the final loss of ~200 lrs (a range test)", show=False),
+        Binding("W", "sweep('lr')", "Sweep the lr: the final loss of ~200 lrs (a range test)", show=False),
         Binding("G", "sweep('grid')", "Sweep lr × momentum (heat map)", show=False),
         Binding("v", "velocity_view", "Velocity parts", show=False),
         Binding("g", "map_arrows", "Map: gradient/velocity arrows", show=False),

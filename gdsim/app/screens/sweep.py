@@ -1,4 +1,4 @@
-"""The sweep screen: the selected run's final loss over ~200 learning rates (R), or over a grid of
+"""The sweep screen: the selected run's final loss over ~200 learning rates (W), or over a grid of
 learning rate x momentum (G), computed as one vectorized cohort in a worker thread while the
 screen stays live (progress, escape to leave, the other key to switch).
 
@@ -28,7 +28,7 @@ class SweepScreen(Screen):
     """One sweep of the run selected on the scenario screen under it."""
 
     BINDINGS = [
-        Binding("R", "sweep('lr')", "Sweep lr"),
+        Binding("W", "sweep('lr')", "Sweep lr"),
         Binding("G", "sweep('grid')", "lr × momentum"),
         Binding("escape", "back", "Back"),
         Binding("question_mark", "app.help", "Help", key_display="?"),

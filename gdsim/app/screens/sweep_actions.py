@@ -1,6 +1,5 @@
-"""The scenario screen's sweep keys: R sweeps the selected run's learning rate (a range of lrs), G
-its learning rate x momentum grid (gdsim.app.screens.sweep). The issue asked for `w`: it was taken
-(answer now / fold the explanation), and `W` too (the Data tab's weights as numbers)."""
+"""The scenario screen's sweep keys: W sweeps the selected run's learning rate, G its learning rate
+x momentum grid (gdsim.app.screens.sweep). The issue asked for `w`: it answers / folds a question."""
 
 from __future__ import annotations
 
