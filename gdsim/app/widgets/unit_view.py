@@ -123,13 +123,14 @@ class UnitView(RasterWidget):
         width, height = canvas.cols, canvas.rows
         mono = bool(getattr(self.app, "mono", False)) if self.is_attached else False
         units = list(problem.network.hidden_units)
-        # the output's map keeps the inputs' aspect (a cell is twice as tall as wide), taking at
-        # most a third of the width when there are units to show beside it
+        # the output's map keeps the inputs' aspect (a cell is twice as tall as wide) as far as
+        # half the width allows when there are units beside it; past that it is stretched, but
+        # never to less than two thirds of the height
         xs, ys, _ = problem.input_grid(2)
         aspect = (xs[-1] - xs[0]) / (ys[-1] - ys[0]) if ys[-1] > ys[0] else 1.0
         out_rows = height - 2
-        out_cols = max(4, min(round(2 * out_rows * aspect), max(12, width // 3) if units else width))
-        out_rows = max(2, min(out_rows, round(out_cols / (2 * aspect))))
+        out_cols = max(4, min(round(2 * out_rows * aspect), max(12, width // 2) if units else width))
+        out_rows = max(2, min(out_rows, max(round(out_cols / (2 * aspect)), 2 * out_rows // 3)))
         left = width - out_cols if units else 0
         n = int(min(64, max(16, 2 * out_rows, out_cols)))
         maps = self.maps = unit_maps(problem, row, n, model.state)
