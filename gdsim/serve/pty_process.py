@@ -132,11 +132,9 @@ class PtyProcess:
 
     async def start(self, argv: list[str], env: dict[str, str], cols: int, rows: int) -> None:
         """Spawn `argv` as the leader of a new session whose stdin/stdout/stderr are the pty."""
-        master, slave = os.openpty()
-        try:
-            set_window_size(master, cols, rows)
-            os.set_blocking(master, False)
-            self._proc = await asyncio.create_subprocess_exec(
+
+        async def spawn(slave: int):
+            return await asyncio.create_subprocess_exec(
                 *argv,
                 stdin=slave,
                 stdout=slave,
@@ -146,6 +144,31 @@ class PtyProcess:
                 start_new_session=True,  # own session and process group: pgid == pid
                 close_fds=True,
             )
+
+        await self._start_on_pty(spawn, cols, rows)
+
+    async def start_app(self, command: list[str], limits: ResourceLimits, env: dict[str, str],
+                        cols: int, rows: int, zygote=None) -> bool:
+        """Start a session's app: forked by `zygote` (gdsim.serve.zygote_client.Zygote) when it
+        can, else spawned under gdsim.serve.child. Returns True when the zygote forked it."""
+        if zygote is not None:
+            from gdsim.serve.zygote_client import ZygoteUnavailable, forkable
+
+            if forkable(command):
+                try:
+                    await self._start_on_pty(lambda slave: zygote.fork(command, env, limits, slave), cols, rows)
+                    return True
+                except ZygoteUnavailable:
+                    pass
+        await self.start(wrap_command(command, limits, controlling_tty=True), env, cols, rows)
+        return False
+
+    async def _start_on_pty(self, launch, cols: int, rows: int) -> None:
+        master, slave = os.openpty()
+        try:
+            set_window_size(master, cols, rows)
+            os.set_blocking(master, False)
+            self._proc = await launch(slave)
         except BaseException:
             os.close(master)
             raise

@@ -26,7 +26,6 @@ from gdsim.serve.pty_process import (
     ResourceLimits,
     clamp_size,
     served_child_environment,
-    wrap_command,
 )
 
 log = logging.getLogger("gdsim.serve")
@@ -53,6 +52,7 @@ class SessionSettings:
     scenario_dir: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     cpu_share_file: Path | None = None  # where the server publishes each app's CPU share
+    zygote: object | None = None  # a gdsim.serve.zygote_client.Zygote: apps forked, not spawned
 
 
 class SessionRegistry:
@@ -139,6 +139,7 @@ class GdsimSession(asyncssh.SSHServerSession):
         self._last_input = time.monotonic()
         self._idle_handle: asyncio.TimerHandle | None = None
         self.peer = "?"
+        self.forked = False  # started by the app zygote (else spawned afresh)
 
     @property
     def pid(self) -> int | None:
@@ -198,15 +199,18 @@ class GdsimSession(asyncssh.SSHServerSession):
             env = child_environment(self._settings, chan.get_terminal_type() or "", dict(chan.get_environment()))
             self._pty = PtyProcess(on_output=self._output)
             self._pty.on_input_backlog = self._input_backlog
-            argv = wrap_command(self._settings.command, self._settings.limits, controlling_tty=True)
+            settings = self._settings
             try:
-                await self._pty.start(argv, env, cols, rows)
+                forked = await self._pty.start_app(settings.command, settings.limits, env, cols, rows,
+                                                   zygote=settings.zygote)
             except OSError as exc:
                 log.error("%s: cannot start the app: %s", self.peer, exc)
                 self._reason = "the server could not start gdsim"
                 self._close_channel(1)
                 return
-            log.info("%s: session started, pid %d (%d live)", self.peer, self._pty.pid, len(self._registry.live))
+            self.forked = forked
+            log.info("%s: session started, pid %d%s (%d live)", self.peer, self._pty.pid,
+                     " (forked)" if forked else "", len(self._registry.live))
             self._arm_idle_timer()
             exited = asyncio.ensure_future(self._pty.wait())
             stopped = asyncio.ensure_future(self._stop.wait())

@@ -24,7 +24,8 @@ from gdsim.serve import auth, rundir
 from gdsim.serve.cpu_share import CpuShares
 from gdsim.serve.door import Door, DoorLimits
 from gdsim.serve.pty_process import ResourceLimits, precompile
-from gdsim.serve.sessions import GdsimSession, SessionRegistry, SessionSettings, format_duration
+from gdsim.serve.sessions import GdsimSession, SessionRegistry, SessionSettings, child_environment, format_duration
+from gdsim.serve.zygote_client import Zygote
 from gdsim.words import plural
 
 log = logging.getLogger("gdsim.serve")
@@ -58,6 +59,7 @@ class SSHServerConfig:
     max_pending_per_address: int = 10  # connections still logging in from one address
     sessions_per_connection: int = 1  # a multiplexed OpenSSH master must not take every seat
     sessions_per_client: int | None = None  # per key (key login) or address (otherwise); None: no limit
+    zygote: bool = True  # fork apps from a process that has imported gdsim already (zygote.py)
     keepalive_interval: float = 30.0  # finds clients whose network vanished without a goodbye
 
     def door_limits(self) -> DoorLimits:
@@ -146,6 +148,10 @@ class _ServerState:
             extra_env=dict(config.extra_env),
             cpu_share_file=self.shares.path,
         )
+        if config.zygote:
+            env = child_environment(self.settings, "xterm-256color", {})
+            env["PYDANTIC_DISABLE_PLUGINS"] = "__all__"  # as gdsim.cli sets it for the app
+            self.settings.zygote = Zygote(self.run_dir / "zygote.sock", env)
         self.registry = SessionRegistry(
             config.max_sessions, self.shares,
             per_connection=config.sessions_per_connection, per_client=config.sessions_per_client,
@@ -254,6 +260,11 @@ class RunningSSHServer:
     def port(self) -> int:
         return self._acceptor.get_port()
 
+    async def zygote_ready(self) -> bool:
+        """Wait until the app zygote has started (False: it failed, or there is none)."""
+        zygote = self._state.settings.zygote
+        return zygote is not None and await zygote.wait_ready()
+
     @property
     def sessions(self) -> set[GdsimSession]:
         return self._state.registry.live
@@ -263,6 +274,8 @@ class RunningSSHServer:
         self._acceptor.close()
         await self._state.registry.close_all()
         await self._acceptor.wait_closed()
+        if self._state.settings.zygote is not None:
+            await self._state.settings.zygote.close()
         rundir.remove(self._state.run_dir)
 
 
@@ -293,6 +306,8 @@ async def start_ssh_server(config: SSHServerConfig) -> RunningSSHServer:
     except OSError as exc:
         rundir.remove(state.run_dir)
         raise UserError(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}") from None
+    if state.settings.zygote is not None:
+        state.settings.zygote.start()  # imports in the background; sessions before it is ready wait for it
     return RunningSSHServer(acceptor, state, key_path, host_key, created)
 
 
@@ -333,6 +348,7 @@ def run_ssh_server(config: SSHServerConfig, out: TextIO = sys.stdout) -> int:
 
     async def main() -> None:
         server = await start_ssh_server(config)
+        await server.zygote_ready()  # the banner says the room may connect: apps start quickly from now
         print(describe(server, config), file=out, flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -94,6 +94,7 @@ async def serve(tmp_path: Path, authorized_keys: Path):
             command=STANDIN,
             limits=ResourceLimits(memory_bytes=1024**3, cpu_seconds=600, file_size_bytes=0),
             auth_failure_delay=0.0,
+            zygote=False,  # tests/serve/test_zygote.py serves through the zygote
         )
         fields.update(overrides)
         server = await start_ssh_server(SSHServerConfig(**fields))

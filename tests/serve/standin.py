@@ -4,7 +4,7 @@ Prints `READY pid=.. size=COLSxROWS term=.. served=.. no_color=.. scenario_dir=.
 then `RESIZED COLSxROWS` on every SIGWINCH and `KEY <hex>` for each chunk of input, in raw mode.
 With `--grandchild` it first starts `sleep 300` (same process group) and prints `GRANDCHILD pid=..`.
 Typing `q` exits with status 0; `x` exits with status 3; `s` prints `SHARE <value>`, the CPU share the
-server publishes in the file named by GDSIM_CPU_SHARE_FILE.
+server publishes in the file named by GDSIM_CPU_SHARE_FILE; `e` prints `ENV k=v ... END`, its environment.
 """
 
 import os
@@ -62,6 +62,8 @@ def main() -> None:
             say(f"KEY {data.hex()}")
             if b"s" in data:
                 say(f"SHARE {share()}")
+            if b"e" in data:
+                say("ENV " + " ".join(f"{k}={v}" for k, v in sorted(os.environ.items())) + " END")
             if b"q" in data:
                 return
             if b"x" in data:
