@@ -31,6 +31,7 @@ from gdsim.words import plural
 log = logging.getLogger("gdsim.serve")
 
 DEFAULT_COMMAND = [sys.executable, "-m", "gdsim"]
+REFUSAL_DELAY = 0.5  # seconds between the version line and the disconnect message of a refusal
 SCENARIO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
 
@@ -182,10 +183,11 @@ class _Connection(asyncssh.SSHServer):
                            "dropped: it sent nothing while others waited")
         if not admitted:
             log.warning("%s: refused a connection, too many are logging in", self._address)
-            # After asyncssh sends the version line (right after this returns): a client then
-            # shows the reason instead of a bare connection reset.
-            loop.call_soon(conn.disconnect, asyncssh.DISC_TOO_MANY_CONNECTIONS,
-                           "too many connections are logging in from your address; try again shortly")
+            # After asyncssh has sent the version line (right after this returns), and after the
+            # client's own first packets have arrived and been read: OpenSSH then shows the reason
+            # ("Received disconnect ... too many connections") instead of "Broken pipe".
+            loop.call_later(REFUSAL_DELAY, conn.disconnect, asyncssh.DISC_TOO_MANY_CONNECTIONS,
+                            "too many connections are logging in from your address; try again shortly")
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._conn is not None:
