@@ -1,7 +1,10 @@
 """Keyboard changes to a run's settings, as new scenarios: the file on disk is never touched.
 
 Each function takes the Session, works out the selected run's [[runs]] entry and its current
-value, and returns (new LoadedScenario, a short description of the change). Errors from the
+value, and returns (new LoadedScenario, a short description of the change). Hyperparameters (lr,
+momentum, optimizer, schedule, batch size) return a branches.Tweak instead: mid-run they continue
+from the shown step, or branch from a rewound one (gdsim.app.branches); seed, start point and
+the runs themselves define step 0 and restart. Errors from the
 loader or the engine (a ScenarioError with a one-paragraph message) propagate to the screen,
 which shows them as a notice.
 """
@@ -12,9 +15,13 @@ import copy
 import math
 from typing import Any
 
+from gdsim.app import branches
+from gdsim.app.branches import Tweak, carried, config_at, phase_at
 from gdsim.app.runtime.session import Session
 from gdsim.build import problem_has_hessian
 from gdsim.engine.fisher import fisher_refusal
+from gdsim.engine.optimizers import make_optimizer
+from gdsim.engine.schedules import make_schedule
 from gdsim.scenario.load import LoadedScenario, ScenarioError, validate_raw
 
 OPTIMIZER_CYCLE = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "newton", "cg", "natural")
@@ -66,37 +73,45 @@ def _table(entry: dict[str, Any], name: str) -> dict[str, Any]:
     return table
 
 
-def learning_rate(session: Session, direction: int) -> tuple[LoadedScenario, str]:
+def learning_rate(session: Session, direction: int) -> Tweak:
     run, _, cohort = _selected(session)
-    current = float(cohort.optimizer.hyper["lr"])
+    optimizer = phase_at(cohort, session.shown_step).optimizer
+    current = float(optimizer.hyper["lr"])
     new = ladder(current, direction)
-    runs = _runs(session)
-    _table(runs[run.entry], "optimizer")["lr"] = new
-    return _apply(session, runs), f"{run.label}: learning rate {current:g} → {new:g}"
+    return branches.apply(session, run, {"optimizer.lr": new}, f"learning rate {current:g} → {new:g}",
+                          carried(optimizer))
 
 
-def momentum(session: Session, direction: int = 1) -> tuple[LoadedScenario, str]:
-    run, _, cohort = _selected(session)
-    name, hyper = cohort.optimizer.name, cohort.optimizer.hyper
-    runs = _runs(session)
-    table = _table(runs[run.entry], "optimizer")
+def momentum(session: Session, direction: int = 1) -> Tweak:
+    run, config, cohort = _selected(session)
+    step = session.shown_step
+    optimizer = phase_at(cohort, step).optimizer
+    name, hyper = optimizer.name, optimizer.hyper
+    keys: dict[str, Any] = {}
     if name in ("sgd", "rmsprop"):
         current = float(hyper["momentum"])
         new = _cycle(MOMENTA, current, direction)
-        table["momentum"] = new
+        keys["optimizer.momentum"] = new
         if new == 0 and hyper.get("nesterov"):
-            table["nesterov"] = False
+            keys["optimizer.nesterov"] = False
         what = f"momentum {current:g} → {new:g}"
+        if current == 0 and name == "sgd":
+            why = "the velocity starts as the next gradient (torch's rule for a new momentum buffer)"
+        elif current == 0:
+            why = "its momentum buffer starts at zero"
+        else:
+            why = "velocity kept" if new else "velocity kept, unused while momentum is 0"
     elif name in ("adam", "adamw"):
         beta1, beta2 = hyper["betas"]
         new = _cycle(MOMENTA, float(beta1), direction)
-        table["betas"] = [new, float(beta2)]
+        keys["optimizer.betas"] = [new, float(beta2)]
         what = f"β₁ (Adam's momentum) {beta1:g} → {new:g}"
+        why = carried(optimizer)
     else:
         raise ScenarioError(f"{name} has no momentum setting; try sgd, rmsprop or adam (key o)")
-    if "name" not in table and name != "sgd":
-        table["name"] = session.configs[int(run.rows[0])].optimizer.get("name", name)
-    return _apply(session, runs), f"{run.label}: {what}"
+    if name != "sgd":
+        keys["optimizer.name"] = config_at(config, step).optimizer.get("name", name)
+    return branches.apply(session, run, keys, what, why)
 
 
 def _cycle(values: tuple, current: Any, direction: int) -> Any:
@@ -107,21 +122,28 @@ def _cycle(values: tuple, current: Any, direction: int) -> Any:
     return values[(index + direction) % len(values)]
 
 
-def optimizer(session: Session, name: str | None = None, direction: int = 1) -> tuple[LoadedScenario, str]:
+def optimizer(session: Session, name: str | None = None, direction: int = 1) -> Tweak:
     """Switch the selected run to `name`, or to the next optimizer in OPTIMIZER_CYCLE that its
     problem can run (newton needs a Hessian, natural a Fisher matrix: `valid_optimizers`)."""
     run, config, cohort = _selected(session)
+    step = session.shown_step
     choices = valid_optimizers(cohort.problem)
-    current = str(config.optimizer.get("name", "sgd"))
+    current = str(config_at(config, step).optimizer.get("name", "sgd"))
     if name is None:
         name = _cycle(tuple(choices), current, direction)
-    lr, why = _learning_rate_for(session, run.entry, current, name, float(cohort.optimizer.hyper["lr"]))
-    table: dict[str, Any] = {"name": name, "lr": lr}
+    old = phase_at(cohort, step).optimizer
+    lr, why = _learning_rate_for(session, run.entry, current, name, float(old.hyper["lr"]))
+    keys: dict[str, Any] = {"optimizer.name": name, "optimizer.lr": lr}
     if name == "sgd":
-        table.update(momentum=0.0, nesterov=False)
-    runs = _runs(session)
-    runs[run.entry]["optimizer"] = table
-    return _apply(session, runs), f"{run.label}: optimizer {current} → {name}, {why}"
+        keys.update({"optimizer.momentum": 0.0, "optimizer.nesterov": False})
+    new = make_optimizer(name, lr=lr)
+    if new.name != old.name:
+        kept = f"{name} starts its fresh state at the current point"
+    elif old.hyper.get("momentum") or not new.hyper.get("momentum"):
+        kept = carried(old)
+    else:
+        kept = "the velocity starts as the next gradient (torch's rule for a new momentum buffer)"
+    return branches.apply(session, run, keys, f"optimizer {current} → {name}, {why}", kept, replace=("optimizer",))
 
 
 def valid_optimizers(problem) -> list[str]:
@@ -156,9 +178,10 @@ def _learning_rate_for(session: Session, entry: int, current: str, name: str, lr
     return lr, f"lr {lr:g} kept"
 
 
-def schedule(session: Session, name: str | None = None) -> tuple[LoadedScenario, str]:
-    run, config, _ = _selected(session)
-    current = str(config.schedule.get("name", "constant"))
+def schedule(session: Session, name: str | None = None) -> Tweak:
+    run, config, cohort = _selected(session)
+    step = session.shown_step
+    current = str(config_at(config, step).schedule.get("name", "constant"))
     if name is None:
         name = _cycle(SCHEDULE_CYCLE, current, 1)
     steps = session.loaded.scenario.scenario.steps
@@ -171,10 +194,14 @@ def schedule(session: Session, name: str | None = None) -> tuple[LoadedScenario,
         table.update(t_max=steps)
     elif name == "plateau":
         table.update(factor=0.5, patience=5)  # torch's 0.1 and 10 would rarely act within a lesson
-    runs = _runs(session)
-    runs[run.entry]["schedule"] = table
     detail = ", ".join(f"{k} {v}" for k, v in table.items() if k != "name")
-    return _apply(session, runs), f"{run.label}: schedule {current} → {name}{' (' + detail + ')' if detail else ''}"
+    what = f"schedule {current} → {name}{' (' + detail + ')' if detail else ''}"
+    optimizer_now = phase_at(cohort, step).optimizer
+    made = make_schedule(name, float(optimizer_now.hyper["lr"]), **{k: v for k, v in table.items() if k != "name"})
+    now = "" if made.adaptive is not None else f" (lr now {made.lr_at(step):g})"
+    why = f"it continues at step {step:,}{now}; {carried(optimizer_now)}"
+    keys = {f"schedule.{k}": v for k, v in table.items()}
+    return branches.apply(session, run, keys, what, why, replace=("schedule",))
 
 
 def seed(session: Session, direction: int) -> tuple[LoadedScenario, str]:
@@ -182,19 +209,20 @@ def seed(session: Session, direction: int) -> tuple[LoadedScenario, str]:
     new = max(0, config.seed + direction)
     runs = _runs(session)
     runs[run.entry]["seed"] = new
-    return _apply(session, runs), f"{run.label}: seed {config.seed} → {new}"
+    return _apply(session, runs), (f"{run.label}: seed {config.seed} → {new}"
+                                   + (" (the seed defines step 0: the runs start again)" if session.sim.step_count else ""))
 
 
-def batch_size(session: Session, direction: int) -> tuple[LoadedScenario, str]:
+def batch_size(session: Session, direction: int) -> Tweak:
     run, _, cohort = _selected(session)
-    problem = cohort.problem
+    problem = phase_at(cohort, session.shown_step).problem
     if not hasattr(problem, "batch_size"):
         raise ScenarioError("batch size applies to scenarios with a data set; this one is a 2-D surface")
     current = int(problem.batch_size)
     new = max(1, min(problem.n_train, current * 2 if direction > 0 else current // 2))
-    runs = _runs(session)
-    _table(runs[run.entry], "problem")["batch_size"] = new
-    return _apply(session, runs), f"{run.label}: batch size {current} → {new} (of {problem.n_train})"
+    return branches.apply(session, run, {"problem.batch_size": new},
+                          f"batch size {current} → {new} (of {problem.n_train})",
+                          "a new epoch starts; parameters and optimizer state kept")
 
 
 def start_point(session: Session, point: tuple[float, ...]) -> tuple[LoadedScenario, str]:
@@ -206,7 +234,8 @@ def start_point(session: Session, point: tuple[float, ...]) -> tuple[LoadedScena
     runs = _runs(session)
     runs[run.entry]["start"] = [float(v) for v in point]
     where = ", ".join(f"{v:g}" for v in point)
-    return _apply(session, runs), f"{run.label}: start point ({where})"
+    again = " (the start defines step 0: the runs start again)" if session.sim.step_count else ""
+    return _apply(session, runs), f"{run.label}: start point ({where}){again}"
 
 
 def add_run(session: Session) -> tuple[LoadedScenario, str]:

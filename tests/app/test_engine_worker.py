@@ -22,7 +22,10 @@ SCENARIOS = [DATA / "three_runs.toml", builtin_dir() / "learning-rate.toml", bui
              # per-run state beside the parameters: batch norm's running statistics, the plateau
              # schedule's lr, conjugate gradient's previous direction
              builtin_dir() / "batch-norm.toml", builtin_dir() / "reduce-on-plateau.toml",
-             builtin_dir() / "conjugate-gradient.toml"]
+             builtin_dir() / "conjugate-gradient.toml",
+             # changes at a step: the worker builds each phase's optimizer and schedule itself
+             Path(__file__).parents[1] / "data" / "changes-moons.toml",
+             Path(__file__).parents[1] / "data" / "golden" / "changes-swap.toml"]
 
 
 @pytest.fixture(scope="module")

@@ -177,8 +177,9 @@ async def test_the_verdict_line_gives_nothing_away_before_the_answer_then_speaks
         assert "✓ loss 2.42e-56: The middle rate reaches the minimum by step 40" in shown
         assert "✓ loss 1.85e+05: The largest rate makes things worse" in shown
         assert "1e-06" not in shown and "of run" not in shown and "'just right'" not in shown
-        # a change of settings is measured again: the middle run made slow, its check fails
-        await pilot.press("down", "L", "L", "L")
+        # a change of settings is measured again: the middle run made slow from step 0 (reset first:
+        # mid-run the keys continue from the step reached), its check fails
+        await pilot.press("r", "down", "L", "L", "L")
         await measured(pilot, screen)
         screen.session.step(40)
         screen.redraw(force=True)

@@ -77,16 +77,27 @@ class Session:
         self.rebuild(loaded)
 
     # -- building ------------------------------------------------------------------------------
-    def rebuild(self, loaded: LoadedScenario) -> None:
-        """Start over with `loaded` (the same settings for reset, new ones after a change)."""
-        sim = build(loaded)
+    def rebuild(self, loaded: LoadedScenario, replay: int = 0, select_entry: int | None = None) -> None:
+        """Start over with `loaded` (the same settings for reset, new ones after a change); with
+        `replay`, stepped to that step again (a change mid-run or a branch, gdsim.app.branches:
+        replay is deterministic, so every run has the bits it had, and a branch starts from its
+        parent's exact state)."""
+        if replay:
+            from gdsim.app.runtime.replay import replay as replayed
+
+            sim = replayed(self.sim, self.configs, loaded, replay)
+        else:
+            sim = build(loaded)
+        stop_at = max(loaded.scenario.scenario.steps, getattr(self, "stop_at", 0) if replay else 0)
         self.loaded = loaded
         self.sim: Simulation = sim
         self.configs: list[RunConfig] = resolve_runs(loaded)
         self.display = self._display_runs()
         self.selected = min(self.selected, len(self.display) - 1)
+        if select_entry is not None:
+            self.selected = next((i for i, run in enumerate(self.display) if run.entry == select_entry), self.selected)
         self.cursor = None
-        self.stop_at = loaded.scenario.scenario.steps
+        self.stop_at = stop_at
         self._carry = 0.0
         self._changed_here()
         self.version += 1

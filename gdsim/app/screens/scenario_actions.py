@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from gdsim.app import export, tweaks
+from gdsim.app.branches import Tweak
 from gdsim.app.screens.prompt import ConfirmScreen, PromptScreen
 from gdsim.app.text import clean
 from gdsim.app.widgets.run_table import RunTable
@@ -93,15 +94,23 @@ class ScenarioActions:
         """Apply a tweak (gdsim.app.tweaks), rebuild and keep running if it was; False on error."""
         running = self.session.running
         try:
-            loaded, message = tweak(self.session, *args)
-            self.session.rebuild(loaded)
+            result = tweak(self.session, *args)
+            loaded, message = result[0], result[1]
+            if isinstance(result, Tweak):
+                self.session.rebuild(loaded, result.replay, result.select_entry)
+            else:
+                self.session.rebuild(loaded)
         except (ScenarioError, UserError, ValueError) as exc:
             self.notify(clean(str(exc)), title="not changed", severity="error", markup=False)
             return False
         self.session.running = running
         self._arrange_plots()
         self._apply_layout()
-        self.say(message)
+        if isinstance(result, Tweak) and result.replay:  # what carried over: longer than the status line
+            self.notify(clean(message), title="continued" if result.select_entry is None else "branched",
+                        markup=False, timeout=8)
+        else:
+            self.say(message)
         self._after()
         return True
 
