@@ -20,9 +20,9 @@ from tests.app.conftest import DATA
 SCENARIOS = [DATA / "three_runs.toml", builtin_dir() / "learning-rate.toml", builtin_dir() / "global-minimum.toml",
              builtin_dir() / "overfitting.toml",
              # per-run state beside the parameters: batch norm's running statistics, the plateau
-             # schedule's lr, conjugate gradient's previous direction
+             # schedule's lr, conjugate gradient's previous direction, the natural gradient's batch
              builtin_dir() / "batch-norm.toml", builtin_dir() / "reduce-on-plateau.toml",
-             builtin_dir() / "conjugate-gradient.toml",
+             builtin_dir() / "conjugate-gradient.toml", builtin_dir() / "natural-gradient.toml",
              # changes at a step: the worker builds each phase's optimizer and schedule itself
              Path(__file__).parents[1] / "data" / "changes-moons.toml",
              Path(__file__).parents[1] / "data" / "golden" / "changes-swap.toml"]
