@@ -7,6 +7,7 @@ import tomllib
 
 from gdsim.app import tweaks
 from gdsim.app.runtime.session import Session
+from gdsim.build import build
 from gdsim.scenario.load import validate_raw
 
 HEAD = '[scenario]\ntitle = "t"\nclaim = "c"\nsteps = 20\n\n'
@@ -20,8 +21,8 @@ def session_for(problem: str, optimizer: str = 'name = "sgd"\nlr = 0.1') -> Sess
 def cycle(session: Session, presses: int) -> list[tuple[str, float]]:
     seen = []
     for _ in range(presses):
-        loaded, _ = tweaks.optimizer(session)
-        session.rebuild(loaded)
+        result = tweaks.optimizer(session)  # at step 0: a plain change, nothing to continue from
+        session.rebuild(result.loaded, result.replay, result.select_entry)
         config = session.configs[0]
         seen.append((config.optimizer["name"], config.optimizer["lr"]))
     return seen
@@ -46,19 +47,21 @@ def test_cycling_into_natural_and_cg_sets_lr_1_and_leaving_brings_the_rate_back(
     seen = cycle(session, 4)
     assert seen == [("cg", 1.0), ("natural", 1.0), ("sgd", 0.1), ("momentum", 0.1)]
     # each of them builds and steps
-    session.sim.step(3)
+    build(session.loaded).step(3)
 
 
 def test_the_schedule_cycle_reaches_plateau_and_it_runs():
     session = session_for('surface = "bowl"')
     names = []
     for _ in range(5):
-        loaded, what = tweaks.schedule(session)
-        session.rebuild(loaded)
+        result = tweaks.schedule(session)
+        session.rebuild(result.loaded, result.replay, result.select_entry)
+        what = result.message
         names.append(session.configs[0].schedule.get("name", "constant"))
         if names[-1] == "plateau":
             assert session.configs[0].schedule == {"name": "plateau", "factor": 0.5, "patience": 5}
             assert "plateau" in what
-            session.sim.step(20)  # the bowl's loss keeps falling: no cut yet, but it runs per run
-            assert session.sim.cohorts[0].schedule_state is not None
+            sim = build(result.loaded)  # it builds and runs, with an lr per run
+            sim.step(20)
+            assert sim.cohorts[0].schedule_state is not None and sim.cohorts[0].schedule.name == "plateau"
     assert names == ["step", "exponential", "cosine", "plateau", "constant"]
