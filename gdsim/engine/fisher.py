@@ -21,8 +21,14 @@ different matrix that can point natural-gradient steps the wrong way.
 An L2 penalty λ/2·Σw² adds λ to the weights' diagonal, so F stays the Gauss–Newton matrix of the
 whole training objective (biases are not penalized). L1 adds no curvature here.
 
-MAE and hinge are not the likelihood of any distribution over y, and a hidden layer would need
-a Jacobian per sample: both are refused (`fisher_refusal` says why, in words for the error).
+With hidden layers (`mlp_fisher`) J is taken per sample by backpropagating each output's unit
+vector: the Jacobian of sample n's score k is, layer by layer, [h_n ⊗ δ_nk, δ_nk] with h the
+layer's input and δ the backpropagated unit vector (dropout and batch norm are refused: their F
+would depend on random masks or on the whole batch). Its cost grows with P², so networks over
+MAX_PARAMS parameters are refused.
+
+MAE and hinge are not the likelihood of any distribution over y: refused too (`fisher_refusal`
+says why, in words for the error).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 FISHER_LOSSES = ("mse", "bce", "cce")
+MAX_PARAMS = 2000  # F is P x P per run, and each step solves with it
 
 
 def fisher_refusal(problem) -> str | None:
@@ -41,9 +48,13 @@ def fisher_refusal(problem) -> str | None:
     if loss not in FISHER_LOSSES:
         return (f"loss {loss!r} is not the negative log-likelihood of a distribution over the targets, so it "
                 "has no Fisher matrix; natural works with mse, bce and cce")
-    if problem.network.n_hidden:
-        return ("a hidden layer makes the Fisher matrix a sum of per-sample Jacobian products, which gdsim "
-                "does not compute; natural works with model 'linear', 'logistic' or 'softmax'")
+    if problem.network.n_hidden and (problem.dropout or problem.batch_norm):
+        return ("with dropout or batch norm the model's predictions depend on random masks or on the whole "
+                "batch, and gdsim computes no Fisher matrix for them")
+    if problem.n_params > MAX_PARAMS:
+        return (f"the model has {problem.n_params:,} parameters: its Fisher matrix would have "
+                f"{problem.n_params ** 2:,} entries per run (gdsim solves with it only up to {MAX_PARAMS:,} "
+                "parameters)")
     return None
 
 
@@ -88,4 +99,38 @@ def linear_fisher(x_ones: np.ndarray, scores: np.ndarray, loss: str, l2: float =
         weights = (inputs - 1) * k  # the last K columns are the biases
         idx = np.arange(weights)
         f[:, idx, idx] += l2
+    return f
+
+
+def mlp_fisher(network, params: np.ndarray, x_ones: np.ndarray, loss: str, l2: float = 0.0) -> np.ndarray:
+    """(R, P, P) Gauss-Newton (Fisher) matrix of a network with hidden layers: mean of Jᵀ·H_s·J.
+
+    x_ones: the batch's inputs with a last column of ones ((B, d + 1) or (R, B, d + 1))."""
+    scores, cache = network.forward(params, x_ones, ones=True)
+    rows, batch, k = scores.shape
+    layout = network.layout
+    jac = np.zeros((k, rows, batch, network.n_params))
+    for out in range(k):
+        delta = np.zeros((rows, batch, k))
+        delta[..., out] = 1.0
+        for i in range(network.n_hidden, -1, -1):
+            s = layout.layers[i]
+            h = np.broadcast_to(cache.inputs[i], (rows, batch, cache.inputs[i].shape[-1]))
+            block = (h[..., :, None] * delta[..., None, :]).reshape(rows, batch, -1)
+            if i == 0:  # the first layer's input ends in the ones column: [W; b] is one block
+                jac[out, :, :, s.start:s.end] = block
+                break
+            jac[out, :, :, s.start:s.bias] = block
+            jac[out, :, :, s.bias:s.end] = delta
+            grad_h = np.matmul(delta, cache.weights[i].transpose(0, 2, 1))
+            delta = network.activation.backward(cache.pre[i - 1], cache.post[i - 1], grad_h)
+    h_s = output_curvature(loss, scores)
+    if loss == "cce":
+        f = np.einsum("krnp,rnkl,lrnq->rpq", jac, h_s, jac, optimize=True)
+    else:
+        f = np.einsum("rnp,rn,rnq->rpq", jac[0], h_s, jac[0], optimize=True)
+    if l2:
+        for s in layout.layers:
+            idx = np.arange(s.start, s.bias)
+            f[:, idx, idx] += l2
     return f

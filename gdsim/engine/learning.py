@@ -22,7 +22,7 @@ import numpy as np
 
 from gdsim.engine.activations import make_activation, sigmoid
 from gdsim.engine.datasets import Dataset, make_dataset, split_indices, standardizer
-from gdsim.engine.fisher import fisher_refusal, linear_fisher
+from gdsim.engine.fisher import fisher_refusal, linear_fisher, mlp_fisher
 from gdsim.engine.losses import make_loss
 from gdsim.engine.metrics import classification_metrics, regression_metrics
 from gdsim.engine.models import Network, NormStats
@@ -357,6 +357,8 @@ class DatasetProblem:
             raise NotImplementedError(reason)
         indices = None if batch is None else batch.indices
         x = self._x_train_ones if indices is None else np.take(self._x_train_ones, indices, axis=0)
+        if self.network.n_hidden:
+            return mlp_fisher(self.network, params, x, self.loss_name, self.l2)
         scores = self.network.forward(params, x, ones=True)[0]
         return linear_fisher(x, scores, self.loss_name, self.l2)
 

@@ -217,7 +217,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "adamw": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 1e-2, "amsgrad": False},
     "newton": {"lr": 1.0, "damping": 0.0},
     "cg": {"lr": 1.0, "variant": "polak_ribiere", "line_search": "armijo"},
-    "natural": {"lr": 1.0, "damping": 1e-4},
+    "natural": {"lr": 1.0, "damping": 1e-2},
 }
 
 _SHORTCUTS: dict[str, tuple[str, dict[str, Any]]] = {

@@ -37,7 +37,7 @@ RULE = (
 )
 
 
-def natural_gradient(lr=1.0, damping=1e-4):
+def natural_gradient(lr=1.0, damping=1e-2):
     """(init, update, None); update(grads, state, params, lr, hessian=None, *, fisher, record=None)
     needs the Fisher matrices `fisher` (R, P, P) of the current parameters on the current batch
     (Cohort.update_inputs gives them)."""

@@ -58,7 +58,7 @@ def test_natural_gradient_shows_its_rule_the_fisher_matrix_and_the_step():
                           '[optimizer]\nname = "natural"\nlr = 0.5\n')
     session.step(2)
     text = explain(session).plain
-    assert "natural  (lr=0.5, damping=0.0001)" in text
+    assert "natural  (lr=0.5, damping=0.01)" in text
     assert "d ← (F + λ·I)⁻¹·g" in text and "no labels in it" in text
     assert "\nF " in text and "\nd " in text and "θ  new parameters" in text
     assert "(9 numbers" in text  # F is 3 x 3 for two inputs and a bias

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from gdsim.build import build
-from gdsim.engine.fisher import linear_fisher
+from gdsim.engine.fisher import linear_fisher, output_curvature
 from gdsim.engine.learning import Batch, make_dataset_problem
 from gdsim.engine.optimizers import RULES, explain_step, make_optimizer
 from gdsim.scenario.load import ScenarioError, validate_raw
@@ -107,7 +107,7 @@ def test_damping_adds_lambda_to_the_diagonal_before_the_solve():
         assert state.step == 1
     # Huge damping is plain gradient descent with lr 1/damping.
     np.testing.assert_allclose(new, params - grads / 1e6, rtol=1e-5)
-    assert make_optimizer("natural").hyper == {"lr": 1.0, "damping": 1e-4}
+    assert make_optimizer("natural").hyper == {"lr": 1.0, "damping": 1e-2}
 
 
 def test_one_natural_step_on_linear_regression_lands_on_the_least_squares_fit():
@@ -176,7 +176,9 @@ def load(text: str):
     ('surface = "bowl"', "no model behind it"),
     ('dataset = "moons"\nmodel = "logistic"\nloss = "hinge"', "loss 'hinge' is not the negative log-likelihood"),
     ('dataset = "line"\nmodel = "linear"\nloss = "mae"', "loss 'mae' is not the negative log-likelihood"),
-    ('dataset = "moons"\nhidden = [4]', "a hidden layer"),
+    ('dataset = "moons"\nhidden = [4]\ndropout = 0.5', "with dropout or batch norm"),
+    ('dataset = "moons"\nhidden = [4]\nbatch_norm = true', "with dropout or batch norm"),
+    ('dataset = "moons"\nhidden = [64, 64]', "its Fisher matrix would have"),
 ])
 def test_natural_is_refused_where_there_is_no_fisher_with_the_key_named(problem_text, why):
     with pytest.raises(ScenarioError) as info:
@@ -218,3 +220,48 @@ def test_damping_may_be_one_value_per_run():
         one = make_optimizer("natural", damping=damping)
         alone, _ = one.update(grads[r:r + 1], one.init(params[r:r + 1]), params[r:r + 1], 1.0, fisher=fisher[r:r + 1])
         np.testing.assert_allclose(new[r], alone[0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("loss, data", [("bce", dict(dataset="moons")), ("cce", dict(dataset="blobs", classes=3)),
+                                        ("mse", dict(dataset="line")), ("cce", dict(dataset="moons"))])
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_a_network_s_fisher_is_its_gauss_newton_matrix_from_finite_difference_jacobians(loss, data, activation):
+    p = make_dataset_problem(hidden=[5, 4], activation=activation, loss=loss, samples=60, l2=0.1, **data)
+    params = np.random.default_rng(1).normal(0.0, 0.8, (2, p.n_params))
+    x = p._x_train
+    eps = 1e-6
+    jac = np.empty((2, len(x), p.n_outputs, p.n_params))
+    for j in range(p.n_params):
+        e = np.zeros(p.n_params)
+        e[j] = eps
+        jac[..., j] = (p.scores(params + e, x) - p.scores(params - e, x)) / (2 * eps)
+    h = output_curvature(loss, p.scores(params, x))
+    if loss == "cce":
+        expected = np.einsum("rnkp,rnkl,rnlq->rpq", jac, h, jac)
+    else:
+        expected = np.einsum("rnp,rn,rnq->rpq", jac[:, :, 0], h, jac[:, :, 0])
+    for layer in p.network.layout.layers:  # l2 on the weights, not the biases
+        idx = np.arange(layer.start, layer.bias)
+        expected[:, idx, idx] += 0.1
+    fisher = p.fisher(params, None)
+    np.testing.assert_allclose(fisher, expected, atol=1e-8 * np.abs(expected).max())
+    assert (np.linalg.eigvalsh(fisher) > -1e-10).all()
+    # it is not the Hessian once there is a hidden layer (the network's own curvature is left out)
+    if loss == "bce" and activation == "tanh":
+        assert np.abs(fisher - fd_hessian(p, params)).max() > 1e-3
+
+
+def test_with_damping_the_natural_gradient_trains_a_small_network_fast():
+    p = make_dataset_problem(dataset="moons", hidden=[16], activation="tanh", samples=300)
+    natural = make_optimizer("natural", lr=1.0)  # damping 0.01
+    adam = make_optimizer("adam", lr=0.01)
+    results = []
+    for opt in (natural, adam):
+        params = p.init_params(np.array([0, 1, 2]))
+        state = opt.init(params)
+        for _ in range(100):
+            grads = p.loss_and_grad(params, None)[1]
+            inputs = {"fisher": p.fisher(params, None)} if opt.needs_fisher else {}
+            params, state = opt.update(grads, state, params, opt.hyper["lr"], **inputs)
+        results.append(p.evaluate(params, "train")["loss"])
+    assert (results[0] < 0.1).all() and (results[0] < 0.5 * results[1]).all()
