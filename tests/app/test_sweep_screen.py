@@ -186,3 +186,24 @@ def test_no_key_is_bound_twice_on_the_scenario_screen():
     repeated = sorted({key for key in keys if keys.count(key) > 1})
     assert not repeated, f"bound twice: {repeated}"
     assert "W" in keys and "G" in keys
+
+
+async def test_the_heat_map_never_shows_a_missing_value_as_a_low_loss():
+    """A point with no finite value that did not diverge is a "?", not the lowest colour."""
+    from textual.app import App
+
+    from gdsim.app.widgets.sweep_heat import SweepHeat
+
+    class One(App):
+        def compose(self):
+            yield SweepHeat(id="heat")
+
+    app = One()
+    async with app.run_test(size=(40, 12)) as pilot:
+        heat = app.query_one(SweepHeat)
+        values = np.array([[1e-3, np.nan], [1.0, 10.0]])
+        heat.show(np.array([0.1, 1.0]), np.array([0.0, 0.9]), values, np.array([[False, False], [False, True]]),
+                  (0, 0), None, None, "t", "β")
+        await pilot.pause()
+        text = "\n".join(strip.text for strip in heat._strips)
+        assert "?" in text and "✕" in text and "●" in text

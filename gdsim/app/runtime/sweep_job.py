@@ -96,7 +96,7 @@ class Picture:
     edges: Any = None  # grid on a quadratic: theory's edge lr per momentum value
 
 
-def picture(plan: SweepPlan, result: Any, sweep: Any, seconds: float = 0.0) -> Picture:
+def picture(plan: SweepPlan, result: Any, sweep: Any, seconds: float = 0.0, mono: bool = False) -> Picture:
     """The picture and words of a finished sweep (gdsim.engine.sweep_theory has the theory)."""
     import numpy as np
 
@@ -117,14 +117,15 @@ def picture(plan: SweepPlan, result: Any, sweep: Any, seconds: float = 0.0) -> P
                        values, result.diverged, best, caption, seconds, edge=edge)
     lr_axis, m_axis = plan.axes
     shape = result.shape
+    # the heat map's key (gdsim.app.widgets.sweep_heat: the surface ramp, or shades in monochrome)
+    key = "shade: blank = low loss … @ = high" if mono else "colour: dark purple = low loss … yellow = high"
     optimum = edges = None
     if theory is not None and m_axis.key == "momentum":
         optimum = (theory.alpha_star, theory.beta_star)
         edges = theory.momentum_edge(m_axis.values)
-        caption.append("● best cell   ◆ Goh's optimum (α*, β*)   │ theory's edge 2(1 + β)/λmax   ✕ diverged   "
-                       "colour: dark = low loss")
+        caption.append(f"● best cell   ◆ Goh's optimum (α*, β*)   │ theory's edge 2(1 + β)/λmax   ✕ diverged   {key}")
     else:
-        caption.append("● best cell   ✕ diverged   colour: dark = low loss")
+        caption.append(f"● best cell   ✕ diverged   {key}")
     best_cell = None if best is None else tuple(int(i) for i in np.unravel_index(best, shape))
     y_name = "β₁" if m_axis.key == "beta1" else "β"
     second = "Adam's β₁" if m_axis.key == "beta1" else "momentum β"

@@ -124,7 +124,7 @@ class SweepScreen(Screen):
         from gdsim.app.runtime.sweep_job import picture
 
         self.result = (plan, result, sweep)
-        shown = picture(plan, result, sweep, seconds)
+        shown = picture(plan, result, sweep, seconds, mono=bool(getattr(self.app, "mono", False)))
         if plan.kind == "lr":
             self._plot().show(shown.lrs, shown.values, shown.diverged, shown.best, shown.edge, shown.title)
         else:

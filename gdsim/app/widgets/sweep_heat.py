@@ -19,6 +19,7 @@ DIVERGED_MARK = "✕"
 BEST_MARK = "●"
 OPTIMUM_MARK = "◆"
 EDGE_MARK = "│"
+UNKNOWN_MARK = "?"
 
 
 class SweepHeat(RasterWidget):
@@ -66,17 +67,18 @@ class SweepHeat(RasterWidget):
         ramp = palette.SURFACE_RAMP
         levels = _levels(values, diverged, len(ramp))[np.ix_(gx, gy)].T  # (rows, cols)
         crossed = diverged[np.ix_(gx, gy)].T
+        unknown = (levels < 0) & ~crossed  # no finite value (never diverged): drawn as "?"
         if mono:
             shades = palette.MONO_SHADES
             chars = np.array([ord(shades[min(len(shades) - 1, max(0, lv * len(shades) // len(ramp)))])
                               for lv in levels.ravel()], dtype=np.uint32).reshape(levels.shape)
-            chars = np.where(crossed, ord(DIVERGED_MARK), chars)
+            chars = np.where(crossed, ord(DIVERGED_MARK), np.where(unknown, ord(UNKNOWN_MARK), chars))
             canvas.ground(1, LABEL_WIDTH + 1, chars, np.zeros(chars.shape, dtype=np.int32), [Style()])
         else:
             styles = [Style(bgcolor=c) for c in ramp] + [Style(color="grey50")]
-            looks = np.where(crossed, len(ramp), np.maximum(levels, 0))
-            chars = np.where(crossed, ord(DIVERGED_MARK), ord(" ")).astype(np.uint32)
-            canvas.ground(1, LABEL_WIDTH + 1, chars, looks.astype(np.int32), styles)
+            looks = np.where(crossed | unknown, len(ramp), np.maximum(levels, 0))
+            chars = np.where(crossed, ord(DIVERGED_MARK), np.where(unknown, ord(UNKNOWN_MARK), ord(" ")))
+            canvas.ground(1, LABEL_WIDTH + 1, chars.astype(np.uint32), looks.astype(np.int32), styles)
         mark = Style(bold=True, color=None if mono else "white")
         if edges is not None:
             for r in range(rows):
