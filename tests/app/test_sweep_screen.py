@@ -207,3 +207,23 @@ async def test_the_heat_map_never_shows_a_missing_value_as_a_low_loss():
         await pilot.pause()
         text = "\n".join(strip.text for strip in heat._strips)
         assert "?" in text and "✕" in text and "●" in text
+
+
+def test_a_served_sweep_keeps_to_its_cpu_share(tmp_path, monkeypatch):
+    """With a share of a quarter core the job rests three times as long as it computes."""
+    import gdsim.app.runtime.sweep_job as sweep_job
+
+    path = tmp_path / "bowl.toml"
+    path.write_text(QUADRATIC)
+    loaded = load_scenario(path)
+    plan = make_plan(loaded, 0, "plain", "grid")
+    slept: list[float] = []
+    monkeypatch.setattr(sweep_job.time, "sleep", slept.append)
+    job = SweepJob(loaded, plan)
+    assert job.run(share=lambda wall: 0.25) is not None
+    assert slept and job.rested == sum(slept) and max(slept) <= 1.0
+    assert abs(job.rested - 3 * job.computed) <= 1e-9 * job.rested or max(slept) == 1.0
+    unlimited = SweepJob(loaded, plan)
+    slept.clear()
+    unlimited.run(share=lambda wall: None)
+    assert not slept and unlimited.rested == 0.0

@@ -141,14 +141,22 @@ class SweepJob:
         self.loaded = loaded
         self.plan = plan
         self.seconds = 0.0
+        self.rested = 0.0  # seconds spent resting to keep a served session's CPU share
+        self.computed = 0.0  # seconds spent stepping (wall clock, the slices)
 
     def run(self, progress: Callable[[int, int, float], None] | None = None,
-            cancelled: Callable[[], bool] = lambda: False) -> tuple[Any, Any] | None:
+            cancelled: Callable[[], bool] = lambda: False,
+            share: Callable[[float], float | None] | None = None) -> tuple[Any, Any] | None:
+        """Step the sweep a slice at a time. `share(wall)`: a served session's CPU share (a
+        fraction of one core, gdsim.app.runtime.pacing.ShareSource.get) or None: after each slice
+        the job rests so that it uses no more than that share (a sweep is not metered by the
+        scenario screen's pacer)."""
         from gdsim.build import build_sweep
 
         started = time.perf_counter()
         sweep = build_sweep(self.loaded, self.plan.row, list(self.plan.axes))
         total, done, chunk = self.plan.steps, 0, 1
+        self.rested = self.computed = 0.0
         while done < total:
             if cancelled():
                 return None
@@ -157,7 +165,13 @@ class SweepJob:
             sweep.step(n)
             done += n
             spent = max(time.perf_counter() - t0, 1e-6)
+            self.computed += spent
             chunk = max(1, min(4096, int(n * SLICE_SECONDS / spent)))  # about one slice's worth
+            fraction = share(time.monotonic()) if share is not None else None
+            if fraction is not None and fraction < 1:
+                rest = min(1.0, spent * (1 / fraction - 1))
+                self.rested += rest
+                time.sleep(rest)
             if progress is not None:
                 elapsed = time.perf_counter() - started
                 progress(done, total, elapsed / done * (total - done))

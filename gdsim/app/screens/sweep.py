@@ -77,6 +77,7 @@ class SweepScreen(Screen):
     # -- the work ------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="sweep", exit_on_error=False)
     def compute(self, loaded, row: int, label: str, kind: str) -> None:
+        from gdsim.app.runtime.pacing import ShareSource
         from gdsim.app.runtime.sweep_job import SweepJob, make_plan
         from gdsim.errors import UserError
 
@@ -88,8 +89,9 @@ class SweepScreen(Screen):
                 return
             self.app.call_from_thread(self._started, plan)
             job = SweepJob(loaded, plan)
+            source = ShareSource()  # served: keep to the session's CPU share
             done = job.run(lambda d, t, eta: self.app.call_from_thread(self._progress, kind, d, t, eta),
-                           lambda: worker.is_cancelled)
+                           lambda: worker.is_cancelled, source.get if source.limited else None)
         except UserError as exc:
             self.app.call_from_thread(self._failed, kind, str(exc))
             return
