@@ -189,7 +189,7 @@ def describe(result: Any, sweep: Any) -> list[str]:
         steps = ", ".join(map(str, sweep.skipped_changes))
         lines.append(f"the run's changes (at step {steps}) are not part of the sweep: every point keeps its "
                      "settings from step 0")
-    if "lr" in result.settings and is_network(cohort.problem):
+    if [a.key for a in result.axes] == ["lr"] and is_network(cohort.problem):
         lines.append("on a network an lr sweep is the idea of the learning-rate range test (Smith 2017), "
                      "here with a whole run per lr instead of one run whose lr grows")
     return lines

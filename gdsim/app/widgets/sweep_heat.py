@@ -61,7 +61,8 @@ class SweepHeat(RasterWidget):
             return
         lrs, momenta, values, diverged, best, optimum, edges, y_name = self.grid
         nx, ny = len(lrs), len(momenta)
-        cols, rows = min(cols, 2 * nx), min(rows, ny)  # at most two cells a grid point across
+        # at most four cells across and two down a grid point (a cell is about twice as tall as wide)
+        cols, rows = min(cols, 4 * nx), min(rows, 2 * ny)
         gx = np.minimum((np.arange(cols) * nx) // cols, nx - 1)  # screen column -> grid index
         gy = np.minimum(((rows - 1 - np.arange(rows)) * ny) // rows, ny - 1)  # screen row -> grid index (up)
         ramp = palette.SURFACE_RAMP
