@@ -170,6 +170,7 @@ class _Connection(asyncssh.SSHServer):
         self._address = "?"
         self._logged_in = False
         self._client = "?"  # who logged in: the key's fingerprint, else the source address
+        self._refused = False  # over the door's limits: disconnected shortly, may not log in meanwhile
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._conn = conn
@@ -183,6 +184,7 @@ class _Connection(asyncssh.SSHServer):
                            "dropped: it sent nothing while others waited")
         if not admitted:
             log.warning("%s: refused a connection, too many are logging in", self._address)
+            self._refused = True
             # After asyncssh has sent the version line (right after this returns), and after the
             # client's own first packets have arrived and been read: OpenSSH then shows the reason
             # ("Received disconnect ... too many connections") instead of "Broken pipe".
@@ -199,14 +201,14 @@ class _Connection(asyncssh.SSHServer):
             self._state.door.logged_in_now(self._conn)
 
     def begin_auth(self, username: str) -> bool:
-        return self._state.config.auth_mode != "none"
+        return self._refused or self._state.config.auth_mode != "none"
 
     def public_key_auth_supported(self) -> bool:
         return self._state.authorized_keys is not None
 
     def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
         keys = self._state.authorized_keys
-        if keys is None or keys.validate(key, self._address, self._address) is None:
+        if self._refused or keys is None or keys.validate(key, self._address, self._address) is None:
             return False
         # asyncssh checks the key again, just before the signature, for the attempt that succeeds.
         self._client = "key " + auth.fingerprint(key)
@@ -218,6 +220,8 @@ class _Connection(asyncssh.SSHServer):
     async def validate_password(self, username: str, password: str) -> bool:
         state = self._state
         assert state.password_hash is not None
+        if self._refused:
+            return False
         # One check at a time per address, backing off after failures (door.py); scrypt itself runs
         # off the event loop so others keep typing.
         ok = await state.door.check_password(
