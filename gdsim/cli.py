@@ -90,9 +90,11 @@ def _guard(call) -> int:
     except KeyboardInterrupt:
         print("gdsim: interrupted", file=sys.stderr)
         return 130
-    except MemoryError:  # a served session's memory limit, usually: one line, no traceback
-        from gdsim.errors import MEMORY_EXIT, memory_message
+    except Exception as exc:  # out of memory (a served session's limit, usually): one line, no traceback
+        from gdsim.errors import MEMORY_EXIT, memory_message, ran_out_of_memory
 
+        if not ran_out_of_memory(exc):
+            raise
         if os.environ.get("GDSIM_SERVED") != "1":  # served: the server says it, once
             print(f"gdsim: {memory_message(False)}", file=sys.stderr)
         return MEMORY_EXIT

@@ -16,11 +16,12 @@ MEMORY_EXIT = 12
 
 def ran_out_of_memory(error: BaseException | None) -> bool:
     """True when `error`, or what caused it (a worker's failure, an exception while handling
-    another), is a MemoryError."""
+    another, pygments' ValueError around a regex it had no memory to compile), is a MemoryError,
+    or a thread that could not be started (its stack did not fit under the memory limit)."""
     seen: set[int] = set()
     while error is not None and id(error) not in seen:
-        if isinstance(error, MemoryError):
-            return True
+        if isinstance(error, MemoryError) or (isinstance(error, RuntimeError) and "can't start new thread" in str(error)):
+            return True  # under an address-space limit, a thread's stack is what cannot be had
         seen.add(id(error))
         inner = getattr(error, "error", None)  # Textual's WorkerFailed keeps the worker's error here
         error = inner if isinstance(inner, BaseException) else (error.__cause__ or error.__context__)

@@ -161,3 +161,22 @@ def test_out_of_memory_is_one_line_and_its_own_exit_status(monkeypatch, capsys):
     monkeypatch.setenv("GDSIM_SERVED", "1")  # served: the SSH server tells the participant, once
     assert cli._guard(allocate) == MEMORY_EXIT
     assert capsys.readouterr().err == ""
+
+
+def test_out_of_memory_wrapped_in_another_error_is_still_one_line(monkeypatch, capsys):
+    import pytest
+
+    from gdsim import cli
+    from gdsim.errors import MEMORY_EXIT
+
+    def wrapped():
+        try:
+            raise MemoryError()
+        except MemoryError as exc:
+            raise ValueError("uncompilable regex") from exc  # what pygments raises
+
+    monkeypatch.delenv("GDSIM_SERVED", raising=False)
+    assert cli._guard(wrapped) == MEMORY_EXIT
+    assert capsys.readouterr().err == "gdsim: gdsim ran out of memory\n"
+    with pytest.raises(ValueError):  # any other error is not hidden
+        cli._guard(lambda: int("x"))

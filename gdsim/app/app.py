@@ -122,8 +122,13 @@ class GdsimApp(App):
         """Out of memory (a served session's limit, usually): one line and exit status MEMORY_EXIT,
         never Textual's traceback with its paths and local variables."""
         if not ran_out_of_memory(error):
-            super()._handle_exception(error)
-            return
+            try:
+                super()._handle_exception(error)  # renders a traceback, which needs memory too
+                return
+            except Exception as failure:  # noqa: BLE001
+                if not ran_out_of_memory(failure):
+                    raise
+                error = failure
         self._return_code = MEMORY_EXIT
         if self._exception is None:  # a test's pilot re-raises it
             self._exception = error

@@ -48,5 +48,34 @@ def test_memory_errors_are_found_inside_worker_failures_and_chains():
             raise RuntimeError("while handling it")
     except RuntimeError as exc:
         assert ran_out_of_memory(exc)
+    assert ran_out_of_memory(RuntimeError("can't start new thread"))  # a thread's stack over the limit
+    assert not ran_out_of_memory(RuntimeError("something else"))
     assert not ran_out_of_memory(WorkerFailed(ValueError()))
     assert not ran_out_of_memory(None)
+
+
+def no_thread() -> None:
+    raise RuntimeError("can't start new thread")  # what a thread's stack over the limit looks like
+
+
+@pytest.mark.parametrize("rendering_fails", [False, True])
+async def test_a_thread_that_cannot_start_is_out_of_memory_too(monkeypatch, capfd, rendering_fails):
+    # Measured behind the SSH server at --memory-limit 150MiB: Textual's key thread could not start,
+    # and rendering the traceback then ran out of memory inside pygments (a ValueError around it).
+    from textual.app import App
+
+    def render_fails(self):
+        try:
+            raise MemoryError()
+        except MemoryError as exc:
+            raise ValueError("uncompilable regex") from exc
+
+    if rendering_fails:
+        monkeypatch.setattr(App, "_fatal_error", render_fails)
+    app = make_app(None)
+    with pytest.raises(RuntimeError):
+        async with app.run_test() as pilot:
+            app.call_later(no_thread)
+            await pilot.pause()
+    assert app.return_code == MEMORY_EXIT
+    assert capfd.readouterr().err.strip() == "gdsim: gdsim ran out of memory"

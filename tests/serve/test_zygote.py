@@ -8,6 +8,8 @@ import signal
 import sys
 from pathlib import Path
 
+from gdsim.errors import MEMORY_EXIT
+from gdsim.serve.pty_process import ResourceLimits
 from gdsim.serve.zygote_client import forkable
 from tests.serve.conftest import STANDIN, alive, connect, open_screen, wait_gone
 from tests.serve.test_ssh import READY
@@ -108,6 +110,21 @@ async def test_the_real_app_forked_shows_the_list(serve, client_key):
         assert chan.get_exit_status() == 0
     await server.close()
     assert await wait_gone(zygote.pid)  # the zygote ends with the server
+
+
+async def test_the_real_app_over_its_memory_limit_ends_with_one_line(serve, client_key):
+    # Tried with OpenSSH at --memory-limit 150MiB: a traceback of Textual's key thread, then of
+    # pygments running out of memory while Textual rendered the first one. (A forked app starts with
+    # the zygote's ~140 MiB of address space; a spawned one still shows the list at 80 MiB.)
+    server = await serve(zygote=True, command=None, idle_timeout=None,
+                         limits=ResourceLimits(memory_bytes=150 * 2**20, cpu_seconds=60, file_size_bytes=0))
+    await ready_zygote(server)
+    async with connect(server, client_keys=[client_key]) as conn:
+        chan, screen = await open_screen(conn, term_size=(100, 30))
+        await asyncio.wait_for(screen.closed.wait(), 60)
+    assert b"Traceback" not in screen.text()
+    assert screen.text().strip().endswith(b"gdsim session closed: this session ran out of its memory limit.")
+    assert chan.get_exit_status() == MEMORY_EXIT
 
 
 def test_only_this_python_with_a_module_or_script_is_forked():
