@@ -146,3 +146,33 @@ def test_shades_by_rank_keep_a_low_valley_visible_beside_a_high_cliff():
     assert np.all(np.diff(levels[:100]) >= 0)  # monotone in the loss
     assert len(set(levels[:90].tolist())) >= 10  # the valley gets most of the shades
     assert levels[-1] == 13  # not finite: the top shade
+
+
+async def test_f_shows_the_landscape_full_screen():
+    app = builtin("mae-vs-mse")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_map_tab(pilot, 20)
+        screen.set_focus(None)
+        await pilot.press("f")
+        await pilot.pause()
+        land = screen.query_one("#landscape-map", LandscapeMap)
+        assert screen.has_class("-zoom") and land.display
+
+
+async def test_rewound_the_landscape_is_computed_at_the_record_shown():
+    app = builtin("overfitting")
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_map_tab(pilot, 300)  # the path keeps every 2nd step by now
+        await pilot.press("K")
+        await settle(pilot)
+        land = screen.query_one("#landscape-map", LandscapeMap)
+        assert land._computed["step"] == 300
+        screen.session.scrub_to(151)  # the history's record at or before 151
+        shown = screen.session.shown_step
+        await pilot.press("R")
+        await settle(pilot)
+        computed = land._computed["step"]
+        assert computed <= shown and shown - computed < 4
+        assert "R: again" not in text(land)  # R there would compute the same picture
+        path_steps, _ = screen.session.sim.paths.series("params")
+        assert computed in path_steps.tolist()

@@ -52,6 +52,8 @@ class PresenterActions:
             candidates = ["map-inline", "plot-loss"]
         else:
             candidates = [TAB_PANEL.get(tabs.active, "")]
+            if tabs.active == "tab-map":
+                candidates.append("landscape-map")  # the Map tab shows one of the two
         for name in candidates:
             found = [w for w in self.panels() if w.id == name and w.display]
             if found:

@@ -177,20 +177,20 @@ class LandscapeMap(RasterWidget):
         cols = width - LABEL_WIDTH
         if rows < 2 or cols < 8:
             return
+        run = session.current
+        row = int(run.rows[0])
+        path, latest = self._path_now(session, row, result)
         if self._key == self._wanted():
             info = self._computed
-            lines = draw.caption(result, info["label"], info["step"], session.shown_step, info["values"])
+            lines = draw.caption(result, info["label"], info["step"], latest, info["values"])
             lines[1] += f"; {self.grid}x{self.grid if result.kind != 'line' else 1} grid in {self.seconds:.2f} s"
             canvas.text(0, 0, short(lines[0], width), Style(bold=True))
             if top == 2:
                 canvas.text(1, 0, short(lines[1], width), marks.DIM)
-        run = session.current
-        row = int(run.rows[0])
-        path = self._path_now(session, row, result)
         if result.kind == "line":
             frame = self.frame = MapFrame(draw.line_box(result), cols, rows)
             now_t = None
-            if len(path) and self._computed.get("step") != session.shown_step:
+            if len(path) and self._computed.get("step") != latest:
                 now_t = float(path[-1, 0])
             draw.curve(canvas, result, frame, now_t, run.colour, run.letter, LABEL_WIDTH, top, mono)
             scale = None
@@ -206,15 +206,17 @@ class LandscapeMap(RasterWidget):
         if scale is not None and width >= 60:
             marks.colour_scale(canvas, bottom, width, scale[0], scale[1], palette.SURFACE_RAMP, mono)
 
-    def _path_now(self, session: Session, row: int, result) -> np.ndarray:
-        """The run's path up to the shown step, projected on the computed line or plane."""
+    def _path_now(self, session: Session, row: int, result) -> tuple[np.ndarray, int]:
+        """The run's path up to the shown step, projected on the computed line or plane, and the
+        step of its last point (rewound, the record at or before the shown step: what R computes at)."""
+        empty = np.zeros((0, len(result.axes)))
         try:
             path = landscape_runs.run_path(session.sim, row, session.shown_step)
         except landscape.LandscapeError:
-            return np.zeros((0, len(result.axes)))
+            return empty, session.shown_step
         if len(path.params) == 0 or path.params.shape[1] != result.center.shape[0]:
-            return np.zeros((0, len(result.axes)))
-        return landscape.project(result, path.params)
+            return empty, session.shown_step
+        return landscape.project(result, path.params), int(path.steps[-1])
 
 
 def _values(problem, split: str) -> str:
