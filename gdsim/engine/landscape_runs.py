@@ -22,6 +22,7 @@ class RunPath(NamedTuple):
     steps: np.ndarray
     params: np.ndarray
     stats: NormStats | None
+    missing: str = ""  # why the path before the live point is not recorded ("" when it is)
 
 
 def run_path(sim, row: int, upto: int | None = None) -> RunPath:
@@ -29,6 +30,7 @@ def run_path(sim, row: int, upto: int | None = None) -> RunPath:
     when `upto` is the current step. Surfaces record every point in the history; networks keep
     `sim.paths` (see gdsim.engine.simulation.PATH_RECORDS)."""
     upto = sim.step_count if upto is None else int(upto)
+    missing = ""
     cohort, index = _cohort_of(sim, row)
     width = cohort.n_params
     steps = np.zeros(0, dtype=np.int64)
@@ -39,6 +41,11 @@ def run_path(sim, row: int, upto: int | None = None) -> RunPath:
     if paths is not None:
         hits = np.flatnonzero(sim.path_rows == row)
         record, slot = (paths, int(hits[0])) if len(hits) else (None, None)
+        if record is None:
+            missing = (f"this run's path is not recorded: of {sim.n_runs} runs the simulation keeps the paths of "
+                       f"{len(sim.path_rows)} (the first run of each [[runs]] entry first, within 16 MB)")
+    elif paths is None and not getattr(sim, "small", True):
+        missing = "no path is recorded for so many runs of so many parameters (more than 16 MB a record set)"
     if record is not None and "params" in record.fields:
         all_steps, values = record.series("params")
         keep = all_steps <= upto
@@ -57,7 +64,7 @@ def run_path(sim, row: int, upto: int | None = None) -> RunPath:
             var = np.concatenate([var, cohort.problem_state.var[index][None]])
     finite = np.isfinite(params).all(axis=1)
     stats = None if mean is None else NormStats(mean[finite], var[finite])
-    return RunPath(steps[finite], params[finite], stats)
+    return RunPath(steps[finite], params[finite], stats, missing)
 
 
 def _cohort_of(sim, row: int):
@@ -98,6 +105,8 @@ def for_path(problem, kind: str, path: RunPath, *, other: RunPath | None = None,
         raise LandscapeError(f"span must be a number >= 0, got {span!r}")
     if len(path.params) == 0:
         raise LandscapeError("this run has no finite recorded parameters")
+    if path.missing and (kind == "pca" or (kind == "line" and other is None)):
+        raise LandscapeError(path.missing + "; --kind random needs only its point")
     last = len(path.params) - 1
     if kind == "line":
         if other is None:

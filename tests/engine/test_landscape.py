@@ -232,3 +232,19 @@ def test_a_model_without_hidden_layers_keeps_its_bias_in_the_filter():
     assert np.linalg.norm(d1) == pytest.approx(np.linalg.norm(centre), rel=1e-9)
     cosine = abs(d1 @ d2) / (np.linalg.norm(d1) * np.linalg.norm(d2))
     assert cosine < 0.999
+
+
+def test_a_run_whose_path_is_not_kept_says_so_and_still_has_a_random_plane():
+    """600 networks: the simulation keeps the paths of as many runs as fit (the first of each
+    [[runs]] entry first); a line or PCA plane of another run is a message, not a flat line."""
+    sim = stepped("local-minima-networks", 10)
+    assert 0 < len(sim.path_rows) < sim.n_runs
+    groups = {run.group for run in sim.runs}
+    kept_groups = {sim.runs[r].group for r in sim.path_rows.tolist()}
+    assert kept_groups == groups
+    row = next(r for r in range(sim.n_runs) if r not in set(sim.path_rows.tolist()))
+    for kind in ("line", "pca"):
+        with pytest.raises(L.LandscapeError, match="path is not recorded"):
+            R.for_run(sim, kind, row, n=5)
+    plane = R.for_run(sim, "random", row, n=5)
+    assert plane.loss[plane.origin] == sim.loss[row]
