@@ -25,7 +25,7 @@ RUN_SEEDS = {
     "train-val-test": (1, 3, 4),
     "hinge-vs-bce": (1, 3, 4),
     "batch-size": (10, 30),
-    "l1-sparsity": (5, 30),
+    "l1-sparsity": (8, 32),
     "dying-relu": (100,),
 }
 DATA_SEEDS = {"natural-gradient": (1, 5, 9)}
