@@ -144,6 +144,40 @@ async def test_f_on_the_lesson_and_the_map_at_80x24():
         assert surface.has_class("-zoomed") and surface.size.width == 80
 
 
+async def test_f_on_the_lesson_beside_the_plots_keeps_the_status_line_on_screen():
+    """The side lesson sits beside #main, which holds the status line: full screen used to hide
+    it with the rest of #main. Now #main keeps its kept lines and goes under the lesson."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        screen.session.step(30)
+        screen.redraw(force=True)
+        shown_before = {w.id: w.display for w in screen.query("*") if w.id}
+        await pilot.press("3")  # wide: the lesson beside the plots is focused
+        await pilot.press("f")
+        await pilot.pause()
+        lesson, status = screen.query_one("#side-lesson"), screen.query_one("#status")
+        assert lesson.has_class("-zoomed") and lesson.outer_size.width == SIZE[0]
+        assert status.display and status.region.height >= 1 and status.region.y >= lesson.region.bottom
+        assert status.region.bottom <= SIZE[1] - 1  # above the footer, on screen
+        assert "step 30" in status_text(app)
+        for name in ("tabs", "question", "runs"):
+            assert not _on_screen(screen.query_one(f"#{name}")), name
+        await pilot.press("f")
+        await pilot.pause()
+        assert not screen.has_class("-zoom-side")
+        assert {w.id: w.display for w in screen.query("*") if w.id} == shown_before
+
+
+def _on_screen(widget) -> bool:
+    node = widget
+    while node is not None and node.parent is not None:
+        if not node.display:
+            return False
+        node = node.parent
+    return True
+
+
 async def test_h_hides_the_run_table_and_arrows_still_select():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

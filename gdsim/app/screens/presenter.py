@@ -85,19 +85,31 @@ class PresenterActions:
         hidden: list[tuple[Widget, object]] = []
         node: Widget = panel
         while node.parent is not None and node is not self:
-            for sibling in node.parent.children:
-                if sibling is node or sibling.id in KEPT or not sibling.display or sibling.id == "runs":
-                    continue
-                if type(sibling).__name__ == "KeyFooter":
-                    continue
-                hidden.append((sibling, sibling.styles.inline.get_rule("display")))
-                sibling.display = False
+            self._hide_beside(node.parent.children, node, hidden)
             node = node.parent
         self._hidden = hidden
         self._zoomed = panel
         self.add_class("-zoom")
+        # The lesson sits beside #main, which holds the status line: #main then keeps only the kept
+        # lines and goes under the lesson (gdsim.tcss: -zoom-side), so the step stays on screen.
+        self.set_class(panel.id == "side-lesson", "-zoom-side")
         panel.add_class("-zoomed")
         self._show_table()
+
+    @staticmethod
+    def _hide_beside(children, node: Widget | None, hidden: list) -> None:
+        """Hide `children` but `node`, the kept lines (KEPT), the run table (its own rule) and the
+        footer; a child holding a kept line is not hidden but emptied around it."""
+        for sibling in children:
+            if sibling is node or sibling.id in KEPT or not sibling.display or sibling.id == "runs":
+                continue
+            if type(sibling).__name__ == "KeyFooter":
+                continue
+            if any(True for _ in sibling.query(", ".join(f"#{name}" for name in KEPT))):
+                PresenterActions._hide_beside(sibling.children, None, hidden)
+                continue
+            hidden.append((sibling, sibling.styles.inline.get_rule("display")))
+            sibling.display = False
 
     def leave_full_screen(self, redraw: bool = True) -> Widget | None:
         """Back from full screen: the panel that was full screen, or None if none was."""
@@ -112,7 +124,7 @@ class PresenterActions:
                 widget.styles.inline.set_rule("display", rule)
         self._hidden = []
         self._zoomed = None
-        self.remove_class("-zoom")
+        self.remove_class("-zoom", "-zoom-side")
         panel.remove_class("-zoomed")
         self._show_table()
         if redraw:
