@@ -157,6 +157,7 @@ class Cohort:
         if self._keeps_batch:
             self.batch = batch
         previous = (self.params, self.state, self.loss, self.grad, previous_problem_state)
+        self.params_before = self.params  # a reference, not a copy: updates make new arrays (the step's length)
         self.params, self.state, self.loss, self.grad = params, state, loss, new_grad
         if self.schedule_state is None:
             self.lr = self.lr_at(k + 1)

@@ -18,10 +18,15 @@ class History:
 
     `norms` names fields that are not stored but computed when read, as the Euclidean norm of a
     stored vector field ({"grad_norm": "grad"}): one write per step instead of three.
+    `steps` likewise names fields computed when read as the length of the change of a stored
+    vector field from one record to the next, per step ({"step_norm": "params"}: |θ_k − θ_j| /
+    (k − j) for consecutive records j < k; exactly the step's length while every step is
+    recorded, the mean displacement per step once the records are `stride` apart); NaN at the
+    first record.
     """
 
     def __init__(self, n_runs: int, fields: dict[str, tuple[int, ...]], capacity: int = 4096,
-                 norms: dict[str, str] | None = None):
+                 norms: dict[str, str] | None = None, steps: dict[str, str] | None = None):
         per_record = 8 * n_runs * sum(int(np.prod(shape, dtype=int)) for shape in fields.values())
         fitting = MEMORY_BUDGET // max(per_record, 1)
         capacity = int(max(64, min(capacity, fitting)))
@@ -33,10 +38,24 @@ class History:
         self.steps = np.zeros(capacity, dtype=np.int64)
         self._data = {name: np.full((capacity, n_runs, *shape), np.nan) for name, shape in fields.items()}
         self._norms = dict(norms or {})
+        self._steps = dict(steps or {})
 
     @property
     def fields(self) -> tuple[str, ...]:
-        return tuple(self._data) + tuple(self._norms)
+        return tuple(self._data) + tuple(self._norms) + tuple(self._steps)
+
+    def _step_lengths(self, name: str, begin: int, end: int) -> np.ndarray:
+        """Field `name` of `_steps` for records begin:end (the record before `begin` is read too)."""
+        source = self._data[self._steps[name]]
+        first = max(begin - 1, 0)
+        block, at = source[first:end], self.steps[first:end].astype(np.float64)
+        out = np.full(block.shape[:2], np.nan)
+        if len(block) > 1:
+            change = block[1:] - block[:-1]
+            gaps = np.maximum(at[1:] - at[:-1], 1.0)
+            lengths = np.sqrt(np.einsum("...p,...p->...", change, change)) / gaps[:, None]
+            out[1:] = lengths
+        return out[begin - first:]
 
     def wants(self, step: int) -> bool:
         """Whether a record at `step` would be kept (callers skip gathering values otherwise)."""
@@ -85,6 +104,8 @@ class History:
         """(steps (n,), values (n, R, ...)) as read-only views of what is recorded so far."""
         steps = self.steps[: self.count]
         steps.flags.writeable = False
+        if name in self._steps:
+            return steps, self._step_lengths(name, 0, self.count)
         if name in self._norms:
             source = self._data[self._norms[name]][: self.count]
             return steps, np.sqrt(np.einsum("...p,...p->...", source, source))
@@ -98,7 +119,9 @@ class History:
         end = min(end, self.count)
         out = {"steps": self.steps[begin:end].copy()}
         for name in names:
-            if name in self._norms:
+            if name in self._steps:
+                out[name] = self._step_lengths(name, begin, end)
+            elif name in self._norms:
                 source = self._data[self._norms[name]][begin:end]
                 out[name] = np.sqrt(np.einsum("...p,...p->...", source, source))
             else:
@@ -117,6 +140,8 @@ class History:
         values = {name: data[index].copy() for name, data in self._data.items()}
         for name, source in self._norms.items():
             values[name] = np.sqrt(np.einsum("...p,...p->...", values[source], values[source]))
+        for name in self._steps:
+            values[name] = self._step_lengths(name, index, index + 1)[0]
         return int(self.steps[index]), values
 
     # -- copying to another process (the app's engine worker) ------------------------------------

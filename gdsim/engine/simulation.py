@@ -69,17 +69,18 @@ class Simulation:
                              if hasattr(c.problem, "layer_grad_norms")), default=0)
         if record:
             fields: dict[str, tuple[int, ...]] = {"loss": (), "lr": ()}
-            norms = {}
-            if self.small:  # keep the vectors; their norms are computed when read
+            norms, lengths = {}, {}
+            if self.small:  # keep the vectors; their norms (and step lengths) are computed when read
                 fields.update(params=(self.n_params,), grad=(self.n_params,), velocity=(self.n_params,))
-                norms = {"grad_norm": "grad", "velocity_norm": "velocity"}
-            else:
-                fields.update(grad_norm=(), velocity_norm=())
+                norms = {"grad_norm": "grad", "velocity_norm": "velocity", "param_norm": "params"}
+                lengths = {"step_norm": "params"}
+            else:  # |w| and the step's length |θ_k+1 − θ_k| at recorded steps (Cohort.params_before)
+                fields.update(grad_norm=(), velocity_norm=(), param_norm=(), step_norm=())
             for name in self.eval_names:
                 fields[name] = ()
             if self.n_layers >= 2:  # per-layer gradient norms (a single layer's is |g| itself)
                 fields["layer_grad_norm"] = (self.n_layers,)
-            self.history = History(self.n_runs, fields, history_capacity, norms=norms)
+            self.history = History(self.n_runs, fields, history_capacity, norms=norms, steps=lengths)
             row = self.history.start(0)
             for cohort in cohorts:
                 self._record_cohort(row, cohort)
@@ -325,6 +326,11 @@ class Simulation:
             put(row, "grad_norm", where, np.sqrt(np.einsum("rp,rp->r", c.grad, c.grad)))
             if velocity is not None:
                 put(row, "velocity_norm", where, np.sqrt(np.einsum("rp,rp->r", velocity, velocity)))
+            put(row, "param_norm", where, np.sqrt(np.einsum("rp,rp->r", c.params, c.params)))
+            before = getattr(c, "params_before", None)  # the parameters one step earlier
+            if before is not None and before.shape == c.params.shape:
+                change = c.params - before
+                put(row, "step_norm", where, np.sqrt(np.einsum("rp,rp->r", change, change)))
         for name, values in c.evaluation.items():
             if name in self.eval_names:
                 put(row, name, where, values)
@@ -340,7 +346,8 @@ class Simulation:
     # (37 KB a cohort, most of a reply); everything else a cohort holds is its state.
     # A cohort's phases (its settings from each change on) are built from the scenario too; which
     # phase it is in is state.
-    _FIXED = frozenset({"problem", "optimizer", "schedule", "_lr_table", "_lr_from", "phases"})
+    _FIXED = frozenset({"problem", "optimizer", "schedule", "_lr_table", "_lr_from", "phases",
+                        "params_before"})  # the last step's parameters: for the history only, not sent
 
     def snapshot(self, since: tuple | None = None) -> dict:
         """The mutable state, picklable; with `since` (a previous snapshot's "mark") the history
@@ -360,6 +367,7 @@ class Simulation:
         for cohort, state in zip(self.cohorts, snapshot["cohorts"], strict=True):
             phase = cohort.phase
             vars(cohort).update(state)
+            cohort.params_before = None  # not the step before the restored state: no step length next
             if cohort.phase != phase:
                 changes.use_phase(cohort)
                 self._scalar = ((), [])

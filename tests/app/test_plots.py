@@ -308,3 +308,62 @@ async def test_a_log_axis_draws_exact_zeros_on_its_floor_and_says_so(tmp_path):
         assert not any(row.strip() for row in right_third[:-1])
         plot.show(PlotData("loss", (Trace(0, steps, np.maximum(values, 1e-6)),), log=True, x_max=300))
         assert not plot.floored and not plot._strips[-2].text.lstrip().startswith("≤")
+
+
+async def builtin_at_80x24(name: str, steps: int):
+    from gdsim.app.app import GdsimApp
+    from gdsim.scenario.library import builtin_dir
+    from gdsim.scenario.load import load_scenario
+
+    return GdsimApp(load_scenario(builtin_dir() / f"{name}.toml", id=name)), steps
+
+
+def shown_panels(screen) -> list[str]:
+    return [w.id for w in screen.query_one("#curves").children if w.display]
+
+
+async def settled(pilot):
+    """The grid is arranged for its height once it has been laid out after the question folded."""
+    for _ in range(5):
+        await pilot.pause()
+    return pilot.app.screen
+
+
+async def test_hinge_vs_bce_plots_the_weight_length_beside_the_loss():
+    """'Cross-entropy's weights keep growing': the length |w| is on screen at 80x24, not only in the reveal."""
+    app, _ = await builtin_at_80x24("hinge-vs-bce", 0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("0")
+        await stepped(pilot, 600)
+        screen = await settled(pilot)
+        assert shown_panels(screen) == ["plot-loss", "plot-wnorm"]
+        data = screen.plot_data("plot-wnorm", 400)
+        bce, hinge = data.traces
+        at = lambda trace, step: float(trace.values[np.searchsorted(trace.steps, step)])  # noqa: E731
+        assert at(bce, 600) > 1.1 * at(bce, 200)  # keeps growing
+        assert at(hinge, 600) == pytest.approx(at(hinge, 200), rel=1e-9)  # stopped
+        plot = screen.query_one("#plot-wnorm", CurvePlot)
+        assert plot.size.height >= 8 and "weight length |w|" in plot._strips[0].text
+
+
+async def test_adagrad_rmsprop_plots_the_step_length_and_adagrads_shrinks_like_one_over_root_t():
+    app, _ = await builtin_at_80x24("adagrad-rmsprop", 0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("0")
+        await stepped(pilot, 400)
+        screen = await settled(pilot)
+        assert shown_panels(screen) == ["plot-loss", "plot-step"]
+        data = screen.plot_data("plot-step", 80)
+        adagrad, rmsprop = data.traces[0], data.traces[1]
+        assert adagrad.steps[0] == 1 and rmsprop.steps[0] == 1  # the first, largest steps are drawn
+        assert rmsprop.values[0] == pytest.approx(10 * 0.1 * 2 ** 0.5, rel=1e-3)  # 10× the rate on each axis
+        at = lambda step: float(adagrad.values[np.searchsorted(adagrad.steps, step)])  # noqa: E731
+        # about 1/√t (0.5 from step 100 to 400; 1/t would be 0.25): the y part of the step shrinks a little faster
+        assert at(400) / at(100) == pytest.approx((100 / 400) ** 0.5, rel=0.15)
+
+
+async def test_the_new_panels_stay_away_from_scenarios_not_about_them(tmp_path):
+    app = app_from(tmp_path, BOWL)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await stepped(pilot, 20)
+        assert "plot-wnorm" not in shown_panels(screen) and "plot-step" not in shown_panels(screen)

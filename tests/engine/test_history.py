@@ -54,3 +54,21 @@ def test_at_returns_record_at_or_before():
     step, values = history.at(7)
     assert step == 7 and values["loss"][1] == 7.0
     assert history.at(10_000)[0] == 10
+
+
+def test_step_lengths_are_computed_when_read_from_consecutive_records():
+    history = History(2, {"params": (2,)}, capacity=64, steps={"step_norm": "params"})
+    assert "step_norm" in history.fields
+    for k in range(200):  # run 0 moves 3-4-5 each step; run 1 stands still
+        if history.wants(k):
+            history.append(k, {"params": np.array([[3.0 * k, 4.0 * k], [1.0, 1.0]])})
+    steps, lengths = history.series("step_norm")
+    assert history.stride > 1  # compacted: records `stride` apart, the mean length per step
+    assert np.isnan(lengths[0]).all()
+    assert np.allclose(lengths[1:, 0], 5.0) and np.allclose(lengths[1:, 1], 0.0)
+    recent = history.recent(("step_norm",), history.count - 3, history.count)
+    assert np.allclose(recent["step_norm"][:, 0], 5.0)
+    _, values = history.at(int(steps[5]))
+    assert values["step_norm"][0] == 5.0
+    _, values = history.at(0)
+    assert np.isnan(values["step_norm"]).all()

@@ -186,3 +186,37 @@ def test_step_for_keeps_to_its_limit_and_stops_with_the_runs():
     diverging = make_sim(lrs=(5.0,))  # diverges, as in test_divergence_freezes_only_that_run
     done, _ = diverging.step_for(10.0, 100_000, 1e-4)
     assert diverging.all_frozen and done == diverging.step_count < 100_000
+
+
+def test_weight_length_and_step_length_are_recorded_for_surfaces_and_networks():
+    """|θ| and |θ_k+1 − θ_k|: a surface's come from its recorded parameters, a network's are
+    recorded at each recorded step (its parameters one step back are kept, not copied)."""
+    sim = make_sim(lrs=(0.1, 0.3))
+    sim.step(30)
+    steps, params = sim.history.series("params")
+    _, norms = sim.history.series("param_norm")
+    _, lengths = sim.history.series("step_norm")
+    assert np.allclose(norms, np.linalg.norm(params, axis=2))
+    assert np.allclose(lengths[1:], np.linalg.norm(np.diff(params, axis=0), axis=2))
+
+    from gdsim.build import build
+    from gdsim.scenario.load import validate_raw
+
+    source = {"scenario": {"title": "t", "claim": "c", "steps": 20},
+              "problem": {"dataset": "moons", "samples": 60, "model": "mlp", "hidden": [5]},
+              "optimizer": {"name": "sgd", "lr": 0.5}, "runs": [{"label": "a"}, {"label": "b", "seeds": 3}]}
+    net = build(validate_raw(source, path=None, id="net"))
+    cohort = net.cohorts[0]
+    before = []
+    for _ in range(12):
+        before.append(cohort.params.copy())
+        net.step(1)
+    _, norms = net.history.series("param_norm")
+    _, lengths = net.history.series("step_norm")
+    assert np.isnan(lengths[0]).all()
+    rows = cohort.rows
+    assert np.allclose(norms[-1, rows], np.linalg.norm(cohort.params, axis=1))
+    assert np.allclose(lengths[-1, rows], np.linalg.norm(cohort.params - before[-1], axis=1))
+    assert np.allclose(lengths[5, rows], np.linalg.norm(before[5] - before[4], axis=1))
+    snap = net.snapshot()
+    assert all("params_before" not in c for c in snap["cohorts"])  # not sent to the app's worker

@@ -13,14 +13,44 @@ import numpy as np
 from gdsim.app.draw.series import PlotData, Trace, finite_pairs, thin, traces_for
 from gdsim.app.runtime.session import Session
 
-PANELS = ("plot-loss", "plot-val", "plot-grad", "plot-layers", "plot-velocity", "plot-lr", "plot-acc")
+PANELS = ("plot-loss", "plot-val", "plot-grad", "plot-layers", "plot-velocity", "plot-lr", "plot-acc",
+          "plot-wnorm", "plot-step")
+# Panels shown only where the scenario is about what they draw (about()), then right after the loss.
+ABOUT_METRICS = {"plot-wnorm": ("param_norm",), "plot-step": ("step_norm",)}
+ABOUT_NAMES = {"plot-wnorm": ("param_norm", "weight_norm"), "plot-step": ("step_norm", "step_size")}
+
+
+def about(session: Session) -> list[str]:
+    """The panels this scenario is about, in PANELS order: the weight length when an [[expect]]
+    measures it (hinge-vs-bce: "cross-entropy's weights keep growing"); the step length when an
+    expect measures it or a run uses AdaGrad, whose step shrinks like 1/√t whatever the slope
+    (adagrad-rmsprop). A scenario's [view] table may name them too (`plots` or `columns`: "param_norm"/"weight_norm", "step_norm"/"step_size")."""
+    scenario = session.loaded.scenario
+    metrics = {getattr(e, "metric", None) for e in scenario.expect}
+    view = getattr(scenario, "view", None)
+    named: set[str] = set()
+    for key in ("plots", "columns"):
+        for item in getattr(view, key, None) or ():
+            named.add(item if isinstance(item, str) else str(getattr(item, "metric", "")))
+    optimizers = {getattr(o, "name", "") for c in session.sim.cohorts
+                  for o in [c.optimizer, *(getattr(p, "optimizer", None) for p in getattr(c, "phases", ())[1:])]}
+    out = []
+    for panel in ("plot-wnorm", "plot-step"):
+        if metrics & set(ABOUT_METRICS[panel]) or named & set(ABOUT_NAMES[panel]):
+            out.append(panel)
+        elif panel == "plot-step" and "adagrad" in optimizers:
+            out.append(panel)
+    return out
 
 
 def wanted(session: Session) -> dict[str, bool]:
     """Per panel id, whether it has something to show for this scenario."""
     sim = session.sim
     fields = sim.history.fields if sim.history else ()
+    chosen = about(session)
     return {
+        "plot-wnorm": "plot-wnorm" in chosen and "param_norm" in fields,
+        "plot-step": "plot-step" in chosen and "step_norm" in fields,
         "plot-loss": True,
         "plot-val": "val_loss" in fields,
         "plot-grad": True,
@@ -74,6 +104,14 @@ def plot_data(session: Session, plot_id: str, points: int, velocity_parts: bool 
         return PlotData("learning rate η", tuple(traces), cursor, x_max=stop)
     if plot_id == "plot-velocity":
         return _velocity(session, points, velocity_parts)
+    if plot_id == "plot-wnorm":
+        traces = traces_for(session, "param_norm", points)
+        return PlotData("weight length |w|", tuple(traces), cursor, None, x_max=stop)
+    if plot_id == "plot-step":
+        traces = traces_for(session, "step_norm", points, skip=1)
+        history = session.sim.history
+        note = f"mean of {history.stride} steps" if session.sim.small and history and history.stride > 1 else ""
+        return PlotData("step length |Δθ| per step", tuple(traces), cursor, None, note, stop)
     return PlotData(plot_id, (), cursor)
 
 

@@ -50,12 +50,15 @@ def finite_pairs(steps: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def traces_for(session: Session, field: str, points: int, *, component: int | None = None,
-               kind: str = "line") -> list[Trace]:
-    """One trace per display run for a History field (component picks a column of params/velocity)."""
+               kind: str = "line", skip: int = 0) -> list[Trace]:
+    """One trace per display run for a History field (component picks a column of params/velocity);
+    `skip` leaves out the first records before thinning (a step length has none at step 0: thinned
+    from record 0 the plot would start at its fifth record and miss the first, largest steps)."""
     history = session.sim.history
     if history is None or field not in history.fields:
         return []
     steps, values = history.series(field)
+    steps, values = steps[skip:], values[skip:]
     index = thin(len(steps), points)
     steps = steps[index]
     values = values[index]

@@ -55,7 +55,7 @@ PANEL_MIN_ROWS = 7
 # Which panels stay when the grid has no room for all: the loss first, then what a lesson is
 # most often about (validation, per-layer gradients, accuracy), then the rest.
 PANEL_PRIORITY = ("plot-loss", "plot-val", "plot-layers", "plot-acc", "plot-grad", "plot-velocity", "plot-lr",
-                  "histogram", "weights")
+                  "histogram", "weights", "plot-wnorm", "plot-step")
 
 TABS = ("tab-plots", "tab-map", "tab-lesson", "tab-maths", "tab-data")
 
@@ -177,6 +177,8 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
                                 yield CurvePlot("velocity norm |v|", id="plot-velocity")
                                 yield CurvePlot("learning rate", id="plot-lr")
                                 yield CurvePlot("accuracy", id="plot-acc")
+                                yield CurvePlot("weight length |w|", id="plot-wnorm")
+                                yield CurvePlot("step length |Δθ|", id="plot-step")
                                 yield WeightsPanel(id="weights")
                                 yield LossHistogram(id="histogram")
                     # Built when first opened (_fill_tab): not on the first frame.
@@ -278,6 +280,8 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
         if height > 0:  # laid out: keep the panels that fit, the most telling first
             fit = 2 * max(1, height // PANEL_MIN_ROWS)
             priority = list(PANEL_PRIORITY)
+            for panel in reversed(panels.about(self.session)):  # what the scenario is about: right after the loss
+                priority.insert(1, priority.pop(priority.index(panel)))
             if any(getattr(c.problem, "l1", 0) or getattr(c.problem, "l2", 0) for c in self.session.sim.cohorts):
                 priority.insert(1, priority.pop(priority.index("weights")))  # a penalty lesson is about the weights
             ranked = sorted(candidates, key=lambda w: priority.index(w.id) if w.id in priority else 99)
