@@ -10,6 +10,7 @@ import pytest
 from gdsim.app.app import GdsimApp
 from gdsim.app.widgets.landscape_map import LandscapeMap
 from gdsim.app.widgets.surface_map import SurfaceMap
+from gdsim.engine.landscape import evaluate_points
 from gdsim.scenario.library import resolve
 from gdsim.scenario.load import load_scenario
 from tests.app.conftest import make_app
@@ -60,6 +61,23 @@ async def test_a_classifier_keeps_its_decision_map_and_K_cycles_through_the_land
         row = int(screen.session.current.rows[0])
         assert result.loss[result.origin[0]] == losses[0, row] and steps[0] == 0
         assert result.loss[result.end[0]] == screen.session.sim.loss[row]
+        await pilot.press("K")  # the line from run A's point to run B's
+        await settle(pilot)
+        assert screen.landscape_options.kind == "pair"
+        # B is A with early stopping: the same updates until it stops (at step 200)
+        assert land.error is not None and "at the same point" in text(land)
+        await pilot.press("down")  # select B: the line from B to C (with L2)
+        await settle(pilot)
+        assert land.result.kind == "line" and "line from run B (t = 0) to run C (t = 1)" in text(land)
+        sim = screen.session.sim
+        b, c = (int(screen.session.display[k].rows[0]) for k in (1, 2))
+        assert land.result.loss[land.result.origin[0]] == sim.loss[b]
+        # C's point under B's objective (B has no L2 penalty): said in the caption
+        b_problem = screen.session.cohort_of(b)[0].problem
+        c_params = screen.session.cohort_of(c)[0].params[screen.session.cohort_of(c)[1]]
+        assert land.result.loss[land.result.end[0]] == evaluate_points(b_problem, c_params[None])[0]
+        assert "run B's objective" in text(land)
+        await pilot.press("up")
         await pilot.press("K")
         await settle(pilot)
         assert land.result.kind == "pca"
@@ -105,6 +123,7 @@ async def test_a_regression_gets_a_map_tab_with_the_line_first():
         land = screen.query_one("#landscape-map", LandscapeMap)
         assert land.display and land.result is not None and land.result.kind == "line"
         assert not screen.query("#map-full")
+        await pilot.press("K")  # to the next run
         await pilot.press("K")
         await settle(pilot)
         assert land.result.kind == "pca"
@@ -128,6 +147,7 @@ async def test_a_path_that_has_not_moved_is_a_message_on_the_map():
     app = builtin("overfitting")
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_map_tab(pilot, 0)
+        await pilot.press("K")
         await pilot.press("K")
         await pilot.press("K")  # pca at step 0: one recorded point
         await settle(pilot)

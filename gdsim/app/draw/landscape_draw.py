@@ -18,6 +18,7 @@ DIM = Style(dim=True)
 KIND_WORDS = {
     "map": "the problem's own map",
     "line": "line: loss along (1−t)·start + t·now",
+    "pair": "line: loss between two runs' points",
     "pca": "plane of the path's top 2 PCA directions",
     "random": "plane of 2 random filter-normalized directions",
 }
@@ -112,7 +113,7 @@ def _over(backs, frame: MapFrame, point, mono: bool) -> Style:
 
 
 def curve(canvas: Canvas, result, frame: MapFrame, now_t: float | None, colour: int, letter: str,
-          left: int, top: int, mono: bool) -> None:
+          left: int, top: int, mono: bool, start: tuple[str, int] | None = None) -> None:
     """A line: the loss along t as a braille curve, ○ at t = 0 and the run's letter at t = 1 (or
     where the run's point now projects, if it moved on), a dim rule at t = 0 and t = 1."""
     (t,), loss = result.axes, result.loss
@@ -127,8 +128,10 @@ def curve(canvas: Canvas, result, frame: MapFrame, now_t: float | None, colour: 
     canvas.line(px + 2 * left, py + 4 * top, palette.run_style(colour, mono, bold=True))
     taken: set = set()
     i0 = result.origin[0]
-    if finite[i0]:
-        mark(canvas, frame, (t[i0], loss[i0]), marks.START_MARK, Style(bold=True), left, top, taken)
+    if finite[i0]:  # ○ the run's start, or (a line between two runs) the first run's letter
+        text, style = (marks.START_MARK, Style(bold=True)) if start is None else \
+            (start[0], marks.head_style(start[1], mono))
+        mark(canvas, frame, (t[i0], loss[i0]), text, style, left, top, taken)
     where = result.end[0]
     if now_t is None and finite[where]:
         mark(canvas, frame, (t[where], loss[where]), letter, marks.head_style(colour, mono), left, top, taken)
@@ -150,11 +153,15 @@ def line_box(result) -> tuple[float, float, float, float]:
     return float(t[0]), float(t[-1]), low - pad, high + pad
 
 
-def caption(result, run_label: str, step: int, shown_step: int, values: str) -> list[str]:
+def caption(result, run_label: str, step: int, shown_step: int, values: str, to_label: str | None = None) -> list[str]:
     """What the picture is, in words: [title, detail]. The title alone must stay honest (a short
     map shows only it): a plane's title carries the share of the path's variance it holds."""
     kind = result.kind
-    if kind == "line":
+    if kind == "line" and to_label is not None:
+        title = f"line from {run_label} (t = 0) to {to_label} (t = 1) · step {step:,}"
+        detail = (f"{values}, {run_label}'s objective at both ends; a rise between the ends is a "
+                  "barrier on the straight line")
+    elif kind == "line":
         title = f"{KIND_WORDS[kind]} · {run_label} · step {step:,}"
         detail = f"{values}; ○ start (t = 0), now at t = 1"
         if result.variance is not None:

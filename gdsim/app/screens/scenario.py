@@ -119,7 +119,7 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
         Binding("g", "map_arrows", "Map: gradient/velocity arrows", show=False),
         Binding("z", "map_zoom", "Map: the whole surface / back to the runs", show=False),
         Binding("V", "map_points", "Map: validation/test points; landscape: train/validation loss", show=False),
-        Binding("K", "map_kind", "Map: kind (own map, loss line, PCA plane, random plane)", show=False),
+        Binding("K", "map_kind", "Map: kind (own map, loss line from the start, line to the next run, PCA plane, random plane)", show=False),
         Binding("R", "map_again", "Map: compute the landscape again at the shown step", show=False),
         Binding("1", "tab('tab-plots')", "Plots tab", show=False),
         Binding("2", "tab('tab-map')", "Map tab", show=False),

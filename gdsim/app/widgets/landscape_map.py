@@ -29,7 +29,7 @@ from gdsim.app.widgets.raster import RasterWidget
 from gdsim.engine import landscape, landscape_runs
 
 LABEL_WIDTH = 7
-KINDS = ("line", "pca", "random")
+KINDS = ("line", "pair", "pca", "random")  # pair: the line from the selected run to the next one
 
 
 @dataclass
@@ -87,12 +87,15 @@ class LandscapeMap(RasterWidget):
         if session is None or options.kind not in KINDS:
             return None
         row = int(session.current.rows[0])
-        return (id(session.sim), options.kind, row, options.split, options.seed, options.again)
+        other = None
+        if options.kind == "pair" and len(session.display) > 1:
+            other = int(session.display[(session.selected + 1) % len(session.display)].rows[0])
+        return (id(session.sim), options.kind, row, options.split, options.seed, options.again, other)
 
     def _start(self, key: tuple) -> None:
         """Take the run's path now (on this thread) and compute the grid in a thread worker."""
         session = self.session
-        _, kind, row, split, seed, _ = key
+        _, kind, row, split, seed, _, other = key
         sim = session.sim
         cohort, _ = session.cohort_of(row)
         problem = cohort.problem
@@ -102,25 +105,35 @@ class LandscapeMap(RasterWidget):
             if split == "val" and getattr(problem, "n_val", 0) == 0:
                 raise landscape.LandscapeError("this scenario has no validation split")
             path = landscape_runs.run_path(sim, row, session.shown_step)
+            to, to_label = None, None
+            if kind == "pair":
+                if other is None:
+                    raise landscape.LandscapeError("one run only: add another (a) to draw the line between two")
+                if session.cohort_of(other)[0].problem.n_params != problem.n_params:
+                    raise landscape.LandscapeError("the next run has another model: no line joins them")
+                to = landscape_runs.run_path(sim, other, session.shown_step)
+                to_run = session.display[(session.selected + 1) % len(session.display)]
+                to_label = to_run.label + (" (first seed)" if to_run.ensemble else "")
         except landscape.LandscapeError as exc:
             self._landed(key, None, str(exc), 0.0, {})
             return
-        n = landscape_runs.grid_for(problem, kind, split=split)
+        n = landscape_runs.grid_for(problem, "line" if kind == "pair" else kind, split=split)
         current = session.current
         label = current.label + (" (first seed)" if current.ensemble else "")
         info = {"label": label, "step": int(path.steps[-1]) if len(path.steps) else session.shown_step,
-                "values": _values(problem, split), "n": n}
-        self.run_worker(lambda: self._compute(key, problem, kind, path, n, split, seed, info), thread=True,
-                        exclusive=True, group="landscape", exit_on_error=False)
+                "values": _values(problem, split), "n": n, "to": to_label}
+        engine_kind = "line" if kind == "pair" else kind
+        self.run_worker(lambda: self._compute(key, problem, engine_kind, path, n, split, seed, info, to),
+                        thread=True, exclusive=True, group="landscape", exit_on_error=False)
 
-    def _compute(self, key, problem, kind, path, n, split, seed, info) -> None:
+    def _compute(self, key, problem, kind, path, n, split, seed, info, to=None) -> None:
         """In the worker thread: the grid, then hand it to the UI thread."""
         from textual.worker import get_current_worker
 
         start = time.perf_counter()
         result, error = None, None
         try:
-            result = landscape_runs.for_path(problem, kind, path, n=n, seed=seed, split=split)
+            result = landscape_runs.for_path(problem, kind, path, other=to, n=n, seed=seed, split=split)
         except landscape.LandscapeError as exc:
             error = str(exc)
         except (ValueError, FloatingPointError, MemoryError, np.linalg.LinAlgError) as exc:
@@ -182,17 +195,22 @@ class LandscapeMap(RasterWidget):
         path, latest = self._path_now(session, row, result)
         if self._key == self._wanted():
             info = self._computed
-            lines = draw.caption(result, info["label"], info["step"], latest, info["values"])
+            lines = draw.caption(result, info["label"], info["step"], latest, info["values"], info.get("to"))
             lines[1] += f"; {self.grid}x{self.grid if result.kind != 'line' else 1} grid in {self.seconds:.2f} s"
             canvas.text(0, 0, short(lines[0], width), Style(bold=True))
             if top == 2:
                 canvas.text(1, 0, short(lines[1], width), marks.DIM)
         if result.kind == "line":
             frame = self.frame = MapFrame(draw.line_box(result), cols, rows)
-            now_t = None
-            if len(path) and self._computed.get("step") != latest:
-                now_t = float(path[-1, 0])
-            draw.curve(canvas, result, frame, now_t, run.colour, run.letter, LABEL_WIDTH, top, mono)
+            now_t, start = None, None
+            if self.options.kind == "pair":  # from the selected run's point to the next run's
+                nxt = session.display[(session.selected + 1) % len(session.display)]
+                start = (run.letter, run.colour)
+                draw.curve(canvas, result, frame, None, nxt.colour, nxt.letter, LABEL_WIDTH, top, mono, start)
+            else:
+                if len(path) and self._computed.get("step") != latest:
+                    now_t = float(path[-1, 0])
+                draw.curve(canvas, result, frame, now_t, run.colour, run.letter, LABEL_WIDTH, top, mono)
             scale = None
         else:
             a, b = result.axes
