@@ -75,6 +75,7 @@ def test_line_between_two_runs_and_plot_formats(capsys):
                                 "--run", "L2", "--at", "200", "--format", "plot"], capsys)
     assert status == 0, err
     assert 'line from run "no cure" (t = 0) to run "L2" (t = 1)' in out
+    assert 'on run "no cure"\'s objective' in " ".join(out.split())
     assert "loss along the line" in out
     status, out, err = run_cli(["landscape", "batch-norm", "--kind", "pca", "--at", "60", "--grid", "15",
                                 "--format", "plot"], capsys)

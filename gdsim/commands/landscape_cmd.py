@@ -156,6 +156,7 @@ def describe(result, info) -> list[str]:
     if result.kind == "line":
         if info["to_run"] is not None:
             what = f"line from run \"{info['run']}\" (t = 0) to run \"{info['to_run']}\" (t = 1), both at {at}"
+            what += f"; both ends on run \"{info['run']}\"'s objective (its data and penalty)"
         else:
             what = f"line from run \"{info['run']}\"'s start (t = 0, step 0) to its point at {at} (t = 1)"
     elif result.kind == "pca":
