@@ -122,6 +122,13 @@ def test_adam_keys_and_a_mixed_scenario_run(capsys):
     assert [p["beta2"] for p in points[:3]] == [0.9, 0.9495, 0.999]
 
 
+def test_a_sweep_too_big_for_memory_is_refused_before_any_work(capsys):
+    status, _, err = cli(["sweep", "digits", "--vary", "lr=1e-4:1:2000", "--steps", "1"], capsys)
+    assert status == 2 and "Traceback" not in err
+    assert "--vary lr=1e-4:1:2000: 2000 = 2,000 points of 17,226 parameters each is too much memory" in err
+    assert "(here at most 1,161 points)" in err
+
+
 def test_an_adam_beta_out_of_range_names_its_flag(capsys):
     status, _, err = cli(["sweep", MIXED, "--run", "adam", "--vary", "beta1=0.5:1:lin:3", "--steps", "5"], capsys)
     assert status == 2

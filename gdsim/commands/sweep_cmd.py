@@ -104,7 +104,7 @@ def vary_flag(message: str, texts: list[str], axes: list) -> str:
         if message.startswith(f"{axis.key}:") or f"'{axis.key}'" in message or any(
                 q in message for q in quoted.get(axis.key, ())):
             return f"--vary {text}"
-    return "--vary"
+    return " ".join(f"--vary {text}" for text in texts)  # about the grid as a whole
 
 
 def run(args) -> int:

@@ -30,6 +30,7 @@ from gdsim.engine.schedules import per_run_schedule
 from gdsim.errors import UserError
 
 MAX_POINTS = 100_000  # grid points of one sweep (rows of its cohort)
+MAX_VALUES = 20_000_000  # points x parameters: 160 MB an array (the cohort holds several)
 SCALES = ("log", "lin")
 # Hyperparameters that take a number, per optimizer (betas are swept one at a time: beta1, beta2).
 _NOT_NUMBERS = {"nesterov", "centered", "amsgrad", "variant", "line_search"}
@@ -232,6 +233,10 @@ class Sweep:
         points = math.prod(a.n for a in self.axes)
         if points > MAX_POINTS:
             raise SweepError(f"{' x '.join(str(a.n) for a in self.axes)} = {points} points; at most {MAX_POINTS}")
+        if points * problem.n_params > MAX_VALUES:
+            raise SweepError(f"{' x '.join(str(a.n) for a in self.axes)} = {points:,} points of {problem.n_params:,} "
+                             f"parameters each is too much memory; at most {MAX_VALUES:,} values "
+                             f"(here at most {MAX_VALUES // problem.n_params:,} points)")
         grids = np.meshgrid(*(a.values for a in self.axes), indexing="ij")
         self.settings = {a.key: g.ravel().copy() for a, g in zip(self.axes, grids)}
         self.conditions = tuple(conditions)
