@@ -227,3 +227,38 @@ def test_a_served_sweep_keeps_to_its_cpu_share(tmp_path, monkeypatch):
     slept.clear()
     unlimited.run(share=lambda wall: None)
     assert not slept and unlimited.rested == 0.0
+
+
+def test_a_sweep_in_a_child_process_gives_the_same_bits_and_can_be_stopped(tmp_path):
+    from gdsim.app.runtime.sweep_child import ChildSweep
+
+    path = tmp_path / "bowl.toml"
+    path.write_text(QUADRATIC)
+    loaded = load_scenario(path)
+    plan = make_plan(loaded, 0, "plain", "grid")
+    seen = []
+    result, seconds = ChildSweep(loaded, plan).run(lambda d, t, eta: seen.append((d, t)))
+    here = SweepJob(loaded, plan).run()[0]
+    assert result.final_loss.tobytes() == here.final_loss.tobytes()
+    assert np.array_equal(result.diverged_at, here.diverged_at) and seconds > 0
+    assert seen and seen[-1] == (200, 200)
+    long = make_plan(load_scenario(path), 0, "plain", "grid")
+    long = type(long)(**{**long.__dict__, "steps": 10_000_000})
+    child = ChildSweep(loaded, long)
+    started = time.monotonic()
+    assert child.run(lambda d, t, eta: child.cancel() if d > 0 else None) is None
+    assert time.monotonic() - started < 30 and child._process.poll() is not None
+
+
+async def test_the_screen_uses_the_child_process_where_the_app_may_use_a_second_core(tmp_path, monkeypatch):
+    monkeypatch.setattr("gdsim.app.runtime.engine_worker.worker_wanted", lambda: True)
+    app = quadratic_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("W")
+        screen = app.screen
+        await finished(pilot, screen)
+        assert screen._child is not None and screen._child._process.poll() is not None
+        plan, result, _ = screen.result
+        again = SweepJob(screen.session.loaded, plan).run()[0]
+        assert result.final_loss.tobytes() == again.final_loss.tobytes()
+        assert "inside the measured cell" in caption(screen)

@@ -1,6 +1,7 @@
 """The sweep screen: the selected run's final loss over ~200 learning rates (W), or over a grid of
-learning rate x momentum (G), computed as one vectorized cohort in a worker thread while the
-screen stays live (progress, escape to leave, the other key to switch).
+learning rate x momentum (G), computed as one vectorized cohort in a worker thread (which runs it in a
+child process where the app may use a second core: gdsim.app.runtime.sweep_child) while the screen
+stays live (progress, escape to leave, the other key to switch).
 
 On a quadratic the closed forms are drawn on the same picture (the divergence edge, Goh's
 optimum); on a network the lr sweep is the idea of Smith's learning-rate range test, and the
@@ -40,6 +41,7 @@ class SweepScreen(Screen):
         self.kind = kind
         self.result = None  # (plan, result, sweep) once computed (tests read it)
         self.progress_text = ""
+        self._child = None  # the ChildSweep computing, where the sweep runs in a child process
 
     def compose(self) -> ComposeResult:
         yield Static("", id="sweep-title", markup=False)
@@ -53,6 +55,7 @@ class SweepScreen(Screen):
 
     # -- actions -------------------------------------------------------------------------------
     def action_sweep(self, kind: str) -> None:
+        self._stop_child()  # the sweep shown before is no longer wanted
         self.kind = kind
         self.result = None
         for name, widget_id in KINDS.items():
@@ -68,8 +71,14 @@ class SweepScreen(Screen):
         self.compute(self.session.loaded, row, label, kind)
 
     def action_back(self) -> None:
+        self._stop_child()
         self.workers.cancel_group(self, "sweep")
         self.app.pop_screen()
+
+    def _stop_child(self) -> None:
+        if self._child is not None:
+            self._child.cancel()
+            self._child = None
 
     def _plot(self):
         return self.query_one(f"#{KINDS[self.kind]}")
@@ -77,8 +86,11 @@ class SweepScreen(Screen):
     # -- the work ------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="sweep", exit_on_error=False)
     def compute(self, loaded, row: int, label: str, kind: str) -> None:
+        from gdsim.app.runtime.engine_worker import worker_wanted
         from gdsim.app.runtime.pacing import ShareSource
+        from gdsim.app.runtime.sweep_child import ChildSweep
         from gdsim.app.runtime.sweep_job import SweepJob, make_plan
+        from gdsim.build import build_sweep
         from gdsim.errors import UserError
 
         worker = get_current_worker()
@@ -88,10 +100,21 @@ class SweepScreen(Screen):
                 self.app.call_from_thread(self._failed, kind, plan)
                 return
             self.app.call_from_thread(self._started, plan)
-            job = SweepJob(loaded, plan)
-            source = ShareSource()  # served: keep to the session's CPU share
-            done = job.run(lambda d, t, eta: self.app.call_from_thread(self._progress, kind, d, t, eta),
-                           lambda: worker.is_cancelled, source.get if source.limited else None)
+            report = lambda d, t, eta: self.app.call_from_thread(self._progress, kind, d, t, eta)  # noqa: E731
+            if worker_wanted():  # a second core: the sweep in a child process, the app stays free
+                child = self._child = ChildSweep(loaded, plan)
+                got = child.run(report, lambda: worker.is_cancelled)
+                if got is None:
+                    if not (worker.is_cancelled or child.cancelled):
+                        self.app.call_from_thread(self._failed, kind, "the sweep's process ended without a result")
+                    return
+                result, seconds = got
+                done = (result, build_sweep(loaded, row, list(plan.axes)))  # not stepped: for the words
+            else:
+                job = SweepJob(loaded, plan)
+                source = ShareSource()  # served: keep to the session's CPU share
+                done = job.run(report, lambda: worker.is_cancelled, source.get if source.limited else None)
+                seconds = job.seconds
         except UserError as exc:
             self.app.call_from_thread(self._failed, kind, str(exc))
             return
@@ -99,7 +122,7 @@ class SweepScreen(Screen):
             self.app.call_from_thread(self._failed, kind, f"the sweep failed: {type(exc).__name__}: {exc}")
             return
         if done is not None and not worker.is_cancelled:
-            self.app.call_from_thread(self._finished, plan, *done, job.seconds)
+            self.app.call_from_thread(self._finished, plan, *done, seconds)
 
     def _started(self, plan) -> None:
         points = 1
