@@ -223,9 +223,10 @@ def _line_of(text: str, loc: list[str]) -> int | None:
                 current = f"{head}.{counts[head]}.{rest}" if head in counts and rest else name
             tables.setdefault(current, number)
             continue
-        match = re.match(r"^\s*([A-Za-z0-9_\-]+)\s*=", line)
+        match = re.match(r"^\s*([A-Za-z0-9_\-.\"]+?)\s*=", line)  # dotted keys too: optimizer.lr = 0.1
         if match:
-            path = f"{current}.{match.group(1)}" if current else match.group(1)
+            key = match.group(1).replace('"', "")
+            path = f"{current}.{key}" if current else key
             keys.setdefault(path, number)
     for depth in range(len(loc), 0, -1):
         path = ".".join(loc[:depth])
