@@ -226,7 +226,9 @@ def _objects(config: RunConfig, problems: dict[str, Any], loaded: LoadedScenario
 
 def check_buildable(loaded: LoadedScenario) -> None:
     """Raise ScenarioError if the scenario validates but cannot be built (used by load and check)."""
-    build(loaded, record=False)
+    from gdsim.scenario.columns import check_columns
+
+    check_columns(loaded, build(loaded, record=False))
 
 
 def _problem_key(message: str, config: RunConfig) -> str:

@@ -113,8 +113,10 @@ def test_docs_cover_every_key_and_metric_and_their_complete_example_verifies(tmp
     from gdsim.scenario.expect import METRICS
 
     docs = (Path(__file__).resolve().parent.parent / "docs" / "scenarios.md").read_text(encoding="utf-8")
+    from gdsim.scenario.columns import Column
+
     tables = (model.ScenarioInfo, model.ProblemSpec, model.OptimizerSpec, model.ScheduleSpec, model.RunSpec, Expectation,
-              Predict)
+              Predict, model.ViewSpec, Column)
     missing = [f"{cls.__name__}.{key}" for cls in tables for key in cls.model_fields if f"`{key}`" not in docs]
     missing += [f"metric {name}" for name in METRICS if f"`{name}`" not in docs]
     assert not missing, f"undocumented: {missing}"

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from gdsim.scenario.expect import ExpectList
+from gdsim.scenario.columns import MAX_COLUMNS, ColumnItem
+from gdsim.scenario.expect import ExpectList, run_names
 from gdsim.scenario.predict import Predict, check_no_placeholders, check_placeholders, texts_with_placeholders
 
 MAX_TEXT = 20_000
@@ -252,6 +253,17 @@ class RunSpec(Strict):
     changes: tuple[ChangeSpec, ...] = Field(default=(), max_length=MAX_CHANGES)
 
 
+class ViewSpec(Strict):
+    """[view]: what the app's screen shows for this scenario."""
+
+    columns: tuple[ColumnItem, ...] | None = Field(
+        default=None, max_length=MAX_COLUMNS,
+        description="Key-metric columns of the run table, beside the loss: metric names "
+        "(\"val_loss\", \"val_accuracy\", \"epochs\", \"distance_to_global\"...) or tables "
+        "{ metric = \"params\", than_run = \"label\", title = \"to clean\" }. Unset: derived from the "
+        "expects; [] : none.")
+
+
 class Scenario(Strict):
     """A whole scenario file."""
 
@@ -262,6 +274,20 @@ class Scenario(Strict):
     runs: tuple[RunSpec, ...] = Field(default=(RunSpec(),), min_length=1, max_length=100)
     expect: ExpectList = Field(default=(), max_length=50)
     predict: Predict | None = None
+    view: ViewSpec | None = None
+
+    @field_validator("view")
+    @classmethod
+    def _view_runs(cls, view: ViewSpec | None, info: ValidationInfo) -> ViewSpec | None:
+        names = run_names(info)
+        if view is None or view.columns is None or names is None:
+            return view
+        for index, column in enumerate(view.columns):
+            if column.than_run is not None and column.than_run not in names:
+                groups = sorted(n for n in names if " (seed " not in n)
+                raise ValueError(f"view.columns.{index}.than_run: no run is labelled {column.than_run!r}; "
+                                 f"the runs are: {', '.join(map(repr, groups))}")
+        return view
 
     @model_validator(mode="after")
     def _sizes(self) -> Scenario:

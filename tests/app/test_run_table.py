@@ -67,7 +67,54 @@ async def test_narrow_terminals_drop_columns_instead_of_cutting_them():
         await pilot.pause()
         narrow = header(table)
         assert len(narrow) <= 40
-        assert "seed" not in narrow and "status" not in narrow
-        for name in ("run", "optimizer", "lr", "loss"):
-            assert name in narrow  # the readings a learner needs most are kept
+        assert "seed" not in narrow and "optimizer" not in narrow
+        for name in ("run", "loss", "status"):
+            assert name in narrow  # the readings a learner needs most are kept: the state words always
         assert all(strip.cell_length == table.size.width for strip in table._strips)
+
+
+async def test_the_key_column_waits_for_the_answer_then_shows_the_expects_measure():
+    from gdsim.scenario.columns import Column, measure
+
+    app = make_app("s4/keys")
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        table = screen.query_one(RunTable)
+        await pilot.pause()
+        assert "val acc" in header(table)  # derived from the expect the question is shown by
+        key = [c.name for c in table.columns].index("val acc")
+        screen.session.step(30)
+        screen.redraw(force=True)
+        await pilot.pause()
+        assert [row[key] for row in table.rows] == ["?", "?"]  # asking: the reading would answer it
+        await pilot.press("0")  # skipped: the question is closed, the readings may show
+        await pilot.pause()
+        values = measure(screen.session.sim, (Column(metric="val_accuracy"),))[0]
+        assert [row[key] for row in table.rows] == [f"{v:.0%}" for v in values]
+        assert table.rows[0][key] != table.rows[1][key]
+        assert header(table).index("loss") < header(table).index("val acc") < header(table).index("status")
+
+
+async def test_at_80x24_every_builtin_shows_every_run_and_its_state():
+    """Every built-in scenario at 80x24 after 200 steps (question skipped): a line per run, each
+    run's label and the status column on screen."""
+    from gdsim.app.app import GdsimApp
+    from gdsim.scenario.library import list_entries
+    from gdsim.scenario.load import load_scenario
+
+    for entry in [e for e in list_entries() if e.builtin]:
+        app = GdsimApp(load_scenario(entry.path))
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = app.screen
+            await pilot.press("0")
+            screen.session.step(min(200, screen.session.stop_at))
+            screen.redraw(force=True)
+            await pilot.pause()
+            table = screen.query_one(RunTable)
+            lines = [strip.text for strip in table._strips[: table.size.height]]
+            assert len(lines) == len(table.rows) + 1, (entry.id, lines)  # the header and every run
+            assert "status" in lines[0] and "more run" not in lines[0] and "↓" not in lines[0], (entry.id, lines[0])
+            for row, line in zip(table.rows, lines[1:]):
+                label = row[1]
+                assert label[:6] in line, (entry.id, label, line)  # cut only with an ellipsis, never gone
+                assert row[-1][:6] in line, (entry.id, row[-1], line)  # the state words

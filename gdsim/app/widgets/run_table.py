@@ -23,10 +23,14 @@ from textual.strip import Strip
 from gdsim.app.draw import palette
 from gdsim.app.draw.contrast import component_style
 from gdsim.app.draw.axes import value
+from gdsim.app.runtime.key_columns import KeyColumns
+from gdsim.app.runtime.run_settings import differing_settings, seeds_are_the_lesson
 from gdsim.app.runtime.session import Session
 from gdsim.app.text import short
 from gdsim.app.widgets.raster import RasterWidget
 from gdsim.engine.states import tally_words
+from gdsim.scenario.columns import Column as KeyColumn
+from gdsim.scenario.columns import cell as key_cell
 
 
 @dataclass(frozen=True)
@@ -40,21 +44,27 @@ class Column:
 COLUMNS = (
     Column("", 3),
     Column("run", 3),
-    Column("seed", 4, drop=4),
-    Column("optimizer", 9),
-    Column("lr", 6, right=True),
-    Column("schedule", 8, drop=5),
-    Column("batch", 5, right=True, drop=6),
-    Column("differs", 6, drop=2),  # the settings the runs differ in (init, activation, damping...); named in the header
-    Column("loss", 10, right=True),
-    Column("|grad|", 9, right=True, drop=3),
-    Column("status", 6, drop=1),
+    Column("seed", 4, drop=7),
+    Column("optimizer", 9, drop=3),
+    Column("lr", 6, right=True, drop=2),
+    Column("schedule", 8, drop=8),
+    Column("batch", 5, right=True, drop=9),
+    Column("differs", 6, drop=5),  # the settings the runs differ in (init, activation, damping...); named in the header
+    Column("loss", 9, right=True),
+    # here: the scenario's key-metric columns (gdsim.scenario.columns), drop KEY_DROP, KEY_DROP + 1 ...
+    Column("|grad|", 9, right=True, drop=6),
+    Column("status", 6),  # never dropped: the state words are what a learner reads first
 )
+KEY_DROPS = (1, 4, 4)  # the first key column goes last of all droppable columns, the others before the optimizer
+NEUTRAL_DROP = 0.5  # while labels are neutral, the differing settings go after every other column
+KEY_AT = 9  # where the key columns are inserted (after the loss)
 GAP = 1  # blank cells between columns
 SEED = 2  # the seed column's index: kept (never dropped) where only the seeds tell the runs apart
 DIFFERS = 7  # the "differs" column's index; its header names the settings
 SETTINGS = {2, 5, 6, DIFFERS}  # seed, schedule, batch, differs: settings that may tell the runs apart
-SHOWN = {"optimizer.name", "optimizer.lr", "optimizer.momentum", "schedule.name", "problem.batch_size"}
+SAME_GOES = SETTINGS | {3, 4}  # optimizer and lr too: a setting every run shares tells no run apart
+MIN_RUN = 8  # an overflowing table cuts the run label to this width before the status words
+MIN_STATUS = 10
 
 
 class RunTable(RasterWidget, can_focus=True):
@@ -110,6 +120,9 @@ class RunTable(RasterWidget, can_focus=True):
         self._seeds_matter = False
         self._neutral = False  # labels are "run A" ... (a [predict] question open): settings tell runs apart
         self._status_cache: dict[tuple, Style] = {}
+        self.key = KeyColumns()  # the scenario's key-metric columns and their values
+        self.columns: tuple[Column, ...] = COLUMNS  # in row order: COLUMNS with the key columns after the loss
+        self._medians = False  # every row is an ensemble: readings are medians, said once in the header
 
     # -- data ----------------------------------------------------------------------------------
     def show(self, session: Session) -> None:
@@ -120,17 +133,28 @@ class RunTable(RasterWidget, can_focus=True):
             self._differs, differing = differing_settings(session)
             self._seeds_matter = seeds_are_the_lesson(session)
             self._neutral = bool(session.neutral)
+            self._medians = bool(session.display) and all(run.ensemble for run in session.display)
             self._static = []
             for i in range(len(session.display)):
                 cells, mark = _settings(session, i, mono)
                 self._static.append((cells + [differing[i]], mark))
+        keys = self.key.of(session)
+        self.columns = (COLUMNS[:KEY_AT] + tuple(Column(c.header, 6, right=True, drop=KEY_DROPS[i])
+                                                 for i, c in enumerate(keys)) + COLUMNS[KEY_AT:])
         values = session.values_at_cursor()
         states = session.states()
+        # A [predict] question still open: the key readings would answer it; shown once answered or skipped.
+        flow = getattr(self.screen, "flow", None) if self.is_attached else None
+        hidden = flow is not None and flow.phase == "asking"
+        readings = None if hidden else self.key.values(session)
         count = len(self.rows)
         self.rows, self._marks, self._status_styles = [], [], []
         for i, (cells, mark) in enumerate(self._static):
-            readings, severity = _readings(session, i, values, states)
-            self.rows.append(cells + readings)
+            loss, grad, status, severity = _readings(session, i, values, states, self._medians)
+            run = session.display[i]
+            extra = (["?"] * len(keys) if readings is None else
+                     [_key_cell(column, column_values, run, self._medians) for column, column_values in zip(keys, readings)])
+            self.rows.append(cells + [loss] + extra + [grad, status])
             self._marks.append(mark)
             self._status_styles.append(self._status_style(severity, mono))
         self.selected = min(session.selected, max(0, len(self.rows) - 1))
@@ -160,30 +184,37 @@ class RunTable(RasterWidget, can_focus=True):
         Dropped first: settings columns with the same value in every row (they tell no run from
         another); then by Column.drop, highest first. While the labels are neutral ("run A"), a
         setting that differs between the runs (batch, schedule, the "differs" column) is what tells
-        them apart: it is kept, like the seeds where only the seeds differ."""
+        them apart: it is kept, like the seeds where only the seeds differ. The run label, loss and
+        status are never dropped: a table still too wide cuts the run label (to MIN_RUN), then the
+        status words (to MIN_STATUS), with an ellipsis."""
         chosen = []
-        for index, column in enumerate(COLUMNS):
+        last = max(c.drop for c in COLUMNS) + 1
+        for index, column in enumerate(self.columns):
             cells = [row[index] for row in self.rows]
-            if column.drop and cells and all(cell in ("-", "") for cell in cells):
+            if column.drop and cells and all(cell in ("-", "") for cell in cells) and index < KEY_AT:
                 continue  # e.g. batch on a surface: nothing to read
             differs = len(set(cells)) > 1
             if index == DIFFERS:
                 column = Column(self._differs, column.min_width, drop=column.drop)
+            if index == 1 and self._medians:
+                column = Column("run (medians)", column.min_width)  # every reading is a median over seeds
             if index == SEED and self._seeds_matter:
                 column = Column(column.name, column.min_width)  # the lesson: never dropped
             elif index in SETTINGS and index != SEED and differs and self._neutral:
-                column = Column(column.name, column.min_width)  # what tells "run A" from "run B"
-            elif index in SETTINGS and len(self.rows) > 1 and not differs:
-                column = Column(column.name, column.min_width, drop=max(c.drop for c in COLUMNS) + 1)
+                column = Column(column.name, column.min_width, drop=NEUTRAL_DROP)  # what tells "run A" from "run B"
+            elif index in SAME_GOES and len(self.rows) > 1 and not differs:
+                column = Column(column.name, column.min_width, column.right, drop=last)
             chosen.append((index, column, max([column.min_width, cell_len(column.name)] + [cell_len(c) for c in cells])))
         total = lambda: sum(w for _, _, w in chosen) + GAP * (len(chosen) - 1)  # noqa: E731
         for level in sorted({c.drop for _, c, _ in chosen if c.drop}, reverse=True):
             if total() <= width:
                 break
             chosen = [entry for entry in chosen if entry[1].drop != level]
-        overflow = total() - width
-        if overflow > 0:  # still too wide: the run label gives way (it is cut with an ellipsis)
-            chosen = [(i, c, max(3, w - overflow) if c.name == "run" else w) for i, c, w in chosen]
+        status = len(self.columns) - 1
+        for index, least in ((1, MIN_RUN), (status, MIN_STATUS)):  # still too wide: the label, then the words
+            overflow = total() - width
+            if overflow > 0:
+                chosen = [(i, c, max(min(least, w), w - overflow) if i == index else w) for i, c, w in chosen]
         return chosen
 
     def _rasterise(self) -> None:
@@ -215,7 +246,7 @@ class RunTable(RasterWidget, can_focus=True):
             if r == self.selected:  # a status colour (red) on the cursor's background can be unreadable
                 status = Style(bold=status.bold)
             special = [(pos, base + self._marks[r] if i == 0 else style + status)
-                       for pos, (i, c, w) in enumerate(columns) if i == 0 or COLUMNS[i].name == "status"]
+                       for pos, (i, c, w) in enumerate(columns) if i in (0, len(self.columns) - 1)]
             lines.append(self._line(cells, style, special, width))
         self._strips = lines
 
@@ -288,21 +319,34 @@ def _settings(session: Session, i: int, mono: bool) -> tuple[list[str], Style]:
     return cells, mark
 
 
-def _readings(session: Session, i: int, values: dict, states: list) -> tuple[list[str], str]:
-    """Loss, gradient norm and state of displayed run `i` at the shown step, and the state's severity."""
+def _readings(session: Session, i: int, values: dict, states: list, medians: bool) -> tuple[str, str, str, str]:
+    """Loss, gradient norm and state of displayed run `i` at the shown step, and the state's
+    severity; an ensemble's readings are medians over its seeds (said in the cell unless `medians`
+    says it once for the whole table)."""
     run = session.display[i]
     losses = np.asarray(values["loss"])[run.rows]
     grads = np.asarray(values["grad_norm"])[run.rows]
     if run.ensemble:
         finite = losses[np.isfinite(losses)]
-        loss = f"{value(float(np.median(finite)))} (median)" if len(finite) else "-"
+        loss = value(float(np.median(finite))) + ("" if medians else " (median)") if len(finite) else "-"
         grad = value(float(np.median(grads[np.isfinite(grads)]))) if np.isfinite(grads).any() else "-"
         mine = [states[int(r)] for r in run.rows]
         worst = min((s.severity for s in mine if s.severity), key=lambda v: ("error", "warning", "info").index(v),
                     default="")
-        return [loss, grad, tally_words(mine)], worst
+        return loss, grad, tally_words(mine), worst
     state = states[int(run.rows[0])]
-    return [value(float(losses[0])), value(float(grads[0])), state.words], state.severity
+    return value(float(losses[0])), value(float(grads[0])), state.words, state.severity
+
+
+def _key_cell(column: KeyColumn, values: np.ndarray, run, medians: bool) -> str:
+    """A key-metric reading of a displayed run: an ensemble's median over its seeds."""
+    mine = np.asarray(values, dtype=np.float64)[run.rows]
+    if not run.ensemble:
+        return key_cell(column, float(mine[0]))
+    finite = mine[np.isfinite(mine)]
+    if not len(finite):
+        return "-"
+    return key_cell(column, float(np.median(finite))) + ("" if medians else " (median)")
 
 
 def more_runs(hidden: int, above: int, below: int) -> str:
@@ -311,52 +355,3 @@ def more_runs(hidden: int, above: int, below: int) -> str:
         return ""
     keys = "/".join(k for k, n in (("↑", above), ("↓", below)) if n > 0)
     return f" +{hidden} more run{'s' if hidden > 1 else ''} ({keys}) "
-
-
-# -- what sets the runs apart -------------------------------------------------------------------
-NAMES = {"start": "start", "problem.init": "init", "problem.activation": "activation",
-         "optimizer.damping": "damping", "problem.hidden": "hidden", "problem.l1": "L1", "problem.l2": "L2",
-         "problem.dropout": "dropout", "problem.noise": "noise", "optimizer.weight_decay": "decay",
-         "optimizer.nesterov": "nesterov", "problem.standardize": "standardize"}
-
-
-def _flat(config) -> dict[str, object]:
-    out: dict[str, object] = {"start": config.start}
-    for table in ("problem", "optimizer", "schedule"):
-        for key, item in getattr(config, table).items():
-            out[f"{table}.{key}"] = item
-    return out
-
-
-def differing_settings(session: Session, limit: int = 2) -> tuple[str, list[str]]:
-    """(header, one cell per displayed run) naming the settings the runs differ in that the other
-    columns do not show (init, activation, damping, L2, start ...), at most `limit` of them."""
-    flats = [_flat(session.configs[int(run.rows[0])]) for run in session.display]
-    if len(flats) < 2:
-        return "", [""] * len(flats)
-    keys = sorted({k for f in flats for k in f} - SHOWN, key=lambda k: (k not in NAMES, k))
-    differ = [k for k in keys if len({repr(f.get(k)) for f in flats}) > 1][:limit]
-    if not differ:
-        return "", [""] * len(flats)
-    header = ", ".join(NAMES.get(k, k.split(".", 1)[-1]) for k in differ)
-    return header, [", ".join(_setting(k, f.get(k)) for k in differ) for f in flats]
-
-
-def _setting(key: str, item: object) -> str:
-    if item is None:
-        return "random" if key == "start" else "default"
-    if isinstance(item, (tuple, list)):
-        return "(" + ", ".join(_setting(key, v) for v in item) + ")"
-    if isinstance(item, float):
-        return f"{item:g}"
-    return short(str(item), 16)
-
-
-def seeds_are_the_lesson(session: Session) -> bool:
-    """Whether the displayed runs differ in their seeds and in nothing else the table shows."""
-    if len(session.display) < 2:
-        return any(run.ensemble for run in session.display)
-    flats = [_flat(session.configs[int(run.rows[0])]) for run in session.display]
-    seeds = {session.configs[int(run.rows[0])].seed for run in session.display}
-    same = all(repr(f) == repr(flats[0]) for f in flats)
-    return same and len(seeds) > 1

@@ -1,0 +1,59 @@
+"""What sets the displayed runs apart, for the run table: the settings they differ in that the
+table's own columns do not show (init, activation, damping, L2, start...), and whether the seeds
+are the lesson. Textual-free.
+"""
+
+from __future__ import annotations
+
+from gdsim.app.runtime.session import Session
+from gdsim.app.text import short
+
+SHOWN = {"optimizer.name", "optimizer.lr", "optimizer.momentum", "schedule.name", "problem.batch_size"}
+
+
+NAMES = {"start": "start", "problem.init": "init", "problem.activation": "activation",
+         "optimizer.damping": "damping", "problem.hidden": "hidden", "problem.loss": "loss fn", "problem.l1": "L1", "problem.l2": "L2",
+         "problem.dropout": "dropout", "problem.noise": "noise", "optimizer.weight_decay": "decay",
+         "optimizer.nesterov": "nesterov", "problem.standardize": "standardize"}
+
+
+def _flat(config) -> dict[str, object]:
+    out: dict[str, object] = {"start": config.start}
+    for table in ("problem", "optimizer", "schedule"):
+        for key, item in getattr(config, table).items():
+            out[f"{table}.{key}"] = item
+    return out
+
+
+def differing_settings(session: Session, limit: int = 2) -> tuple[str, list[str]]:
+    """(header, one cell per displayed run) naming the settings the runs differ in that the other
+    columns do not show (init, activation, damping, L2, start ...), at most `limit` of them."""
+    flats = [_flat(session.configs[int(run.rows[0])]) for run in session.display]
+    if len(flats) < 2:
+        return "", [""] * len(flats)
+    keys = sorted({k for f in flats for k in f} - SHOWN, key=lambda k: (k not in NAMES, k))
+    differ = [k for k in keys if len({repr(f.get(k)) for f in flats}) > 1][:limit]
+    if not differ:
+        return "", [""] * len(flats)
+    header = ", ".join(NAMES.get(k, k.split(".", 1)[-1]) for k in differ)
+    return header, [", ".join(_setting(k, f.get(k)) for k in differ) for f in flats]
+
+
+def _setting(key: str, item: object) -> str:
+    if item is None:  # a hyperparameter left at its default (or meaningless for this schedule): "-"
+        return "random" if key == "start" else ("default" if key.startswith("problem.") else "-")
+    if isinstance(item, (tuple, list)):
+        return "(" + ", ".join(_setting(key, v) for v in item) + ")"
+    if isinstance(item, float):
+        return f"{item:g}"
+    return short(str(item), 16)
+
+
+def seeds_are_the_lesson(session: Session) -> bool:
+    """Whether the displayed runs differ in their seeds and in nothing else the table shows."""
+    if len(session.display) < 2:
+        return any(run.ensemble for run in session.display)
+    flats = [_flat(session.configs[int(run.rows[0])]) for run in session.display]
+    seeds = {session.configs[int(run.rows[0])].seed for run in session.display}
+    same = all(repr(f) == repr(flats[0]) for f in flats)
+    return same and len(seeds) > 1
