@@ -138,6 +138,8 @@ def state_words(state) -> str:
         return f"diverged at step {state.step}"
     if state.kind == "stopped":
         return f"stopped early at step {state.step}" + ("" if state.best is None else f" (best at step {state.best})")
+    if state.kind in ("global min", "local min", "saddle") and state.since is not None:
+        return f"{state.kind} {state.at_point} from step {'~' if state.rough else ''}{state.since}".replace("  ", " ")
     return state.words + (f" {state.at_point}" if state.at_point else "")
 
 

@@ -39,14 +39,20 @@ Pure NumPy; vectorised over runs (an ensemble of 1,000 is one pass).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
-WINDOW_STEPS = 200  # stationarity, growth and oscillation are judged over the last this many steps
+from gdsim.engine.run_state import KINDS, PLACE, SEVERITY, WINDOW_STEPS, RunState, tally, tally_sentence, tally_words
+from gdsim.engine.state_facts import (
+    NEAR_FRACTION, Known, best_steps, chance_loss, is_convex, is_noisy, known_of,
+)
+
+__all__ = ["KINDS", "NEAR_FRACTION", "PLACE", "SEVERITY", "WINDOW_STEPS", "Known", "RunState", "Window", "best_steps", "chance_loss",
+           "classify", "is_convex", "is_noisy", "run_states", "tally", "tally_sentence", "tally_words", "window_of"]
+
 MIN_SPAN = 50  # a window spanning fewer steps cannot call a run stationary (too early to tell)
-NEAR_FRACTION = 0.02  # within this fraction of the view's longer side: "at" a known point
 STALL_GRAD_REL = 1e-3  # "small" gradient: below this fraction of the run's gradient at step 0 ...
 STALL_GRAD_ABS = 1e-6  # ... or below this, whichever is larger
 STALL_LOSS_REL = 1e-4  # "flat": the loss moved less than this fraction of its scale over the window
@@ -77,107 +83,14 @@ SLOW_GRAD_REL = 0.05  # "slow" also: below this fraction of the starting gradien
 SLOW_LOSS_FRACTION = 0.5  # still above floor + this fraction of (start - floor) (noiseless runs)
 GROW_NOISY_REL = 0.05  # noisy runs: "growing" also needs the later half's median up by this fraction
 #                        of (start - floor): gradient noise near a minimum is not growth
+CHANCE_WORDS = 0.97  # "at chance" in words: the window's median loss is at least this fraction of the chance
+#                      loss (a classifier no better than guessing; 0.9 of it already counts as stuck)
+JITTER_REL = 1e-4  # "converged (jitter)": the path reverses but the loss stays within this fraction of its
+#                    scale over the window (sub-gradient steps bouncing at an MAE / L1 optimum)
+BARELY_STEPS = 100  # "barely moved" (surfaces): after at least this many steps the run is still within
+BARELY_SHARE = 0.2  # this share of its start's distance to the nearest known minimum from where it began
 
 # kind -> severity for notices: "error", "warning", "info" or "" (nothing worth a notice)
-SEVERITY = {
-    "diverged": "error", "growing": "error", "stopped": "info", "global min": "info",
-    "local min": "warning", "saddle": "warning", "stalled": "warning", "oscillating": "info",
-    "slow": "", "converged": "info", "moving": "", "ok": "",
-}
-KINDS = tuple(SEVERITY)
-
-
-@dataclass(frozen=True)
-class RunState:
-    """Where one run stands: `kind` (one of KINDS) and what the words need."""
-
-    kind: str
-    step: int | None = None  # diverged / stopped early at this step
-    best: int | None = None  # stopped early: the step whose validation loss was best
-    point: tuple[float, ...] | None = None  # the known point it is at (min or saddle)
-    loss: float | None = None  # the loss at the step judged
-
-    @property
-    def words(self) -> str:
-        """A few words for a table cell: 'local min', 'diverged at 12', 'stopped early at 120 (best 80)'."""
-        if self.kind == "diverged":
-            return f"diverged at {self.step}"
-        if self.kind == "stopped":
-            return f"stopped early at {self.step}" + ("" if self.best is None else f" (best {self.best})")
-        return self.kind
-
-    @property
-    def severity(self) -> str:
-        return SEVERITY[self.kind]
-
-    @property
-    def at_point(self) -> str:
-        """'(-1.03, 0)' for a state at a known point, else ''."""
-        return "" if self.point is None else "(" + ", ".join(f"{v:.3g}" for v in self.point) + ")"
-
-    def sentence(self, label: str) -> str:
-        """One plain sentence about run `label` in this state."""
-        loss = "" if self.loss is None or not np.isfinite(self.loss) else f" (loss {self.loss:.4g})"
-        text = {
-            "diverged": f"{label} diverged at step {self.step}: the loss blew up; try a smaller learning rate (key L)",
-            "stopped": f"{label} stopped early at step {self.step}: validation loss stopped improving"
-                       + ("" if self.best is None else f" (best at step {self.best})"),
-            "global min": f"{label} reached the global minimum {self.at_point}{loss}",
-            "local min": f"{label} is in a local minimum {self.at_point}{loss}, not the global one",
-            "saddle": f"{label} is at a saddle point {self.at_point}{loss}: the gradient vanishes but it is not a minimum",
-            "growing": f"{label} is growing{loss}: the loss rises step after step; try a smaller learning rate (key L)",
-            "oscillating": f"{label} is oscillating{loss}: it overshoots and swings back",
-            "stalled": f"{label} stalled{loss}: the loss has stopped falling for the last {WINDOW_STEPS} steps, "
-                       "at a high loss (near where it started, or above a known lower minimum)",
-            "converged": f"{label} converged{loss}: loss and gradient have stopped changing",
-            "slow": f"{label} is slow{loss}: a tiny gradient, but it is still moving",
-            "moving": f"{label} is moving{loss}",
-            "ok": f"{label}{loss}",
-        }[self.kind]
-        return text.replace("  ", " ")
-
-
-@dataclass(frozen=True)
-class Known:
-    """The known stationary points of a surface: (K, 2) points, their kinds, and what counts as near."""
-
-    points: np.ndarray
-    kinds: tuple[str, ...]
-    values: np.ndarray
-    near: float
-
-    @classmethod
-    def of(cls, problem: Any) -> "Known | None":
-        """From a problem's `minima` and `view` (surfaces); None for problems without them."""
-        minima = getattr(problem, "minima", None)
-        view = getattr(problem, "view", None)
-        if not minima or view is None:
-            return None
-        xmin, xmax, ymin, ymax = view
-        return cls(np.array([m.point for m in minima], dtype=np.float64).reshape(len(minima), -1),
-                   tuple(m.kind for m in minima), np.array([m.value for m in minima], dtype=np.float64),
-                   NEAR_FRACTION * max(xmax - xmin, ymax - ymin))
-
-    @property
-    def floor(self) -> float | None:
-        """The lowest known minimum's value (saddles excluded), the floor "high loss" is measured from."""
-        values = [v for v, k in zip(self.values, self.kinds) if k != "saddle"]
-        return min(values) if values else None
-
-    @property
-    def size(self) -> float:
-        """The view's longer side (what "still" is measured against)."""
-        return self.near / NEAR_FRACTION
-
-    def nearest(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per row of xy: index of the nearest point (-1 if none is finite) and its distance."""
-        xy = np.asarray(xy, dtype=np.float64).reshape(len(xy), -1)[:, : self.points.shape[1]]
-        with np.errstate(all="ignore"):
-            dist = np.sqrt(((xy[:, None, :] - self.points[None, :, :]) ** 2).sum(axis=2))
-        dist = np.where(np.isnan(dist), np.inf, dist)
-        index = np.argmin(dist, axis=1)
-        nearest = dist[np.arange(len(xy)), index]
-        return np.where(np.isfinite(nearest), index, -1), nearest
 
 
 @dataclass(frozen=True)
@@ -193,6 +106,8 @@ class Window:
     start_loss: np.ndarray
     start_grad: np.ndarray
     params: np.ndarray | None = None
+    lr: np.ndarray | None = None  # (n, R) learning rates, where recorded
+    start_params: np.ndarray | None = None  # (R, P) at step 0, where recorded
 
     @property
     def span(self) -> int:
@@ -240,6 +155,8 @@ def _classify(window: Window, diverged_at, stopped_at, best_at, groups, noisy: n
     stopped_at = never if stopped_at is None else np.asarray(stopped_at)
     last = loss[-1] if n else np.full(runs, np.nan)
     kinds = np.full(runs, "ok" if n < 2 else "moving", dtype=object)
+    whys = np.full(runs, "", dtype=object)
+    refs = np.full(runs, np.nan)
     at = np.full(runs, -1)
     with np.errstate(all="ignore"):
         if n >= 2:
@@ -248,7 +165,7 @@ def _classify(window: Window, diverged_at, stopped_at, best_at, groups, noisy: n
             for rows, known in groups:
                 if known is not None:
                     size[rows] = known.size
-            _judge_window(window, loss, grad, kinds, noisy, floor, start_scale,
+            _judge_window(window, loss, grad, kinds, whys, refs, noisy, floor, start_scale,
                           np.zeros(runs, bool) if convex is None else convex,
                           np.zeros(runs, bool) if known_floor is None else known_floor, size,
                           np.full(runs, np.nan) if chance is None else chance,
@@ -266,9 +183,12 @@ def _classify(window: Window, diverged_at, stopped_at, best_at, groups, noisy: n
                     parked = np.sqrt((moves**2).sum(axis=2)).sum(axis=0) <= STILL_PATH * known.size
                     near &= noisy[rows] | settled | parked
                 at[rows] = np.where(near, index, -1)
-                for r in rows[(at[rows] >= 0) & (kinds[rows] != "growing")]:
+                for r in rows[(at[rows] >= 0) & (kinds[rows] != "growing") & (whys[rows] != "lr 0")]:
                     kind = known.kinds[at[r]]
                     kinds[r] = "saddle" if kind == "saddle" else f"{kind} min"
+                    whys[r] = ""
+                if n >= 2 and window.start_params is not None and window.span >= BARELY_STEPS:
+                    _barely(window, known, rows, kinds, whys, refs)
     points = {int(r): tuple(float(v) for v in known.points[at[r]])
               for rows, known in groups if known is not None
               for r in rows if at[r] >= 0 and kinds[r] in ("global min", "local min", "saddle")}
@@ -281,13 +201,36 @@ def _classify(window: Window, diverged_at, stopped_at, best_at, groups, noisy: n
             best = None if best_at is None or best_at[r] < 0 else int(best_at[r])
             out.append(RunState("stopped", step=s, best=best, loss=float(last[r])))
         else:
-            out.append(RunState(str(kinds[r]), point=points.get(r), loss=float(last[r])))
+            ref = float(refs[r]) if np.isfinite(refs[r]) else None
+            value = None
+            if r in points:
+                known = next(k for rows, k in groups if k is not None and r in rows)
+                value = float(known.values[at[r]])
+            out.append(RunState(str(kinds[r]), point=points.get(r), loss=float(last[r]), why=str(whys[r]), ref=ref,
+                                value=value))
     return out
 
 
-def _judge_window(window: Window, loss, grad, kinds, noisy, floor, start_scale, convex, known_floor,
+def _barely(window: Window, known: Known, rows: np.ndarray, kinds, whys, refs) -> None:
+    """Runs of `rows` still moving or slow that have covered less than BARELY_SHARE of their start's
+    distance to the nearest known minimum: "barely moved" (why "barely", ref: the share)."""
+    minima = np.array([k != "saddle" for k in known.kinds])
+    if not minima.any():
+        return
+    start = np.asarray(window.start_params, dtype=np.float64)[rows][:, : known.points.shape[1]]
+    now = window.params[-1][rows][:, : known.points.shape[1]]
+    gaps = np.sqrt(((start[:, None, :] - known.points[None, minima, :]) ** 2).sum(axis=2)).min(axis=1)
+    moved = np.sqrt(((now - start) ** 2).sum(axis=1))
+    share = moved / gaps
+    for j, r in enumerate(rows):
+        if kinds[r] in ("moving", "slow") and gaps[j] > known.near and np.isfinite(share[j]) and share[j] < BARELY_SHARE:
+            kinds[r], whys[r], refs[r] = "slow", "barely", share[j]
+
+
+def _judge_window(window: Window, loss, grad, kinds, whys, refs, noisy, floor, start_scale, convex, known_floor,
                   size, chance, better) -> None:
-    """Fill `kinds` with growing / oscillating / stalled / converged / slow where the window says so."""
+    """Fill `kinds` with growing / oscillating / stalled / converged / slow where the window says so,
+    `whys` and `refs` with the one reason that applied (RunState.why) and its number."""
     n = len(loss)
     first, last = loss[0], loss[-1]
     steps_up = np.diff(loss, axis=0)
@@ -337,11 +280,28 @@ def _judge_window(window: Window, loss, grad, kinds, noisy, floor, start_scale, 
     slow &= (last - floor) > SLOW_LOSS_FRACTION * start_scale
     kinds[(small | slow) & high & ~stationary] = "slow"
     kinds[stationary] = "converged"
-    # stalled: a known lower minimum (surfaces), or stuck at the start (not a convex model at rest)
+    guessing = at_chance & (middle + floor >= CHANCE_WORDS * chance)
+    resting_at_chance = stationary & convex & guessing  # a linear model no better than guessing
+    whys[resting_at_chance], refs[resting_at_chance] = "chance", chance[resting_at_chance]
+    # stalled: a known lower minimum (surfaces), or stuck at the start (not a convex model at rest);
+    # the reason given is the first that applies of: chance, start, known, better
     worse = np.isfinite(better) & (last - better > BETTER_GAP * start_scale)
-    kinds[(stationary & ((high & known_floor) | worse)) | (stuck & ~(stationary & convex))] = "stalled"
-    kinds[oscillating & ~stationary & ~stuck] = "oscillating"
+    lower = stationary & high & known_floor
+    stalled = (stationary & (lower | worse)) | (stuck & ~(stationary & convex))
+    kinds[stalled] = "stalled"
+    for mask, why, ref in ((stalled & worse, "better", better), (stalled & lower, "known", floor),
+                           (stalled & stuck, "start", start_scale + floor),
+                           (stalled & stuck & guessing, "chance", chance)):
+        whys[mask], refs[mask] = why, ref[mask]
+    # a path going back and forth while the loss stays flat to JITTER_REL: at the bottom, not swinging
+    span = np.max(loss, axis=0) - np.min(loss, axis=0)
+    jitter = oscillating & ~stationary & ~stuck & flat & (span <= JITTER_REL * scale) & (window.span >= MIN_SPAN)
+    kinds[oscillating & ~stationary & ~stuck & ~jitter] = "oscillating"
+    kinds[jitter], whys[jitter] = "converged", "jitter"
     kinds[growing] = "growing"
+    if window.lr is not None and window.span >= MIN_SPAN:  # kept still on purpose: a learning rate of 0 throughout
+        idle = np.all(window.lr == 0, axis=0) & ~growing
+        kinds[idle], whys[idle], refs[idle] = "stalled", "lr 0", np.nan
 
 
 def _falling(steps: np.ndarray, loss: np.ndarray, by: np.ndarray) -> np.ndarray:
@@ -367,14 +327,16 @@ def window_of(sim: Any, until: int | None = None, span: int = WINDOW_STEPS) -> W
     history = sim.history
     live = until is None or until >= sim.step_count
     fields = ("loss", "grad_norm") + (("params",) if sim.small else ())
+    with_lr = history is not None and "lr" in history.fields
     if history is not None and history.count:
         end = history.count if live else history.index_at(until) + 1
         begin = history.index_at(max(0, (sim.step_count if live else until) - span))
-        got = history.recent(fields, begin, end)
-        first = history.recent(("loss", "grad_norm"), 0, 1)
+        got = history.recent(fields + (("lr",) if with_lr else ()), begin, end)
+        first = history.recent(fields, 0, 1)
     else:
         got = {"steps": np.zeros(0, dtype=np.int64), "loss": np.zeros((0, sim.n_runs)),
-               "grad_norm": np.zeros((0, sim.n_runs)), "params": np.zeros((0, sim.n_runs, sim.n_params or 0))}
+               "grad_norm": np.zeros((0, sim.n_runs)), "params": np.zeros((0, sim.n_runs, sim.n_params or 0)),
+               "lr": np.zeros((0, sim.n_runs))}
         first = None
     if live and (not len(got["steps"]) or got["steps"][-1] < sim.step_count):
         got["steps"] = np.append(got["steps"], sim.step_count)
@@ -382,12 +344,16 @@ def window_of(sim: Any, until: int | None = None, span: int = WINDOW_STEPS) -> W
         got["grad_norm"] = np.concatenate([got["grad_norm"], sim.grad_norm[None]])
         if sim.small:
             got["params"] = np.concatenate([got["params"], sim.params[None]])
+        if "lr" in got:
+            got["lr"] = np.concatenate([got["lr"], np.asarray(sim.lr, dtype=np.float64).reshape(1, -1)])
+    start_params = None
     if first is not None and int(first["steps"][0]) == 0:
         start_loss, start_grad = first["loss"][0], first["grad_norm"][0]
+        start_params = first["params"][0] if sim.small else None
     else:  # no record of step 0: judged from what there is
         start_loss, start_grad = got["loss"][0], got["grad_norm"][0]
     return Window(got["steps"], got["loss"], got["grad_norm"], start_loss, start_grad,
-                  got["params"] if sim.small else None)
+                  got["params"] if sim.small else None, got.get("lr"), start_params)
 
 
 def run_states(sim: Any, until: int | None = None) -> list[RunState]:
@@ -397,7 +363,7 @@ def run_states(sim: Any, until: int | None = None) -> list[RunState]:
     convex, known_floor = np.zeros(sim.n_runs, dtype=bool), np.zeros(sim.n_runs, dtype=bool)
     chance = np.full(sim.n_runs, np.nan)
     for cohort in sim.cohorts:
-        known = _known(cohort.problem)
+        known = known_of(cohort.problem)
         groups.append((cohort.rows, known))
         floor[cohort.rows] = (known.floor if known is not None else None) or 0.0
         noisy[cohort.rows] = is_noisy(cohort.problem)
@@ -408,35 +374,47 @@ def run_states(sim: Any, until: int | None = None) -> list[RunState]:
         if steps is not None:
             best = np.full(sim.n_runs, -1) if best is None else best
             best[cohort.rows] = steps
-    return _classify(window, sim.diverged_at, sim.stopped_at, best, groups, noisy, floor, convex, known_floor,
-                     chance, _better(sim, window))
+    states = _classify(window, sim.diverged_at, sim.stopped_at, best, groups, noisy, floor, convex, known_floor,
+                       chance, _better(sim, window))
+    return _arrivals(sim, states, groups, until)
 
 
-_KNOWN: dict[int, tuple[Any, Known | None]] = {}
-
-
-def _known(problem: Any) -> Known | None:
-    """Known.of(problem), kept per problem object (a problem never changes its minima)."""
-    hit = _KNOWN.get(id(problem))
-    if hit is None or hit[0] is not problem:
-        if len(_KNOWN) > 64:
-            _KNOWN.clear()
-        hit = _KNOWN[id(problem)] = (problem, Known.of(problem))
-    return hit[1]
-
-
-def best_steps(cohort: Any) -> np.ndarray | None:
-    """Per run of a cohort stopped early, the step of its best validation loss (-1 where not stopped)."""
-    stopped = cohort.stopped_at
-    if not (stopped >= 0).any():
-        return None
-    best = getattr(cohort, "best_at", None)
-    if best is not None:
-        return np.where(stopped >= 0, np.asarray(best), -1)
-    if cohort.patience is None or not cohort.eval_every:
-        return None
-    # It stops at the patience-th evaluation without improvement: the best came that many evaluations before.
-    return np.where(stopped >= 0, stopped - cohort.patience * cohort.eval_every, -1)
+def _arrivals(sim: Any, states: list[RunState], groups, until: int | None) -> list[RunState]:
+    """States at a known point with the step from which the run stayed within reach of it
+    (`since`), from the recorded path: for runs alone in their [[runs]] entry (an ensemble is
+    shown as a tally, which does not say when)."""
+    history = sim.history
+    if history is None or not history.count or not sim.small:
+        return states
+    sizes: dict[str, int] = {}
+    for run in sim.runs:
+        sizes[run.group] = sizes.get(run.group, 0) + 1
+    near = np.full(sim.n_runs, np.nan)
+    for rows, known in groups:
+        if known is not None:
+            near[rows] = known.near
+    wanted = [r for r, state in enumerate(states) if state.kind in PLACE and state.point is not None
+              and sizes.get(sim.runs[r].group, 1) == 1 and np.isfinite(near[r])]
+    if not wanted:
+        return states
+    live = until is None or until >= sim.step_count
+    end = history.count if live else history.index_at(until) + 1
+    steps, params = history.series("params")
+    points = np.array([states[r].point for r in wanted], dtype=np.float64)
+    with np.errstate(all="ignore"):
+        gaps = np.sqrt(((params[:end, wanted, : points.shape[1]] - points[None]) ** 2).sum(axis=2))
+    away = ~(gaps <= near[wanted][None, :])  # NaN (a diverged record) counts as away
+    out = list(states)
+    for j, r in enumerate(wanted):
+        outside = np.flatnonzero(away[:, j])
+        if not len(outside):
+            since = int(steps[0])
+        elif outside[-1] + 1 < end:
+            since = int(steps[outside[-1] + 1])
+        else:  # not within reach at the last record: it arrived after it (the live step)
+            since = int(sim.step_count if live else until)
+        out[r] = replace(states[r], since=since, rough=history.stride > 1)
+    return out
 
 
 def _better(sim: Any, window: Window) -> np.ndarray:
@@ -459,125 +437,3 @@ def _better(sim: Any, window: Window) -> np.ndarray:
         out[rows] = lowest
         out[rows[order[0]]] = second  # the best run's evidence is the next best, never itself
     return out
-
-
-_CHANCE: dict[int, tuple[Any, float]] = {}
-
-
-def chance_loss(problem: Any) -> float:
-    """A classifier's loss when it predicts the training labels' frequencies (their entropy: ln 2
-    for balanced BCE, ln 3 for three balanced classes); NaN for other problems."""
-    hit = _CHANCE.get(id(problem))
-    if hit is not None and hit[0] is problem:
-        return hit[1]
-    value = float("nan")
-    labels = getattr(problem, "_y_train", None)
-    if getattr(problem, "loss_name", None) in ("bce", "cce") and labels is not None and len(labels):
-        _, counts = np.unique(np.asarray(labels).ravel(), return_counts=True)
-        p = counts / counts.sum()
-        value = float(-(p * np.log(p)).sum())
-    if len(_CHANCE) > 64:
-        _CHANCE.clear()
-    _CHANCE[id(problem)] = (problem, value)
-    return value
-
-
-def is_convex(problem: Any) -> bool:
-    """Whether the problem is a model without hidden layers on a data set (linear, logistic,
-    softmax regression, hinge; L1/L2 keep them convex): any stationary point is its optimum."""
-    network = getattr(problem, "network", None)
-    return network is not None and getattr(network, "n_hidden", 1) == 0 and not getattr(problem, "batch_norm", False)
-
-
-def is_noisy(problem: Any) -> bool:
-    """Whether the problem's gradient is a random sample: surface noise, mini-batches or dropout."""
-    if float(getattr(problem, "noise", 0.0) or 0.0) > 0:
-        return True
-    if getattr(problem, "batch_size", 0) and getattr(problem, "n_train", 0) and problem.batch_size < problem.n_train:
-        return True
-    return float(getattr(problem, "dropout", 0.0) or 0.0) > 0
-
-
-# -- ensembles -------------------------------------------------------------------------------------
-PLACE = {"global min": "at the global minimum", "local min": "at a local minimum", "saddle": "at a saddle point"}
-
-
-def tally(states: Sequence[RunState]) -> list[tuple[str, int]]:
-    """(description, count) per distinct end, most common first: known points apart, with their
-    coordinates ("at the global minimum (-1.03, 0)"); diverged and stopped runs counted together."""
-    counts: dict[str, int] = {}
-    for state in states:
-        if state.kind in PLACE:
-            key = f"{PLACE[state.kind]} {state.at_point}"
-        elif state.kind == "diverged":
-            key = "diverged"
-        elif state.kind == "stopped":
-            key = "stopped early"
-        else:
-            key = state.kind
-        counts[key] = counts.get(key, 0) + 1
-    return sorted(counts.items(), key=lambda item: -item[1])
-
-
-def tally_sentence(states: Sequence[RunState], limit: int = 3) -> str:
-    """'46 of 100 at the global minimum (-1.03, 0); 54 of 100 at a local minimum (1.1, 0)'."""
-    n = len(states)
-    parts = [f"{count} of {n} {what}" for what, count in tally(states)[:limit]]
-    return "; ".join(parts)
-
-
-def tally_words(states: Sequence[RunState], limit: int = 2) -> str:
-    """A table cell for an ensemble: '54 local min, 46 global min'; runs at one kind of point but
-    at several points say how they split ('global min ×2: 11, 9')."""
-    counts: dict[str, int] = {}
-    for state in states:
-        key = "diverged" if state.kind == "diverged" else ("stopped" if state.kind == "stopped" else state.kind)
-        counts[key] = counts.get(key, 0) + 1
-    ordered = sorted(counts.items(), key=lambda item: -item[1])
-    if len(ordered) == 1:
-        kind = ordered[0][0]
-        split = [count for _, count in tally(states)]
-        if kind in PLACE and len(split) > 1:
-            return f"{kind} ×{len(split)}: " + ", ".join(str(c) for c in split[:4]) + (" ..." if len(split) > 4 else "")
-        return kind if kind in ("ok", "moving") else f"all {kind}"
-    return ", ".join(f"{count} {kind}" for kind, count in ordered[:limit])
-
-
-# -- events: where a run's state changed (the app's jump-to-event keys) ----------------------------
-@dataclass(frozen=True)
-class Event:
-    """Run `row` entered `state` at `step` (the first recorded step judged so)."""
-
-    step: int
-    row: int
-    state: RunState
-
-
-def events(sim: Any, samples: int = 64) -> list[Event]:
-    """The steps where runs entered a state worth a notice (severity not ""), in step order.
-
-    Divergence and early stops come at their exact steps; the rest from the states judged at up to
-    `samples` recorded steps spread over the history (run_states costs about a millisecond for a
-    few runs, so this is for a key press, not for every frame). A run is reported again only when
-    its state's words change (a run that sits in a minimum is one event, not one per sample)."""
-    out: list[Event] = []
-    for r, (d, s) in enumerate(zip(sim.diverged_at, sim.stopped_at)):
-        if d >= 0:
-            out.append(Event(int(d), r, RunState("diverged", step=int(d))))
-        elif s >= 0:
-            out.append(Event(int(s), r, RunState("stopped", step=int(s))))
-    history = sim.history
-    if history is None or history.count == 0:
-        return sorted(out, key=lambda e: (e.step, e.row))
-    picks = np.unique(np.linspace(0, history.count - 1, min(samples, history.count)).round().astype(int))
-    last: dict[int, str] = {}
-    for index in picks:
-        step = int(history.steps[index])
-        for r, state in enumerate(run_states(sim, until=step)):
-            if state.kind in ("diverged", "stopped"):
-                continue
-            words = state.words + state.at_point
-            if state.severity and last.get(r) != words:
-                out.append(Event(step, r, state))
-            last[r] = words if state.severity else ""
-    return sorted(out, key=lambda e: (e.step, e.row))

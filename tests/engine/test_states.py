@@ -290,7 +290,9 @@ def test_events_list_where_runs_entered_a_state_once_each(tmp_path):
         start = [1.0, 1.0]
         optimizer = { lr = 1.05 }
         """, 300)
-    found = states.events(sim)
+    from gdsim.engine.state_events import state_events
+
+    found = state_events(sim)
     assert [e.step for e in found] == sorted(e.step for e in found)
     calm = [e for e in found if e.row == 0]
     assert [e.state.kind for e in calm] == ["global min"]  # once, not at every sample after it

@@ -1,0 +1,135 @@
+"""State words that are true and not misleading (issue #14): the one reason a run is in its state
+(RunState.why), "at chance", "jitter", "lr 0", "barely moved", and when a run reached a known point."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from gdsim.build import build
+from gdsim.engine.states import RunState, Window, classify, run_states, tally_words
+from gdsim.scenario.library import list_entries
+from gdsim.scenario.load import load_scenario
+
+BUILTIN = {e.id: e.path for e in list_entries() if e.builtin}
+
+
+def window(loss, params=None, grad=None, lr=None, start_loss=None) -> Window:
+    loss = np.asarray(loss, dtype=float).reshape(-1, 1)
+    grad = np.full(loss.shape, 1.0) if grad is None else np.asarray(grad, dtype=float).reshape(loss.shape)
+    if params is not None:
+        params = np.asarray(params, dtype=float)[:, None, :]
+    lr = None if lr is None else np.asarray(lr, dtype=float).reshape(-1, 1)
+    start = loss[0] if start_loss is None else np.array([start_loss])
+    return Window(np.arange(len(loss)), loss, grad, start, grad[0], params, lr)
+
+
+def finished(name: str):
+    loaded = load_scenario(BUILTIN[name])
+    sim = build(loaded)
+    sim.step(loaded.scenario.scenario.steps)
+    return sim, {run.label: state for run, state in zip(sim.runs, run_states(sim))}
+
+
+def test_a_linear_classifier_resting_at_the_chance_loss_converged_at_chance():
+    chance = math.log(3)
+    flat = window(np.full(300, 0.977 * chance), grad=np.r_[1.0, np.full(299, 1e-5)])
+    state = classify(flat, convex=True, chance=chance)[0]
+    assert state.words == "converged at chance" and state.severity == "warning"
+    assert "guessing the class frequencies (loss 1.099)" in state.sentence("softmax")
+    better = window(np.full(300, 0.93 * chance), grad=np.r_[1.0, np.full(299, 1e-5)])  # 62% accuracy territory
+    assert classify(better, convex=True, chance=chance)[0].words == "converged"
+
+
+def test_softmax_on_spirals_is_at_chance_and_the_network_is_not():
+    _, states = finished("softmax-spirals")
+    assert states["softmax"].words == "converged at chance"
+    assert states["mlp 32-32"].why != "chance"
+
+
+def test_steps_jittering_at_the_bottom_with_a_flat_loss_are_converged_not_oscillating():
+    zigzag = np.array([[(-1) ** k * 1e-3, 0.0] for k in range(300)])
+    flat = 4.0 + 1e-6 * np.sin(np.arange(300))
+    state = classify(window(flat, zigzag, grad=np.full(300, 0.5), start_loss=5.0))[0]  # fell from 5, then flat
+    assert state.words == "converged (jitter)" and "jitter back and forth" in state.sentence("MAE")
+    swinging = 4.0 + 0.4 * (np.arange(300) % 2)  # the loss itself swings: a real oscillation
+    assert classify(window(swinging, zigzag, grad=np.full(300, 0.5), start_loss=9.0))[0].kind == "oscillating"
+
+
+def test_mae_reads_converged_and_a_swinging_rate_still_oscillates():
+    _, states = finished("mae-vs-mse")
+    assert states["MAE"].words == "converged (jitter)"
+    _, states = finished("right-optimizer")
+    assert states["plain GD, lr 0.16"].kind == "oscillating"
+    _, states = finished("momentum-overshoot")
+    assert states["momentum 0.99"].kind == "oscillating"
+
+
+def test_a_learning_rate_of_0_is_not_trained_and_not_a_warning():
+    flat = window(np.full(300, 0.6931), grad=np.full(300, 1.1), lr=np.zeros(300))
+    state = classify(flat, chance=math.log(2))[0]
+    assert state.words == "not trained (lr 0)" and state.severity == ""
+    assert "learning rate is 0" in state.sentence("always 0")
+    moving = window(np.full(300, 0.6931), grad=np.full(300, 1.1), lr=np.r_[np.zeros(299), 0.1])
+    assert classify(moving, chance=math.log(2))[0].why != "lr 0"
+    _, states = finished("class-imbalance")
+    assert states["always 0"].words == "not trained (lr 0)"
+
+
+def test_the_stalled_sentence_names_the_one_reason_that_applied():
+    at_chance = classify(window(np.full(300, 0.6915)), chance=math.log(2))[0]
+    assert at_chance.kind == "stalled" and at_chance.why == "chance" and at_chance.words == "stalled at chance"
+    text = at_chance.sentence("zeros, tanh")
+    assert "guessing the class frequencies (0.6931)" in text and "near where it started" not in text
+    stuck = classify(window(np.full(300, 5.0)))[0]  # no classifier: stuck where it started
+    assert stuck.why == "start" and "near where it started" in stuck.sentence("r") and "known" not in stuck.sentence("r")
+    assert "guessing" not in stuck.sentence("r")
+
+
+def test_barely_moved_towards_the_minimum_is_said_with_its_share():
+    _, states = finished("adam-defaults")
+    default = states["adam (defaults)"]
+    assert default.words == "barely moved" and 0.1 < default.ref < 0.2  # 0.41 of the 2.92 to the minimum
+    assert "14% of the way" in default.sentence("adam (defaults)")
+    _, states = finished("learning-rate")
+    assert states["too small"].words == "moving"  # 58% of the way: slow, but not barely
+
+
+def test_a_known_point_says_from_which_step_the_run_stayed_there():
+    sim, states = finished("conjugate-gradient")
+    assert states["conjugate gradient"].words == "global min at 2"
+    assert states["newton"].words == "global min at 1"
+    steps, params = sim.history.series("params")
+    near = 0.02 * 10  # NEAR_FRACTION of the view's longer side, checked against the state itself
+    for label in ("conjugate gradient", "newton", "momentum"):
+        row = [r.label for r in sim.runs].index(label)
+        state = states[label]
+        gaps = np.sqrt(((params[: sim.history.count, row] - np.array(state.point)) ** 2).sum(axis=1))
+        k = int(np.searchsorted(steps[: sim.history.count], state.since))
+        inside = gaps[k:]
+        known = [c for c in sim.cohorts if row in c.rows][0].problem
+        view = known.view
+        near = 0.02 * max(view[1] - view[0], view[3] - view[2])
+        assert (inside <= near).all() and (k == 0 or gaps[k - 1] > near), label
+    assert "from step 2 on" in states["conjugate gradient"].sentence("cg")
+
+
+def test_a_floor_that_is_not_0_is_said():
+    _, states = finished("adagrad-rmsprop")
+    assert "(loss 1, the lowest this surface goes)" in states["rmsprop"].sentence("rmsprop")
+
+
+def test_an_ensemble_counts_kinds_at_points_and_words_elsewhere():
+    at = [RunState("global min", point=(0.0, 0.0), since=k) for k in (3, 4, 5)]
+    assert tally_words(at) == "all global min"  # not three different cells for three arrival steps
+    mixed = [RunState("converged", why="chance")] * 2 + [RunState("converged")]
+    assert tally_words(mixed) == "2 converged at chance, 1 converged"
+
+
+@pytest.mark.parametrize("state", [RunState("stalled", why=w, ref=0.5) for w in ("start", "chance", "known", "better", "lr 0")]
+                         + [RunState("converged", why="jitter"), RunState("slow", why="barely", ref=0.1)])
+def test_every_reason_has_words_and_one_sentence(state):
+    assert state.words and state.sentence("r").startswith("r ")
+    assert state.sentence("r").count("(") == state.sentence("r").count(")")
