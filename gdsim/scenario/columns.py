@@ -168,7 +168,7 @@ def measure_at(sim: Any, columns: tuple[Column, ...], step: int) -> list[np.ndar
     for column in columns:
         metric = column.metric
         values = nan.copy()
-        if metric in history.fields:
+        if metric != "params" and metric in history.fields:  # (the "params" field is the vectors themselves)
             steps, series = history.series(metric)
             with np.errstate(all="ignore"):
                 block = np.asarray(series[: index + 1], dtype=np.float64)

@@ -90,6 +90,14 @@ def test_a_rewound_step_reads_the_history():
     back = measure_at(sim, (Column(metric="distance_to_global"), Column(metric="x")), 50)
     np.testing.assert_allclose(back[0], live[0], rtol=0, atol=0)
     np.testing.assert_allclose(back[1], live[1], rtol=0, atol=0)
+    loaded = builtin("mae-vs-mse")  # a distance to another run's parameters, rewound
+    sim = build(loaded)
+    column = (Column(metric="params", than_run="MSE, clean data"),)
+    sim.step(40)
+    live = measure(sim, column)
+    sim.step(40)
+    np.testing.assert_allclose(measure_at(sim, column, 40)[0], live[0], rtol=0, atol=0)
+    assert live[0][2] == 0 and live[0][0] > 0
 
 
 def test_cells():
