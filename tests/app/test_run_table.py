@@ -83,11 +83,14 @@ async def test_the_key_column_waits_for_the_answer_then_shows_the_expects_measur
         await pilot.pause()
         assert "val acc" in header(table)  # derived from the expect the question is shown by
         key = [c.name for c in table.columns].index("val acc")
-        screen.session.step(30)
+        screen.session.step(10)  # before the step that reveals the answer by itself (30)
         screen.redraw(force=True)
         await pilot.pause()
+        assert screen.flow.phase == "asking"
         assert [row[key] for row in table.rows] == ["?", "?"]  # asking: the reading would answer it
         await pilot.press("0")  # skipped: the question is closed, the readings may show
+        screen.session.step(20)
+        screen.redraw(force=True)
         await pilot.pause()
         values = measure(screen.session.sim, (Column(metric="val_accuracy"),))[0]
         assert [row[key] for row in table.rows] == [f"{v:.0%}" for v in values]
