@@ -151,7 +151,8 @@ class UnitView(RasterWidget):
         backs = self._output(canvas, tiles, maps, left, out_rows, out_cols, mono)
         tiles.draw(canvas)
         self._points(canvas, problem, maps, left, out_rows, out_cols, backs, mono)
-        legend = "blue −  red +  (each layer's scale)  ✕ dead: 0 at every training point  u: weights"
+        scale = "blank −  █ +" if mono else "blue −  red +"  # monochrome shades by value
+        legend = f"{scale}  (each layer's scale)  ✕ dead: 0 at every training point  u: weights"
         canvas.text(height - 1, 0, short(legend if units else "u: weights as numbers", width), DIM)
 
     def _unit_tiles(self, canvas, tiles: Tiles, maps: UnitMaps, units, cols: int, rows: int, mono: bool) -> None:
