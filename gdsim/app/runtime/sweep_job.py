@@ -107,7 +107,7 @@ def picture(plan: SweepPlan, result: Any, sweep: Any, seconds: float = 0.0, mono
     best = result.best()
     caption = describe(result, sweep)
     values = result.metric(result.ranking)
-    what = "loss on the whole training set" if result.ranking == "train_loss" else "final loss"
+    what = "training-set loss" if result.ranking == "train_loss" else "final loss"  # the whole split, at the end
     if plan.kind == "lr":
         edge = None
         if theory is not None:
@@ -129,7 +129,7 @@ def picture(plan: SweepPlan, result: Any, sweep: Any, seconds: float = 0.0, mono
     best_cell = None if best is None else tuple(int(i) for i in np.unravel_index(best, shape))
     y_name = "β₁" if m_axis.key == "beta1" else "β"
     second = "Adam's β₁" if m_axis.key == "beta1" else "momentum β"
-    return Picture(f"{what} after {plan.steps:,} steps over learning rate and {second}", lr_axis.values,
+    return Picture(f"{what} after {plan.steps:,} steps over lr and {second}", lr_axis.values,
                    values.reshape(shape), result.diverged.reshape(shape), best, caption, seconds,
                    momenta=m_axis.values, y_name=y_name, best_cell=best_cell, optimum=optimum, edges=edges)
 
