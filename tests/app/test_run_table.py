@@ -135,3 +135,53 @@ async def test_at_80x24_every_builtin_shows_every_run_and_its_state():
 
 
 SHORT_RUNS = 4
+
+
+def test_the_status_line_says_the_speed_achieved_when_it_falls_short():
+    from gdsim.app.widgets.status_line import achieved_speed, speed_piece
+
+    assert achieved_speed([(0.0, 0), (0.2, 40)]) is None  # too soon to say
+    assert achieved_speed([(0.0, 0), (1.0, 9), (2.0, 18)]) == 9.0
+    assert speed_piece(200, None)[0] == "  speed 200/s"  # paused, or not measured yet: what was asked
+    assert speed_piece(200, 9.0)[0] == "  speed 9/s (200/s asked)" and speed_piece(200, 9.0)[1].bold
+    assert speed_piece(200, 190.0)[0] == "  speed 200/s"  # close enough: nothing to say
+    assert speed_piece(0, 1234.4)[0] == "  speed max: 1,234/s"
+
+
+async def test_a_run_slower_than_asked_shows_its_measured_speed(monkeypatch):
+    from gdsim.app.widgets.status_line import StatusLine
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        status = screen.query_one(StatusLine)
+        session = screen.session
+        clock = [100.0]
+        monkeypatch.setattr("gdsim.app.widgets.status_line.time.monotonic", lambda: clock[0])
+        session.running, session.speed_index = True, session.speed_index  # running at the speed asked
+        for k in range(4):  # 5 steps per second measured, whatever was asked
+            session.sim.step(5) if k else None
+            clock[0] += 1.0 if k else 0.0
+            status.show(session)
+        text = status.text.plain
+        assert "speed 5/s (" in text and "asked)" in text, text
+        session.running = False
+        status.show(session)
+        assert "asked" not in status.text.plain
+
+
+async def test_the_footer_at_80_columns_keeps_add_maths_back_and_help():
+    from gdsim.app.widgets.key_footer import KeyFooter
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        footer = app.screen.query_one(KeyFooter)
+        line = footer.render_line(0).text
+        for key in ("a add", "x maths", "esc back", "? help", "space run"):
+            assert key in line, line
+        assert footer.render_line(0).cell_length == 80
+        await pilot.resize_terminal(200, 40)
+        await pilot.pause()
+        wide = footer.render_line(0).text
+        assert "Add run" in wide and "Rewind" in wide  # room enough: the full descriptions

@@ -16,7 +16,7 @@ a thin bar, and covers keys that do not fit. Binding groups are drawn as separat
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -27,6 +27,11 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 PALETTE_BAR = "▏"  # FooterKey.-command-palette's `border-left: vkey`
+# When the keys do not fit: descriptions shortened first, then keys dropped, least needed first
+# (the help screen lists them all). Adding runs, the maths, going back and help stay at 80 columns.
+SHORT = {"Select run": "select", "Run/pause": "run", "Step": "step", "Reset": "reset", "Rewind": "rewind",
+         "lr up": "lr", "Optimizer": "opt", "Add run": "add", "Maths": "maths", "Back": "back", "Help": "help"}
+DROP_FIRST = ("step", "scrub", "lr", "optimizer", "reset", "select_run", "move")  # action names (prefixes)
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,25 @@ class Key:
     enabled: bool
     tooltip: str
     palette: bool = False  # the command palette key, at the right end
+
+
+def _width(keys) -> int:
+    return sum(cell_len(k.display) + 2 + (cell_len(k.description) + 1 if k.description else 0)
+               for k in keys if not k.palette)
+
+
+def fit(keys: tuple[Key, ...], width: int) -> list[Key]:
+    """The keys to draw in `width` cells: all as they are if they fit; else with SHORT descriptions;
+    then without the keys of DROP_FIRST, in that order, until they fit."""
+    shown = [k for k in keys if not k.palette]
+    if _width(shown) <= width:
+        return shown
+    shown = [replace(k, description=SHORT.get(k.description, k.description)) for k in shown]
+    for prefix in DROP_FIRST:
+        if _width(shown) <= width:
+            break
+        shown = [k for k in shown if not k.action.startswith(prefix)]
+    return shown
 
 
 class KeyFooter(Widget, can_focus=False):
@@ -131,7 +155,8 @@ class KeyFooter(Widget, can_focus=False):
         segments: list[Segment] = []
         self._spans = []
         at = 0
-        for key in self.keys:
+        palette_width = next((cell_len(k.display) + cell_len(k.description) + 3 for k in self.keys if k.palette), 0)
+        for key in fit(self.keys, width - palette_width):
             if key.palette:
                 continue
             # FooterKey: " key " (padding 0 1) and "description " (padding 0 1 0 0)

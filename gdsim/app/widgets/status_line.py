@@ -33,6 +33,7 @@ class StatusLine(Widget):
         self._pieces: list[tuple[str, Style]] = []
         self._version = 0  # counts changes of _pieces, for the strip cache
         self._strip: tuple[tuple, Strip] | None = None
+        self._samples: list[tuple[float, int]] = []  # (time, step) while running: the speed achieved
 
     @property
     def text(self) -> Text:
@@ -65,6 +66,21 @@ class StatusLine(Widget):
         self.message = clean(message, keep_newlines=False)
         self.message_until = time.monotonic() + seconds
 
+    def _achieved(self, session: Session) -> float | None:
+        """Steps per second over the last SPEED_WINDOW seconds of running (None: not running, or
+        too soon to say)."""
+        if not session.running:
+            self._samples = []
+            return None
+        now, step = time.monotonic(), session.sim.step_count
+        samples = self._samples
+        if samples and step < samples[-1][1]:
+            samples.clear()  # a reset or a rebuild
+        samples.append((now, step))
+        while len(samples) > 2 and now - samples[1][0] >= SPEED_WINDOW:
+            samples.pop(0)
+        return achieved_speed(samples)
+
     def show(self, session: Session) -> None:
         sim = session.sim
         state = "▶ running" if session.running else "⏸ paused"
@@ -72,7 +88,7 @@ class StatusLine(Widget):
             (f" {state} ", Style(bold=True, reverse=True)),
             (f" step {sim.step_count:,}", Style(bold=True)),
             (f" / {session.stop_at:,}", Style(dim=True)),
-            (f"  speed {speed_label(session.speed)}", Style()),
+            speed_piece(session.speed, self._achieved(session)),
         ]
         if session.cursor is not None:
             pieces.append((f"  ⏪ viewing step {session.cursor:,}", Style(bold=True)))
@@ -92,6 +108,28 @@ class StatusLine(Widget):
 
 
 MESSAGE = Style(bold=True)
+SPEED_WINDOW = 2.0  # seconds of running the achieved speed is measured over
+SPEED_SOON = 0.5  # ... and at least this long
+SLOWER = 0.7  # achieved below this share of the speed asked: said, with what was asked
+
+
+def achieved_speed(samples: list[tuple[float, int]]) -> float | None:
+    """Steps per second between the first and last (time, step) sample; None over less than SPEED_SOON s."""
+    if len(samples) < 2 or samples[-1][0] - samples[0][0] < SPEED_SOON:
+        return None
+    return (samples[-1][1] - samples[0][1]) / (samples[-1][0] - samples[0][0])
+
+
+def speed_piece(asked: int, achieved: float | None) -> tuple[str, Style]:
+    """"  speed 200/s"; while running, the speed measured where it falls short of the one asked
+    ("  speed 9/s (200/s asked)", bold), and flat out the speed it reaches ("  speed max: 1,234/s")."""
+    if achieved is None:
+        return f"  speed {speed_label(asked)}", Style()
+    if asked == 0:
+        return f"  speed max: {achieved:,.0f}/s", Style()
+    if achieved < SLOWER * asked:
+        return f"  speed {achieved:,.0f}/s ({speed_label(asked)} asked)", Style(bold=True)
+    return f"  speed {speed_label(asked)}", Style()
 COMPACT = {"  changed (file untouched)": "  changed"}  # what a message may shorten, to fit beside it
 OPTIONAL = ("/ ", "speed ")  # pieces (by their start) a message may push out, least useful first
 
