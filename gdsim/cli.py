@@ -90,6 +90,11 @@ def _guard(call) -> int:
     except KeyboardInterrupt:
         print("gdsim: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `gdsim run ... | head`: the reader has gone; not an error
+        # Python would also report the pipe at exit when it flushes stdout: point it at /dev/null.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except Exception as exc:  # out of memory (a served session's limit, usually): one line, no traceback
         from gdsim.errors import MEMORY_EXIT, memory_message, ran_out_of_memory
 
@@ -98,5 +103,4 @@ def _guard(call) -> int:
         if os.environ.get("GDSIM_SERVED") != "1":  # served: the server says it, once
             print(f"gdsim: {memory_message(False)}", file=sys.stderr)
         return MEMORY_EXIT
-    except BrokenPipeError:
-        return 0
+

@@ -180,3 +180,14 @@ def test_out_of_memory_wrapped_in_another_error_is_still_one_line(monkeypatch, c
     assert capsys.readouterr().err == "gdsim: gdsim ran out of memory\n"
     with pytest.raises(ValueError):  # any other error is not hidden
         cli._guard(lambda: int("x"))
+
+
+def test_a_reader_that_goes_away_is_not_an_error():
+    """`gdsim run ... | head -1`: the pipe closes under a long output; no traceback, exit 0."""
+    cmd = [sys.executable, "-m", "gdsim", "run", "global-minimum", "--format", "jsonl"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()  # the reader goes away after one line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
