@@ -367,3 +367,15 @@ async def test_the_new_panels_stay_away_from_scenarios_not_about_them(tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await stepped(pilot, 20)
         assert "plot-wnorm" not in shown_panels(screen) and "plot-step" not in shown_panels(screen)
+
+
+@pytest.mark.parametrize("name, second", [("overfitting", "plot-val"), ("l1-sparsity", "weights")])
+async def test_at_80x24_the_panel_beside_the_loss_is_what_the_lesson_is_about(name, second):
+    """overfitting has an L2 run (a cure), and the weights panel used to push the validation
+    loss, its lesson, off an 80x24 screen; l1-sparsity measures near-zero weights: that panel."""
+    app, _ = await builtin_at_80x24(name, 0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("0")
+        await stepped(pilot, 20)
+        screen = await settled(pilot)
+        assert set(shown_panels(screen)) == {"plot-loss", second}

@@ -282,8 +282,10 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
             priority = list(PANEL_PRIORITY)
             for panel in reversed(panels.about(self.session)):  # what the scenario is about: right after the loss
                 priority.insert(1, priority.pop(priority.index(panel)))
-            if any(getattr(c.problem, "l1", 0) or getattr(c.problem, "l2", 0) for c in self.session.sim.cohorts):
-                priority.insert(1, priority.pop(priority.index("weights")))  # a penalty lesson is about the weights
+            if any(getattr(e, "metric", None) == "sparsity" for e in self.session.loaded.scenario.expect):
+                # a lesson measuring near-zero weights (l1-sparsity) is about the weights panel; a penalty
+                # alone is not (overfitting's L2 run is a cure: its lesson is the validation loss)
+                priority.insert(1, priority.pop(priority.index("weights")))
             ranked = sorted(candidates, key=lambda w: priority.index(w.id) if w.id in priority else 99)
             keep = set(map(id, ranked[:fit]))
             candidates = [w for w in candidates if id(w) in keep]
