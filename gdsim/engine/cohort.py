@@ -33,6 +33,11 @@ LR_CHUNK = 4096  # learning rates are computed this many steps at a time (one ve
 class Cohort:
     """Runs sharing one problem, optimizer and schedule."""
 
+    # Set (on the instance) by a recording Simulation of networks: step() then keeps the parameters
+    # one step back as params_before, for the step length the history records. Surfaces read it
+    # from their recorded parameters instead, and the float path (scalar_step) never needs it.
+    keep_before = False
+
     def __init__(
         self,
         problem: Any,
@@ -157,7 +162,8 @@ class Cohort:
         if self._keeps_batch:
             self.batch = batch
         previous = (self.params, self.state, self.loss, self.grad, previous_problem_state)
-        self.params_before = self.params  # a reference, not a copy: updates make new arrays (the step's length)
+        if self.keep_before:  # a reference, not a copy: updates make new arrays (the history's step length)
+            self.params_before = self.params
         self.params, self.state, self.loss, self.grad = params, state, loss, new_grad
         if self.schedule_state is None:
             self.lr = self.lr_at(k + 1)

@@ -76,6 +76,8 @@ class Simulation:
                 lengths = {"step_norm": "params"}
             else:  # |w| and the step's length |θ_k+1 − θ_k| at recorded steps (Cohort.params_before)
                 fields.update(grad_norm=(), velocity_norm=(), param_norm=(), step_norm=())
+                for cohort in cohorts:
+                    cohort.keep_before = True
             for name in self.eval_names:
                 fields[name] = ()
             if self.n_layers >= 2:  # per-layer gradient norms (a single layer's is |g| itself)
@@ -367,7 +369,7 @@ class Simulation:
         for cohort, state in zip(self.cohorts, snapshot["cohorts"], strict=True):
             phase = cohort.phase
             vars(cohort).update(state)
-            cohort.params_before = None  # not the step before the restored state: no step length next
+            vars(cohort).pop("params_before", None)  # not the step before the restored state: no step length next
             if cohort.phase != phase:
                 changes.use_phase(cohort)
                 self._scalar = ((), [])
