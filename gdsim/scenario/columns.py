@@ -12,12 +12,14 @@ Textual-free: the app's run table reads `ColumnReader.values` (gdsim.app.runtime
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from gdsim.scenario.expect import EVAL_METRICS, SURFACE_METRICS, measured_name
+
+if TYPE_CHECKING:  # numpy is imported where values are measured: the model (scenario files) loads without it
+    import numpy as np
 
 # Metrics a column may show: each is one number per run at any step.
 COLUMN_METRICS = (*EVAL_METRICS, "epochs", "best_val_loss", *SURFACE_METRICS, "param_norm", "velocity_norm",
@@ -132,6 +134,8 @@ def check_columns(loaded: Any, sim: Any) -> None:
 def measure(sim: Any, columns: tuple[Column, ...]) -> list[np.ndarray]:
     """Per column, the (R,) values of every run at the simulation's live step (NaN where a metric
     does not apply to a run's problem, or the reference run is missing)."""
+    import numpy as np
+
     from gdsim.scenario.measure import Measurer
 
     measurer = Measurer(sim, (), sim.step_count)
@@ -156,6 +160,8 @@ def measure_at(sim: Any, columns: tuple[Column, ...], step: int) -> list[np.ndar
     """Per column, the values at a rewound `step` from the history: evaluations recorded there (or
     at the last evaluation before), surface readings from the recorded parameters, epochs; NaN
     for what the history does not hold (a test split, a network's weights)."""
+    import numpy as np
+
     from gdsim.scenario.measure import _distance
 
     history = sim.history
@@ -203,6 +209,8 @@ def measure_at(sim: Any, columns: tuple[Column, ...], step: int) -> list[np.ndar
 
 def _best_val(sim: Any, step: int) -> np.ndarray:
     """The lowest validation loss recorded up to `step` (measure's best_val_loss, from the history)."""
+    import numpy as np
+
     history = sim.history
     if history is None or "val_loss" not in history.fields or history.count == 0:
         return np.full(sim.n_runs, np.nan)
@@ -219,6 +227,8 @@ def _best_val(sim: Any, step: int) -> np.ndarray:
 def _distance_to_run(sim: Any, chunks: list[np.ndarray], label: str | None) -> np.ndarray:
     """Each run's distance (in parameter space) to the run labelled `label` (the first seed of a
     group of that name); NaN where the parameter counts differ or no run has the label."""
+    import numpy as np
+
     out = np.full(sim.n_runs, np.nan)
     rows = [r for r, run in enumerate(sim.runs) if run.label == label] or \
            [r for r, run in enumerate(sim.runs) if run.group == label]
@@ -241,6 +251,8 @@ def _distance_to_run(sim: Any, chunks: list[np.ndarray], label: str | None) -> n
 def cell(column: Column, value: float) -> str:
     """One reading as a table cell: shares as percentages ("97%"), epochs with three significant
     digits ("50", "71.4"), other numbers with four; "-" where there is none."""
+    import numpy as np
+
     if value is None or not np.isfinite(value):
         return "-"
     if column.share and 0.0 <= value <= 1.0:
