@@ -24,6 +24,7 @@ WINDOW_STEPS = 200  # stationarity, growth and oscillation are judged over the l
 STALLED_WHY = {
     "start": "near where it started",
     "chance": "at the loss of guessing the class frequencies",
+    "above chance": "above the loss of guessing the class frequencies",
     "known": "above a known lower minimum",
     "better": "above where another seed of the same settings got",
 }
@@ -66,6 +67,8 @@ class RunState:
             return "not trained (lr 0)"
         if self.why == "chance":
             return f"{self.kind} at chance"
+        if self.why == "above chance":
+            return f"{self.kind} above chance"
         if self.kind == "converged" and self.why == "jitter":
             return "converged (jitter)"
         if self.kind == "slow" and self.why == "barely":

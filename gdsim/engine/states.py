@@ -85,6 +85,8 @@ GROW_NOISY_REL = 0.05  # noisy runs: "growing" also needs the later half's media
 #                        of (start - floor): gradient noise near a minimum is not growth
 CHANCE_WORDS = 0.97  # "at chance" in words: the window's median loss is at least this fraction of the chance
 #                      loss (a classifier no better than guessing; 0.9 of it already counts as stuck)
+CHANCE_ABOVE = 1.05  # ...and at most this fraction of it: further above, the run is worse than guessing
+#                      ("above chance"; natural-gradient's over-the-limit GD stalls at 2.6x ln 2)
 JITTER_REL = 1e-4  # "converged (jitter)": the path reverses but the loss stays within this fraction of its
 #                    scale over the window (sub-gradient steps bouncing at an MAE / L1 optimum)
 BARELY_STEPS = 100  # "barely moved" (surfaces): after at least this many steps the run is still within
@@ -280,7 +282,8 @@ def _judge_window(window: Window, loss, grad, kinds, whys, refs, noisy, floor, s
     slow &= (last - floor) > SLOW_LOSS_FRACTION * start_scale
     kinds[(small | slow) & high & ~stationary] = "slow"
     kinds[stationary] = "converged"
-    guessing = at_chance & (middle + floor >= CHANCE_WORDS * chance)
+    guessing = at_chance & (middle + floor >= CHANCE_WORDS * chance) & (middle + floor <= CHANCE_ABOVE * chance)
+    worse_than_guessing = at_chance & (middle + floor > CHANCE_ABOVE * chance)
     resting_at_chance = stationary & convex & guessing  # a linear model no better than guessing
     whys[resting_at_chance], refs[resting_at_chance] = "chance", chance[resting_at_chance]
     # stalled: a known lower minimum (surfaces), or stuck at the start (not a convex model at rest);
@@ -291,7 +294,8 @@ def _judge_window(window: Window, loss, grad, kinds, whys, refs, noisy, floor, s
     kinds[stalled] = "stalled"
     for mask, why, ref in ((stalled & worse, "better", better), (stalled & lower, "known", floor),
                            (stalled & stuck, "start", start_scale + floor),
-                           (stalled & stuck & guessing, "chance", chance)):
+                           (stalled & stuck & guessing, "chance", chance),
+                           (stalled & stuck & worse_than_guessing, "above chance", chance)):
         whys[mask], refs[mask] = why, ref[mask]
     # a path going back and forth while the loss stays flat to JITTER_REL: at the bottom, not swinging
     span = np.max(loss, axis=0) - np.min(loss, axis=0)

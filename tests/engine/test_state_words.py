@@ -133,3 +133,17 @@ def test_an_ensemble_counts_kinds_at_points_and_words_elsewhere():
 def test_every_reason_has_words_and_one_sentence(state):
     assert state.words and state.sentence("r").startswith("r ")
     assert state.sentence("r").count("(") == state.sentence("r").count(")")
+
+
+def test_a_run_stuck_far_above_the_chance_loss_is_above_chance_not_at_chance():
+    """natural-gradient's gradient descent over its limit stalls at 1.83, 2.6x ln 2: worse than
+    guessing, so "at chance" (the loss of guessing) would be false."""
+    chance = math.log(2)
+    stuck = window(np.full(300, 2.6 * chance), grad=np.full(300, 1e-3), start_loss=chance)
+    state = classify(stuck, chance=chance)[0]
+    assert state.kind == "stalled" and state.words == "stalled above chance"
+    assert "above the loss of guessing the class frequencies" in state.sentence("GD")
+    near = window(np.full(300, 1.01 * chance), grad=np.full(300, 1e-3), start_loss=chance)
+    assert classify(near, chance=chance)[0].words == "stalled at chance"
+    _, states = finished("natural-gradient")
+    assert states["gradient descent, lr 0.002"].words == "stalled above chance"
