@@ -85,6 +85,8 @@ GROW_NOISY_REL = 0.05  # noisy runs: "growing" also needs the later half's media
 #                        of (start - floor): gradient noise near a minimum is not growth
 CHANCE_WORDS = 0.97  # "at chance" in words: the window's median loss is at least this fraction of the chance
 #                      loss (a classifier no better than guessing; 0.9 of it already counts as stuck)
+ROUNDING_MOVE = 1e-12  # a step shorter than this (relative to |θ|) is rounding, not a move (oscillation)
+ROUNDING_LOSS = 1e-12  # a loss constant to this fraction of its scale is at rest (stationarity)
 CHANCE_ABOVE = 1.05  # ...and at most this fraction of it: further above, the run is worse than guessing
 #                      ("above chance"; natural-gradient's over-the-limit GD stalls at 2.6x ln 2)
 JITTER_REL = 1e-4  # "converged (jitter)": the path reverses but the loss stays within this fraction of its
@@ -253,7 +255,9 @@ def _judge_window(window: Window, loss, grad, kinds, whys, refs, noisy, floor, s
         lengths = np.sqrt((moves**2).sum(axis=2))
         dots = (moves[1:] * moves[:-1]).sum(axis=2)
         cos = dots / (lengths[1:] * lengths[:-1])
-        valid = (lengths[1:] > 0) & (lengths[:-1] > 0)
+        # moves of rounding size (a run resting at its optimum to the last bit) are not swings
+        still_moves = lengths <= ROUNDING_MOVE * (1.0 + np.sqrt((window.params[1:] ** 2).sum(axis=2)))
+        valid = ~still_moves[1:] & ~still_moves[:-1]
         pairs = valid.sum(axis=0)
         reversals = ((cos < REVERSAL_COS) & valid).sum(axis=0)
         oscillating |= (pairs >= MIN_PAIRS) & (reversals >= REVERSAL_SHARE * np.maximum(pairs, 1))
@@ -265,6 +269,9 @@ def _judge_window(window: Window, loss, grad, kinds, whys, refs, noisy, floor, s
     scale = np.maximum.reduce([np.abs(last - floor), start_scale, np.full(len(last), 1e-12)])
     small = grad[-1] <= np.maximum(STALL_GRAD_REL * np.asarray(window.start_grad, dtype=np.float64), STALL_GRAD_ABS)
     flat = np.abs(last - first) <= STALL_LOSS_REL * scale
+    # at rest: the later half of the window constant to rounding with a small gradient (a run that
+    # reached its optimum in the window's first steps, whose descent the window still holds)
+    flat |= small & (np.ptp(loss[half:], axis=0) <= ROUNDING_LOSS * scale)
     leaving = grad[-1] > GRAD_LEAVING * grad[0]
     still = np.zeros(len(last), dtype=bool)
     if window.params is not None:  # parked where the raw gradient is not 0 (an L2-penalised optimum)

@@ -147,3 +147,21 @@ def test_a_run_stuck_far_above_the_chance_loss_is_above_chance_not_at_chance():
     assert classify(near, chance=chance)[0].words == "stalled at chance"
     _, states = finished("natural-gradient")
     assert states["gradient descent, lr 0.002"].words == "stalled above chance"
+
+
+def test_a_run_at_its_optimum_from_the_first_steps_is_converged_not_slow_or_oscillating():
+    """natural-gradient's natural-gradient runs reach their optimum by step 5 and rest there to the
+    last bit (|g| ~1e-16, moves of ~1e-17): the window still holds their descent, and their rounding
+    moves reverse direction, but they are converged, not 'slow' or 'oscillating'."""
+    _, states = finished("natural-gradient")
+    assert states["natural gradient, lr 1"].kind == "converged"
+    assert states["natural gradient, unscaled"].kind == "converged"
+    # the same shape, built by hand: a drop in the first steps, then constant; rounding-size zigzag
+    loss = np.r_[np.linspace(0.69, 0.29, 6), np.full(294, 0.29)]
+    params = np.array([[1.0 + (5 - min(k, 5)) * 0.1 + (-1) ** k * 1e-17, 2.0] for k in range(300)])
+    grad = np.r_[np.linspace(1.0, 1e-3, 6), np.full(294, 1e-16)]
+    assert classify(window(loss, params, grad=grad), convex=True)[0].kind == "converged"
+    # a real swing at the same place is still oscillating
+    swing = np.array([[1.0 + (-1) ** k * 1e-3, 2.0] for k in range(300)])
+    swinging = 0.29 + 0.04 * (np.arange(300) % 2)
+    assert classify(window(swinging, swing, grad=np.full(300, 0.1), start_loss=0.9))[0].kind == "oscillating"
