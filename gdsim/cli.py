@@ -95,12 +95,18 @@ def _guard(call) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
-    except Exception as exc:  # out of memory (a served session's limit, usually): one line, no traceback
-        from gdsim.errors import MEMORY_EXIT, memory_message, ran_out_of_memory
+    except Exception as exc:  # out of memory, or any error in a served session: one line, no traceback
+        from gdsim.errors import INTERNAL_EXIT, MEMORY_EXIT, memory_message, ran_out_of_memory, report_internal_error
 
-        if not ran_out_of_memory(exc):
+        served = os.environ.get("GDSIM_SERVED") == "1"
+        if ran_out_of_memory(exc):
+            if not served:  # served: the server says it, once
+                print(f"gdsim: {memory_message(False)}", file=sys.stderr)
+            return MEMORY_EXIT
+        if not served:
             raise
-        if os.environ.get("GDSIM_SERVED") != "1":  # served: the server says it, once
-            print(f"gdsim: {memory_message(False)}", file=sys.stderr)
-        return MEMORY_EXIT
+        # Served: the traceback goes to the presenter's server log; the server's closing line
+        # for INTERNAL_EXIT tells the participant.
+        report_internal_error(exc)
+        return INTERNAL_EXIT
 

@@ -30,3 +30,50 @@ def ran_out_of_memory(error: BaseException | None) -> bool:
 
 def memory_message(served: bool) -> str:
     return "this session ran out of its memory limit" if served else "gdsim ran out of memory"
+
+
+# The exit status of a served gdsim that hit an unexpected error (70 is EX_SOFTWARE in sysexits.h):
+# the participant sees one line from the server, the presenter the traceback in the server's log.
+INTERNAL_EXIT = 70
+# The file descriptor (a pipe the SSH server reads) where a served app writes a traceback.
+ERROR_FD_ENV = "GDSIM_ERROR_FD"
+MAX_REPORT = 64 * 1024  # bytes of one traceback the server keeps
+
+
+def internal_message() -> str:
+    return "gdsim hit an internal error; the presenter's server log has the details"
+
+
+def report_internal_error(error: BaseException) -> bool:
+    """Write `error`'s traceback where the presenter reads it, never on a participant's screen:
+    to the pipe named by GDSIM_ERROR_FD (an SSH session's, read by the server), else to stderr when
+    it is not a terminal (`serve web`: textual-serve prints the app's stderr in the server's
+    output). True when it was written somewhere."""
+    import os
+    import sys
+    import traceback
+
+    text = "".join(traceback.format_exception(error)).encode("utf-8", "replace")[-MAX_REPORT:]
+    fd_text = os.environ.get(ERROR_FD_ENV, "")
+    if fd_text.isdigit():
+        try:
+            _write_all(int(fd_text), text)
+            return True
+        except OSError:
+            pass
+    stream = sys.__stderr__
+    try:
+        if stream is not None and not stream.isatty():
+            stream.write(text.decode("utf-8", "replace"))
+            stream.flush()
+            return True
+    except (OSError, ValueError):
+        pass
+    return False
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    import os
+
+    while data:
+        data = data[os.write(fd, data):]

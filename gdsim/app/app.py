@@ -21,7 +21,7 @@ from textual.theme import Theme
 from gdsim.app.messages import OpenScenario
 from gdsim.app.draw.palette import MONO_THEME
 from gdsim.app.text import clean
-from gdsim.errors import MEMORY_EXIT, UserError, memory_message, ran_out_of_memory
+from gdsim.errors import INTERNAL_EXIT, MEMORY_EXIT, UserError, memory_message, ran_out_of_memory, report_internal_error
 from gdsim.scenario.library import resolve, served
 from gdsim.scenario.load import LoadedScenario, load_scenario
 
@@ -120,7 +120,13 @@ class GdsimApp(App):
 
     def _handle_exception(self, error: Exception) -> None:
         """Out of memory (a served session's limit, usually): one line and exit status MEMORY_EXIT,
-        never Textual's traceback with its paths and local variables."""
+        never Textual's traceback with its paths and local variables. Any other error in a served
+        session: the traceback goes to the presenter's server log (report_internal_error), the
+        participant gets the server's one line for exit status INTERNAL_EXIT."""
+        if not ran_out_of_memory(error) and served():
+            report_internal_error(error)
+            self._end_after(error, INTERNAL_EXIT)
+            return
         if not ran_out_of_memory(error):
             try:
                 super()._handle_exception(error)  # renders a traceback, which needs memory too
@@ -129,12 +135,16 @@ class GdsimApp(App):
                 if not ran_out_of_memory(failure):
                     raise
                 error = failure
-        self._return_code = MEMORY_EXIT
+        if not served():  # served: the server tells the participant, once
+            self._exit_renderables.append(f"gdsim: {memory_message(False)}")
+        self._end_after(error, MEMORY_EXIT)
+
+    def _end_after(self, error: Exception, status: int) -> None:
+        """Exit with `status`, showing nothing more (no traceback)."""
+        self._return_code = status
         if self._exception is None:  # a test's pilot re-raises it
             self._exception = error
             self._exception_event.set()
-        if not served():  # served: the server tells the participant, once
-            self._exit_renderables.append(f"gdsim: {memory_message(False)}")
         self._close_messages_no_wait()
 
     @property

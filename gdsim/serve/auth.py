@@ -95,17 +95,91 @@ def load_password_file(path: Path) -> str:
     return text.strip()
 
 
+# authorized_keys options gdsim accepts: `from=` is checked at every login; the others only narrow
+# what gdsim never allows anyway (forwarding of any kind, ~/.ssh/rc). Everything else OpenSSH
+# knows would change what the key may do in a way gdsim cannot honour, and is refused at start
+# (REFUSED_OPTIONS says why) rather than silently ignored.
+HARMLESS_OPTIONS = {"from", "restrict", "no-port-forwarding", "no-agent-forwarding", "no-x11-forwarding",
+                    "no-user-rc", "permitopen", "permitlisten"}
+REFUSED_OPTIONS = {
+    "cert-authority": "gdsim takes participants' own public keys, not a certificate authority",
+    "principals": "gdsim takes participants' own public keys, not certificates",
+    "command": "gdsim runs only gdsim, never another command",
+    "no-pty": "gdsim runs only on a terminal, so this key could never start a session",
+    "environment": "gdsim sets its sessions' environment itself",
+    "expiry-time": "gdsim does not check key expiry; remove the key when it should stop working",
+}
+
+
 def load_authorized_keys(path: Path) -> asyncssh.SSHAuthorizedKeys:
-    """Read an OpenSSH authorized_keys file (one public key per participant or one shared key)."""
+    """Read an OpenSSH authorized_keys file (one public key per participant or one shared key).
+
+    Every line must be a public key gdsim can use, optionally with the options in
+    HARMLESS_OPTIONS; anything else is refused with its line number (asyncssh would skip an
+    unreadable line silently, and options gdsim does not honour would be silently ignored)."""
     try:
-        keys = asyncssh.read_authorized_keys(str(path))
+        text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise UserError(f"cannot read the authorized keys file {path}: {exc.strerror}") from None
-    except (ValueError, asyncssh.KeyImportError) as exc:
+    except UnicodeDecodeError:
+        raise UserError(f"authorized keys file {path} is not a UTF-8 text file") from None
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if line and not line.startswith("#"):
+            problem = _authorized_key_problem(line)
+            if problem:
+                raise UserError(f"authorized keys file {path}, line {number}: {problem}")
+    try:
+        return asyncssh.import_authorized_keys(text)
+    except (ValueError, asyncssh.KeyImportError) as exc:  # e.g. no key at all
         raise UserError(
-            f"authorized keys file {path} is not in OpenSSH authorized_keys format: {exc}"
+            f"authorized keys file {path} is not in OpenSSH authorized_keys format: {exc}; expected one "
+            "public key per line, as in ~/.ssh/id_ed25519.pub"
         ) from None
-    return keys
+
+
+def _authorized_key_problem(line: str) -> str | None:
+    """What is wrong with one authorized_keys line for gdsim (None: nothing)."""
+    options, key_text = _split_options(line)
+    try:
+        asyncssh.import_public_key(key_text)
+    except (ValueError, asyncssh.KeyImportError):
+        shown = line[:40] + ("..." if len(line) > 40 else "")
+        return f"expected a public key such as 'ssh-ed25519 AAAA... name', got {shown!r}"
+    for option in options:
+        name = option.split("=", 1)[0].strip().lower()
+        if name in REFUSED_OPTIONS:
+            return f"the option {name!r} is not supported: {REFUSED_OPTIONS[name]}"
+        if name not in HARMLESS_OPTIONS:
+            return (f"the option {name!r} is not supported (gdsim accepts only: "
+                    f"{', '.join(sorted(HARMLESS_OPTIONS))})")
+    if options:
+        try:
+            asyncssh.import_authorized_keys(line)
+        except (ValueError, asyncssh.KeyImportError) as exc:
+            return f"its options cannot be read: {exc}"
+    return None
+
+
+def _split_options(line: str) -> tuple[list[str], str]:
+    """(options, the rest) of an authorized_keys line; a line starting with a key type has none.
+    Options are comma-separated up to the first blank outside double quotes."""
+    first = line.split(None, 1)[0]
+    if first.startswith(("ssh-", "ecdsa-", "sk-")):
+        return [], line
+    options, current, quoted = [], "", False
+    for index, char in enumerate(line):
+        if char == '"':
+            quoted = not quoted
+        if not quoted and char in " \t":
+            options.append(current)
+            return [o for o in options if o], line[index:].strip()
+        if not quoted and char == ",":
+            options.append(current)
+            current = ""
+        else:
+            current += char
+    return [], line  # no blank: no key after options; the key check says so
 
 
 def default_host_key_path() -> Path:

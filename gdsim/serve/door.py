@@ -53,6 +53,7 @@ class Door:
         self.pending: OrderedDict[Waiting, str] = OrderedDict()  # oldest first
         self.logged_in = 0
         self.password_checks = 0  # how many passwords were checked at all (the tests count guesses)
+        self.refused_for = ""  # the last refusal's limit: "address" (per address) or "server" (in all)
         self._guesses: dict[str, _Guesses] = {}
 
     # -- connections --------------------------------------------------------------------------
@@ -65,10 +66,13 @@ class Door:
             return sum(1 for c, a in self.pending.items() if c not in drop and where in (None, a))
 
         if waiting(address) >= limits.max_pending_per_address and not self._evict(address, drop):
+            self.refused_for = "address"
             return False, []
         if waiting() >= limits.max_pending and not self._evict(None, drop):
+            self.refused_for = "server"
             return False, []
         if self.logged_in + waiting() >= limits.max_connections and not self._evict(None, drop):
+            self.refused_for = "server"
             return False, []
         for dropped in drop:
             del self.pending[dropped]
@@ -82,6 +86,12 @@ class Door:
                 drop.append(conn)
                 return True
         return False
+
+    def refusal(self) -> str:
+        """What a refused client is told (its ssh shows it): which limit it met."""
+        if self.refused_for == "address":
+            return "too many connections are logging in from your address; try again shortly"
+        return "the server is full: too many connections are logging in or logged in; try again shortly"
 
     def logged_in_now(self, conn: Waiting) -> None:
         if self.pending.pop(conn, None) is not None:

@@ -130,8 +130,10 @@ class PtyProcess:
     def returncode(self) -> int | None:
         return self._proc.returncode if self._proc else None
 
-    async def start(self, argv: list[str], env: dict[str, str], cols: int, rows: int) -> None:
-        """Spawn `argv` as the leader of a new session whose stdin/stdout/stderr are the pty."""
+    async def start(self, argv: list[str], env: dict[str, str], cols: int, rows: int,
+                    pass_fds: tuple[int, ...] = ()) -> None:
+        """Spawn `argv` as the leader of a new session whose stdin/stdout/stderr are the pty
+        (and which also gets `pass_fds`)."""
 
         async def spawn(slave: int):
             return await asyncio.create_subprocess_exec(
@@ -143,24 +145,30 @@ class PtyProcess:
                 cwd="/",
                 start_new_session=True,  # own session and process group: pgid == pid
                 close_fds=True,
+                pass_fds=pass_fds,
             )
 
         await self._start_on_pty(spawn, cols, rows)
 
     async def start_app(self, command: list[str], limits: ResourceLimits, env: dict[str, str],
-                        cols: int, rows: int, zygote=None) -> bool:
+                        cols: int, rows: int, zygote=None, error_fd: int | None = None) -> bool:
         """Start a session's app: forked by `zygote` (gdsim.serve.zygote_client.Zygote) when it
-        can, else spawned under gdsim.serve.child. Returns True when the zygote forked it."""
+        can, else spawned under gdsim.serve.child. Returns True when the zygote forked it.
+        `error_fd`: the write end of the session's error pipe (gdsim.serve.app_errors), handed to
+        the app at the same number (env has it in GDSIM_ERROR_FD) when spawned; the zygote
+        passes it on and tells the app its number there."""
+        passed = (error_fd,) if error_fd is not None else ()
         if zygote is not None:
             from gdsim.serve.zygote_client import ZygoteUnavailable, forkable
 
             if forkable(command):
                 try:
-                    await self._start_on_pty(lambda slave: zygote.fork(command, env, limits, slave), cols, rows)
+                    await self._start_on_pty(
+                        lambda slave: zygote.fork(command, env, limits, slave, extra_fds=passed), cols, rows)
                     return True
                 except ZygoteUnavailable:
                     pass
-        await self.start(wrap_command(command, limits, controlling_tty=True), env, cols, rows)
+        await self.start(wrap_command(command, limits, controlling_tty=True), env, cols, rows, pass_fds=passed)
         return False
 
     async def _start_on_pty(self, launch, cols: int, rows: int) -> None:

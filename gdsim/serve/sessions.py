@@ -19,7 +19,8 @@ from pathlib import Path
 import asyncssh
 
 from gdsim.app.runtime.pacing import SHARE_FILE_ENV
-from gdsim.errors import MEMORY_EXIT
+from gdsim.errors import INTERNAL_EXIT, MEMORY_EXIT, internal_message
+from gdsim.serve.app_errors import ErrorPipe
 from gdsim.serve.cpu_share import CpuShares
 from gdsim.serve.pty_process import (
     PtyProcess,
@@ -77,7 +78,11 @@ class SessionRegistry:
             return (f"One SSH connection may hold {self.per_connection} gdsim session(s) here; this one "
                     "already does. Start another `ssh` (without connection sharing: -S none) for another.")
         if self.per_client and sum(s.client == session.client for s in self.live) >= self.per_client:
-            return (f"Your login already holds {self.per_client} gdsim session(s), the most one "
+            if session.client.startswith("key "):
+                who = "Your key already holds"
+            else:  # a password login is counted by its address, which a room behind a NAT shares
+                who = f"Your address ({session.client}) already holds"
+            return (f"{who} {self.per_client} gdsim session(s), the most one "
                     "participant may have here. Close one to open another.")
         self.live.add(session)
         if self.shares is not None:
@@ -140,6 +145,7 @@ class GdsimSession(asyncssh.SSHServerSession):
         self._idle_handle: asyncio.TimerHandle | None = None
         self.peer = "?"
         self.forked = False  # started by the app zygote (else spawned afresh)
+        self._errors: ErrorPipe | None = None
 
     @property
     def pid(self) -> int | None:
@@ -200,14 +206,16 @@ class GdsimSession(asyncssh.SSHServerSession):
             self._pty = PtyProcess(on_output=self._output)
             self._pty.on_input_backlog = self._input_backlog
             settings = self._settings
+            errors = self._errors = ErrorPipe()
             try:
-                forked = await self._pty.start_app(settings.command, settings.limits, env, cols, rows,
-                                                   zygote=settings.zygote)
+                forked = await self._pty.start_app(settings.command, settings.limits, errors.child_env(env),
+                                                   cols, rows, zygote=settings.zygote, error_fd=errors.child_fd)
             except OSError as exc:
                 log.error("%s: cannot start the app: %s", self.peer, exc)
                 self._reason = "the server could not start gdsim"
                 self._close_channel(1)
                 return
+            errors.started()
             self.forked = forked
             log.info("%s: session started, pid %d%s (%d live)", self.peer, self._pty.pid,
                      " (forked)" if forked else "", len(self._registry.live))
@@ -217,6 +225,7 @@ class GdsimSession(asyncssh.SSHServerSession):
             await asyncio.wait({exited, stopped}, return_when=asyncio.FIRST_COMPLETED)
             stopped.cancel()
             status = await self._pty.terminate()
+            self._log_app_error(status)
             self._close_channel(status)
             log.info("%s: session ended (%s)", self.peer, self._reason or f"exit status {status}")
         except Exception:  # a bug here must not leave a participant staring at a frozen session
@@ -224,11 +233,20 @@ class GdsimSession(asyncssh.SSHServerSession):
             self._reason = self._reason or "an internal error in the workshop server"
             self._close_channel(1)
         finally:
+            if self._errors is not None:
+                self._errors.close()
             if self._idle_handle is not None:
                 self._idle_handle.cancel()
             if self._pty is not None and self._pty.returncode is None:
                 self._pty.kill_group(signal.SIGKILL)
             self._registry.remove(self)
+
+    def _log_app_error(self, status: int) -> None:
+        """Put what the app wrote to its error pipe (a traceback) in the server's log."""
+        report = self._errors.report() if self._errors is not None else ""
+        if report or status == INTERNAL_EXIT:
+            log.error("%s (%s): gdsim hit an internal error (exit status %d); its traceback:\n%s",
+                      self.peer, self.client, status, report or "(none was written)")
 
     def _close_channel(self, status: int) -> None:
         chan = self._chan
@@ -313,6 +331,8 @@ def _status_reason(status: int) -> str | None:
         return _signal_reason(-status)
     if status == MEMORY_EXIT:
         return "this session ran out of its memory limit"
+    if status == INTERNAL_EXIT:
+        return internal_message()
     return None
 
 

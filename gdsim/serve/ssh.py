@@ -189,7 +189,7 @@ class _Connection(asyncssh.SSHServer):
             # client's own first packets have arrived and been read: OpenSSH then shows the reason
             # ("Received disconnect ... too many connections") instead of "Broken pipe".
             loop.call_later(REFUSAL_DELAY, conn.disconnect, asyncssh.DISC_TOO_MANY_CONNECTIONS,
-                            "too many connections are logging in from your address; try again shortly")
+                            self._state.door.refusal())
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._conn is not None:

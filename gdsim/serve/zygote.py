@@ -128,22 +128,25 @@ def reap(sessions: dict[int, socket.socket]) -> None:
 def start_session(conn: socket.socket, inherited: list) -> int | None:
     """Read one request (and the pty), fork its app, and answer with the pid; None if refused."""
     conn.settimeout(5)
+    fds: list[int] = []
     try:
         creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
         if struct.unpack("3i", creds)[1] != os.getuid():
             return None
-        data, fds, _, _ = socket.recv_fds(conn, HEADER.size + MAX_REQUEST, 1)
+        data, fds, _, _ = socket.recv_fds(conn, HEADER.size + MAX_REQUEST, 2)
         while len(data) >= HEADER.size and len(data) < HEADER.size + HEADER.unpack_from(data)[0]:
             more = conn.recv(MAX_REQUEST)
             if not more:
                 break
             data += more
         request = json.loads(data[HEADER.size:HEADER.size + HEADER.unpack_from(data)[0]])
-        if len(fds) != 1:
-            raise ValueError("expected the pty")
+        if len(fds) not in (1, 2):
+            raise ValueError("expected the pty and the error pipe")
     except (OSError, ValueError, struct.error):
+        for fd in fds:
+            os.close(fd)
         return None
-    pty = fds[0]
+    pty, error_fd = fds[0], (fds[1] if len(fds) == 2 else None)
     pid = os.fork()
     if pid == 0:
         for item in inherited:
@@ -152,8 +155,9 @@ def start_session(conn: socket.socket, inherited: list) -> int | None:
             except (OSError, AttributeError, TypeError):
                 os.close(item)
         conn.close()
-        become_app(pty, request)  # never returns
-    os.close(pty)
+        become_app(pty, request, error_fd)  # never returns
+    for fd in fds:
+        os.close(fd)
     try:
         conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
     except OSError:
@@ -161,8 +165,9 @@ def start_session(conn: socket.socket, inherited: list) -> int | None:
     return pid
 
 
-def become_app(pty: int, request: dict) -> None:
-    """In the forked child: what gdsim.serve.child and the app's own start do, then the command."""
+def become_app(pty: int, request: dict, error_fd: int | None = None) -> None:
+    """In the forked child: what gdsim.serve.child and the app's own start do, then the command.
+    `error_fd`: the session's error pipe (the server logs what is written to it)."""
     status = 1
     try:
         signal.set_wakeup_fd(-1)
@@ -182,6 +187,10 @@ def become_app(pty: int, request: dict) -> None:
         os.chdir("/")
         os.environ.clear()
         os.environ.update(request["env"])
+        if error_fd is not None:
+            from gdsim.errors import ERROR_FD_ENV
+
+            os.environ[ERROR_FD_ENV] = str(error_fd)
         import importlib
 
         import textual.constants
@@ -194,11 +203,8 @@ def become_app(pty: int, request: dict) -> None:
         status = run_command(request["argv"])
     except SystemExit as exc:
         status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except BaseException:  # noqa: BLE001 - what a fresh python would do: the traceback, status 1
-        import traceback
-
-        traceback.print_exc()
-        status = 1
+    except BaseException as exc:  # noqa: BLE001 - never a traceback on the participant's screen
+        status = internal_error(exc)
     finally:
         try:
             import atexit
@@ -212,6 +218,18 @@ def become_app(pty: int, request: dict) -> None:
             except Exception:  # noqa: BLE001
                 pass
         os._exit(status)
+
+
+def internal_error(error: BaseException) -> int:
+    """An error the app did not handle itself: its traceback to the server's log (the error pipe),
+    and the exit status the server turns into one line for the participant."""
+    try:
+        from gdsim.errors import INTERNAL_EXIT, report_internal_error
+
+        report_internal_error(error)
+        return INTERNAL_EXIT
+    except BaseException:  # noqa: BLE001 - nothing more can be done in a child about to exit
+        return 1
 
 
 def run_command(argv: list[str]) -> int:

@@ -146,8 +146,9 @@ class Zygote:
             self._restart_later()
 
     async def fork(self, command: list[str], env: dict[str, str], limits: ResourceLimits, pty_slave: int,
-                   wait: float = START_TIMEOUT) -> ForkedApp:
-        """Have the zygote start `command` on the pty; raises ZygoteUnavailable if it cannot."""
+                   wait: float = START_TIMEOUT, extra_fds: tuple[int, ...] = ()) -> ForkedApp:
+        """Have the zygote start `command` on the pty; raises ZygoteUnavailable if it cannot.
+        `extra_fds`: at most one, the session's error pipe (the app is told its number there)."""
         if self._ready is None or (self._ready.done() and not self.alive()):
             self._restart_later()
             raise ZygoteUnavailable("not running")
@@ -167,7 +168,7 @@ class Zygote:
         try:
             sock.setblocking(False)
             await asyncio.get_running_loop().sock_connect(sock, str(self.socket_path))
-            socket.send_fds(sock, [HEADER.pack(len(request)) + request], [pty_slave])
+            socket.send_fds(sock, [HEADER.pack(len(request)) + request], [pty_slave, *extra_fds[:1]])
             reader, writer = await asyncio.open_unix_connection(sock=sock)
         except OSError as exc:
             sock.close()

@@ -80,3 +80,35 @@ def test_unreadable_host_key_is_a_user_error(tmp_path):
 )
 def test_is_loopback(host, loopback):
     assert auth.is_loopback(host) is loopback
+
+
+@pytest.mark.parametrize("line,problem", [
+    ('cert-authority {key}', "'cert-authority' is not supported: gdsim takes participants' own public keys"),
+    ('command="/bin/sh" {key}', "'command' is not supported: gdsim runs only gdsim"),
+    ('no-pty {key}', "'no-pty' is not supported"),
+    ('expiry-time="20300101" {key}', "'expiry-time' is not supported"),
+    ('tunnel="1" {key}', "'tunnel' is not supported (gdsim accepts only: from, no-agent-forwarding"),
+    ("ssh-ed25519 AAAAnot-base64-at-all me@laptop", "expected a public key such as 'ssh-ed25519 AAAA... name'"),
+    ("this is not a key", "expected a public key"),
+])
+def test_authorized_keys_lines_gdsim_cannot_honour_are_refused_with_their_line(tmp_path, line, problem):
+    # Before: asyncssh skipped unreadable lines silently, and options such as command= or
+    # cert-authority were accepted but never honoured once keys were checked by the server itself.
+    key = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode().strip()
+    path = tmp_path / "authorized_keys"
+    path.write_text(f"# participants\n{key}\n\n{line.format(key=key)}\n")
+    with pytest.raises(UserError) as caught:
+        auth.load_authorized_keys(path)
+    assert str(caught.value).startswith(f"authorized keys file {path}, line 4: ")
+    assert problem in str(caught.value)
+
+
+def test_authorized_keys_with_from_and_restrictions_gdsim_keeps_anyway_load(tmp_path):
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    public = key.export_public_key().decode().strip()
+    path = tmp_path / "authorized_keys"
+    path.write_text(f'from="127.0.0.2,10.0.0.0/8",restrict,no-port-forwarding,permitopen="a:1" {public}\n')
+    keys = auth.load_authorized_keys(path)
+    offered = asyncssh.import_public_key(public)  # what a client offers at login
+    assert keys.validate(offered, "127.0.0.2", "127.0.0.2") is not None
+    assert keys.validate(offered, "127.0.0.1", "127.0.0.1") is None  # from= is checked

@@ -65,6 +65,32 @@ async def test_talking_connections_over_the_limit_are_refused_after_the_version_
             stalled.close()
 
 
+async def test_a_password_login_over_its_seats_is_told_its_address_counts(serve, password_file):
+    server = await serve(max_sessions=5, sessions_per_client=1, authorized_keys=None, password_file=password_file)
+    async with connect(server, password=PASSWORD, client_keys=None) as conn:
+        _, screen = await open_screen(conn)
+        await screen.wait_for(READY)
+        async with connect(server, password=PASSWORD, client_keys=None) as again:
+            process = await again.create_process(term_type="xterm", encoding=None)
+            stderr = await asyncio.wait_for(process.stderr.read(), 5)
+            await process.wait_closed()
+    assert b"Your address (127.0.0.1) already holds 1 gdsim session" in stderr
+
+
+def test_the_refusal_names_the_limit_that_was_met():
+    class Talking:
+        def get_extra_info(self, name, default=None):
+            return "SSH-2.0-x"
+
+    door = Door(DoorLimits(max_connections=10, max_pending=3, max_pending_per_address=2))
+    assert door.arrive(Talking(), "a")[0] and door.arrive(Talking(), "a")[0]
+    assert door.arrive(Talking(), "a") == (False, [])
+    assert "from your address" in door.refusal()
+    assert door.arrive(Talking(), "b")[0]
+    assert door.arrive(Talking(), "c") == (False, [])  # c's first connection: the server's limit, not c's
+    assert "from your address" not in door.refusal() and "the server is full" in door.refusal()
+
+
 def test_the_door_drops_the_oldest_silent_connection_and_keeps_a_reserve():
     class Conn:
         def __init__(self, spoke: bool) -> None:
@@ -117,7 +143,7 @@ async def test_sessions_per_client_counts_the_key_across_connections(serve, clie
             process = await again.create_process(term_type="xterm", encoding=None)
             stderr = await asyncio.wait_for(process.stderr.read(), 5)
             await process.wait_closed()
-        assert b"Your login already holds 1 gdsim session" in stderr
+        assert b"Your key already holds 1 gdsim session" in stderr  # a key login is counted by its key
         async with connect(server, client_keys=[other_key]) as someone_else:  # another participant
             _, theirs = await open_screen(someone_else)
             await theirs.wait_for(READY)
