@@ -198,6 +198,36 @@ def _natural_without_fisher(mp: pytest.MonkeyPatch) -> None:
     _optimizer(mp, "natural", change)
 
 
+def _empirical_fisher(mp: pytest.MonkeyPatch) -> None:
+    """The natural gradient with the "empirical Fisher" (Kunstner et al. 2019): the mean of the
+    per-sample gradients' outer products g_n·g_nᵀ at the observed labels, instead of the model's
+    expected curvature (the output curvature H_s is replaced by r·rᵀ with r = ∂loss_n/∂s)."""
+    import gdsim.engine.fisher as fisher_mod
+    from gdsim.engine.learning import DatasetProblem
+
+    original_fisher = DatasetProblem.fisher
+    original_curvature = fisher_mod.output_curvature
+
+    def fisher(self, params, batch):
+        indices = None if batch is None else batch.indices
+        x = self._x_train_ones if indices is None else np.take(self._x_train_ones, indices, axis=0)
+        t = self._t_train if indices is None else np.take(self._t_train, indices, axis=0)
+        scores = self.network.forward(params, x, ones=True)[0]
+        _, dscores = self.loss.grad(scores, t)  # ∂(mean loss)/∂s = r_n / B (one output: / B·K)
+        rows, size, k = scores.shape
+        r = dscores * size * (k if self.loss_name == "mse" else 1)  # per-sample ∂loss_n/∂s
+        if self.loss_name == "cce":
+            outer = r[..., :, None] * r[..., None, :] / size
+        else:
+            outer = r[..., 0] ** 2 / size
+        mp.setattr(fisher_mod, "output_curvature", lambda loss, s: outer)
+        try:
+            return original_fisher(self, params, batch)
+        finally:
+            mp.setattr(fisher_mod, "output_curvature", original_curvature)
+    mp.setattr(DatasetProblem, "fisher", fisher)
+
+
 def _adagrad_forgets(mp: pytest.MonkeyPatch) -> None:
     def change(original):
         def build(**hyper):
@@ -381,6 +411,10 @@ MUTANTS: tuple[Mutant, ...] = (
            killers=("single-step", "newton-saddle", "right-optimizer"), floats=False),  # Newton solves with the Hessian: arrays only
     Mutant("natural-without-fisher", "the natural gradient without the Fisher solve (plain gradient descent at its lr)",
            _natural_without_fisher,
+           _data("", optimizer='name = "natural"\nlr = 0.5', data='dataset = "moons"\nsamples = 60\nmodel = "logistic"'),
+           killers=("natural-gradient",)),
+    Mutant("natural-empirical-fisher", "the natural gradient with the empirical Fisher (mean of g·gᵀ at the labels), not the true Fisher",
+           _empirical_fisher,
            _data("", optimizer='name = "natural"\nlr = 0.5', data='dataset = "moons"\nsamples = 60\nmodel = "logistic"'),
            killers=("natural-gradient",)),
     Mutant("feature-scale-ignored", "[problem] feature_scale is not applied", _without("feature_scale"),
