@@ -22,6 +22,7 @@ from gdsim.engine.fisher import fisher_refusal
 from gdsim.engine.optimizers import make_optimizer
 from gdsim.engine.problem import ProblemError
 from gdsim.engine.schedules import make_schedule
+from gdsim.engine.schedules_chained import continue_from
 from gdsim.engine.simulation import Cohort, RunInfo, Simulation
 from gdsim.scenario.load import LoadedScenario, ScenarioError
 
@@ -179,11 +180,15 @@ def build(loaded: LoadedScenario, *, record: bool = True) -> Simulation:
         first = configs[rows[0]]
         problem, optimizer, schedule = _objects(first, problems, loaded)
         phases = []
+        before = (first, optimizer, schedule)
         for change in first.changes:
             if "problem.noise" in change.change_keys and "dataset" in change.problem:
                 raise ScenarioError(f"{where}: {change.key('problem.noise')}: the noise of a data set is in its "
                                     "generated points, which define step 0: changing it restarts the run")
-            phases.append(Phase(change.at, *_objects(change, problems, loaded), change.problem.get("clip_norm")))
+            objects = _objects(change, problems, loaded)
+            objects = (*objects[:2], _schedule_after(before, change, *objects[1:]))
+            phases.append(Phase(change.at, *objects, change.problem.get("clip_norm")))
+            before = (change, objects[1], objects[2])
         seeds = np.array([configs[r].seed for r in rows], dtype=np.int64)
         params0 = _starts(problem, [configs[r] for r in rows], seeds, where)
         cohorts.append(
@@ -222,6 +227,23 @@ def _objects(config: RunConfig, problems: dict[str, Any], loaded: LoadedScenario
                             "stopping; set patience too")
     optimizer = _make_optimizer(config, problem, where)
     return problem, optimizer, _make_schedule(config, optimizer, where)
+
+
+def _schedule_after(before: tuple, change: RunConfig, optimizer: Any, schedule: Any):
+    """The schedule from a change on. The same optimizer under the same schedule settings keeps
+    the schedule as it was (a chain of earlier lr changes included); a new lr there is set as
+    torch's param_groups edit sets it, and the schedule goes on from it (schedules_chained). Another
+    optimizer or other schedule settings: the schedule as built for them (a closed form of the
+    step count, with the new base lr; plateau keeps its state in changes.enter)."""
+    config, old_optimizer, old_schedule = before
+    if old_optimizer.name != optimizer.name or config.schedule != change.schedule:
+        return schedule
+    lr = float(optimizer.hyper["lr"])
+    if lr == float(old_optimizer.hyper["lr"]):
+        return old_schedule
+    if schedule.adaptive is not None or (schedule.name == "constant" and not schedule.params["warmup"]):
+        return schedule
+    return continue_from(old_schedule, change.at, lr)
 
 
 def check_buildable(loaded: LoadedScenario) -> None:

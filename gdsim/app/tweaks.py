@@ -74,12 +74,20 @@ def _table(entry: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def learning_rate(session: Session, direction: int) -> Tweak:
+    """One step up or down the 1-2-5 ladder from the run's lr at the shown step. Under a schedule
+    that is the schedule's lr there, and the schedule goes on from the new value, as torch's edit
+    of param_groups' lr does (gdsim.engine.schedules_chained)."""
     run, _, cohort = _selected(session)
-    optimizer = phase_at(cohort, session.shown_step).optimizer
+    step = session.shown_step
+    phase = phase_at(cohort, step)
+    optimizer, schedule = phase.optimizer, phase.schedule
     current = float(optimizer.hyper["lr"])
+    why = carried(optimizer)
+    if schedule.adaptive is None and (schedule.name != "constant" or schedule.params.get("warmup")):
+        current = float(schedule.lr_at(step))
+        why += f"; the {schedule.name} schedule goes on from it (torch)"
     new = ladder(current, direction)
-    return branches.apply(session, run, {"optimizer.lr": new}, f"learning rate {current:g} → {new:g}",
-                          carried(optimizer))
+    return branches.apply(session, run, {"optimizer.lr": new}, f"learning rate {current:g} → {new:g}", why)
 
 
 def momentum(session: Session, direction: int = 1) -> Tweak:

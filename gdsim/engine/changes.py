@@ -15,9 +15,12 @@ What carries over (torch.optim's param_groups semantics):
   momentum switched on takes v ← g at the next update (torch's first-step rule); RMSprop momentum
   or centering, and Adam's amsgrad maximum, start at zero (torch itself raises a KeyError there).
 - another optimizer: its fresh state at the current parameters (a new torch optimizer object).
-- the schedule: a closed form of the global step count, rebuilt with the new base lr, so it
+- the schedule: a new lr under the same optimizer and schedule settings is torch's param_groups
+  edit under a running scheduler: the schedule goes on from the lr set (gdsim.build builds that
+  phase's schedule with schedules_chained.continue_from). Other schedule settings or another
+  optimizer: a closed form of the global step count, rebuilt with the new base lr, so it
   continues at the step reached (a cosine over 300 steps switched on at step 150 is at its middle).
-  The plateau schedule keeps its state (best loss, bad epochs, cooldown); a changed base lr sets
+  The plateau schedule keeps its state (best loss, bad epochs, cooldown); a changed lr sets
   its current lr, as editing param_groups' lr does under ReduceLROnPlateau.
 - batch size: the run's shuffling stream goes on (same generator), starting a new epoch at step
   `at`; l1, l2 and the surfaces' gradient noise apply to the gradient of step `at` on (noise

@@ -57,6 +57,9 @@ class Schedule(NamedTuple):
     adaptive: "Plateau | None" = None
     # One base lr per run (per_run_schedule): lr_at(k) gives (R,), lr_at(ks) gives (len(ks), R).
     per_run: bool = False
+    # The schedule as built (its base lr is torch's base_lrs), when this one is it after a mid-run
+    # lr change (continue_from); None for a schedule as built.
+    root: "Schedule | None" = None
 
 
 class PlateauState(NamedTuple):
@@ -251,6 +254,12 @@ def make_schedule(
             return float(base * (factor + (1 - factor) * k / warmup))
         return float(main(k - warmup))
 
+    return Schedule(key, params, _lr_function(at), adaptive if key == "plateau" else None)
+
+
+def _lr_function(at: Callable[[int], float]) -> Callable[[Any], Any]:
+    """lr_at(k) for an int or an array of whole steps >= 0 from `at` (one step on Python floats)."""
+
     def lr_at(k: Any) -> Any:
         if isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)) and k >= 0:
             return at(int(k))  # the per-step call
@@ -267,7 +276,7 @@ def make_schedule(
         out = np.fromiter(map(at, ks.ravel().tolist()), dtype=np.float64, count=ks.size)
         return out.reshape(ks.shape)
 
-    return Schedule(key, params, lr_at, adaptive if key == "plateau" else None)
+    return lr_at
 
 
 def per_run_schedule(name: str, lrs: Any, **settings: Any) -> Schedule:

@@ -165,3 +165,22 @@ def test_keys_on_a_network_continue_and_branch_exactly_as_a_fresh_run_of_the_sce
     same_as_fresh()
     session.step(25)
     same_as_fresh()
+
+
+def test_lr_key_under_a_schedule_steps_from_the_schedules_lr_and_the_schedule_goes_on_from_it():
+    """Under StepLR at 0.1·0.5² = 0.025 (step 70), `l` sets 0.05 (the next rung up from 0.025, not
+    from the base 0.1), and the schedule halves that at its next multiple of 30, as torch does."""
+    from gdsim.app import tweaks
+
+    raw = {"scenario": {"title": "t", "claim": "c", "steps": 120},
+           "problem": {"surface": "quadratic"}, "optimizer": {"name": "sgd", "lr": 0.1},
+           "schedule": {"name": "step", "step_size": 30, "gamma": 0.5}, "runs": [{"label": "A"}]}
+    session = Session(validate_raw(raw, path=None, id="t"))
+    session.step(70)
+    result = tweaks.learning_rate(session, 1)
+    assert "0.025 → 0.05" in result.message and "goes on from it" in result.message
+    session.rebuild(result.loaded, result.replay, result.select_entry)
+    session.step(30)
+    steps, lr = session.sim.history.series("lr")
+    at = dict(zip(steps.tolist(), lr[:, 0].tolist()))
+    assert at[69] == 0.025 and at[70] == at[89] == 0.05 and at[90] == 0.025

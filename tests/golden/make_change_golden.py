@@ -65,6 +65,27 @@ CASES = [
         ("exp to constant", (0.5, -0.5), {"name": "adam", "lr": 0.02}, {"name": "exponential", "gamma": 0.98},
          {70: {"schedule.name": "constant"}}),
     ]),
+    ("changes-lr-schedule", "rosenbrock", 200, [
+        ("step", (-1.2, 1.0), {"name": "sgd", "lr": 5e-4, "momentum": 0.9}, {"name": "step", "step_size": 30, "gamma": 0.5},
+         {45: {"optimizer.lr": 8e-4}, 100: {"optimizer.momentum": 0.5}, 130: {"optimizer.lr": 3e-4}}),
+        ("exponential", (-0.5, 1.5), {"name": "sgd", "lr": 1e-3, "momentum": 0.5}, {"name": "exponential", "gamma": 0.99},
+         {60: {"optimizer.lr": 2e-3}}),
+        ("cosine", (0.5, -0.5), {"name": "adam", "lr": 0.02}, {"name": "cosine", "t_max": 60, "eta_min": 1e-4},
+         {25: {"optimizer.lr": 0.05}, 150: {"optimizer.lr": 0.005}}),
+        ("cosine at its minimum", (-1.0, 0.5), {"name": "sgd", "lr": 5e-4, "momentum": 0.9}, {"name": "cosine", "t_max": 50},
+         {50: {"optimizer.lr": 5e-7}, 150: {"optimizer.lr": 2e-7}}),
+        ("cosine warm-up", (1.5, 1.5), {"name": "adam", "lr": 0.02},
+         {"name": "cosine", "t_max": 100, "eta_min": 1e-3, "warmup": 20, "warmup_start_factor": 0.25},
+         {8: {"optimizer.lr": 0.05}, 60: {"optimizer.lr": 0.01}}),
+        ("step warm-up", (-1.5, 2.0), {"name": "sgd", "lr": 5e-4, "momentum": 0.8},
+         {"name": "step", "step_size": 40, "gamma": 0.5, "warmup": 10}, {5: {"optimizer.lr": 2e-4}, 30: {"optimizer.lr": 1e-3}}),
+        ("constant warm-up", (0.0, 0.0), {"name": "adam", "lr": 0.02}, {"name": "constant", "warmup": 30, "warmup_start_factor": 0.2},
+         {12: {"optimizer.lr": 0.05}, 80: {"optimizer.lr": 0.01}}),
+        ("lr and betas", (2.0, 2.0), {"name": "adam", "lr": 0.02}, {"name": "exponential", "gamma": 0.98},
+         {50: {"optimizer.lr": 0.03, "optimizer.betas": [0.8, 0.99]}}),
+        ("settings then lr", (-0.8, 0.8), {"name": "sgd", "lr": 5e-4, "momentum": 0.9}, {"name": "step", "step_size": 25, "gamma": 0.5},
+         {40: {"schedule.gamma": 0.8}, 90: {"optimizer.lr": 1e-3}}),
+    ]),
 ]
 
 
@@ -77,6 +98,23 @@ def resolve(settings: dict, table: str, change: dict) -> dict:
     return {**base, **given}
 
 
+def canonical(optimizer: dict) -> str:
+    """torch's optimizer class for gdsim's name (momentum and nesterov are torch's SGD)."""
+    name = optimizer.get("name", "sgd")
+    return "sgd" if name in ("momentum", "nesterov") else name
+
+
+def scheduler(opt, schedule):
+    """make_run_golden's torch_schedule, plus a constant schedule with warm-up: LinearLR alone."""
+    if schedule and schedule.get("name", "constant") == "constant":
+        warmup = schedule.get("warmup", 0)
+        if not warmup:
+            return None
+        return torch.optim.lr_scheduler.LinearLR(
+            opt, start_factor=schedule.get("warmup_start_factor", 1 / 3), total_iters=warmup)
+    return torch_schedule(opt, schedule)
+
+
 def make_optimizer(p, optimizer):
     hyper = {k: (tuple(v) if k == "betas" else v) for k, v in optimizer.items() if k != "name"}
     return OPTIMIZERS[optimizer["name"]]([p], foreach=False, **hyper)
@@ -86,32 +124,39 @@ def trajectory(surface, start, optimizer, schedule, changes, steps):
     f = SURFACES[surface]
     p = torch.tensor(start, requires_grad=True)
     opt = make_optimizer(p, optimizer)
-    sched = torch_schedule(opt, schedule)
+    sched = scheduler(opt, schedule)
     stand_in = None  # (optimizer, scheduler) of a schedule that replaced the first one
     params, losses, lrs = [], [], []
     for k in range(steps + 1):
         change = changes.get(k)
         if change:
             new_optimizer = resolve(optimizer, "optimizer", change)
-            if new_optimizer.get("name") != optimizer.get("name"):
+            swapped = canonical(new_optimizer) != canonical(optimizer)
+            if swapped:
                 opt = make_optimizer(p, new_optimizer)  # another optimizer: fresh state
                 sched = None
             else:
                 for key, value in new_optimizer.items():
-                    if key != "name":
+                    if key not in ("name", "lr"):
                         opt.param_groups[0][key] = tuple(value) if key == "betas" else value
             new_schedule = resolve(schedule or {}, "schedule", change)
-            if new_schedule != (schedule or {}) or new_optimizer.get("lr") != optimizer.get("lr"):
+            if swapped or new_schedule != (schedule or {}):
+                # another optimizer or other schedule settings: a new scheduler with the new base
+                # lr, built at step 0 and stepped k times (it continues at the step count)
                 sched = None
-                if new_schedule.get("name", "constant") != "constant":
+                if new_schedule.get("name", "constant") != "constant" or new_schedule.get("warmup"):
                     dummy = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=new_optimizer["lr"])
-                    stand_in = (dummy, torch_schedule(dummy, new_schedule))
+                    stand_in = (dummy, scheduler(dummy, new_schedule))
                     for _ in range(k):
                         dummy.step()
                         stand_in[1].step()
                 else:
                     stand_in = None
                     opt.param_groups[0]["lr"] = new_optimizer["lr"]
+            elif new_optimizer["lr"] != optimizer["lr"]:
+                # the same optimizer and schedule: torch's edit of the param group's lr under the
+                # running scheduler, which goes on from it
+                (stand_in[0] if stand_in is not None else opt).param_groups[0]["lr"] = new_optimizer["lr"]
             optimizer, schedule = new_optimizer, new_schedule
         if stand_in is not None:
             opt.param_groups[0]["lr"] = stand_in[0].param_groups[0]["lr"]
