@@ -21,6 +21,8 @@ UI = ("textual", "rich", "plotext", "textual_plotext")
         "gdsim.engine.learning",
         "gdsim.build",
         "gdsim.cli",
+        "gdsim.app.runtime.room_link",  # the app's end of the classroom: no Textual (ROOM.md)
+        "gdsim.serve.room",
     ],
 )
 def test_module_does_not_import_ui(module):
