@@ -41,7 +41,7 @@ MAX_REPORT = 64 * 1024  # bytes of one traceback the server keeps
 
 
 def internal_message() -> str:
-    return "gdsim hit an internal error; the presenter's server log has the details"
+    return "gdsim hit an internal error; details in the server log"  # fits 80 columns after 'gdsim session closed: '
 
 
 def report_internal_error(error: BaseException) -> bool:
