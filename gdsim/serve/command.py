@@ -109,6 +109,10 @@ def run_ssh(args: argparse.Namespace) -> int:
         scenario=args.scenario,
         scenario_dir=_scenario_dir(args),
         limits=_limits(args),
+        presenter_keys=readable_file(args.presenter_keys, "--presenter-keys") if args.presenter_keys else None,
+        presenter_password_file=(readable_file(args.presenter_password_file, "--presenter-password-file")
+                                 if args.presenter_password_file else None),
+        room_log=Path(args.room_log).expanduser() if args.room_log else None,
     )
     return run_ssh_server(config)
 
@@ -171,6 +175,15 @@ def register(subparsers) -> None:
     auth.add_argument("--authorized-keys", metavar="FILE", help="OpenSSH authorized_keys file")
     auth.add_argument("--password-file", metavar="FILE",
                       help="workshop password hash made by `gdsim serve hash-password FILE`")
+    ssh.add_argument("--presenter-keys", metavar="FILE",
+                     help="OpenSSH authorized_keys file of the presenters: a login with one of these keys "
+                     "leads the room (bring everyone here, follow mode, polls); accepted in every auth mode")
+    ssh.add_argument("--presenter-password-file", metavar="FILE",
+                     help="presenter password hash made by `gdsim serve hash-password FILE`: a login with "
+                     "this password leads the room")
+    ssh.add_argument("--room-log", metavar="DIR",
+                     help="append each revealed poll (question, names and answers only) to "
+                     "DIR/gdsim-room-<start time>.jsonl")
     ssh.add_argument("--max-sessions", default="40", metavar="N", help="participants at once (default 40)")
     ssh.add_argument("--sessions-per-connection", default="1", metavar="N",
                      help="gdsim sessions one SSH connection may hold (default 1; an OpenSSH "

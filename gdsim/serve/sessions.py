@@ -19,6 +19,7 @@ from pathlib import Path
 import asyncssh
 
 from gdsim.app.runtime.pacing import SHARE_FILE_ENV
+from gdsim.app.runtime.room_link import ROOM_ENV, TOKEN_ENV
 from gdsim.errors import INTERNAL_EXIT, MEMORY_EXIT, internal_message
 from gdsim.serve.app_errors import ErrorPipe
 from gdsim.serve.cpu_share import CpuShares
@@ -54,6 +55,7 @@ class SessionSettings:
     extra_env: dict[str, str] = field(default_factory=dict)
     cpu_share_file: Path | None = None  # where the server publishes each app's CPU share
     zygote: object | None = None  # a gdsim.serve.zygote_client.Zygote: apps forked, not spawned
+    room: object | None = None  # a gdsim.serve.room.Room: the classroom (None without presenters)
 
 
 class SessionRegistry:
@@ -131,11 +133,15 @@ class GdsimSession(asyncssh.SSHServerSession):
     """Serves one participant; asyncssh calls these methods as the client's requests arrive."""
 
     def __init__(self, settings: SessionSettings, registry: SessionRegistry, *,
-                 connection: object | None = None, client: str = "?") -> None:
+                 connection: object | None = None, client: str = "?", role: str = "participant",
+                 name: str = "") -> None:
         self._settings = settings
         self._registry = registry
         self.connection = connection  # the SSH connection it came on (for the per-connection cap)
         self.client = client  # the key that logged in, else the source address
+        self.role = role  # in the room: "presenter" or "participant" (from the login, never the app)
+        self.name = name  # the SSH user name; the room cleans it and makes it unique
+        self._room_token: str | None = None
         self._chan: asyncssh.SSHServerChannel | None = None
         self._pty: PtyProcess | None = None
         self._task: asyncio.Task | None = None
@@ -206,6 +212,10 @@ class GdsimSession(asyncssh.SSHServerSession):
             self._pty = PtyProcess(on_output=self._output)
             self._pty.on_input_backlog = self._input_backlog
             settings = self._settings
+            room = settings.room
+            if room is not None:  # a member before its app starts: the token is the app's only way in
+                self._room_token = room.add_member(self.name, self.role, session=self)
+                env[ROOM_ENV], env[TOKEN_ENV] = str(room.socket_path), self._room_token
             errors = self._errors = ErrorPipe()
             try:
                 forked = await self._pty.start_app(settings.command, settings.limits, errors.child_env(env),
@@ -217,8 +227,9 @@ class GdsimSession(asyncssh.SSHServerSession):
                 return
             errors.started()
             self.forked = forked
-            log.info("%s: session started, pid %d%s (%d live)", self.peer, self._pty.pid,
-                     " (forked)" if forked else "", len(self._registry.live))
+            who = "" if room is None else f", in the room as {self.role} {self.name or 'guest'}"
+            log.info("%s: session started, pid %d%s%s (%d live)", self.peer, self._pty.pid,
+                     " (forked)" if forked else "", who, len(self._registry.live))
             self._arm_idle_timer()
             exited = asyncio.ensure_future(self._pty.wait())
             stopped = asyncio.ensure_future(self._stop.wait())
@@ -235,6 +246,9 @@ class GdsimSession(asyncssh.SSHServerSession):
         finally:
             if self._errors is not None:
                 self._errors.close()
+            if self._room_token is not None:
+                self._settings.room.remove_member(self._room_token)
+                self._room_token = None
             if self._idle_handle is not None:
                 self._idle_handle.cancel()
             if self._pty is not None and self._pty.returncode is None:

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import signal
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
@@ -22,111 +20,18 @@ import asyncssh
 from gdsim.errors import UserError
 from gdsim.serve import auth, rundir
 from gdsim.serve.cpu_share import CpuShares
-from gdsim.serve.door import Door, DoorLimits
-from gdsim.serve.pty_process import ResourceLimits, precompile
+from gdsim.serve.door import Door
+from gdsim.serve.pty_process import precompile
+from gdsim.serve.room import Room
+from gdsim.serve.room_protocol import PARTICIPANT, PRESENTER
 from gdsim.serve.sessions import GdsimSession, SessionRegistry, SessionSettings, child_environment, format_duration
+from gdsim.serve.ssh_config import SSHServerConfig
 from gdsim.serve.zygote_client import Zygote
 from gdsim.words import plural
 
 log = logging.getLogger("gdsim.serve")
 
-DEFAULT_COMMAND = [sys.executable, "-m", "gdsim"]
 REFUSAL_DELAY = 0.5  # seconds between the version line and the disconnect message of a refusal
-SCENARIO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
-
-
-@dataclass
-class SSHServerConfig:
-    """Everything `gdsim serve ssh` can be told; tests build one directly."""
-
-    host: str = "127.0.0.1"
-    port: int = 2222
-    host_key: Path | None = None  # None: auth.default_host_key_path()
-    authorized_keys: Path | None = None
-    password_file: Path | None = None
-    max_sessions: int = 40
-    idle_timeout: float | None = 15 * 60.0  # seconds without input; None or 0: never
-    login_timeout: float = 60.0
-    scenario: str | None = None
-    scenario_dir: Path | None = None
-    limits: ResourceLimits = field(default_factory=ResourceLimits)
-    command: list[str] | None = None  # None: DEFAULT_COMMAND (the real app)
-    extra_env: dict[str, str] = field(default_factory=dict)
-    auth_failure_delay: float = 1.0  # slows password guessing without blocking anyone else
-    max_auth_failures: int = 6  # per connection, then it is dropped
-    # Per source address, across connections: free wrong passwords, then a doubling wait (door.py).
-    free_failures: int = 3
-    backoff_base: float = 1.0
-    max_pending_per_address: int = 10  # connections still logging in from one address
-    sessions_per_connection: int = 1  # a multiplexed OpenSSH master must not take every seat
-    sessions_per_client: int | None = None  # per key (key login) or address (otherwise); None: no limit
-    zygote: bool = True  # fork apps from a process that has imported gdsim already (zygote.py)
-    keepalive_interval: float = 30.0  # finds clients whose network vanished without a goodbye
-
-    def door_limits(self) -> DoorLimits:
-        """The door's limits: connections still logging in may use all but a reserve of
-        max_sessions of the connection limit, which only logged-in connections can use."""
-        total = 2 * self.max_sessions + 10
-        return DoorLimits(
-            max_connections=total,
-            max_pending=max(self.max_pending_per_address, total - self.max_sessions),
-            max_pending_per_address=self.max_pending_per_address,
-            free_failures=self.free_failures,
-            backoff_base=self.backoff_base,
-        )
-
-    def app_command(self) -> list[str]:
-        command = list(self.command or DEFAULT_COMMAND)
-        return command + [self.scenario] if self.scenario else command
-
-    @property
-    def auth_mode(self) -> str:
-        if self.authorized_keys is not None:
-            return "keys"
-        return "password" if self.password_file is not None else "none"
-
-    def validate(self) -> None:
-        """Refuse settings that are wrong or unsafe, with a message naming the option."""
-        if not 0 <= self.port <= 65535:
-            raise UserError(f"--port must be between 1 and 65535, got {self.port}")
-        for option, value in (("--max-sessions", self.max_sessions),
-                              ("--sessions-per-connection", self.sessions_per_connection),
-                              ("--sessions-per-client", self.sessions_per_client or 1),
-                              ("--max-pending-per-address", self.max_pending_per_address)):
-            if value < 1:
-                raise UserError(f"{option} must be at least 1, got {value}")
-        if self.idle_timeout is not None and self.idle_timeout < 0:
-            raise UserError("--idle-timeout must not be negative")
-        if self.login_timeout <= 0:
-            raise UserError("--login-timeout must be positive")
-        if self.authorized_keys is not None and self.password_file is not None:
-            raise UserError("give either --authorized-keys or --password-file, not both")
-        if self.scenario_dir is not None and not Path(self.scenario_dir).is_dir():
-            raise UserError(f"--scenario-dir {self.scenario_dir} is not a directory")
-        check_scenario(self.scenario, self.scenario_dir)
-        if self.auth_mode == "none" and not auth.is_loopback(self.host):
-            raise UserError(
-                f"refusing to serve on {self.host} without authentication: anyone who can reach "
-                "this machine could connect. Give --password-file FILE (create it with "
-                "`gdsim serve hash-password FILE`) or --authorized-keys FILE, or bind to 127.0.0.1."
-            )
-
-
-def check_scenario(scenario: str | None, scenario_dir: Path | None) -> None:
-    """Refuse a --scenario that is not a built-in id (or one in --scenario-dir): else every
-    participant's gdsim would fail to open it."""
-    if scenario is None:
-        return
-    if not SCENARIO_ID.fullmatch(scenario):
-        raise UserError(
-            f"--scenario expects a scenario id such as 'momentum-overshoot' (letters, digits, "
-            f"'-', '_', '.'), not a path: got {scenario!r}"
-        )
-    from gdsim.scenario.library import builtin_dir
-
-    dirs = [builtin_dir()] + ([Path(scenario_dir)] if scenario_dir is not None else [])
-    if not any((directory / f"{scenario}.toml").is_file() for directory in dirs):
-        raise UserError(f"--scenario {scenario}: no such scenario; `gdsim list` shows the ids")
 
 
 class _ServerState:
@@ -138,6 +43,9 @@ class _ServerState:
         self.authorized_keys = (
             auth.load_authorized_keys(config.authorized_keys) if config.authorized_keys else None
         )
+        self.presenter_keys = _for_option("--presenter-keys", auth.load_authorized_keys, config.presenter_keys)
+        self.presenter_hash = _for_option("--presenter-password-file", auth.load_password_file,
+                                          config.presenter_password_file)
         # Created last: nothing above may fail and leave the directory behind.
         self.run_dir = rundir.create()
         self.shares = CpuShares(self.run_dir)
@@ -149,6 +57,8 @@ class _ServerState:
             extra_env=dict(config.extra_env),
             cpu_share_file=self.shares.path,
         )
+        if config.has_room:
+            self.settings.room = Room(self.run_dir, log_dir=config.room_log)
         if config.zygote:
             env = child_environment(self.settings, "xterm-256color", {})
             env["PYDANTIC_DISABLE_PLUGINS"] = "__all__"  # as gdsim.cli sets it for the app
@@ -158,6 +68,16 @@ class _ServerState:
             per_connection=config.sessions_per_connection, per_client=config.sessions_per_client,
         )
         self.door = Door(config.door_limits())
+
+
+def _for_option(option: str, load, path: Path | None):
+    """load(path), its UserError naming `option` (None when not given)."""
+    if path is None:
+        return None
+    try:
+        return load(path)
+    except UserError as exc:
+        raise UserError(f"{option}: {exc}") from None
 
 
 class _Connection(asyncssh.SSHServer):
@@ -170,6 +90,8 @@ class _Connection(asyncssh.SSHServer):
         self._address = "?"
         self._logged_in = False
         self._client = "?"  # who logged in: the key's fingerprint, else the source address
+        self._username = ""
+        self._role = PARTICIPANT  # PRESENTER after a presenter key or the presenter password
         self._refused = False  # over the door's limits: disconnected shortly, may not log in meanwhile
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
@@ -201,33 +123,66 @@ class _Connection(asyncssh.SSHServer):
             self._state.door.logged_in_now(self._conn)
 
     def begin_auth(self, username: str) -> bool:
-        return self._refused or self._state.config.auth_mode != "none"
+        self._username = username
+        # Without participant authentication, a room still needs a login to tell its presenters.
+        return self._refused or self._state.config.auth_mode != "none" or self._state.config.has_room
+
+    def _open_door(self) -> bool:
+        """Participants need no credentials (loopback, no auth) though presenters log in."""
+        return self._state.config.auth_mode == "none" and not self._refused
 
     def public_key_auth_supported(self) -> bool:
-        return self._state.authorized_keys is not None
+        state = self._state
+        return state.authorized_keys is not None or state.presenter_keys is not None or self._open_door()
 
     def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
-        keys = self._state.authorized_keys
-        if self._refused or keys is None or keys.validate(key, self._address, self._address) is None:
+        """A presenter's key, a participant's key, or (open door) any key. asyncssh checks the key again
+        just before the signature, for the attempt that succeeds: the last call says who logged in."""
+        state = self._state
+        if self._refused:
             return False
-        # asyncssh checks the key again, just before the signature, for the attempt that succeeds.
-        self._client = "key " + auth.fingerprint(key)
+        if state.presenter_keys is not None and state.presenter_keys.validate(key, self._address, self._address) is not None:
+            role = PRESENTER
+        elif self._open_door() or (state.authorized_keys is not None
+                                   and state.authorized_keys.validate(key, self._address, self._address) is not None):
+            role = PARTICIPANT
+        else:
+            return False
+        self._client, self._role = "key " + auth.fingerprint(key), role
         return True
 
+    def kbdint_auth_supported(self) -> bool:
+        # Open door: keyboard-interactive with no question lets in a participant who has no key;
+        # otherwise asyncssh's default (the password, asked through keyboard-interactive).
+        return True if self._open_door() else NotImplemented
+
+    def get_kbdint_challenge(self, username: str, lang: str, submethods: str) -> bool:
+        self._client, self._role = self._address, PARTICIPANT
+        return self._open_door()
+
     def password_auth_supported(self) -> bool:
-        return self._state.password_hash is not None
+        return self._state.password_hash is not None or self._state.presenter_hash is not None
+
+    def _check_password(self, password: str) -> str | None:
+        """The role this password logs in as (None: wrong). Blocking (scrypt): run off the loop."""
+        state = self._state
+        if state.presenter_hash is not None and auth.verify_password(password, state.presenter_hash):
+            return PRESENTER
+        if state.password_hash is not None and auth.verify_password(password, state.password_hash):
+            return PARTICIPANT
+        return None
 
     async def validate_password(self, username: str, password: str) -> bool:
         state = self._state
-        assert state.password_hash is not None
         if self._refused:
             return False
         # One check at a time per address, backing off after failures (door.py); scrypt itself runs
         # off the event loop so others keep typing.
-        ok = await state.door.check_password(
-            self._address, lambda: auth.verify_password(password, state.password_hash)
-        )
-        if not ok:
+        role = await state.door.check_password(self._address, lambda: self._check_password(password))
+        ok = role is not None
+        if ok:
+            self._client, self._role = self._address, role
+        else:
             self._failures += 1
             if self._failures >= state.config.max_auth_failures and self._conn is not None:
                 self._conn.disconnect(asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE, "too many wrong passwords")
@@ -235,7 +190,8 @@ class _Connection(asyncssh.SSHServer):
         return ok
 
     def session_requested(self) -> GdsimSession:
-        return GdsimSession(self._state.settings, self._state.registry, connection=self, client=self._client)
+        return GdsimSession(self._state.settings, self._state.registry, connection=self, client=self._client,
+                            role=self._role, name=self._username)
 
     # Forwarding of every kind is refused (these are asyncssh's defaults; stated for the reader).
     def connection_requested(self, dest_host, dest_port, orig_host, orig_port) -> bool:
@@ -275,9 +231,16 @@ class RunningSSHServer:
     def sessions(self) -> set[GdsimSession]:
         return self._state.registry.live
 
+    @property
+    def room(self) -> Room | None:
+        """The classroom broker (None without presenters)."""
+        return self._state.settings.room
+
     async def close(self) -> None:
-        """Stop accepting, end every session (no process left behind), then close."""
+        """Stop accepting, say bye to the room, end every session (no process left behind), then close."""
         self._acceptor.close()
+        if self.room is not None:
+            await self.room.stop()
         await self._state.registry.close_all()
         await self._acceptor.wait_closed()
         if self._state.settings.zygote is not None:
@@ -291,6 +254,15 @@ async def start_ssh_server(config: SSHServerConfig) -> RunningSSHServer:
     key_path = Path(config.host_key) if config.host_key else auth.default_host_key_path()
     host_key, created = auth.load_or_create_host_key(key_path)
     state = _ServerState(config)
+    try:
+        if state.settings.room is not None:
+            await state.settings.room.start()
+    except OSError as exc:
+        rundir.remove(state.run_dir)
+        raise UserError(f"cannot open the room's socket in {state.run_dir}: {exc.strerror or exc}") from None
+    except BaseException:
+        rundir.remove(state.run_dir)
+        raise
     try:
         acceptor = await asyncssh.create_server(
             lambda: _Connection(state),
@@ -310,6 +282,8 @@ async def start_ssh_server(config: SSHServerConfig) -> RunningSSHServer:
             server_version="gdsim",
         )
     except OSError as exc:
+        if state.settings.room is not None:
+            await state.settings.room.stop()
         rundir.remove(state.run_dir)
         raise UserError(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}") from None
     if state.settings.zygote is not None:
@@ -333,16 +307,36 @@ def describe(server: RunningSSHServer, config: SSHServerConfig) -> str:
     cpu = f"{limits.cpu_seconds} s CPU" if limits.cpu_seconds else "no CPU limit"
     idle = format_duration(config.idle_timeout) if config.idle_timeout else "never"
     key_state = "new, generated now" if server.host_key_created else "kept from earlier runs"
+    user = "YOURNAME" if config.has_room else "workshop"
     return "\n".join([
         f"gdsim workshop server listening on {host}:{server.port}",
         f"  host key     {server.host_key_path} ({key_state})",
         f"  fingerprint  {server.fingerprint}",
         "               participants check that their ssh shows this fingerprint before typing 'yes'",
-        f"  participants type:  ssh {port_flag}workshop@{shown}",
+        f"  participants type:  ssh {port_flag}{user}@{shown}",
         f"  authentication: {how}",
+        *_describe_room(server, config, f"ssh {port_flag}", shown),
         f"  limits: {plural(config.max_sessions, 'session')}, idle timeout {idle}, per session {mem} and {cpu}",
         "Press Ctrl+C to stop (every session is closed).",
     ])
+
+
+def _describe_room(server: RunningSSHServer, config: SSHServerConfig, ssh: str, shown: str) -> list[str]:
+    """The banner's lines about the classroom: who is a presenter, how they log in, where polls are logged."""
+    if server.room is None:
+        return ["  presenter: none (give --presenter-keys or --presenter-password-file for a room"
+                " with follow mode and polls)"]
+    lines = ["  room: participants are named by their ssh user name (YOURNAME); presenters lead the room"]
+    if config.presenter_keys is not None:
+        lines.append(f"  presenters: a key in {config.presenter_keys}:  {ssh}-i KEY NAME@{shown}")
+    if config.presenter_password_file is not None:
+        force = " -o PreferredAuthentications=password" if config.auth_mode == "none" else ""
+        lines.append(f"  presenters: the presenter password (hash in {config.presenter_password_file}):"
+                     f"  {ssh}{force.strip()}{' ' if force else ''}NAME@{shown}")
+    log = server.room.log
+    lines.append(f"  room log: revealed polls go to {log.path} (names and answers only)" if log is not None
+                 else "  room log: none (poll results are not kept; --room-log DIR keeps them)")
+    return lines
 
 
 def run_ssh_server(config: SSHServerConfig, out: TextIO = sys.stdout) -> int:

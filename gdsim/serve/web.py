@@ -20,7 +20,7 @@ from gdsim.errors import UserError
 from gdsim.serve import auth, rundir
 from gdsim.serve.pty_process import ResourceLimits, precompile, wrap_command
 from gdsim.serve.sessions import SessionSettings
-from gdsim.serve.ssh import DEFAULT_COMMAND, check_scenario
+from gdsim.serve.ssh_config import DEFAULT_COMMAND, check_scenario
 
 WARNING = """\
 !!! WARNING: textual-serve has NO AUTHENTICATION. !!!

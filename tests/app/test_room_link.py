@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gdsim.app.runtime.room_link import ROOM_ENV, TOKEN_ENV, RoomError, RoomLink
-from tests.serve.room_client import joined, room, scene  # noqa: F401
+from tests.serve.room_client import room, scene  # noqa: F401
 
 
 def link_for(room, name: str, role: str = "participant") -> RoomLink:

@@ -57,6 +57,12 @@ def test_parse_size():
         (["serve", "ssh", "--sessions-per-connection", "0"], "--sessions-per-connection expects a whole"),
         (["serve", "ssh", "--sessions-per-client", "many"], "--sessions-per-client expects a whole"),
         (["serve", "ssh", "--max-pending-per-address", "-1"], "--max-pending-per-address expects a whole"),
+        (["serve", "ssh", "--presenter-keys", "/nonexistent/pk"], "--presenter-keys /nonexistent/pk: no such file"),
+        (["serve", "ssh", "--presenter-password-file", "/nonexistent/pw"],
+         "--presenter-password-file /nonexistent/pw: no such file"),
+        (["serve", "ssh", "--room-log", "/tmp"], "--room-log needs --presenter-keys or --presenter-password-file"),
+        (["serve", "ssh", "--presenter-keys", __file__, "--room-log", "/nonexistent/dir"],
+         "--room-log /nonexistent/dir: no such directory"),
     ],
 )
 def test_bad_options_are_user_errors(argv, message):
