@@ -19,6 +19,7 @@ from textual.screen import ModalScreen, Screen
 from textual.theme import Theme
 
 from gdsim.app.messages import OpenScenario
+from gdsim.app.room_keys import RoomKeys
 from gdsim.app.draw.palette import MONO_THEME
 from gdsim.app.text import clean
 from gdsim.errors import INTERNAL_EXIT, MEMORY_EXIT, UserError, memory_message, ran_out_of_memory, report_internal_error
@@ -92,7 +93,7 @@ def gdsim_commands() -> type[Provider]:
     return GdsimCommands
 
 
-class GdsimApp(App):
+class GdsimApp(RoomKeys, App):
     """Pick a scenario, then watch and change its runs."""
 
     CSS_PATH = "gdsim.tcss"
@@ -177,6 +178,7 @@ class GdsimApp(App):
             from gdsim.app.screens.picker import PickerScreen
 
             self.push_screen(PickerScreen())
+        self.start_room()
 
     # -- opening scenarios ---------------------------------------------------------------------
     def on_open_scenario(self, message: OpenScenario) -> None:

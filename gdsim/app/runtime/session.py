@@ -74,6 +74,9 @@ class Session:
         self.neutral = False
         self.answers: list = []  # the learner's answers (gdsim.scenario.predict.PredictAnswer), oldest first
         self._states: tuple | None = None  # (key, step, time, states): see states()
+        # Following a presenter in a room (room_scene.follow_step): (their step, whether they play).
+        # advance() then runs up to their step as fast as the budget allows, never past it.
+        self.hold: tuple[int, bool] | None = None
         self.rebuild(loaded)
 
     # -- building ------------------------------------------------------------------------------
@@ -228,6 +231,8 @@ class Session:
             self.events.append("every run has stopped; press r to reset")
             self.version += 1
             return 0
+        if self.hold is not None:
+            return self._advance_held(budget)
         if self.speed:
             self._carry += self.speed * dt
             wanted = int(self._carry)
@@ -268,6 +273,23 @@ class Session:
             self._synced = worker.load(self.loaded, self.sim.snapshot(None))
         while worker.outstanding < IN_FLIGHT:
             worker.request(self.stop_at)
+        return done
+
+    def _advance_held(self, budget: float) -> int:
+        """Following: up to the presenter's step; there, pause if they are paused, else wait for them."""
+        step, playing = self.hold
+        wanted = step - self.sim.step_count
+        if wanted <= 0:
+            if not playing:
+                self.running = False
+                self.version += 1
+            return 0
+        if self._synced is not None:
+            self._changed_here()
+        done = self._advance_here(wanted, budget)
+        self.stop_at = max(self.stop_at, self.sim.step_count)
+        if done:
+            self.version += 1
         return done
 
     def _advance_here(self, wanted: int, budget: float) -> int:

@@ -25,6 +25,11 @@ def describe(screen: Screen, app_bindings) -> Text:
     text = Text()
     sections = [("On this screen", getattr(type(screen), "HELP_BINDINGS", None) or screen.BINDINGS),
                 ("Everywhere", app_bindings)]
+    room = getattr(screen.app, "room", None)
+    if room is not None and room.active:  # only in a room (gdsim serve ssh): its keys
+        from gdsim.app.room_keys import help_bindings
+
+        sections.insert(1, ("In the room", help_bindings(room.presenter)))
     for title, bindings in sections:
         text.append(f"{title}\n", Style(bold=True, underline=True))
         for binding in bindings:

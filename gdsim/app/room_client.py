@@ -1,0 +1,417 @@
+"""The app's place in a classroom (issue #17; protocol in /work/notes/ROOM.md).
+
+When the server put GDSIM_ROOM in the environment (gdsim/app/runtime/room_link.py), the app joins
+the room in the background, then: every participant's app sends its `status` when it changes (at
+most 2 a second); a presenter's app sends its `state` (the scene, gdsim/app/runtime/room_scene.py)
+when it changes, at most 10 a second, and nothing else while it runs, so followers cost it nothing;
+a participant's app follows the presenter's scenes, answers polls and shows reveals. A room that
+goes away is said once, and the app carries on alone. Without a room none of this exists.
+
+The model is gdsim/app/runtime/room_state.py (no Textual); the keys are in room_keys.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from textual.screen import ModalScreen, Screen
+
+from gdsim.app.runtime.room_scene import (
+    SceneRefused, encoded_size, let_go, loaded_of, match_scene, same_scenario, scene_of, session_of, wire_id,
+)
+from gdsim.app.runtime.room_state import BadMessage, Poll, Result, RoomState, status_message, tally_line
+from gdsim.app.text import clean
+
+log = logging.getLogger("gdsim.room")
+
+STATUS_PERIOD = 0.5  # status at most 2 a second
+STATE_PERIOD = 0.1  # a presenter's scene at most 10 a second
+
+
+def scenario_screen(app) -> Screen | None:
+    """The scenario screen shown (under any dialog), or None at the list."""
+    for screen in reversed(app.screen_stack):
+        if isinstance(screen, ModalScreen):
+            continue
+        return screen if hasattr(screen, "session") and hasattr(screen, "flow") else None
+    return None
+
+
+def active_tab(screen) -> str:
+    try:
+        return screen.query_one("#tabs").active or "tab-plots"
+    except Exception:  # noqa: BLE001 - not mounted yet
+        return "tab-plots"
+
+
+def set_tab(screen, tab: str, tries: int = 10) -> None:
+    """Show the presenter's tab, if this terminal has it as a tab (a wide one shows the lesson beside)."""
+    if not screen.is_mounted:
+        if tries > 1:
+            screen.call_after_refresh(set_tab, screen, tab, tries - 1)
+        return
+    tabs = screen.query_one("#tabs")
+    if tabs.active != tab and tabs.get_tab(tab).display:
+        tabs.active = tab
+
+
+class RoomClient:
+    """One app's membership of the room."""
+
+    def __init__(self, app, link) -> None:
+        self.app = app
+        self.link = link
+        self.state = RoomState()
+        self.joined = False
+        self.gone = ""  # why the room went (said once), "" while in it
+        self.panel_wanted = False
+        self.poll_window = None  # the RoomPollScreen shown, if any
+        self._timers: list = []
+        self._status: dict | None = None
+        self._scene_key: tuple | None = None
+        self._checked: tuple | None = None  # (id of the loaded scenario, refusal or None)
+        self._applied: tuple | None = None  # (screen, scene) last applied to a follower's screen
+        self.sent_states = 0  # states sent (the benchmark reads it)
+
+    # -- the connection -------------------------------------------------------------------------
+    @property
+    def active(self) -> bool:
+        return self.joined and not self.gone
+
+    @property
+    def presenter(self) -> bool:
+        return self.active and self.state.presenter
+
+    @property
+    def participant(self) -> bool:
+        return self.active and not self.state.presenter
+
+    async def run(self) -> None:
+        """Join, then handle the broker's messages until the room goes (a worker of the app)."""
+        try:
+            welcome = await self.link.connect()
+            actions = self.state.welcome(welcome)
+        except BadMessage as exc:
+            await self._close()
+            self.lose(str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - RoomError, OSError: no room; the app carries on
+            self.lose(clean(str(exc), keep_newlines=False)[:200] or "no answer")
+            return
+        self.joined = True
+        self._timers.append(self.app.set_interval(STATUS_PERIOD, self.send_status, name="room-status"))
+        if self.state.presenter:
+            self._timers.append(self.app.set_interval(STATE_PERIOD, self.send_state, name="room-state"))
+        self.app.screen_change_signal.subscribe(self.app, self._screen_changed)
+        self.app.refresh_bindings()
+        role = "presenter" if self.state.presenter else "participant"
+        more = ("ctrl+r: the room panel; H brings everyone here, P opens a poll" if self.state.presenter
+                else "you follow the presenter; X explores on your own, F follows again")
+        self.app.notify(f"joined the room as {self.state.name} ({role}): {more}", markup=False, timeout=6)
+        self.send_status()
+        self._act(actions)
+        self.refresh_panels()
+        try:
+            async for message in self.link.messages():
+                try:
+                    actions = self.state.apply(message)
+                except BadMessage as exc:
+                    self.notice(str(exc))
+                    continue
+                self._act(actions)
+        except Exception as exc:  # noqa: BLE001 - the link broke: alone from here
+            log.warning("room: lost: %s", exc)
+        self.lose("the connection to the room ended")
+
+    async def _close(self) -> None:
+        try:
+            await self.link.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+    def lose(self, reason: str) -> None:
+        """The room went (or never came): say so once; the app carries on alone."""
+        if self.gone:
+            return
+        self.gone = reason or "gone"
+        for timer in self._timers:
+            timer.stop()
+        self._timers = []
+        screen = scenario_screen(self.app)
+        if screen is not None:
+            let_go(screen.session)
+        for panel in self._panels():
+            panel.remove()
+        if self.poll_window is not None and self.poll_window.is_attached:
+            self.poll_window.dismiss(None)
+        self.app.refresh_bindings()
+        self.app.notify(f"no room: {self.gone}. You carry on alone.", severity="warning", markup=False, timeout=8)
+
+    def notice(self, text: str) -> None:
+        self.app.notify(clean(text, keep_newlines=False)[:300], severity="warning", markup=False, timeout=6)
+
+    def send(self, message: dict) -> None:
+        if self.active:
+            self.link.send(message)
+
+    def _act(self, actions: list[tuple[str, Any]]) -> None:
+        for what, value in actions:
+            try:
+                getattr(self, f"_on_{what}")(value)
+            except BadMessage as exc:
+                self.notice(str(exc))
+            except Exception as exc:  # noqa: BLE001 - never a traceback for what the room sent
+                log.exception("room: could not act on %s", what)
+                self.notice(f"the room's {what} message could not be shown ({type(exc).__name__})")
+        self.refresh_panels()
+
+    # -- what this session sends --------------------------------------------------------------------
+    def send_status(self) -> None:
+        """What this session shows, when it changed (every STATUS_PERIOD, and at once after a follow key)."""
+        if not self.active:
+            return
+        screen = scenario_screen(self.app)
+        if screen is None:
+            message = status_message(None, "", 0, self.state.following_now(), "")
+        else:
+            session = screen.session
+            message = status_message(wire_id(session.loaded.id),
+                                     clean(session.loaded.scenario.scenario.title, keep_newlines=False),
+                                     session.shown_step, self.state.following_now(), active_tab(screen))
+        if message != self._status:
+            self._status = message
+            self.send(message)
+
+    def current_scene(self, say: bool = False) -> dict | None:
+        """The presenter's scene now, or None (at the list, or a scenario that cannot travel)."""
+        screen = scenario_screen(self.app)
+        if screen is None:
+            return None
+        session = screen.session
+        try:
+            if self._checked is None or self._checked[0] != id(session.loaded):
+                try:
+                    encoded_size(scene_of(session, "tab-plots"))
+                    self._checked = (id(session.loaded), None)
+                except SceneRefused as exc:
+                    self._checked = (id(session.loaded), str(exc))
+                    say = True
+            if self._checked[1] is not None:
+                raise SceneRefused(self._checked[1])
+            return scene_of(session, active_tab(screen))
+        except SceneRefused as exc:
+            if say:
+                self.notice(str(exc))
+            return None
+
+    def send_state(self) -> None:
+        """A presenter's scene, when anything in it changed (every STATE_PERIOD)."""
+        if not self.presenter:
+            return
+        screen = scenario_screen(self.app)
+        if screen is None:
+            return
+        session = screen.session
+        key = (id(session.loaded), session.shown_step, session.running, session.speed, active_tab(screen),
+               session.selected)
+        if key == self._scene_key:
+            return
+        self._scene_key = key
+        scene = self.current_scene()
+        if scene is not None:
+            self.sent_states += 1
+            self.send({"type": "state", "scene": scene})
+
+    def answer(self, choice: int) -> None:
+        """A participant's answer to the open poll (1-based; 0 skips)."""
+        message = self.state.answer_message(choice)
+        if message is None:
+            return
+        self.send(message)
+        said = "you skipped the poll" if choice == 0 else f"your answer, {choice}, went to the room"
+        self.app.notify(f"{said}; the presenter reveals it", markup=False, timeout=4)
+        self.refresh_panels()
+
+    # -- following -----------------------------------------------------------------------------------
+    def follow(self) -> None:
+        if not self.participant:
+            return
+        if self.state.following:
+            self.app.notify("you already follow the presenter (X: explore on your own)", markup=False, timeout=3)
+            return
+        self.state.following = True
+        self.send_status()
+        if self.state.scene is not None:
+            self._on_follow(self.state.scene)
+        self.app.notify("following the presenter again", markup=False, timeout=3)
+        self.app.refresh_bindings()
+        self.refresh_panels()
+
+    def break_away(self, quiet: bool = False) -> None:
+        """Explore alone from here (X, or any key that changes the run)."""
+        screen = scenario_screen(self.app)
+        if screen is not None:
+            let_go(screen.session)
+        if not self.participant or not self.state.following:
+            return
+        self.state.following = False
+        self.send_status()
+        if not quiet:
+            self.app.notify("exploring on your own: F follows the presenter again", markup=False, timeout=5)
+        self.app.refresh_bindings()
+        self.refresh_panels()
+
+    def _on_follow(self, scene: dict) -> None:
+        if self.state.following_now():
+            self.show_scene(scene, playing=True)
+
+    def _on_open(self, scene: dict) -> None:
+        """`bring`: the presenter's scene opens here, following or not."""
+        self.show_scene(scene, playing=self.state.following_now())
+        title = clean(str(scene["raw"].get("scenario", {}).get("title", scene["id"])), keep_newlines=False)[:80]
+        tail = "" if self.state.following else " (space runs it; F follows the presenter)"
+        self.app.notify(f"the presenter brought you to {title}{tail}", markup=False, timeout=5)
+
+    def show_scene(self, scene: dict, playing: bool) -> None:
+        """Open (or match) the scene here; `playing`: keep running with the presenter."""
+        scene = scene | {"playing": scene["playing"] and playing}
+        screen = scenario_screen(self.app)
+        if screen is not None and same_scenario(screen.session, scene):
+            self._match(screen, scene)
+            return
+        if screen is not None and screen.session.loaded.id == scene["id"]:
+            loaded = loaded_of(scene)  # the same scenario with other settings: changed in place
+            if screen.change(lambda session: (loaded, "the presenter changed the settings")):
+                self._match(screen, scene)
+            return
+        session = session_of(scene)
+        match_scene(session, scene)
+        window = self.poll_window is not None and self.poll_window.is_attached
+        if not self.app.open_loaded(session):
+            return
+        screen = self.app.screen
+        self._applied = (screen, scene)
+        set_tab(screen, scene["tab"])
+        if window:  # opening the scenario closed the poll's window: open it again
+            self.app.call_after_refresh(self.show_poll)
+
+    def _match(self, screen, scene: dict) -> None:
+        before = self._applied[1] if self._applied is not None and self._applied[0] is screen else None
+        session = screen.session
+        selected = session.selected
+        match_scene(session, scene | ({} if before is None or before["selected"] != scene["selected"]
+                                      else {"selected": selected}))
+        if before is None or before["tab"] != scene["tab"]:
+            set_tab(screen, scene["tab"])
+        self._applied = (screen, scene)
+        screen._sync_ticks()
+        screen.redraw()
+
+    # -- polls -----------------------------------------------------------------------------------------
+    def _on_poll(self, poll: Poll) -> None:
+        self.app.refresh_bindings()
+        if self.state.presenter:
+            self.show_panel()
+            return
+        screen = scenario_screen(self.app)
+        flow = getattr(screen, "flow", None)
+        if screen is not None and flow is not None and poll.scenario == wire_id(screen.session.loaded.id):
+            if flow.phase == "asking":
+                self.app.notify(f"the presenter asks the room this question: 1-{len(poll.choices)} answers it, "
+                                "0 skips", markup=False, timeout=6)
+                return
+            if flow.answer is not None:  # answered before the poll opened: that answer counts
+                self.answer(flow.answer.choice or 0)
+                return
+        self.show_poll()
+
+    def show_poll(self) -> None:
+        """A participant's poll window (ctrl+r, or as the poll opens)."""
+        from gdsim.app.screens.room_poll import RoomPollScreen
+
+        poll = self.state.poll
+        if poll is None or self.state.answer is not None or self.state.presenter:
+            return
+        if self.poll_window is not None and self.poll_window.is_attached:
+            return
+        self.poll_window = RoomPollScreen(self, poll)
+        self.app.push_screen(self.poll_window)
+
+    def answered_here(self, answer) -> None:
+        """The learner answered the open scenario's own question (QuestionPanel.Answered)."""
+        poll = self.state.poll
+        if self.participant and poll is not None and self.state.answer is None and \
+                poll.scenario == wire_id(answer.scenario):
+            self.answer(answer.choice or 0)
+
+    def _on_tally(self, tally) -> None:
+        pass  # the panel shows it (refreshed after every message)
+
+    def _on_roster(self, _) -> None:
+        pass
+
+    def _on_closed(self, poll_id) -> None:
+        self.app.refresh_bindings()
+        if self.poll_window is not None and self.poll_window.is_attached and not self.poll_window.revealed:
+            self.poll_window.dismiss(None)
+        if not self.state.presenter:
+            self.app.notify("the presenter closed the poll", markup=False, timeout=4)
+
+    def _on_revealed(self, result: Result) -> None:
+        """The answer everywhere; for the open scenario's own question, its reveal, and the run."""
+        self.app.refresh_bindings()
+        window = self.poll_window
+        if window is not None and window.is_attached and window.poll.id == result.poll:
+            window.show_result(self.state)
+        screen = scenario_screen(self.app)
+        flow = getattr(screen, "flow", None)
+        if screen is not None and flow is not None and result.scenario == wire_id(screen.session.loaded.id):
+            if flow.phase != "revealed":
+                screen.reveal(asked=True)
+            session = screen.session
+            if not session.running and session.hold is None and not session.sim.all_frozen:
+                screen.action_toggle_run()
+        line = tally_line(result.answered, result.of, result.counts, answer=result.answer)
+        answer = f"the answer is {result.answer}" if result.answer is not None else "revealed"
+        self.app.notify(f"Room: {line}", title=answer, markup=False, timeout=12)
+
+    def _on_bye(self, reason: str) -> None:
+        self.lose(reason or "the room closed")
+
+    # -- the panel ---------------------------------------------------------------------------------------
+    def _panels(self) -> list:
+        from gdsim.app.widgets.room_panel import RoomPanel
+
+        return [panel for screen in self.app.screen_stack for panel in screen.query(RoomPanel)]
+
+    def toggle_panel(self) -> None:
+        if self.participant and self.state.poll is not None and self.state.answer is None:
+            self.show_poll()  # an unanswered poll: ctrl+r brings its window back
+            return
+        self.panel_wanted = not any(p.screen is self.app.screen for p in self._panels())
+        if self.panel_wanted:
+            self.show_panel()
+        else:
+            for panel in self._panels():
+                panel.remove()
+
+    def show_panel(self) -> None:
+        from gdsim.app.widgets.room_panel import RoomPanel
+
+        self.panel_wanted = True
+        screen = self.app.screen
+        if isinstance(screen, ModalScreen) or not self.active:
+            return
+        if not screen.query(RoomPanel):
+            panel = RoomPanel(id="room-panel")
+            screen.mount(panel)
+            panel.show(self.state)
+
+    def refresh_panels(self) -> None:
+        for panel in self._panels():
+            panel.show(self.state)
+
+    def _screen_changed(self, screen: Screen) -> None:
+        if self.panel_wanted and self.active:
+            self.app.call_after_refresh(self.show_panel)

@@ -1,0 +1,164 @@
+"""The room's keys, and joining it: a mixin of GdsimApp (issue #17; keys also in /work/notes/R2.md).
+
+Keys exist only in a room (check_action hides them otherwise, so a plain `gdsim` shows nothing of
+the room): ctrl+r the room panel, everywhere; a presenter's H (bring everyone here), P (poll the
+room with the scenario's [predict] question) and Y (reveal it); a participant's F (follow the
+presenter) and X (explore alone; j and k are the run table's down and up). Any key that changes a follower's run also breaks away: it goes
+through run_action, which lets go of the presenter first (a one-line notice says how to rejoin).
+"""
+
+from __future__ import annotations
+
+import os
+
+from textual.app import App
+from textual.binding import Binding
+
+from gdsim.app.text import clean
+
+ROOM_BINDINGS = [
+    Binding("ctrl+r", "room_panel", "Room", priority=True),
+    Binding("H", "room_bring", "Bring all here"),
+    Binding("P", "room_poll", "Poll"),
+    Binding("Y", "room_reveal", "Reveal"),
+    Binding("F", "room_follow", "Follow"),
+    Binding("X", "room_explore", "Explore"),
+]
+HELP = {  # the help screen's words for them
+    "room_panel": "The room: who is connected, the poll (a participant: the open poll)",
+    "room_bring": "Bring everyone here: this scenario, its settings, step, tab and run",
+    "room_poll": "Poll the room with this scenario's question ([predict])",
+    "room_reveal": "Reveal the poll: the answer and the counts everywhere; the scenario runs",
+    "room_follow": "Follow the presenter (their scenario, step, tab and run)",
+    "room_explore": "Explore on your own (any key that changes the run does it too)",
+}
+PRESENTER_ACTIONS = frozenset({"room_bring", "room_poll", "room_reveal"})
+PARTICIPANT_ACTIONS = frozenset({"room_follow", "room_explore"})
+ROOM_ACTIONS = PRESENTER_ACTIONS | PARTICIPANT_ACTIONS | {"room_panel"}
+# The scenario screen's actions that change what a follower's run does: they break away first.
+BREAKS_AWAY = frozenset({
+    "toggle_run", "step", "step_n", "reset", "speed", "scrub", "scrub_far", "scrub_to_start", "live",
+    "lr", "batch", "seed", "momentum", "optimizer", "schedule", "start_point", "add_run", "remove_run",
+    "ensemble", "random_starts", "sweep", "jump_event", "back",
+})
+
+
+def help_bindings(presenter: bool) -> list[Binding]:
+    wanted = {"room_panel"} | (PRESENTER_ACTIONS if presenter else PARTICIPANT_ACTIONS)
+    out = [Binding(b.key, b.action, HELP[b.action], key_display=b.key_display) for b in ROOM_BINDINGS
+           if b.action in wanted]
+    if not presenter:
+        out.append(Binding("1", "", "1-9 answer the room's poll, 0 skips (in its window, or the question panel)",
+                           key_display="1-9, 0"))
+    return out
+
+
+class RoomKeys(App):
+    """Mixed into GdsimApp: `room` is the RoomClient (gdsim/app/room_client.py), None outside a room."""
+
+    BINDINGS = ROOM_BINDINGS
+    room = None
+
+    def start_room(self) -> None:
+        """Join the room the server named in the environment (GDSIM_ROOM), in the background."""
+        if not os.environ.get("GDSIM_ROOM"):
+            return  # no room: nothing of it is imported or shown
+        from gdsim.app.runtime.room_link import RoomLink
+
+        link = RoomLink.from_environment()
+        if link is not None:
+            self.join_room(link)
+
+    def join_room(self, link) -> None:
+        """Join through `link` (a RoomLink, or a test's stand-in with its methods)."""
+        from gdsim.app.room_client import RoomClient
+
+        self.room = RoomClient(self, link)
+        self.run_worker(self.room.run(), name="room", group="room", exit_on_error=False)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action not in ROOM_ACTIONS:
+            return super().check_action(action, parameters)
+        room = self.room
+        if room is None or not room.active:
+            return False
+        if action == "room_panel":
+            return True
+        if action in PRESENTER_ACTIONS:
+            from gdsim.app.room_client import scenario_screen
+
+            if not room.presenter or scenario_screen(self) is not self.screen:
+                return False
+            if action == "room_bring":
+                return True
+            return (action == "room_reveal") == (room.state.poll is not None)
+        if not room.participant:
+            return False
+        return (action == "room_explore") == room.state.following
+
+    async def run_action(self, action, default_namespace=None, namespaces=None) -> bool:
+        """A key that changes a follower's run breaks away from the presenter first."""
+        room = self.room
+        if room is not None and room.participant and isinstance(action, str) and hasattr(default_namespace, "session"):
+            name = action.split("(", 1)[0].rsplit(".", 1)[-1]
+            if name in BREAKS_AWAY:
+                room.break_away()
+        return await super().run_action(action, default_namespace, namespaces)
+
+    def on_question_panel_answered(self, message) -> None:
+        """The scenario's own question answered: to the room too, if it is the open poll's."""
+        if self.room is not None:
+            self.room.answered_here(message.answer)
+
+    # -- the actions -------------------------------------------------------------------------------
+    def action_room_panel(self) -> None:
+        if self.room is not None and self.room.active:
+            self.room.toggle_panel()
+
+    def action_room_follow(self) -> None:
+        if self.room is not None:
+            self.room.follow()
+
+    def action_room_explore(self) -> None:
+        if self.room is not None:
+            self.room.break_away()
+
+    def action_room_bring(self) -> None:
+        room = self.room
+        if room is None or not room.presenter:
+            return
+        scene = room.current_scene(say=True)
+        if scene is None:
+            return
+        room.send({"type": "bring", "scene": scene})
+        title = clean(str(scene["raw"].get("scenario", {}).get("title", scene["id"])), keep_newlines=False)[:80]
+        self.notify(f"brought everyone to {title}", markup=False, timeout=4)
+
+    def action_room_poll(self) -> None:
+        from gdsim.app.room_client import scenario_screen
+        from gdsim.app.runtime.room_scene import wire_id
+
+        room = self.room
+        screen = scenario_screen(self)
+        if room is None or not room.presenter or screen is None:
+            return
+        flow = screen.flow
+        if flow is None:
+            self.notify("this scenario asks no question: open one with a [predict] question to poll the room",
+                        markup=False, timeout=5)
+            return
+        if room.state.poll is not None:
+            self.notify("a poll is open: Y reveals it first", markup=False, timeout=4)
+            return
+        room.send({"type": "poll_open", "question": flow.question, "choices": list(flow.choices),
+                   "scenario": wire_id(screen.session.loaded.id), "answer": int(flow.predict.answer)})
+        room.show_panel()
+
+    def action_room_reveal(self) -> None:
+        room = self.room
+        if room is None or not room.presenter:
+            return
+        if room.state.poll is None:
+            self.notify("no poll is open: P opens one", markup=False, timeout=4)
+            return
+        room.send({"type": "reveal", "text": ""})

@@ -1,0 +1,302 @@
+"""The room in the app (issue #17), with a stand-in for the broker (tests/app/room_stand_in.py):
+following, breaking away and rejoining, bring, polls and reveals, a presenter's state and keys,
+bad messages, a lost room. With the real broker: tests/app/test_room_broker.py."""
+
+from __future__ import annotations
+
+import asyncio
+
+from gdsim.app.runtime.room_scene import scene_of
+from gdsim.app.runtime.session import Session
+from gdsim.app.widgets.key_footer import KeyFooter
+from gdsim.app.widgets.question_panel import QuestionPanel
+from gdsim.app.widgets.room_panel import RoomPanel
+from gdsim.scenario.load import load_scenario
+from tests.app.conftest import DATA, make_app
+from tests.app.room_stand_in import StandInLink
+
+
+def presenter_scene(name: str = "three_runs", step: int = 30, tab: str = "tab-plots", **changes) -> dict:
+    session = Session(load_scenario(DATA / f"{name}.toml"))
+    session.step(step)
+    for key, value in changes.items():
+        setattr(session, key, value)
+    return scene_of(session, tab)
+
+
+async def until(pilot, condition, seconds: float = 5.0) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("timed out waiting")
+
+
+async def joined(app, pilot, link) -> None:
+    app.join_room(link)
+    await until(pilot, lambda: app.room is not None and app.room.joined)
+    await pilot.pause()
+
+
+def footer_actions(app) -> set[str]:
+    return {key.action for key in app.screen.query_one(KeyFooter).keys}
+
+
+# -- no room ---------------------------------------------------------------------------------------
+async def test_without_a_room_nothing_of_it_is_on_screen_and_its_keys_do_nothing(monkeypatch):
+    monkeypatch.delenv("GDSIM_ROOM", raising=False)
+    app = make_app("three_runs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.room is None
+        assert not {"room_panel", "room_follow", "room_explore"} & footer_actions(app)
+        step = app.screen.session.sim.step_count
+        for key in ("ctrl+r", "H", "P", "Y", "F", "X"):
+            await pilot.press(key)
+        await pilot.pause()
+        assert not app.screen.query(RoomPanel)
+        assert app.screen.session.sim.step_count == step and app.room is None
+
+
+# -- a participant -----------------------------------------------------------------------------------
+async def test_a_follower_opens_the_presenters_scene_then_follows_its_step_and_tab():
+    app = make_app(None)
+    link = StandInLink()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await joined(app, pilot, link)
+        assert link.of_type("status")[-1] == {"type": "status", "scenario": None, "title": "", "step": 0,
+                                              "following": True, "tab": ""}
+        link.push({"type": "follow", "scene": presenter_scene(step=30)})
+        await until(pilot, lambda: getattr(app.screen, "session", None) is not None
+                    and app.screen.session.sim.step_count == 30)
+        session = app.screen.session
+        assert session.loaded.id == "three_runs" and session.cursor is None
+        # the same numbers as the presenter's own engine computed
+        reference = Session(load_scenario(DATA / "three_runs.toml"))
+        reference.step(30)
+        assert (session.sim.loss == reference.sim.loss).all()
+        # the presenter runs on: the follower's engine catches up to their step and no further
+        link.push({"type": "follow", "scene": presenter_scene(step=80, playing=False)})
+        await until(pilot, lambda: session.sim.step_count == 80 and not session.running)
+        # the presenter rewinds: the follower looks at that step with the cursor
+        link.push({"type": "follow", "scene": presenter_scene(step=80, tab="tab-maths") | {"step": 40}})
+        await until(pilot, lambda: session.cursor is not None)
+        assert session.sim.step_count == 80 and session.shown_step <= 40
+        await until(pilot, lambda: app.screen.query_one("#tabs").active == "tab-maths")
+        assert app.screen.session is session  # the same scenario: no new screen
+        await until(pilot, lambda: link.of_type("status")[-1]["tab"] == "tab-maths")
+
+
+async def test_a_tweak_key_breaks_away_with_a_notice_and_F_rejoins():
+    app = make_app(None)
+    link = StandInLink(scene=presenter_scene(step=20))  # joining late: the welcome carries the scene
+    async with app.run_test(size=(80, 24)) as pilot:
+        await joined(app, pilot, link)
+        await until(pilot, lambda: getattr(app.screen, "session", None) is not None
+                    and app.screen.session.sim.step_count == 20)
+        assert "room_explore" in footer_actions(app) and "room_follow" not in footer_actions(app)
+        await pilot.press("l")  # learning rate up: the follower explores from here
+        await pilot.pause()
+        assert not app.room.state.following and app.screen.session.hold is None
+        assert link.of_type("status")[-1]["following"] is False
+        assert any("F follows the presenter again" in n.message for n in app._notifications)
+        changed = app.screen.session.loaded.raw
+        # a follow on its way is not applied to someone exploring
+        link.push({"type": "follow", "scene": presenter_scene(step=50)})
+        await pilot.pause(0.3)
+        assert app.screen.session.loaded.raw == changed and app.screen.session.sim.step_count != 50
+        assert "room_follow" in footer_actions(app)
+        await pilot.press("F")
+        await until(pilot, lambda: app.screen.session.loaded.raw != changed)  # back to the presenter's
+        assert app.room.state.following and link.of_type("status")[-1]["following"] is True
+        await until(pilot, lambda: app.screen.session.sim.step_count == 50)
+
+
+async def test_X_breaks_away_and_a_bring_still_opens_the_scene():
+    app = make_app("three_runs")
+    link = StandInLink()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await joined(app, pilot, link)
+        await pilot.press("X")
+        await pilot.pause()
+        assert not app.room.state.following
+        scene = presenter_scene("s2/predict", step=0)
+        scene["raw"]["optimizer"]["lr"] = 0.03  # the presenter's tweak travels in the raw
+        link.push({"type": "open", "scene": scene})
+        await until(pilot, lambda: app.screen.session.loaded.id == "predict")
+        assert app.screen.session.loaded.raw["optimizer"]["lr"] == 0.03
+        assert app.screen.session.modified is False  # not a built-in here: its own original
+        assert not app.room.state.following
+
+
+async def test_a_poll_on_the_open_scenario_is_answered_in_its_question_panel_and_revealed():
+    app = make_app(None)
+    link = StandInLink(scene=presenter_scene("s2/predict", step=0))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await joined(app, pilot, link)
+        await until(pilot, lambda: getattr(app.screen, "flow", None) is not None)
+        screen = app.screen
+        link.push({"type": "poll", "poll": 7, "question": "Which run ends closest to the minimum?",
+                   "choices": ["the smallest rate", "the middle rate", "the largest rate"], "scenario": "predict"})
+        await until(pilot, lambda: app.room.state.poll is not None)
+        assert app.screen is screen  # no window: the question panel asks it
+        await pilot.press("3")
+        await until(pilot, lambda: link.of_type("answer"))
+        assert link.of_type("answer") == [{"type": "answer", "poll": 7, "choice": 3}]
+        link.push({"type": "revealed", "poll": 7, "answer": 2, "text": "", "counts": [1, 5, 3], "answered": 9,
+                   "of": 10})
+        await until(pilot, lambda: screen.flow.phase == "revealed")
+        assert not screen.query_one(QuestionPanel).folded  # shown open, as the learner's w does
+        assert any("9 of 10 answered: 1: 1, 2: 5 ✓, 3: 3" in n.message for n in app._notifications)
+
+
+async def test_a_poll_elsewhere_opens_its_window_and_the_answer_goes_to_the_room():
+    app = make_app(None)
+    link = StandInLink()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await joined(app, pilot, link)
+        link.push({"type": "poll", "poll": 3, "question": "Is a bigger rate always faster?",
+                   "choices": ["yes", "no"], "scenario": None})
+        await until(pilot, lambda: type(app.screen).__name__ == "RoomPollScreen")
+        await pilot.press("escape")  # later
+        await until(pilot, lambda: type(app.screen).__name__ == "PickerScreen")
+        await pilot.press("ctrl+r")  # brings it back while unanswered
+        await until(pilot, lambda: type(app.screen).__name__ == "RoomPollScreen")
+        await pilot.press("9")  # not a choice: asked again
+        await pilot.press("2")
+        await until(pilot, lambda: link.of_type("answer"))
+        assert link.of_type("answer") == [{"type": "answer", "poll": 3, "choice": 2}]
+        link.push({"type": "revealed", "poll": 3, "answer": 2, "text": "", "counts": [4, 15], "answered": 19,
+                   "of": 27})
+        await pilot.press("ctrl+r")  # now the panel: the last reveal
+        await until(pilot, lambda: app.screen.query(RoomPanel))
+        shown = str(app.screen.query_one(RoomPanel).render())
+        assert "The answer: 2, no" in shown and "19 of 27 answered: 1: 4, 2: 15 ✓" in shown
+
+
+# -- a presenter ----------------------------------------------------------------------------------------
+async def test_a_presenter_sends_its_state_as_it_changes_and_H_brings_everyone():
+    app = make_app("three_runs")
+    link = StandInLink(name="alice", role="presenter")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await joined(app, pilot, link)
+        await until(pilot, lambda: link.of_type("state"))
+        scene = link.of_type("state")[-1]["scene"]
+        assert scene["id"] == "three_runs" and scene["step"] == 0 and scene["raw"] == app.screen.session.loaded.raw
+        assert not app.screen.query(RoomPanel)
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: app.screen.query(RoomPanel))
+        assert "0 participants" in str(app.screen.query_one(RoomPanel).render())
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: not app.screen.query(RoomPanel))
+        await pilot.press("full_stop", "full_stop", "2")
+        await until(pilot, lambda: link.of_type("state")[-1]["scene"]["step"] == 2)
+        sent = len(link.of_type("state"))
+        await pilot.pause(0.5)  # nothing changes: nothing is sent
+        assert len(link.of_type("state")) == sent
+        await pilot.press("l")
+        await pilot.press("H")
+        await until(pilot, lambda: link.of_type("bring"))
+        bring = link.of_type("bring")[-1]["scene"]
+        assert bring["raw"] == app.screen.session.loaded.raw and bring["raw"] != scene["raw"]
+        assert bring["original_id"] == "three_runs"
+        # what the broker passes to a participant opens the same scenario with the same numbers
+        follower = make_app(None)
+        flink = StandInLink()
+        async with follower.run_test(size=(80, 24)) as fpilot:
+            await joined(follower, fpilot, flink)
+            flink.push({"type": "open", "scene": bring})
+            await until(fpilot, lambda: getattr(follower.screen, "session", None) is not None
+                        and follower.screen.session.sim.step_count == bring["step"])
+            assert follower.screen.session.loaded.raw == bring["raw"]
+            assert (follower.screen.session.sim.loss == app.screen.session.sim.loss).all()
+
+
+async def test_P_polls_the_room_with_the_question_and_Y_reveals_and_runs_it():
+    app = make_app("s2/predict")
+    link = StandInLink(name="alice", role="presenter")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await joined(app, pilot, link)
+        await pilot.press("P")
+        await until(pilot, lambda: link.of_type("poll_open"))
+        assert link.of_type("poll_open")[-1] == {
+            "type": "poll_open", "question": "Which run ends closest to the minimum?",
+            "choices": ["the smallest rate", "the middle rate", "the largest rate"], "scenario": "predict",
+            "answer": 2}
+        link.push({"type": "poll", "poll": 1, "question": "Which run ends closest to the minimum?",
+                   "choices": ["the smallest rate", "the middle rate", "the largest rate"], "scenario": "predict",
+                   "answer": 2})
+        link.push({"type": "tally", "poll": 1, "answered": 21, "of": 27, "counts": [4, 15, 2], "skipped": 0})
+        await until(pilot, lambda: app.room.state.tally is not None)
+        await pilot.pause()
+        assert "21 of 27 answered: 1: 4, 2: 15, 3: 2" in str(app.screen.query_one(RoomPanel).render())
+        assert "room_reveal" in footer_actions(app) and "room_poll" not in footer_actions(app)
+        await pilot.press("Y")
+        await until(pilot, lambda: link.of_type("reveal"))
+        link.push({"type": "revealed", "poll": 1, "answer": 2, "text": "", "counts": [4, 15, 2], "answered": 21,
+                   "of": 27})
+        await until(pilot, lambda: app.screen.flow.phase == "revealed" and app.screen.session.running)
+
+
+async def test_a_scene_that_reads_a_data_file_is_not_sent_and_the_presenter_is_told(tmp_path):
+    app = make_app("three_runs")
+    link = StandInLink(name="alice", role="presenter")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await joined(app, pilot, link)
+        await until(pilot, lambda: link.of_type("state"))
+        session = app.screen.session
+        raw = {**session.loaded.raw, "problem": {"path": "secret.csv", "target": "y"}}
+        session.loaded = type(session.loaded)(session.loaded.scenario, raw, None, "mine")
+        await pilot.press("H")
+        await pilot.pause(0.3)
+        assert not link.of_type("bring")
+        assert any("reads a data file" in n.message for n in app._notifications)
+
+
+# -- bad messages, a lost room ----------------------------------------------------------------------
+async def test_malformed_messages_are_a_one_line_notice_and_the_room_carries_on():
+    app = make_app(None)
+    link = StandInLink()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await joined(app, pilot, link)
+        bad_raw = presenter_scene() | {"raw": {"scenario": {"title": 3}}}
+        for message in ({"type": "follow", "scene": "nope"}, {"type": "follow", "scene": bad_raw},
+                        {"type": "follow", "scene": presenter_scene() | {"raw": {"problem": {"path": "/etc/passwd"}}}},
+                        {"type": "poll", "poll": 1, "question": "q", "choices": ["only one"]},
+                        {"type": "revealed", "poll": 1, "answer": "two", "counts": [], "answered": 0, "of": 0},
+                        {"type": "mystery"}):
+            link.push(message)
+        await pilot.pause(0.5)
+        notices = [n.message for n in app._notifications]
+        assert sum("room" in n or "presenter" in n for n in notices) >= 6, notices
+        assert all("\n" not in n and "Traceback" not in n for n in notices)
+        assert type(app.screen).__name__ == "PickerScreen" and app.room.active
+        link.push({"type": "follow", "scene": presenter_scene(step=5)})  # still following
+        await until(pilot, lambda: getattr(app.screen, "session", None) is not None)
+
+
+async def test_a_lost_room_is_said_once_and_the_app_carries_on_alone():
+    app = make_app(None)
+    link = StandInLink(scene=presenter_scene(step=10, playing=True))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await joined(app, pilot, link)
+        await until(pilot, lambda: getattr(app.screen, "session", None) is not None)
+        link.push(None)
+        await until(pilot, lambda: bool(app.room.gone))
+        await pilot.pause()
+        said = [n.message for n in app._notifications if "carry on alone" in n.message]
+        assert len(said) == 1
+        assert app.screen.session.hold is None
+        assert "room_panel" not in footer_actions(app)
+        await pilot.press("space")  # the app works on its own
+        await pilot.pause(0.3)
+        assert app.screen.session.sim.step_count > 10
+
+
+async def test_a_room_that_cannot_be_joined_says_so_once():
+    app = make_app(None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.join_room(StandInLink(refuse="no broker at /tmp/x"))
+        await until(pilot, lambda: app.room is not None and bool(app.room.gone))
+        assert [n.message for n in app._notifications if "no room" in n.message] == [
+            "no room: no broker at /tmp/x. You carry on alone."]
+        await asyncio.sleep(0)
