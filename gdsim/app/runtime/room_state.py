@@ -189,7 +189,7 @@ class RoomState:
         if message.get("scene") is not None and not self.presenter:
             self.scene = check_scene(message["scene"])
             actions.append(("follow", self.scene))
-        if message.get("poll") is not None and not self.presenter:
+        if message.get("poll") is not None:  # presenters get it too (with the answer): the panel's tally
             poll = message["poll"]
             if not isinstance(poll, dict):
                 raise BadMessage("the room sent a poll that is not a table")
