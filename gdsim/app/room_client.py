@@ -15,27 +15,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from textual.screen import ModalScreen, Screen
-
 from gdsim.app.runtime.room_scene import (
     SceneRefused, encoded_size, let_go, loaded_of, match_scene, same_scenario, scene_of, session_of, wire_id,
 )
-from gdsim.app.runtime.room_state import BadMessage, Poll, Result, RoomState, status_message, tally_line
+from gdsim.app.room_polls import RoomPolls, scenario_screen
+from gdsim.app.runtime.room_state import BadMessage, RoomState, status_message
 from gdsim.app.text import clean
 
 log = logging.getLogger("gdsim.room")
 
 STATUS_PERIOD = 0.5  # status at most 2 a second
 STATE_PERIOD = 0.1  # a presenter's scene at most 10 a second
-
-
-def scenario_screen(app) -> Screen | None:
-    """The scenario screen shown (under any dialog), or None at the list."""
-    for screen in reversed(app.screen_stack):
-        if isinstance(screen, ModalScreen):
-            continue
-        return screen if hasattr(screen, "session") and hasattr(screen, "flow") else None
-    return None
 
 
 def active_tab(screen) -> str:
@@ -56,7 +46,7 @@ def set_tab(screen, tab: str, tries: int = 10) -> None:
         tabs.active = tab
 
 
-class RoomClient:
+class RoomClient(RoomPolls):
     """One app's membership of the room."""
 
     def __init__(self, app, link) -> None:
@@ -223,16 +213,6 @@ class RoomClient:
             self.sent_states += 1
             self.send({"type": "state", "scene": scene})
 
-    def answer(self, choice: int) -> None:
-        """A participant's answer to the open poll (1-based; 0 skips)."""
-        message = self.state.answer_message(choice)
-        if message is None:
-            return
-        self.send(message)
-        said = "you skipped the poll" if choice == 0 else f"your answer, {choice}, went to the room"
-        self.app.notify(f"{said}; the presenter reveals it", markup=False, timeout=4)
-        self.refresh_panels()
-
     # -- following -----------------------------------------------------------------------------------
     def follow(self) -> None:
         if not self.participant:
@@ -308,110 +288,5 @@ class RoomClient:
         screen._sync_ticks()
         screen.redraw()
 
-    # -- polls -----------------------------------------------------------------------------------------
-    def _on_poll(self, poll: Poll) -> None:
-        self.app.refresh_bindings()
-        if self.state.presenter:
-            self.show_panel()
-            return
-        screen = scenario_screen(self.app)
-        flow = getattr(screen, "flow", None)
-        if screen is not None and flow is not None and poll.scenario == wire_id(screen.session.loaded.id):
-            if flow.phase == "asking":
-                self.app.notify(f"the presenter asks the room this question: 1-{len(poll.choices)} answers it, "
-                                "0 skips", markup=False, timeout=6)
-                return
-            if flow.answer is not None:  # answered before the poll opened: that answer counts
-                self.answer(flow.answer.choice or 0)
-                return
-        self.show_poll()
-
-    def show_poll(self) -> None:
-        """A participant's poll window (ctrl+r, or as the poll opens)."""
-        from gdsim.app.screens.room_poll import RoomPollScreen
-
-        poll = self.state.poll
-        if poll is None or self.state.answer is not None or self.state.presenter:
-            return
-        if self.poll_window is not None and self.poll_window.is_attached:
-            return
-        self.poll_window = RoomPollScreen(self, poll)
-        self.app.push_screen(self.poll_window)
-
-    def answered_here(self, answer) -> None:
-        """The learner answered the open scenario's own question (QuestionPanel.Answered)."""
-        poll = self.state.poll
-        if self.participant and poll is not None and self.state.answer is None and \
-                poll.scenario == wire_id(answer.scenario):
-            self.answer(answer.choice or 0)
-
-    def _on_tally(self, tally) -> None:
-        pass  # the panel shows it (refreshed after every message)
-
-    def _on_roster(self, _) -> None:
-        pass
-
-    def _on_closed(self, poll_id) -> None:
-        self.app.refresh_bindings()
-        if self.poll_window is not None and self.poll_window.is_attached and not self.poll_window.revealed:
-            self.poll_window.dismiss(None)
-        if not self.state.presenter:
-            self.app.notify("the presenter closed the poll", markup=False, timeout=4)
-
-    def _on_revealed(self, result: Result) -> None:
-        """The answer everywhere; for the open scenario's own question, its reveal, and the run."""
-        self.app.refresh_bindings()
-        window = self.poll_window
-        if window is not None and window.is_attached and window.poll.id == result.poll:
-            window.show_result(self.state)
-        screen = scenario_screen(self.app)
-        flow = getattr(screen, "flow", None)
-        if screen is not None and flow is not None and result.scenario == wire_id(screen.session.loaded.id):
-            if flow.phase != "revealed":
-                screen.reveal(asked=True)
-            session = screen.session
-            if not session.running and session.hold is None and not session.sim.all_frozen:
-                screen.action_toggle_run()
-        line = tally_line(result.answered, result.of, result.counts, answer=result.answer)
-        answer = f"the answer is {result.answer}" if result.answer is not None else "revealed"
-        self.app.notify(f"Room: {line}", title=answer, markup=False, timeout=12)
-
     def _on_bye(self, reason: str) -> None:
         self.lose(reason or "the room closed")
-
-    # -- the panel ---------------------------------------------------------------------------------------
-    def _panels(self) -> list:
-        from gdsim.app.widgets.room_panel import RoomPanel
-
-        return [panel for screen in self.app.screen_stack for panel in screen.query(RoomPanel)]
-
-    def toggle_panel(self) -> None:
-        if self.participant and self.state.poll is not None and self.state.answer is None:
-            self.show_poll()  # an unanswered poll: ctrl+r brings its window back
-            return
-        self.panel_wanted = not any(p.screen is self.app.screen for p in self._panels())
-        if self.panel_wanted:
-            self.show_panel()
-        else:
-            for panel in self._panels():
-                panel.remove()
-
-    def show_panel(self) -> None:
-        from gdsim.app.widgets.room_panel import RoomPanel
-
-        self.panel_wanted = True
-        screen = self.app.screen
-        if isinstance(screen, ModalScreen) or not self.active:
-            return
-        if not screen.query(RoomPanel):
-            panel = RoomPanel(id="room-panel")
-            screen.mount(panel)
-            panel.show(self.state)
-
-    def refresh_panels(self) -> None:
-        for panel in self._panels():
-            panel.show(self.state)
-
-    def _screen_changed(self, screen: Screen) -> None:
-        if self.panel_wanted and self.active:
-            self.app.call_after_refresh(self.show_panel)

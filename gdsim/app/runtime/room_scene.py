@@ -7,7 +7,7 @@ computes the same runs (same scenario, same seeds, same numbers). A step ahead o
 computed is run up to (Session.hold: as fast as the tick's budget allows, never past it); a step
 behind is looked at with the rewind cursor.
 
-Free of Textual; the screen's part is gdsim/app/room_keys.py.
+Free of Textual; the app applies scenes in gdsim/app/room_client.py.
 """
 
 from __future__ import annotations
