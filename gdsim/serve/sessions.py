@@ -71,8 +71,10 @@ class SessionRegistry:
         self.shares = shares
 
     def try_add(self, session: GdsimSession) -> str | None:
-        """Give `session` a seat; or say, in a line for the participant, why not."""
-        if len(self.live) >= self.max_sessions:
+        """Give `session` a seat; or say, in a line for the participant, why not. A presenter is never
+        turned away by a full room (only by the per-connection and per-client caps)."""
+        participants = sum(s.role != "presenter" for s in self.live)
+        if session.role != "presenter" and participants >= self.max_sessions:
             return (f"Sorry, the workshop is full ({self.max_sessions} participants are connected). "
                     "Please try again in a little while.")
         if self.per_connection and session.connection is not None and sum(

@@ -233,3 +233,15 @@ async def test_a_bad_presenter_keys_file_names_the_option(serve, tmp_path):
     bad.write_text("not a key\n")
     with pytest.raises(UserError, match="^--presenter-keys: authorized keys file .*line 1"):
         await serve(presenter_keys=bad)
+
+
+async def test_a_full_room_still_lets_the_presenter_in(serve, client_key, presenter_key, presenter_keys):
+    server = await serve(presenter_keys=presenter_keys, max_sessions=1)
+    first = await session_of(server, {"client_keys": [client_key]}, "ada")
+    async with connect(server, client_keys=[client_key], username="bob") as conn:
+        _, screen = await open_screen(conn)
+        await screen.wait_for(rb"the workshop is full", plain=True)
+    presenter = await session_of(server, {"client_keys": [presenter_key]}, "teacher")
+    assert roles(server) == {"ada": "participant", "teacher": "presenter"}
+    for conn, *_ in (first, presenter):
+        conn.close()
