@@ -121,6 +121,8 @@ class Room:
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=BYE_FLUSH + 1.0)
         self.socket_path.unlink(missing_ok=True)
+        if self.log is not None:
+            self.log.close()
 
     # -- connections ----------------------------------------------------------------------------
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -3,7 +3,8 @@
 The file `DIR/gdsim-room-<start time>.jsonl` is created exclusively when the room starts (an
 existing file is never overwritten: a second server started in the same second gets "-2"), and
 every new record rewrites the whole file to a temporary file in DIR that replaces it, so a crash
-never leaves half a line. Files get the mode the umask allows, like any file the user writes.
+never leaves half a line (a log still empty when the room stops is removed). Files get the mode the
+umask allows, like any file the user writes.
 Nothing but names and answers is stored: no keys, no addresses.
 """
 
@@ -75,6 +76,16 @@ class RoomLog:
             self._lines.pop()
             return False
         return True
+
+    def close(self) -> None:
+        """At the end: a log no poll was revealed into is removed (it would only be an empty file)."""
+        path, self.path = self.path, None
+        if path is not None and not self._lines:
+            try:
+                if path.stat().st_size == 0:
+                    path.unlink()
+            except OSError:
+                pass
 
     def _rewrite(self) -> None:
         assert self.path is not None

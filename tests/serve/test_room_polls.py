@@ -244,3 +244,14 @@ def test_a_room_log_directory_must_exist(tmp_path):
     with pytest.raises(UserError, match="--room-log .*no such directory"):
         check_directory(tmp_path / "missing")
     assert check_directory(tmp_path) == tmp_path
+
+
+async def test_a_room_log_without_a_revealed_poll_is_removed_at_the_end(log_dir):
+    run_dir = Path(tempfile.mkdtemp(prefix="gdsim-room-test-"))
+    room = Room(run_dir, log_dir=log_dir)
+    await room.start()
+    path = room.log.path
+    assert path.exists()  # created at the start: a directory it cannot write to is found then
+    await room.stop()
+    shutil.rmtree(run_dir, ignore_errors=True)
+    assert list(log_dir.iterdir()) == []
