@@ -156,6 +156,43 @@ def _schedule_ahead(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(build_mod, "make_schedule", make)
 
 
+def _cosine_as_linear(mp: pytest.MonkeyPatch) -> None:
+    """Cosine annealing replaced by a straight line from the peak to eta_min over t_max steps."""
+    original = build_mod.make_schedule
+
+    def make(name, lr, **settings):
+        schedule = original(name, lr, **settings)
+        if schedule.name != "cosine":
+            return schedule
+        p = schedule.params
+        warm, period, low, base = p["warmup"], p["t_max"], p["eta_min"], p["lr"]
+
+        def one(k: int) -> float:
+            if k < warm:
+                return float(schedule.lr_at(k))
+            return low + (base - low) * max(0.0, 1.0 - (k - warm) / period)
+
+        def lr_at(k):
+            ks = np.asarray(k)
+            if ks.ndim == 0:
+                return one(int(ks))
+            return np.fromiter(map(one, ks.ravel().tolist()), dtype=np.float64, count=ks.size).reshape(ks.shape)
+        return schedule._replace(lr_at=lr_at)
+    mp.setattr(build_mod, "make_schedule", make)
+
+
+def _dropout_not_inverted(mp: pytest.MonkeyPatch) -> None:
+    """Dropout that zeroes units but does not scale the kept ones by 1/keep during training."""
+    from gdsim.engine.batches import BatchSampler
+
+    original = BatchSampler._next_masks
+
+    def masks(self, width):
+        keep = 1.0 - self._dropout
+        return tuple(m * keep for m in original(self, width))
+    mp.setattr(BatchSampler, "_next_masks", masks)
+
+
 def _same_init(mp: pytest.MonkeyPatch) -> None:
     original = build_mod._starts
     mp.setattr(build_mod, "_starts", lambda problem, configs, seeds, where:
@@ -385,6 +422,17 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("early-stopping-never", "early stopping never stops a run (patience ignored)", _cohort(patience=None),
            _data("patience = 1\neval_every = 2\nsplit = [0.3, 0.7, 0.0]\nnoise = 0.4", 'name = "adam"\nlr = 0.05', steps=200),
            killers=("overfitting", "train-val-test")),
+    Mutant("restore-best-ignored", "early stopping keeps the last parameters, not the best ones (restore_best ignored)",
+           _cohort(restore_best=False),
+           _data("patience = 1\neval_every = 2\nsplit = [0.3, 0.7, 0.0]\nnoise = 0.4\nrestore_best = true",
+                 'name = "adam"\nlr = 0.05', steps=200),
+           killers=("overfitting", "train-val-test")),
+    Mutant("cosine-as-linear", "cosine annealing decays the rate along a straight line instead of half a cosine",
+           _cosine_as_linear,
+           _surface('name = "sgd"\nlr = 0.05', '\n[schedule]\nname = "cosine"\nt_max = 30\n'),
+           killers=("cosine-warmup",)),
+    Mutant("dropout-not-inverted", "dropout does not scale the kept units by 1/keep in training (evaluation then sees larger signals)",
+           _dropout_not_inverted, _data("dropout = 0.5"), killers=("dropout",)),
     Mutant("clipping-ignored", "gradient clipping is not applied", _cohort(clip_norm=None),
            _surface('name = "sgd"\nlr = 0.05', problem='surface = "quadratic"\ncondition = 10\nclip_norm = 0.1'),
            killers=("exploding-gradients",)),
