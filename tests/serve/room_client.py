@@ -98,3 +98,32 @@ async def joined(room: Room, name: str, role: str = "participant") -> tuple[Clie
 def scene(step: int = 0, pad: int = 0, **extra) -> dict:
     return {"id": "momentum-overshoot", "raw": {"pad": "x" * pad}, "original_id": "momentum-overshoot",
             "step": step, "playing": False, "speed": 10, "tab": "loss", "selected": 0, **extra}
+
+
+async def until(condition, timeout: float = 10.0) -> None:
+    """Wait until condition() is true (an AssertionError after `timeout` s)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out waiting"
+        await asyncio.sleep(0.01)
+
+
+_markers = iter(range(10**6, 10**9))
+
+
+async def synced(room: Room, client: Client, name: str) -> None:
+    """Wait until the broker has handled everything `client` (member `name`) sent so far: a connection's
+    lines are handled in order, so once a status sent now is seen, all before it were too. (It sets
+    that member's status step to a large marker number.)"""
+    marker = next(_markers)
+    client.send({"type": "status", "step": marker})
+    await until(lambda: any(m.name == name and m.status["step"] == marker for m in room.members))
+
+
+async def next_matching(client: Client, kind: str, condition, timeout: float = 10.0) -> dict:
+    """The next message of type `kind` for which condition(message) holds (others are skipped)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        message = await client.next(kind, max(0.01, deadline - asyncio.get_running_loop().time()))
+        if condition(message):
+            return message

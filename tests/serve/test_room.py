@@ -10,7 +10,7 @@ import stat
 import pytest
 
 from gdsim.serve.room_protocol import LINE_LIMIT, QUEUE_LIMIT, clean_name
-from tests.serve.room_client import Client, joined, room, scene  # noqa: F401
+from tests.serve.room_client import Client, joined, room, scene, until  # noqa: F401
 
 
 async def test_socket_is_private_and_removed_at_stop(room):
@@ -54,8 +54,7 @@ async def test_a_token_works_once_and_unknown_tokens_get_nothing(room):
     assert [m["type"] for m in await stranger.ended()] == ["bye"]
     assert [m.name for m in room.members if m.connected] == ["ada"]  # still the first connection
     first.send({"type": "status", "step": 5})
-    await asyncio.sleep(0.2)
-    assert room.members[0].status["step"] == 5
+    await until(lambda: room.members[0].status["step"] == 5)
     # A removed member's token opens nothing either.
     room.remove_member(token)
     assert (await first.ended())[-1] == {"type": "bye", "reason": "you were removed from the room"}
@@ -85,8 +84,7 @@ async def test_a_participant_sending_room_commands_is_dropped_and_nobody_hears_i
     other, _ = await joined(room, "bob")
     other.send({"type": "status", "following": True})
     rogue, _ = await joined(room, "mallory")
-    await asyncio.sleep(0.3)
-    await other.quiet(0.1)
+    await until(lambda: any(m.name == "bob" and m.status["following"] for m in room.members))
     rogue.send(message)
     got = await rogue.ended()
     assert got[-1]["type"] == "bye" and "may not send" in got[-1]["reason"]
@@ -118,11 +116,7 @@ async def test_lines_over_the_role_limit_are_dropped_and_those_at_it_are_read(ro
     at_limit = status_line(limit)
     assert len(at_limit) == limit and json.loads(at_limit)["step"] == limit
     client.send_raw(at_limit + b"\n")
-    for _ in range(100):
-        if next(m for m in room.members).status["step"] == limit:
-            break
-        await asyncio.sleep(0.02)
-    assert next(m for m in room.members).status["step"] == limit  # read, not dropped
+    await until(lambda: room.members[0].status["step"] == limit)  # read, not dropped
     client.send_raw(status_line(limit + 1) + b"\n")
     got = await client.ended()
     assert got[-1]["type"] == "bye" and f"at most {limit}" in got[-1]["reason"]
@@ -148,7 +142,7 @@ async def test_a_follower_that_never_reads_delays_nobody(room):
                   + b'{"type":"status","following":true}\n')
     reader, _ = await joined(room, "reader")
     reader.send({"type": "status", "following": True})
-    await asyncio.sleep(0.3)
+    await until(lambda: all(m.status["following"] for m in room.members if m.role == "participant"))
     loop = asyncio.get_running_loop()
     started = loop.time()
     last = 0
@@ -207,9 +201,6 @@ async def test_same_names_get_numbers_and_a_nickname_once(room):
     client.send({"type": "nickname", "name": "ada"})  # taken: numbered
     client.send({"type": "nickname", "name": "grace"})  # a second nickname is ignored
     client.send({"type": "status", "step": 1})
-    for _ in range(100):
-        member = next(m for m in room.members if m.token == tokens[2])
-        if member.status["step"] == 1:
-            break
-        await asyncio.sleep(0.02)
+    member = next(m for m in room.members if m.token == tokens[2])
+    await until(lambda: member.status["step"] == 1)
     assert member.name == "ada-2"

@@ -15,14 +15,10 @@ import pytest
 from gdsim.errors import UserError
 from gdsim.serve.room import Room
 from gdsim.serve.room_log import RoomLog, check_directory
-from tests.serve.room_client import Client, joined, room, scene  # noqa: F401
+from tests.serve.room_client import Client, joined, next_matching, room, scene, synced, until  # noqa: F401
 
 QUESTION = {"type": "poll_open", "question": "Where does the run end?", "choices": ["left", "right", "centre"],
             "scenario": "momentum-overshoot", "answer": 3}
-
-
-async def settle(seconds: float = 0.3) -> None:
-    await asyncio.sleep(seconds)
 
 
 async def test_bring_opens_everywhere_and_state_reaches_followers_only(room):
@@ -30,7 +26,7 @@ async def test_bring_opens_everywhere_and_state_reaches_followers_only(room):
     follower, _ = await joined(room, "ada")
     explorer, _ = await joined(room, "bob")
     follower.send({"type": "status", "following": True})
-    await settle()
+    await synced(room, follower, "ada")
     presenter.send({"type": "bring", "scene": scene(5)})
     assert (await follower.next("open"))["scene"]["step"] == 5
     assert (await explorer.next("open"))["scene"]["step"] == 5
@@ -61,16 +57,19 @@ async def test_tally_and_reveal_count_what_participants_answered(room):
     carol.send({"type": "answer", "poll": poll_id, "choice": 1})  # changes her mind
     dan.send({"type": "answer", "poll": poll_id + 1, "choice": 1})  # no such poll: ignored
     dan.send({"type": "answer", "poll": poll_id, "choice": 4})  # no such choice: ignored
-    await settle()
-    tally = [m for m in await presenter.quiet() if m["type"] == "tally"][-1]
-    assert tally == {"type": "tally", "poll": poll_id, "answered": 3, "of": 4, "counts": [1, 1, 0], "skipped": 1}
+    for name, client in zip(("ada", "bob", "carol", "dan"), people):
+        await synced(room, client, name)
+    assert room._tally() == {"type": "tally", "poll": poll_id, "answered": 3, "of": 4, "counts": [1, 1, 0],
+                             "skipped": 1}
+    tally = await next_matching(presenter, "tally", lambda m: m["answered"] == 3 and m["counts"] == [1, 1, 0])
+    assert tally == room._tally()
     presenter.send({"type": "reveal", "text": "it ends in the centre"})
     expected = {"type": "revealed", "poll": poll_id, "answer": 3, "text": "it ends in the centre",
                 "counts": [1, 1, 0], "answered": 3, "of": 4}
     for client in people + [presenter]:
         assert await client.next("revealed") == expected
     dan.send({"type": "answer", "poll": poll_id, "choice": 3})  # too late
-    await settle()
+    await synced(room, dan, "dan")
     assert room._tally()["counts"] == [1, 1, 0]
     presenter.send({"type": "reveal"})  # a second reveal of the same poll does nothing
     assert not [m for m in await ada.quiet() if m["type"] == "revealed"]
@@ -83,12 +82,12 @@ async def test_answers_count_only_while_the_poll_is_open(room):
     presenter.send(QUESTION)
     poll_id = (await ada.next("poll"))["poll"]
     assert poll_id == 1
-    await settle()
+    await synced(room, ada, "ada")
     assert room._tally()["answered"] == 0
     presenter.send({"type": "poll_close"})
     assert await ada.next("closed") == {"type": "closed", "poll": poll_id}
     ada.send({"type": "answer", "poll": poll_id, "choice": 1})
-    await settle()
+    await synced(room, ada, "ada")
     assert room._tally()["answered"] == 0
     # Revealing a closed poll is allowed (close, discuss, then reveal): the closed tally, unchanged.
     presenter.send({"type": "reveal"})
@@ -105,7 +104,8 @@ async def test_a_new_poll_closes_the_open_one_and_a_leaver_keeps_a_closed_tally(
     await bob.next("poll")
     ada.send({"type": "answer", "poll": first, "choice": 1})
     bob.send({"type": "answer", "poll": first, "choice": 2})
-    await settle()
+    await synced(room, ada, "ada")
+    await synced(room, bob, "bob")
     presenter.send({"type": "poll_close"})
     await ada.next("closed")
     room.remove_member(ada_token)  # leaves after the close: her answer stays in that tally
@@ -131,8 +131,8 @@ async def test_the_roster_shows_who_is_where_sorted_and_at_most_four_a_second(ro
               "following": False, "tab": "map"})
     ada.send({"type": "answer", "poll": poll_id, "choice": 1})
     bob.send({"type": "status", "following": True})
-    await settle(0.6)
-    members = [m for m in await presenter.quiet() if m["type"] == "roster"][-1]["members"]
+    members = (await next_matching(presenter, "roster", lambda m: len(m["members"]) == 3 and m["members"][0]["answered"]
+                                   and m["members"][1]["following"]))["members"]
     assert members == [
         {"name": "ada", "role": "participant", "scenario": "saddle-point", "title": "A saddle[31m",
          "step": 12, "following": False, "tab": "map", "answered": True},
@@ -144,13 +144,15 @@ async def test_the_roster_shows_who_is_where_sorted_and_at_most_four_a_second(ro
     # A participant moving 100 times a second makes at most 4 rosters a second.
     loop = asyncio.get_running_loop()
     started = loop.time()
+    mark = len(presenter.seen)
     for step in range(150):
         ada.send({"type": "status", "step": step})
         await asyncio.sleep(0.01)
-    rosters = [m for m in await presenter.quiet(0.5) if m["type"] == "roster"]
+    await next_matching(presenter, "roster", lambda m: m["members"][0]["step"] == 149)
     elapsed = loop.time() - started
-    assert 2 <= len(rosters) <= 4 * elapsed + 2, (len(rosters), elapsed)
-    assert rosters[-1]["members"][0]["step"] == 149
+    rosters = [m for m in presenter.seen[mark:] if m["type"] == "roster"]
+    # (+3: rosters of the changes before `started` that were still on their way)
+    assert 2 <= len(rosters) <= 4 * elapsed + 3, (len(rosters), elapsed)
     # Participants get no roster.
     assert not [m for m in ada.seen if m["type"] in ("roster", "tally")]
 
@@ -161,7 +163,7 @@ async def test_a_presenter_joining_late_gets_the_open_poll_and_its_tally(room):
     presenter.send(QUESTION)
     poll_id = (await ada.next("poll"))["poll"]
     ada.send({"type": "answer", "poll": poll_id, "choice": 2})
-    await settle()
+    await synced(room, ada, "ada")
     token = room.add_member("assistant", "presenter")
     assistant = await Client.connect(room)
     assistant.send({"type": "hello", "token": token})
@@ -194,7 +196,8 @@ async def run_poll_with_log(log_dir: Path) -> Path:
             poll_id = (await ada.next("poll"))["poll"]
             ada.send({"type": "answer", "poll": poll_id, "choice": 3})
             bob.send({"type": "answer", "poll": poll_id, "choice": 0})
-            await settle()
+            await synced(room, ada, "ada")
+            await synced(room, bob, "bob")
             presenter.send({"type": "reveal"})
             await ada.next("revealed")
         return room.log.path
