@@ -30,8 +30,11 @@ PALETTE_BAR = "▏"  # FooterKey.-command-palette's `border-left: vkey`
 # When the keys do not fit: descriptions shortened first, then keys dropped, least needed first
 # (the help screen lists them all). Adding runs, the maths, going back and help stay at 80 columns.
 SHORT = {"Select run": "select", "Run/pause": "run", "Step": "step", "Reset": "reset", "Rewind": "rewind",
-         "lr up": "lr", "Optimizer": "opt", "Add run": "add", "Maths": "maths", "Back": "back", "Help": "help"}
-DROP_FIRST = ("step", "scrub", "lr", "optimizer", "reset", "select_run", "move")  # action names (prefixes)
+         "lr up": "lr", "Optimizer": "opt", "Add run": "add", "Maths": "maths", "Back": "back", "Help": "help",
+         "Room": "room", "Bring all here": "bring", "Poll": "poll", "Reveal": "reveal", "Follow": "follow",
+         "Explore": "explore"}
+# action names (prefixes); the last two go only in a room, where its keys (gdsim/app/room_keys.py) need the room
+DROP_FIRST = ("step", "scrub", "lr", "optimizer", "reset", "select_run", "move", "quit", "add_run")
 
 
 @dataclass(frozen=True)

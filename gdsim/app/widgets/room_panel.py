@@ -51,7 +51,7 @@ def presenter_text(state: RoomState) -> Text:
     following = sum(m.following for m in participants)
     text = Text()
     text.append("Room", BOLD)
-    text.append(f"  {len(participants)} participant{'s' if len(participants) != 1 else ''}, {following} following\n")
+    text.append(f" · {len(participants)} participant{'s' if len(participants) != 1 else ''}, {following} following\n")
     poll, tally = state.poll, state.tally
     if poll is not None:
         text.append("Poll open: ", BOLD)
@@ -85,7 +85,7 @@ def presenter_text(state: RoomState) -> Text:
 def participant_text(state: RoomState) -> Text:
     text = Text()
     text.append("Room", BOLD)
-    text.append(f"  you are {state.name}\n")
+    text.append(f" · you are {state.name}\n")
     if state.following:
         text.append("Following the presenter", BOLD)
         text.append(" (X: explore on your own)\n", DIM)
