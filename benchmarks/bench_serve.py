@@ -7,6 +7,8 @@
     python benchmarks/bench_serve.py --startup-only    # time to first screen only: 30 connecting 0.2 s apart
     python benchmarks/bench_serve.py --startup-only --sessions 1 --repeat 5   # one participant's time to the list
     python benchmarks/bench_serve.py --startup-only --no-zygote   # the same, every app started afresh
+    python benchmarks/bench_serve.py --room            # a presenter runs a scenario, 30 participants follow
+                                                       # (benchmarks/serve_room.py says what is measured)
 
 The server runs in its own process (`gdsim.serve.ssh`, key auth, loopback only); the clients are
 asyncssh sessions in this process, started a little apart. Each session waits for the scenario
@@ -346,6 +348,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=1, help="run the whole measurement this many times")
     parser.add_argument("--no-zygote", action="store_true",
                         help="start every app afresh (python -m gdsim), not forked from the pre-imported zygote")
+    parser.add_argument("--room", action="store_true",
+                        help="a presenter runs --room-scenario and --sessions participants follow it (serve_room.py)")
+    parser.add_argument("--room-scenario", default="momentum-overshoot", help="the scenario the presenter runs")
+    parser.add_argument("--think-participant", type=float, default=2.0,
+                        help="--room: mean seconds between a follower's ctrl+r presses while the presenter runs")
     parser.add_argument("--standin", choices=sorted(STANDINS),
                         help="serve a stand-in from tests/serve/ instead of the app: 'raw' measures the "
                         "server alone, 'textual' the server plus Textual")
@@ -364,7 +371,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def repeat(opts) -> int:
     status = 0
     for _ in range(opts.repeat):
-        status |= asyncio.run(main(opts))
+        if opts.room:
+            from serve_room import room_main
+
+            status |= asyncio.run(room_main(opts))
+        else:
+            status |= asyncio.run(main(opts))
     return status
 
 

@@ -1,0 +1,279 @@
+"""`bench_serve.py --room`: a presenter runs a scenario and N participants follow it (issue #17).
+
+    python benchmarks/bench_serve.py --room                  # a presenter + 30 followers, ~20 s of load
+    python benchmarks/bench_serve.py --room --sessions 10 --duration 10
+
+The server runs in its own process with a presenter key (--presenter-keys) and the participants'
+key; every client is an asyncssh session in this process. The presenter connects first and opens
+--room-scenario; the participants connect --stagger seconds apart and, following from the moment
+they join, open the presenter's scenario themselves: "time to the presenter's scenario" is from
+connecting until a participant's screen shows its status line. Then, for --duration seconds, the
+presenter repeats what bench_serve's participants do: run (space) for --run-seconds, pause, and
+press the step key (".") --probes times about --think seconds apart, each after every screen
+has been quiet for --quiet-ms. Measured:
+- the presenter's key-to-screen: from a step key to the presenter's next screen bytes;
+- the followers' screens: from that key to each follower's next screen bytes (the step travels
+  through the room to 30 apps, each of which computes it);
+- the participants' own key-to-screen while following a running presenter: each follower presses
+  ctrl+r (its room panel) about every --think-participant seconds while the presenter's scenario
+  runs, and the time until its screen shows the panel ("you are NAME") is measured by content, so
+  the animation's own frames are not mistaken for the answer (only the presses that open the
+  panel are timed; the next press closes it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections import deque
+from pathlib import Path
+
+import asyncssh
+
+from bench_serve import ESCAPES, PROBE_TIMEOUT, ROOT, Screen, free_port, percentile, process_cpu, tree_cpu
+
+SERVER = """
+import sys
+from pathlib import Path
+from gdsim.serve.ssh import SSHServerConfig, run_ssh_server
+config = SSHServerConfig(
+    host="127.0.0.1", port=int(sys.argv[1]), host_key=Path(sys.argv[2]), authorized_keys=Path(sys.argv[3]),
+    presenter_keys=Path(sys.argv[4]), max_sessions=int(sys.argv[5]), idle_timeout=None,
+    zygote=sys.argv[6] == "zygote",
+)
+sys.exit(run_ssh_server(config))
+"""
+STATUS = rb"step \d+ / \d+"  # the scenario screen's status line
+
+
+class RoomScreen(Screen):
+    """A Screen that counts every byte received (Screen keeps only the tail of a long output)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.received = 0
+        self.arrivals: deque[tuple[int, float]] = deque(maxlen=4096)  # (bytes before the chunk, when)
+
+    def data_received(self, data: bytes, datatype) -> None:
+        self.arrivals.append((self.received, time.monotonic()))
+        self.received += len(data)
+        super().data_received(data, datatype)
+
+    def first_after(self, mark: int) -> float:
+        """When the first chunk after byte count `mark` arrived."""
+        return next((when for before, when in self.arrivals if before >= mark), self.last_output)
+
+    def since(self, mark: int) -> bytes:
+        """The output received after `mark` (a value of `received`), escapes removed."""
+        new = self.received - mark
+        return ESCAPES.sub(b"", bytes(self.output[-new:])) if new > 0 else b""
+
+
+class Room:
+    def __init__(self) -> None:
+        self.first_screen: list[float] = []
+        self.presenter: list[float] = []
+        self.followers: list[float] = []
+        self.own: list[float] = []
+        self.failed: list[str] = []
+        self.timeouts = 0
+        self.noisy = 0
+        self.running = asyncio.Event()  # the presenter's scenario is running: participants press keys
+        self.stop_at = float("inf")
+        self.app_cpu: float | None = None
+
+
+async def text_after(screen: RoomScreen, mark: int, pattern: bytes, timeout: float) -> float | None:
+    """When `pattern` appeared in the output received after `mark` (None: not by the timeout)."""
+    import re
+
+    regex = re.compile(pattern)
+    deadline = time.monotonic() + timeout
+    while not regex.search(screen.since(mark)):
+        if screen.closed or time.monotonic() > deadline:
+            return None
+        screen.arrived.clear()
+        try:
+            await asyncio.wait_for(screen.arrived.wait(), max(0.01, deadline - time.monotonic()))
+        except asyncio.TimeoutError:
+            return None
+    return screen.last_output
+
+
+async def session(port: int, key, user: str, opts) -> tuple[asyncssh.SSHClientConnection, object, RoomScreen]:
+    conn = await asyncssh.connect("127.0.0.1", port, username=user, client_keys=[key], known_hosts=None,
+                                  encoding=None, agent_path=None)
+    chan, screen = await conn.create_session(RoomScreen, term_type="xterm-256color", term_size=(opts.cols, opts.rows))
+    return conn, chan, screen
+
+
+async def participant(index: int, port: int, key, opts, room: Room, up: list) -> None:
+    rng = random.Random(index)
+    try:
+        started = time.monotonic()
+        conn, chan, screen = await session(port, key, f"p{index}", opts)
+        async with conn:
+            if await text_after(screen, 0, STATUS, 90) is None:
+                tail = ESCAPES.sub(b"", bytes(screen.output[-3000:])).decode(errors="replace")[-300:]
+                room.failed.append(f"p{index}: never showed the presenter's scenario; last text: {tail!r}")
+                return
+            room.first_screen.append(time.monotonic() - started)
+            up.append(screen)
+            panel_open = False
+            while time.monotonic() < room.stop_at and not screen.closed:
+                await room.running.wait()
+                await asyncio.sleep(opts.think_participant * rng.uniform(0.5, 1.5))
+                if not room.running.is_set() or time.monotonic() >= room.stop_at:
+                    continue
+                start, sent = screen.received, time.monotonic()
+                chan.write(b"\x12")  # ctrl+r: the room panel
+                if panel_open:
+                    panel_open = False
+                    continue
+                shown = await text_after(screen, start, f"you are p{index}".encode(), PROBE_TIMEOUT)
+                if shown is None:
+                    room.timeouts += 1
+                room.own.append(PROBE_TIMEOUT if shown is None else shown - sent)
+                panel_open = True
+            if panel_open:
+                chan.write(b"\x12")
+    except (OSError, asyncssh.Error) as exc:
+        room.failed.append(f"p{index}: {exc}")
+
+
+async def presenter(port: int, key, opts, room: Room, followers: list[RoomScreen], ready: asyncio.Event) -> None:
+    conn, chan, screen = await session(port, key, "presenter", opts)
+    async with conn:
+        if not await screen.wait_text(b"Pick a scenario", 90):
+            room.failed.append("the presenter never saw the list")
+            ready.set()
+            return
+        chan.write(opts.room_scenario.encode())  # typed into the list's filter
+        await screen.wait_quiet(0.3, 10)
+        chan.write(b"\r")
+        if await text_after(screen, 0, STATUS, 60) is None:
+            room.failed.append(f"the presenter could not open {opts.room_scenario}")
+        await screen.wait_quiet(0.5, 30)
+        ready.set()
+        await asyncio.sleep(0)
+        while room.stop_at == float("inf"):
+            await asyncio.sleep(0.1)
+        rng = random.Random(-1)
+        while time.monotonic() < room.stop_at:
+            chan.write(b" ")  # run
+            room.running.set()
+            await asyncio.sleep(opts.run_seconds)
+            room.running.clear()
+            chan.write(b" ")  # pause
+            for _ in range(opts.probes):
+                await asyncio.sleep(opts.think * rng.uniform(0.5, 1.5))
+                quiet = [await s.wait_quiet(opts.quiet_ms / 1000, 3.0) for s in [screen, *followers]]
+                if not all(quiet):
+                    room.noisy += 1
+                sent = time.monotonic()
+                marks = [(s, s.received) for s in followers]
+                chan.write(b".")
+                own = await screen.first_output_after(sent, PROBE_TIMEOUT)
+                room.presenter.append(PROBE_TIMEOUT if own is None else own)
+                room.timeouts += own is None
+                for follower, start in marks:
+                    arrived = await _output_after(follower, start, sent)
+                    room.followers.append(PROBE_TIMEOUT if arrived is None else arrived)
+                    room.timeouts += arrived is None
+                if time.monotonic() >= room.stop_at:
+                    break
+
+
+async def _output_after(screen: RoomScreen, mark: int, sent: float) -> float | None:
+    """Seconds from `sent` until the first output received after `mark` (None: none by the timeout)."""
+    deadline = sent + PROBE_TIMEOUT
+    while screen.received <= mark:
+        if screen.closed or time.monotonic() > deadline:
+            return None
+        screen.arrived.clear()
+        try:
+            await asyncio.wait_for(screen.arrived.wait(), max(0.01, deadline - time.monotonic()))
+        except asyncio.TimeoutError:
+            return None
+    return screen.first_after(mark) - sent
+
+
+async def room_main(opts) -> int:
+    tmp = Path(tempfile.mkdtemp(prefix="gdsim-bench-room-"))
+    lead, everyone = (asyncssh.generate_private_key("ssh-ed25519") for _ in range(2))
+    (tmp / "presenter_keys").write_bytes(lead.export_public_key())
+    (tmp / "authorized_keys").write_bytes(everyone.export_public_key())
+    port = free_port()
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", SERVER, str(port), str(tmp / "host_key"), str(tmp / "authorized_keys"),
+        str(tmp / "presenter_keys"), str(opts.sessions + 1), "spawn" if opts.no_zygote else "zygote",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)), cwd=ROOT,
+    )
+    room = Room()
+    try:
+        banner = await asyncio.wait_for(server.stdout.readline(), 60)
+        if b"listening" not in banner:
+            print("the server did not start:", banner.decode(errors="replace"), file=sys.stderr)
+            return 1
+        load_before, begin = os.getloadavg()[0], time.monotonic()
+        server_cpu = process_cpu(server.pid)
+        ready, followers = asyncio.Event(), []
+        lead_task = asyncio.create_task(presenter(port, lead, opts, room, followers, ready))
+        await ready.wait()
+        tasks = []
+        for i in range(opts.sessions):
+            tasks.append(asyncio.create_task(participant(i, port, everyone, opts, room, followers)))
+            await asyncio.sleep(opts.stagger)
+        deadline = time.monotonic() + 120
+        while len(followers) + len(room.failed) < opts.sessions and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(opts.warmup)
+        room.stop_at = time.monotonic() + opts.duration
+        cpu_before, window_start = tree_cpu(server.pid), time.monotonic()
+        await asyncio.sleep(opts.duration)
+        room.app_cpu = (tree_cpu(server.pid) - cpu_before) / (time.monotonic() - window_start)
+        await asyncio.wait_for(asyncio.gather(lead_task, *tasks), PROBE_TIMEOUT * (opts.sessions + 5) + 60)
+        elapsed, server_cpu = time.monotonic() - begin, process_cpu(server.pid) - server_cpu
+    finally:
+        if server.returncode is None:
+            server.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(server.wait(), 20)
+    report(opts, room, elapsed, load_before, server_cpu)
+    return 0 if room.presenter and room.followers and not room.failed else 1
+
+
+def line(name: str, values: list[float]) -> str:
+    if not values:
+        return f"  {name:<38} no measurements"
+    p95 = percentile(values, 95)
+    return (f"  {name:<38} p50 {statistics.median(values) * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms   "
+            f"max {max(values) * 1000:7.1f} ms   (n={len(values)})  {'meets' if p95 <= 0.25 else 'MISSES'} p95 <= 250 ms")
+
+
+def report(opts, room: Room, elapsed: float, load_before: float, server_cpu: float) -> None:
+    start = "every app started afresh" if opts.no_zygote else "apps forked from the zygote"
+    print(f"bench_serve --room: a presenter and {opts.sessions} following participants on {opts.room_scenario}, "
+          f"{opts.cols}x{opts.rows}, {elapsed:.0f} s, {os.cpu_count()} CPUs, load average {load_before:.1f} -> "
+          f"{os.getloadavg()[0]:.1f}; {start}")
+    print(f"  the presenter: run {opts.run_seconds:g} s, then {opts.probes} steps ~{opts.think:g} s apart, for "
+          f"{opts.duration:g} s; participants press ctrl+r ~{opts.think_participant:g} s apart while it runs")
+    if room.first_screen:
+        ff = room.first_screen
+        print(f"  time to the presenter's scenario (joining {opts.stagger:g} s apart)   p50 {statistics.median(ff) * 1000:.0f} ms"
+              f"   p95 {percentile(ff, 95) * 1000:.0f} ms   max {max(ff) * 1000:.0f} ms   (n={len(ff)})")
+    print(line("presenter's key-to-screen", room.presenter))
+    print(line("presenter's key to followers' screens", room.followers))
+    print(line("participants' own key-to-screen", room.own))
+    if room.app_cpu is not None:
+        print(f"  during the window the apps used {room.app_cpu:.2f} cores; the SSH server {server_cpu:.1f} CPU-s in all")
+    print(f"  probes without an answer in {PROBE_TIMEOUT:g} s (counted as {PROBE_TIMEOUT:g} s): {room.timeouts}; "
+          f"probes sent before every screen was quiet: {room.noisy}")
+    for failure in room.failed[:10]:
+        print(f"  FAILED {failure}")
