@@ -8,7 +8,10 @@ what the real terminals show. Skipped, with the reason, where ssh, ssh-keygen or
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -64,3 +67,96 @@ async def test_a_crash_shows_the_servers_closing_line_on_the_real_terminal(serve
     shown = screen.string
     assert f"\ngdsim session closed: {internal_message()}.\n" in shown  # on one line of 80 columns
     assert "Traceback" not in shown and "ZeroDivisionError" not in shown
+
+
+async def step_above(terminal, floor: int, timeout: float = 60.0) -> int:
+    """Wait until `terminal`'s status line shows a step above `floor`; returns it."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        match = await terminal.wait_for(r"step (\d+) / \d+", timeout)
+        if int(match.group(1)) > floor:
+            return int(match.group(1))
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{terminal.name}: step never went past {floor}:\n{match.string}")
+        await asyncio.sleep(0.1)
+
+
+async def test_a_presenter_and_three_participants_bring_follow_break_away_and_poll(serve, lab, tmp_path):
+    """The classroom's done-when (#17), on four real terminals: bring everyone here, follow and
+    break away, a poll with a live tally and a reveal."""
+    lead_key, lead_public = lab.keygen("teacher")
+    keys = {name: lab.keygen(name) for name in ("alice", "bob", "carol")}
+    presenter_keys = tmp_path / "presenter_keys"
+    presenter_keys.write_text(lead_public + "\n")
+    log_dir = tmp_path / "room-log"
+    log_dir.mkdir()
+    server = await serve(command=None, idle_timeout=None, zygote=True, presenter_keys=presenter_keys,
+                         room_log=log_dir, authorized_keys=authorize(tmp_path, *(k[1] for k in keys.values())))
+    assert await server.zygote_ready()
+    teacher = await lab.open("teacher", lead_key, server.port)
+    await teacher.wait_for(r"joined the room as teacher")
+    people = {name: await lab.open(name, key, server.port) for name, (key, _) in keys.items()}
+    alice, bob, carol = people.values()
+    for name, person in people.items():
+        await person.wait_for(rf"joined the room as {name}")
+
+    # The presenter opens a scenario; participants follow from the moment they join.
+    await teacher.keys("momentum-overshoot", literal=True)  # the list's filter
+    await teacher.wait_for(r"momentum-overshoot\s*▎")
+    await teacher.keys("Enter")
+    await teacher.wait_for(r"paused\s+step 0 / \d+")
+    for person in people.values():
+        await person.wait_for(r"paused\s+step 0 / \d+")
+
+    # Carol breaks away and goes back to the list; bringing everyone here opens it for her too.
+    await carol.keys("X")
+    await carol.wait_for(r"exploring on your own")
+    await carol.keys("Escape")
+    await carol.wait_for(r"Pick a scenario")
+    await teacher.keys("H")
+    await carol.wait_for(r"the presenter brought you to")
+    await carol.wait_for(r"paused\s+step 0 / \d+")
+
+    # The presenter runs and pauses: the followers are at the presenter's step, carol (not following) is not.
+    await teacher.keys("Space")
+    await step_above(teacher, 0)
+    await teacher.keys("Space")
+    here = int((await teacher.wait_for(r"paused\s+step (\d+) / \d+")).group(1))
+    for person in (alice, bob):
+        await person.wait_for(rf"paused\s+step {here} / \d+")
+    assert re.search(r"paused\s+step 0 / \d+", await carol.screen())
+
+    # Bob breaks away; the presenter steps on; bob stays, then rejoins.
+    await bob.keys("X")
+    await bob.wait_for(r"exploring on your own")
+    await teacher.keys(".", ".", ".", literal=True)
+    await teacher.wait_for(rf"paused\s+step {here + 3} / \d+")
+    await alice.wait_for(rf"paused\s+step {here + 3} / \d+")
+    assert re.search(rf"paused\s+step {here} / \d+", await bob.screen())
+    await bob.keys("F")
+    await bob.wait_for(r"following the presenter again")
+    await bob.wait_for(rf"paused\s+step {here + 3} / \d+")
+
+    # A poll from the scenario's question: a live tally for the presenter, then the reveal everywhere.
+    await teacher.keys("P")
+    await teacher.wait_for(r"0 of 3 answered")
+    for person in people.values():
+        await person.wait_for(r"the presenter asks the room")
+    await alice.keys("2", literal=True)
+    await teacher.wait_for(r"1 of 3 answered: 1: 0, 2: 1")  # live, before everyone has answered
+    await bob.keys("2", literal=True)
+    await carol.keys("1", literal=True)
+    await teacher.wait_for(r"3 of 3 answered: 1: 1, 2: 2")
+    await teacher.keys("Y")
+    for person in people.values():
+        await person.wait_for(r"Room: 3 of 3 answered: 1: 1, 2: 2")
+    await step_above(alice, here + 3)  # the reveal runs the scenario, and the followers with it
+    (log,) = log_dir.glob("gdsim-room-*.jsonl")
+    record = json.loads(log.read_text().splitlines()[-1])
+    assert record["by"] == {"alice": 2, "bob": 2, "carol": 1} and record["counts"][:2] == [1, 2]
+
+    for terminal in (teacher, *people.values()):
+        await terminal.keys("C-q")
+    for terminal in (teacher, *people.values()):
+        shown = (await terminal.wait_for(r"\[ssh exited 0\]")).string
+        assert "Traceback" not in shown
