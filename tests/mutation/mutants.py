@@ -193,6 +193,26 @@ def _dropout_not_inverted(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(BatchSampler, "_next_masks", masks)
 
 
+def _clip_by_value(mp: pytest.MonkeyPatch) -> None:
+    """clip_norm applied to each gradient entry (torch's clip_grad_value_) instead of the whole
+    gradient's length: the direction changes and the step is no longer capped at lr·clip_norm.
+    (Cohort.step's array path; data-set probes only.)"""
+    from gdsim.engine.cohort import Cohort
+
+    original = Cohort.step
+
+    def step(self, k, switch=None):
+        clip = self.clip_norm
+        if clip is None:
+            return original(self, k, switch)
+        self.grad, self.clip_norm = np.clip(self.grad, -clip, clip), None
+        try:
+            return original(self, k, switch)
+        finally:
+            self.clip_norm = clip
+    mp.setattr(Cohort, "step", step)
+
+
 def _same_init(mp: pytest.MonkeyPatch) -> None:
     original = build_mod._starts
     mp.setattr(build_mod, "_starts", lambda problem, configs, seeds, where:
@@ -435,6 +455,9 @@ MUTANTS: tuple[Mutant, ...] = (
            _dropout_not_inverted, _data("dropout = 0.5"), killers=("dropout",)),
     Mutant("clipping-ignored", "gradient clipping is not applied", _cohort(clip_norm=None),
            _surface('name = "sgd"\nlr = 0.05', problem='surface = "quadratic"\ncondition = 10\nclip_norm = 0.1'),
+           killers=("exploding-gradients",)),
+    Mutant("clip-by-value", "gradient clipping per entry (clip_grad_value_) instead of by the gradient's length",
+           _clip_by_value, _data("clip_norm = 0.1", optimizer='name = "sgd"\nlr = 0.5'),
            killers=("exploding-gradients",)),
     Mutant("init-ignored", "the init key is ignored: every network starts with Xavier's scale",
            _problem(_init_ignored), _data('init = "normal"\ninit_scale = 2.0'),
