@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from gdsim.engine import changes, scalar_step
+from gdsim.engine import changes, checkpoints, scalar_step
 from gdsim.engine.cohort import (  # noqa: F401  (Cohort and the bounds are imported from here too)
     LOSS_BOUND, LOSS_BOUND_SQ, LR_CHUNK, SAFE_SQ, Cohort, batch_rows, state_rows_of,
 )
@@ -91,6 +91,7 @@ class Simulation:
         self.path_rows = np.zeros(0, dtype=np.int64)
         if record and not self.small:
             self._start_paths()
+        self.checkpoints: checkpoints.Checkpoints | None = None  # see keep_checkpoints
 
     # -- current state, one entry per run in scenario order ---------------------------------
     def _gather(self, get: Callable[[Cohort], np.ndarray | float | None], fill=np.nan,
@@ -160,7 +161,54 @@ class Simulation:
     # -- stepping ----------------------------------------------------------------------------
     def step(self, n: int = 1) -> None:
         """Advance all runs by n updates (frozen runs stay where they are), applying the
-        scenario's changes at their steps (gdsim.engine.changes)."""
+        scenario's changes at their steps (gdsim.engine.changes); with checkpoints kept, one is
+        saved whenever the steps reach the next one due (gdsim.engine.checkpoints)."""
+        kept = self.checkpoints
+        if kept is None:
+            self._advance(n)
+            return
+        while n > 0:
+            due = kept.next_due()
+            if due is None:
+                self._advance(n)
+                return
+            if due <= self.step_count:
+                kept.save(self.step_count, self.cohorts)
+                continue
+            chunk = min(n, due - self.step_count)
+            self._advance(chunk)
+            n -= chunk
+            if self.step_count == due:
+                kept.save(due, self.cohorts)
+
+    def keep_checkpoints(self, budget: int = checkpoints.BUDGET) -> None:
+        """Save checkpoints from now on (the app's simulations do: branches and rewinds use them)."""
+        self.checkpoints = checkpoints.Checkpoints(budget)
+        self.checkpoints.save(self.step_count, self.cohorts)
+
+    def cohort_at(self, index: int, step: int) -> Cohort | None:
+        """A copy of cohort number `index` as it was at `step` (<= the current step), stepped from
+        the checkpoint before it; None when no checkpoint holds it. The simulation is untouched."""
+        cohort = self.cohorts[index]
+        if step == self.step_count:
+            return cohort
+        found = None if self.checkpoints is None or step > self.step_count else self.checkpoints.before(step, index)
+        if found is None:
+            return None
+        at, state = found
+        copy = object.__new__(Cohort)
+        vars(copy).update({k: v for k, v in vars(cohort).items() if k in checkpoints.FIXED})
+        vars(copy).pop("params_before", None)
+        vars(copy)["phase"] = -1  # restore_into sets the phase's objects
+        checkpoints.restore_into(copy, state)
+        vars(copy)["keep_before"] = False
+        if step > at:
+            alone = Simulation([copy], self.runs, record=False)
+            alone.step_count = at
+            alone.step(step - at)
+        return copy
+
+    def _advance(self, n: int) -> None:
         if not self.changing:
             if n > 0:
                 self._run(n)
@@ -348,8 +396,7 @@ class Simulation:
     # (37 KB a cohort, most of a reply); everything else a cohort holds is its state.
     # A cohort's phases (its settings from each change on) are built from the scenario too; which
     # phase it is in is state.
-    _FIXED = frozenset({"problem", "optimizer", "schedule", "_lr_table", "_lr_from", "phases",
-                        "params_before"})  # the last step's parameters: for the history only, not sent
+    _FIXED = checkpoints.FIXED  # with params_before: the last step's parameters, for the history only, not sent
 
     def snapshot(self, since: tuple | None = None) -> dict:
         """The mutable state, picklable; with `since` (a previous snapshot's "mark") the history
@@ -378,6 +425,8 @@ class Simulation:
             self.history.apply(snapshot["history"])
         if self.paths is not None and snapshot.get("paths") is not None:
             self.paths.apply(snapshot["paths"])
+        if self.checkpoints is not None and self.checkpoints.due(self.step_count):
+            self.checkpoints.save(self.step_count, self.cohorts)  # the engine worker's state, kept here
 
     @property
     def all_frozen(self) -> bool:
