@@ -2,7 +2,9 @@
 
 Records live in preallocated arrays of `capacity` rows. When they fill up, every other record is
 dropped and the recording stride doubles, so a run of any length keeps an evenly spaced record
-(always including step 0) in fixed memory.
+(always including step 0) in fixed memory. With `grow`, the arrays start small and double as
+records come, up to `capacity` (the same records are kept either way): memory follows the steps
+actually run (the network's parameter path, Simulation.paths, of a scenario opened and not run).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import numpy as np
 
 # Beyond this many bytes across all fields, the capacity shrinks (an ensemble of 1,000 runs).
 MEMORY_BUDGET = 64 * 1024 * 1024
+GROW_FROM = 16  # records allocated at first by a growing history
 
 
 class History:
@@ -26,17 +29,19 @@ class History:
     """
 
     def __init__(self, n_runs: int, fields: dict[str, tuple[int, ...]], capacity: int = 4096,
-                 norms: dict[str, str] | None = None, steps: dict[str, str] | None = None):
+                 norms: dict[str, str] | None = None, steps: dict[str, str] | None = None, *,
+                 minimum: int = 64, grow: bool = False):
         per_record = 8 * n_runs * sum(int(np.prod(shape, dtype=int)) for shape in fields.values())
         fitting = MEMORY_BUDGET // max(per_record, 1)
-        capacity = int(max(64, min(capacity, fitting)))
+        capacity = int(max(minimum, min(capacity, fitting)))
         capacity -= capacity % 2
         self.capacity = capacity
         self.n_runs = n_runs
         self.stride = 1
         self.count = 0
-        self.steps = np.zeros(capacity, dtype=np.int64)
-        self._data = {name: np.full((capacity, n_runs, *shape), np.nan) for name, shape in fields.items()}
+        allocated = min(capacity, GROW_FROM) if grow else capacity
+        self.steps = np.zeros(allocated, dtype=np.int64)
+        self._data = {name: np.full((allocated, n_runs, *shape), np.nan) for name, shape in fields.items()}
         self._norms = dict(norms or {})
         self._steps = dict(steps or {})
 
@@ -73,6 +78,8 @@ class History:
         fill it with put(). Fields left unfilled stay NaN."""
         if step % self.stride:
             return None
+        if self.count == len(self.steps) < self.capacity:
+            self._grow(self.count + 1)
         if self.count == self.capacity:
             self._compact()
             if step % self.stride:
@@ -90,6 +97,16 @@ class History:
         """put() of a vector field narrower than the record (the rest stays NaN): the first
         value.shape[-1] entries of each run's vector."""
         self._data[name][row, runs, : value.shape[-1]] = value
+
+    def _grow(self, needed: int) -> None:
+        """Allocate room for at least `needed` records (doubling, at most `capacity`); new rows are NaN."""
+        size = len(self.steps)
+        if needed <= size:
+            return
+        new = min(self.capacity, max(needed, 2 * size))
+        self.steps = np.concatenate([self.steps, np.zeros(new - size, dtype=np.int64)])
+        for name, array in self._data.items():
+            self._data[name] = np.concatenate([array, np.full((new - size, *array.shape[1:]), np.nan)])
 
     def _compact(self) -> None:
         keep = self.count // 2 + self.count % 2
@@ -166,6 +183,7 @@ class History:
             for array in self._data.values():
                 array[:] = np.nan
         end = start + len(steps)
+        self._grow(end)
         self.steps[start:end] = steps
         for name, values in data.items():
             self._data[name][start:end] = values

@@ -197,7 +197,7 @@ class Simulation:
             return None
         at, state = found
         copy = object.__new__(Cohort)
-        vars(copy).update({k: v for k, v in vars(cohort).items() if k in checkpoints.FIXED})
+        vars(copy).update({k: v for k, v in vars(cohort).items() if k in checkpoints.FIXED | checkpoints.IDENTITY})
         vars(copy).pop("params_before", None)
         vars(copy)["phase"] = -1  # restore_into sets the phase's objects
         checkpoints.restore_into(copy, state)
@@ -340,7 +340,8 @@ class Simulation:
         rows = np.array(sorted((firsts + rest)[:fit]), dtype=np.int64)
         self.path_rows = rows
         capacity = min(PATH_RECORDS, PATH_BUDGET // (len(rows) * per_run))
-        self.paths = History(len(rows), fields, capacity)
+        # within the budget (at least PATH_MIN_RECORDS records), allocated as the records come
+        self.paths = History(len(rows), fields, capacity, minimum=PATH_MIN_RECORDS, grow=True)
         # per cohort: where its kept runs go in `paths` and which of its rows they are
         self._path_slots = []
         for c in self.cohorts:

@@ -5,13 +5,19 @@
 - "confusion": any classifier: the confusion matrix.
 - "fit": regression with 1 input: the points and every run's fitted line.
 The tab is hidden when none applies (surfaces, regression with 2 or more inputs).
+Rewound, the model is the run's at the shown step: the cohort stepped again from the checkpoint
+before it (Simulation.cohort_at, gdsim.engine.checkpoints), computed once per step shown.
 """
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, NamedTuple
 
 from gdsim.engine.cohort import state_rows_of
+
+# Per simulation, the last rewound cohort made: (cohort index, step, the cohort at that step or None).
+_REWOUND: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class Model(NamedTuple):
@@ -28,14 +34,33 @@ class Model(NamedTuple):
 
 
 def selected_model(session) -> Model:
-    """The selected run (an ensemble: its first seed) with what is needed to evaluate it now."""
+    """The selected run (an ensemble: its first seed) with what is needed to evaluate it at the
+    shown step; its name says the step when rewound (or that it is the live one, if no checkpoint
+    holds the rewound step)."""
     run = session.current
     cohort, index = session.cohort_of(int(run.rows[0]))
-    state = None if cohort.problem_state is None else state_rows_of(cohort.problem_state, [index])
     name = run.letter
     if run.ensemble:
         name += f" (seed {session.sim.runs[int(run.rows[0])].seed}, the first of {len(run.rows)})"
+    if session.cursor is not None:
+        rewound = rewound_cohort(session.sim, session.sim.cohorts.index(cohort), session.cursor)
+        if rewound is not None:
+            cohort = rewound
+            name += f" at step {session.cursor:,}"
+        else:
+            name += f" at the live step {session.sim.step_count:,}"
+    state = None if cohort.problem_state is None else state_rows_of(cohort.problem_state, [index])
     return Model(cohort, index, cohort.problem, state, run.label, run.letter, run.colour, name)
+
+
+def rewound_cohort(sim, index: int, step: int):
+    """Cohort number `index` of `sim` as it was at `step` (None if no checkpoint holds it), made
+    once and kept until another step or cohort is asked for."""
+    kept = _REWOUND.get(sim)
+    if kept is None or kept[:2] != (index, step):
+        kept = (index, step, sim.cohort_at(index, step))
+        _REWOUND[sim] = kept
+    return kept[2]
 
 
 def views_for(problem) -> tuple[str, ...]:

@@ -10,10 +10,15 @@ deterministic and a run's bits never depend on the runs beside it, so:
   differently), takes over the old cohort's state at N; a change of optimizer, schedule or clip
   norm at N is then applied to it as stepping into N would (gdsim.engine.changes.enter), and its
   record at N is written again (it holds the lr of the update from N);
-- the other cohorts (a branch, a run whose batch size changed) are stepped from 0 to N alone, in
-  a simulation with the same history layout, and their history columns copied over;
+- the other cohorts (a branch, a run whose batch size changed) are stepped alone to N, each in
+  a simulation with the same history layout, and their history columns copied over. They start
+  from the old simulation's latest checkpoint (gdsim.engine.checkpoints) before the step where
+  their settings part from the runs they copy (a branch of A at k: A's state at the checkpoint
+  before k, its history records up to there), else from 0;
 - anything else (the history's layout changed) falls back to stepping everything from 0.
-tests/app/test_midrun.py checks the results against fresh simulations of the saved file, bit for bit.
+The new simulation keeps the old one's checkpoints that still hold (all of a cohort taken over,
+those before the parting step of a branch). tests/app/test_midrun.py checks the results against
+fresh simulations of the saved file, bit for bit.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import json
 import numpy as np
 
 from gdsim.build import RunConfig, build, resolve_runs
-from gdsim.engine import changes
+from gdsim.engine import changes, checkpoints
 from gdsim.engine.simulation import Simulation
 from gdsim.scenario.load import LoadedScenario
 
@@ -46,15 +51,23 @@ def replay(old: Simulation, old_configs: list[RunConfig], loaded: LoadedScenario
     for cohort in new.cohorts:
         source, enter = _same_cohort(old, old_configs, configs, cohort, step)
         (taken if source is not None else fresh).append((cohort, source, enter))
-    if fresh:
-        alone = Simulation([c for c, _, _ in fresh], new.runs, history_capacity=new.history.capacity)
-        alone.step(step)
-        h = alone.history
+    _take_history(new, old)
+    alone = []
+    for cohort, _, _ in fresh:
+        start = _from_checkpoint(old, old_configs, configs, cohort, step)
+        sim = Simulation([cohort], new.runs, history_capacity=new.history.capacity)
+        h = sim.history
         if h.fields != new.history.fields or h.capacity != new.history.capacity:
             new = build(loaded)
             new.step(step)
             return new
-    _take_history(new, old)
+        if start is not None:
+            _continue_at(sim, new, cohort, start)
+        if old.checkpoints is not None:  # checkpoints on the way, at the steps the old ones are due
+            sim.checkpoints = checkpoints.Checkpoints(1 << 62, old.checkpoints.every, 1 << 30)
+            sim.checkpoints.steps, sim.checkpoints.states, sim.checkpoints.sizes = [sim.step_count], [[None]], [0]
+        sim.step(step - sim.step_count)
+        alone.append((sim, cohort, start))
     for cohort, source, enter in taken:
         vars(cohort).update({k: v for k, v in vars(source).items() if k not in Simulation._FIXED and k not in ("phase", "_keeps_batch")})
         cohort.phase = sum(1 for p in cohort.phases[1:] if p.at < step + (not enter))
@@ -64,9 +77,11 @@ def replay(old: Simulation, old_configs: list[RunConfig], loaded: LoadedScenario
             h = new.history
             if h.count and h.steps[h.count - 1] == step:
                 new._record_cohort(h.count - 1, cohort)
-    if fresh:
-        _copy_columns(new, alone, np.concatenate([c.rows for c, _, _ in fresh]))
+    for sim, cohort, _ in alone:
+        _copy_columns(new, sim, cohort.rows)
     new.step_count = step
+    if old.checkpoints is not None:
+        _carry_checkpoints(old, new, taken, alone, step)
     return new
 
 
@@ -112,3 +127,128 @@ def _copy_columns(new: Simulation, alone: Simulation, rows: np.ndarray) -> None:
         raise AssertionError("a replayed history must be recorded at the same steps")
     for name, data in a._data.items():
         h._data[name][:, rows] = data[:, rows]
+
+
+def _parting(before: RunConfig, after: RunConfig) -> int:
+    """The first step at which run `after` may differ from run `before`: 0 if their seed, start or
+    settings differ, else the step of their first differing change (or the end: a huge number)."""
+    if _prefix(before, 0) != _prefix(after, 0):
+        return 0
+    mine = [[c.at, *c.settings()] for c in before.changes]
+    theirs = [[c.at, *c.settings()] for c in after.changes]
+    for a, b in zip(mine, theirs):
+        if json.dumps(a, sort_keys=True, default=str) != json.dumps(b, sort_keys=True, default=str):
+            return min(a[0], b[0])
+    longer = mine[len(theirs):] or theirs[len(mine):]
+    return longer[0][0] if longer else 1 << 62
+
+
+def _from_checkpoint(old: Simulation, old_configs, configs, cohort, step: int):
+    """Where a cohort that is not taken over can start: (the checkpoint's step, its state for this
+    cohort's runs, the old cohort's rows they come from, whether to enter a change there), or None.
+
+    Each run is matched with an old run of the same seed, start and settings that parts from it
+    latest; all must come from one old cohort, and the checkpoint lie before the parting step (at
+    it, if neither changes its problem there and the old run has no change there)."""
+    kept = old.checkpoints
+    if kept is None or not kept.steps:
+        return None
+    by_start: dict[str, list[int]] = {}  # old runs by seed, start and settings of step 0
+    for r in range(old.n_runs):
+        by_start.setdefault(_prefix(old_configs[r], 0), []).append(r)
+    old_rows, parting = [], []
+    for row in cohort.rows.tolist():
+        candidates = by_start.get(_prefix(configs[row], 0), [])
+        best = max(((_parting(old_configs[r], configs[row]), r) for r in candidates), default=(0, -1))
+        if best[0] <= 0:
+            return None
+        parting.append(best[0])
+        old_rows.append(best[1])
+    part = min(min(parting), step)
+    sources = {i for i, c in enumerate(old.cohorts) if np.isin(old_rows, c.rows).all()}
+    if len(sources) != 1:
+        return None
+    index = sources.pop()
+    source = old.cohorts[index]
+    positions = np.searchsorted(source.rows, old_rows) if np.all(np.diff(source.rows) > 0) else np.array(
+        [int(np.flatnonzero(source.rows == r)[0]) for r in old_rows])
+    found = kept.before(part, index)
+    if found is None:
+        return None
+    at, state = found
+    enter = False
+    if at == part:
+        here = [c for c in configs[int(cohort.rows[0])].changes if c.at == at]
+        there = [c for r in old_rows for c in old_configs[r].changes if c.at == at]
+        if there or any(set(PROBLEM_AT_STEP) & c.change_keys for c in here):
+            found = kept.before(at - 1, index) if at > 0 else None
+            if found is None:
+                return None
+            at, state = found
+        else:
+            enter = bool(here)
+    return at, checkpoints.take_rows(state, positions, len(source.rows)), np.asarray(old_rows), enter
+
+
+def _continue_at(sim: Simulation, new: Simulation, cohort, start) -> None:
+    """Put `cohort` (alone in `sim`) at the checkpoint `start`: its state, and its history records
+    up to there from the old runs it copies (in `new`'s history, taken over from the old one)."""
+    at, state, old_rows, enter = start
+    vars(cohort).update(state)
+    vars(cohort).pop("params_before", None)
+    cohort.phase = sum(1 for p in cohort.phases[1:] if p.at <= at - enter)
+    changes.use_phase(cohort)
+    h, source = sim.history, new.history
+    h.stride = source.stride
+    h.count = int(np.searchsorted(source.steps[: source.count], at, side="right"))
+    h.steps[:] = source.steps
+    for name, data in source._data.items():
+        h._data[name][: h.count, cohort.rows] = data[: h.count, old_rows]
+    sim.step_count = at
+    if enter:
+        changes.enter(cohort, at)
+        if h.count and h.steps[h.count - 1] == at:
+            sim._record_cohort(h.count - 1, cohort)
+
+
+def _carry_checkpoints(old: Simulation, new: Simulation, taken, alone, step: int) -> None:
+    """The checkpoints that hold for the new cohorts: a taken cohort's old ones up to the step
+    (before it if it enters a change there); a replayed cohort's old ones before its start (its
+    runs' part of them) and those saved while it was stepped to the step."""
+    kept = old.checkpoints
+    index = {id(c): i for i, c in enumerate(old.cohorts)}
+    where = {id(c): i for i, c in enumerate(new.cohorts)}
+    rows: dict[int, list] = {}
+
+    def row(at: int) -> list:
+        return rows.setdefault(at, [None] * len(new.cohorts))
+
+    for at, states in zip(kept.steps, kept.states):
+        if at > step:
+            break
+        for cohort, source, enter in taken:
+            if at < step or not enter:
+                row(at)[where[id(cohort)]] = states[index[id(source)]]
+        for sim, cohort, start in alone:
+            if start is None or at > start[0] or at >= step:
+                continue
+            i = next((i for i, c in enumerate(old.cohorts) if np.isin(start[2], c.rows).all()), None)
+            if i is not None and states[i] is not None:
+                source = old.cohorts[i]
+                positions = np.array([int(np.flatnonzero(source.rows == r)[0]) for r in start[2]])
+                part = checkpoints.take_rows(states[i], positions, len(source.rows))
+                part["phase"] = sum(1 for p in cohort.phases[1:] if p.at <= at)  # its own phases, the same so far
+                row(at)[where[id(cohort)]] = part
+    for sim, cohort, _ in alone:
+        saved = sim.checkpoints
+        for at, states in zip(saved.steps[1:], saved.states[1:]):
+            if at <= step:
+                row(at)[where[id(cohort)]] = states[0]
+    carried = checkpoints.Checkpoints(kept.budget, kept.every, kept.limit)
+    for at in sorted(rows):
+        carried.steps.append(at)
+        carried.states.append(rows[at])
+        carried.sizes.append(checkpoints.nbytes(rows[at]))
+    while len(carried.steps) > carried.limit or carried.nbytes > carried.budget:
+        carried._thin()
+    new.checkpoints = carried

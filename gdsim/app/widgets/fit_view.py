@@ -1,6 +1,6 @@
 """FitView: a regression with one input in data space: the selected run's training points and
-every run's fitted line (or curve), in the data's own units, at the shown step where the history
-keeps the parameters (linear models), else at the live step.
+every run's fitted line (or curve), in the data's own units, at the shown step (from the history's
+parameters for linear models, from the checkpoints for networks).
 
 The lines come from gdsim/engine/predictions.py (fitted_curve); this widget only draws them.
 """
@@ -15,7 +15,7 @@ from gdsim.app.draw import palette
 from gdsim.app.draw.canvas import Canvas
 from gdsim.app.draw.map_view import MapFrame
 from gdsim.app.draw.series import thin
-from gdsim.app.runtime.data_views import selected_model
+from gdsim.app.runtime.data_views import rewound_cohort, selected_model
 from gdsim.app.text import short
 from gdsim.app.widgets.raster import RasterWidget
 from gdsim.engine.predictions import fitted_curve
@@ -29,14 +29,17 @@ def fits_one_input(problem) -> bool:
 
 
 def run_params(session, run) -> np.ndarray:
-    """The run's parameter row (its first seed for an ensemble) at the shown step, when the
-    history records parameters; the live ones otherwise."""
+    """The run's parameter row (its first seed for an ensemble) at the shown step: the history's
+    record, else the run stepped again from the checkpoint before it, else the live one."""
     row = int(run.rows[0])
+    cohort, index = session.cohort_of(row)
     if session.cursor is not None:
         params = session.values_at_cursor().get("params")
         if params is not None:
             return np.asarray(params[row], dtype=np.float64)
-    cohort, index = session.cohort_of(row)
+        rewound = rewound_cohort(session.sim, session.sim.cohorts.index(cohort), session.cursor)
+        if rewound is not None:  # a network: from the checkpoint before the shown step
+            return np.asarray(rewound.params[index], dtype=np.float64)
     return np.asarray(cohort.params[index], dtype=np.float64)
 
 
