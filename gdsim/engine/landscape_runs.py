@@ -27,8 +27,9 @@ class RunPath(NamedTuple):
 
 def run_path(sim, row: int, upto: int | None = None) -> RunPath:
     """Run `row`'s recorded path up to step `upto` (default: now), ending at the live parameters
-    when `upto` is the current step. Surfaces record every point in the history; networks keep
-    `sim.paths` (see gdsim.engine.simulation.PATH_RECORDS)."""
+    when `upto` is the current step, and at the exact parameters of step `upto` when it lies
+    between records and the simulation keeps checkpoints (the app's). Surfaces record every point
+    in the history; networks keep `sim.paths` (see gdsim.engine.simulation.PATH_RECORDS)."""
     upto = sim.step_count if upto is None else int(upto)
     missing = ""
     cohort, index = _cohort_of(sim, row)
@@ -43,7 +44,7 @@ def run_path(sim, row: int, upto: int | None = None) -> RunPath:
         record, slot = (paths, int(hits[0])) if len(hits) else (None, None)
         if record is None:
             missing = (f"this run's path is not recorded: of {sim.n_runs} runs the simulation keeps the paths of "
-                       f"{len(sim.path_rows)} (the first run of each [[runs]] entry first, within 16 MB)")
+                       f"{len(sim.path_rows)} (the first run of each [[runs]] entry first, at most 64 runs within 16 MB)")
     elif paths is None and not getattr(sim, "small", True):
         missing = "no path is recorded for so many runs of so many parameters (more than 16 MB a record set)"
     if record is not None and "params" in record.fields:
@@ -54,14 +55,19 @@ def run_path(sim, row: int, upto: int | None = None) -> RunPath:
             units = cohort.problem_state.mean.shape[1]
             mean = np.array(record.series("norm_mean")[1][keep, slot, :units])
             var = np.array(record.series("norm_var")[1][keep, slot, :units])
-    if upto >= sim.step_count and (len(steps) == 0 or steps[-1] != sim.step_count):
-        steps = np.append(steps, sim.step_count)
-        params = np.concatenate([params, cohort.params[index][None]])
-        if cohort.problem_state is not None:
-            mean = np.zeros((0, cohort.problem_state.mean.shape[1])) if mean is None else mean
-            var = np.zeros((0, cohort.problem_state.var.shape[1])) if var is None else var
-            mean = np.concatenate([mean, cohort.problem_state.mean[index][None]])
-            var = np.concatenate([var, cohort.problem_state.var[index][None]])
+    end = cohort
+    if upto < sim.step_count and len(steps) and steps[-1] != upto and getattr(sim, "checkpoints", None) is not None:
+        # rewound between two records: the exact point there, from the checkpoint before it
+        end = sim.cohort_at(sim.cohorts.index(cohort), upto)
+    last = min(upto, sim.step_count)
+    if (upto >= sim.step_count or end is not None and end is not cohort) and (len(steps) == 0 or steps[-1] != last):
+        steps = np.append(steps, last)
+        params = np.concatenate([params, end.params[index][None]])
+        if end.problem_state is not None:
+            mean = np.zeros((0, end.problem_state.mean.shape[1])) if mean is None else mean
+            var = np.zeros((0, end.problem_state.var.shape[1])) if var is None else var
+            mean = np.concatenate([mean, end.problem_state.mean[index][None]])
+            var = np.concatenate([var, end.problem_state.var[index][None]])
     finite = np.isfinite(params).all(axis=1)
     stats = None if mean is None else NormStats(mean[finite], var[finite])
     return RunPath(steps[finite], params[finite], stats, missing)

@@ -72,3 +72,23 @@ def test_step_lengths_are_computed_when_read_from_consecutive_records():
     assert values["step_norm"][0] == 5.0
     _, values = history.at(0)
     assert np.isnan(values["step_norm"]).all()
+
+
+def test_a_growing_history_keeps_the_same_records_as_a_preallocated_one():
+    """Simulation.paths grows its arrays as records come: the records and their steps are those
+    of the same capacity allocated at once, and memory follows the records made."""
+    fields = {"params": (3,)}
+    fixed, growing = History(2, fields, 64, minimum=32), History(2, fields, 64, minimum=32, grow=True)
+    assert len(growing.steps) == 16 and growing.nbytes < fixed.nbytes / 3
+    for step in range(500):
+        value = np.full((2, 3), float(step))
+        for h in (fixed, growing):
+            row = h.start(step)
+            if row is not None:
+                h.put(row, "params", slice(None), value)
+    assert growing.stride == fixed.stride == 8 and growing.count == fixed.count
+    assert np.array_equal(fixed.series("params")[0], growing.series("params")[0])
+    assert np.array_equal(fixed.series("params")[1], growing.series("params")[1])
+    assert growing.nbytes == fixed.nbytes
+    small = History(2, fields, 40, minimum=32)
+    assert small.capacity == 40 and History(2, fields, 40).capacity == 64  # the minimum is honoured

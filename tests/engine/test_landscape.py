@@ -190,7 +190,7 @@ def test_seeds_reproduce_and_differ():
 # -- the recorded path -------------------------------------------------------------------------
 def test_the_path_survives_the_engine_workers_snapshot_and_restore():
     a, b = build(load_scenario(resolve("overfitting"))), build(load_scenario(resolve("overfitting")))
-    a.step(300)  # past a compaction of the path's 256 records
+    a.step(300)  # past compactions of the path's 64 records (and b's arrays, growing, must follow)
     snapshot = pickle.loads(pickle.dumps(a.snapshot(None)))
     b.restore(snapshot)
     assert np.array_equal(a.paths.series("params")[1], b.paths.series("params")[1], equal_nan=True)
@@ -199,7 +199,7 @@ def test_the_path_survives_the_engine_workers_snapshot_and_restore():
     steps_a, values_a = a.paths.series("params")
     steps_b, values_b = b.paths.series("params")
     assert np.array_equal(steps_a, steps_b) and np.array_equal(values_a, values_b, equal_nan=True)
-    assert a.paths.stride == 2 and steps_a[-1] == 350
+    assert a.paths.stride == 8 and steps_a[-1] == 344 and len(b.paths.steps) == b.paths.capacity == 64
 
 
 def test_the_path_records_the_parameters_the_run_had():
@@ -248,3 +248,16 @@ def test_a_run_whose_path_is_not_kept_says_so_and_still_has_a_random_plane():
             R.for_run(sim, kind, row, n=5)
     plane = R.for_run(sim, "random", row, n=5)
     assert plane.loss[plane.origin] == sim.loss[row]
+
+
+def test_a_rewound_path_ends_at_the_exact_parameters_of_the_shown_step():
+    """Between two records (every 8th step by step 300), the path of a simulation with checkpoints
+    (the app's) ends at the run's parameters at that step, stepped again from a checkpoint."""
+    sim = build(load_scenario(resolve("overfitting")))
+    sim.keep_checkpoints()
+    sim.step(300)
+    path = R.run_path(sim, 0, upto=203)
+    fresh = build(load_scenario(resolve("overfitting")), record=False)
+    fresh.step(203)
+    assert path.steps[-1] == 203 and path.steps[-2] == 200
+    assert path.params[-1].tobytes() == fresh.cohorts[0].params[0].tobytes()
