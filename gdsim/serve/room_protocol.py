@@ -72,6 +72,8 @@ def decode(line: bytes, limit: int) -> dict:
         message = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise ProtocolError("a line that is not JSON") from None
+    except RecursionError:
+        raise ProtocolError("a line nested too deeply") from None
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
         raise ProtocolError("a line that is not a JSON object with a 'type'")
     return message
