@@ -64,7 +64,12 @@ async def test_a_presenter_key_logs_in_as_presenter_and_other_keys_as_participan
         serve, client_key, presenter_key, presenter_keys):
     server = await serve(presenter_keys=presenter_keys)
     p_conn, _, _, p_env = await session_of(server, {"client_keys": [presenter_key]}, "teacher")
-    a_conn, a_chan, _, a_env = await session_of(server, {"client_keys": [client_key]}, "Ada Lovelace")
+    # The client's own environment cannot set the room variables (a forged token, another socket).
+    forged = {"env": {ROOM_ENV: "/tmp/elsewhere.sock", TOKEN_ENV: p_env[TOKEN_ENV]}}
+    a_conn = await connect(server, username="Ada Lovelace", client_keys=[client_key])
+    a_chan, a_screen = await open_screen(a_conn, **forged)
+    await a_screen.wait_for(READY, timeout=20)
+    a_env = await environ_of(a_chan, a_screen)
     assert roles(server) == {"teacher": "presenter", "AdaLovelace": "participant"}
     by_name = {m.name: m for m in server.room.members}
     # Each app got the room's socket and its own member's token, nothing else says who it is.
