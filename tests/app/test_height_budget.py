@@ -112,7 +112,8 @@ async def test_every_builtin_at_80x24_after_the_question_keeps_readable_plots_an
     from gdsim.app.app import GdsimApp
     from gdsim.app.runtime.predict_flow import REVEALED
     from gdsim.app.runtime.session import Session
-    from gdsim.app.screens.scenario import ScenarioScreen
+    from gdsim.app.screens.scenario import MANY_RUNS, ScenarioScreen
+    from gdsim.app.widgets.run_table import RunTable
     from gdsim.app.widgets.surface_map import SurfaceMap, map_kind
     from gdsim.scenario.load import load_scenario
 
@@ -132,7 +133,12 @@ async def test_every_builtin_at_80x24_after_the_question_keeps_readable_plots_an
             await pilot.pause()
             question = screen.query_one("#question")
             assert not question.display or question.outer_size.height <= 2, path.stem
-            assert screen.query_one("#notices").outer_size.height == 2
+            many = len(session.display) >= MANY_RUNS  # the notices give the table their second line
+            assert screen.query_one("#notices").outer_size.height == (1 if many else 2), path.stem
+            # every run on screen: a row each under the header, no "+k more run" hint
+            table = screen.query_one(RunTable)
+            assert table.outer_size.height == 1 + len(session.display), path.stem
+            assert "more run" not in "".join(s.text for s in table.render_line(0)), path.stem
             assert screen.query_one("#verdicts").outer_size.height == 2, str(screen.query_one("#verdicts").render())
             loss = screen.query_one("#plot-loss")
             if loss.size.height < LOSS_ROWS:

@@ -57,6 +57,10 @@ PANEL_MIN_ROWS = 7
 PANEL_PRIORITY = ("plot-loss", "plot-val", "plot-layers", "plot-acc", "plot-grad", "plot-velocity", "plot-lr",
                   "histogram", "weights", "plot-wnorm", "plot-step")
 
+# From this many runs a short screen gives the run table the notices' second line: at 80x24 the
+# table then shows six runs (local-minima-networks' widths) and the plots keep their rows.
+MANY_RUNS = 6
+
 TABS = ("tab-plots", "tab-map", "tab-lesson", "tab-maths", "tab-data")
 
 
@@ -250,7 +254,9 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
 
     def _layout_for_size(self) -> None:
         width, height = self.size.width, self.size.height
-        for flag, name in ((width < NARROW, "-narrow"), (height < 30, "-short"), (width >= WIDE_MAP, "-wide")):
+        many = len(self.session.display) >= MANY_RUNS  # the notices give the table a line (gdsim.tcss)
+        for flag, name in ((width < NARROW, "-narrow"), (height < 30, "-short"), (width >= WIDE_MAP, "-wide"),
+                           (many, "-many-runs")):
             if flag != self.has_class(name):
                 self.set_class(flag, name)
         tabs = self.query_one("#tabs", TabbedContent)

@@ -2,7 +2,7 @@
 
 Each notice names its run (label and letter) and wraps with a hanging indent: its second line
 starts under its first word, never at column 0. The bar takes at most `max_lines` lines (2 on a
-short terminal, where the plots need the rows, else 3); notices that do not fit whole are left
+short terminal, where the plots need the rows, 1 there with six runs or more, else 4); notices that do not fit whole are left
 out, most important first, and the last line says how many were.
 """
 
@@ -20,6 +20,7 @@ from gdsim.app.runtime.session import Session
 ICONS = {"error": "✖", "warning": "▲", "info": "●"}
 COLOURS = {"error": "red", "warning": "yellow", "info": "green"}
 LINES_SHORT = 2  # lines for notices on a terminal under 30 rows
+LINES_CROWDED = 1  # ... with six runs or more (the run table takes the other line: gdsim.tcss)
 LINES_TALL = 4
 INDENT = 3  # " ✖ " : the wrapped lines start under the sentence
 
@@ -34,8 +35,10 @@ class NoticeBar(Static):
     def show(self, session: Session) -> None:
         items = tuple(notices(session, limit=4))
         mono = bool(getattr(self.app, "mono", False))
-        short = self.screen.has_class("-short") if self.is_attached else False
-        self.max_lines = LINES_SHORT if short else LINES_TALL
+        screen = self.screen if self.is_attached else None
+        short = screen is not None and screen.has_class("-short")
+        self.max_lines = ((LINES_CROWDED if screen.has_class("-many-runs") else LINES_SHORT) if short
+                          else LINES_TALL)
         self._items, self._mono = items, mono
         self._render_items()
 

@@ -1,0 +1,80 @@
+"""At 80x24 every run of a built-in scenario is on screen after the question, with no "+k more run"
+hint: the runs a lesson's question or answer names (right-optimizer's newton, cosine-warmup's E of
+"D or E", natural-gradient's unscaled gradient descent, local-minima-networks' widths 16 and 32) are
+read off the screen itself, as the terminal draws it (toasts included), not off the widget's rows."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+
+from gdsim.scenario.library import builtin_dir
+
+# (scenario, steps run before looking: the whole run where it is cheap, the letters its answer names)
+CROWDED = [
+    ("right-optimizer", 600, "CE"),  # momentum first; newton (E) is the optimizer that needs no tuning
+    ("cosine-warmup", 150, "DE"),  # "D or E: warm up, then decay"
+    ("natural-gradient", 200, "CDE"),  # natural gradient, unscaled; E: gradient descent on the unscaled inputs
+    ("local-minima-networks", 300, "DEF"),  # "none from 8 units on": widths 8, 16 and 32
+    ("l1-sparsity", 1500, "B"),
+]
+
+
+def screen_lines(app) -> list[str]:
+    """The screen as the terminal shows it: every layer composited (toasts over the table too)."""
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
+                      color_system="truecolor", record=True, legacy_windows=False, safe_box=False)
+    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
+    return console.export_text().splitlines()
+
+
+async def open_builtin(app, pilot, name: str, steps: int):
+    """The built-in scenario `name` at 80x24, its question skipped, `steps` steps run and revealed."""
+    from gdsim.app.runtime.predict_flow import REVEALED
+    from gdsim.app.runtime.session import Session
+    from gdsim.app.screens.scenario import ScenarioScreen
+    from gdsim.scenario.load import load_scenario
+
+    session = Session(load_scenario(builtin_dir() / f"{name}.toml", id=name, trial_build=False))
+    screen = ScenarioScreen(session)
+    await app.push_screen(screen)
+    await pilot.pause()
+    if screen.flow is not None:
+        await pilot.press("0")
+    session.step(steps)
+    if screen.flow is not None:
+        screen.reveal()
+        assert screen.flow.phase == REVEALED
+    screen.redraw(force=True)
+    await pilot.pause()
+    await pilot.pause()
+    return screen
+
+
+def row_of(lines: list[str], letter: str, label: str) -> str | None:
+    """The screen line that is the run table's row of run `letter` ("  E  newton ...")."""
+    for line in lines:
+        if line.startswith(f" {letter}  ") and line[4:].startswith(label[:8]):
+            return line
+    return None
+
+
+@pytest.mark.parametrize("name,steps,named", CROWDED, ids=[c[0] for c in CROWDED])
+async def test_every_run_is_on_screen_at_80x24(name, steps, named):
+    from gdsim.app.app import GdsimApp
+
+    app = GdsimApp(None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_builtin(app, pilot, name, steps)
+        runs = screen.session.display
+        lines = screen_lines(app)
+        (header,) = [line for line in lines if line.lstrip().startswith("run ")]
+        assert "↓" not in header and "more run" not in header, "\n".join(lines)
+        missing = [run.letter for run in runs if row_of(lines, run.letter, run.label) is None]
+        assert not missing, (missing, "\n".join(lines))
+        assert set(named) <= {run.letter for run in runs}
+        # the plots keep their readable height (tests/app/test_height_budget.py says what that is)
+        assert screen.query_one("#plot-loss").size.height >= 8, "\n".join(lines)
