@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
@@ -15,6 +16,8 @@ from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import CommandList, CommandPalette, Provider
+from textual.content import Content
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.theme import Theme
 
@@ -112,6 +115,18 @@ class GdsimApp(RoomKeys, App):
         self.register_theme(MONO)
         if self.no_color:
             self.theme = MONO_THEME
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """A toast, or on a short scenario screen a message in its status line (ScenarioActions.status_notice)."""
+        if threading.get_ident() == self._thread_id and self._screen_stack:
+            notice = getattr(self.screen, "status_notice", None)
+            if notice is not None:
+                text = Content.from_markup(message).plain if markup else message
+                if notice(clean(text, keep_newlines=False), clean(title, keep_newlines=False), severity,
+                          self.NOTIFICATION_TIMEOUT if timeout is None else timeout):
+                    return
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def open_url(self, url: str, *, new_tab: bool = True) -> None:
         """Never open a link. Textual would start a web browser, and with no display a console one

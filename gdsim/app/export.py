@@ -1,4 +1,5 @@
-"""Text forms of what the app holds: the tweaked scenario as TOML, the runs' histories as CSV or JSONL."""
+"""Text forms of what the app holds: the tweaked scenario as TOML, the runs' histories as CSV or JSONL,
+the screen as SVG."""
 
 from __future__ import annotations
 
@@ -175,3 +176,19 @@ def history_csv(session: Session) -> str:
 
 def history_jsonl(session: Session) -> str:
     return "".join(json.dumps(r, allow_nan=False) + "\n" for r in history_records(session))
+
+
+# -- SVG -------------------------------------------------------------------------------------------
+def screenshot_svg(svg: str) -> str:
+    """Textual's SVG screenshot (Rich's Console.export_svg), made to keep its spaces in every renderer.
+
+    Rich writes each run of cells in one style as a <text> at its first cell's x, spaces as U+00A0,
+    stretched over its cells by textLength, and leaves xml:space at "default". Under that rule an SVG
+    renderer strips a text's leading and trailing white space; librsvg (rsvg-convert, GNOME's image
+    viewers, the PNGs made with them) counts U+00A0 as white space, drops it, and textLength spreads
+    what is left back over the cells: the space after inline code or bold in a lesson vanished
+    ("`softmax` has" read "softmaxhas") and right-aligned numbers slid left. Browsers keep U+00A0, and
+    the terminal never had the fault. xml:space="preserve" on the root keeps every space everywhere."""
+    if "xml:space=" in svg[:200]:
+        return svg
+    return svg.replace("<svg ", '<svg xml:space="preserve" ', 1)

@@ -140,7 +140,10 @@ async def test_a_surface_says_its_map_is_the_whole_landscape():
         await pilot.press("K")
         await pilot.pause()
         assert not app.screen.query("#landscape-map")
-        assert any("whole landscape" in str(n.message) for n in app._notifications)
+        from gdsim.app.widgets.status_line import StatusLine
+
+        # at 80x24 in the status line, not in a toast over the run table
+        assert "whole landscape" in app.screen.query_one(StatusLine).message and not app._notifications
 
 
 async def test_a_path_that_has_not_moved_is_a_message_on_the_map():

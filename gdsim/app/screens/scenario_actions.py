@@ -240,7 +240,7 @@ class ScenarioActions:
         if served():
             self.notify("screenshots are not saved in served mode; use your terminal's own", markup=False)
             return
-        svg = self.app.export_screenshot()
+        svg = export.screenshot_svg(self.app.export_screenshot())
         base = f"{self.session.loaded.id}-step{self.session.sim.step_count}"
         for n in range(1000):
             path = Path(f"{base}{'' if n == 0 else f'-{n}'}.svg")
@@ -284,12 +284,25 @@ class ScenarioActions:
             return
         self.notify(f"written: {path}", markup=False)
 
-    def say(self, message: str) -> None:
+    def say(self, message: str, seconds: float | None = None) -> None:
         from gdsim.app.widgets.status_line import StatusLine
 
-        self.query_one(StatusLine).say(message)
+        seconds = StatusLine.SAY_SECONDS if seconds is None else seconds
+        self.query_one(StatusLine).say(message, seconds)
         self._drawn = None  # the status line must be redrawn even if nothing else changed
-        self.set_timer(StatusLine.SAY_SECONDS + 0.1, self._title_back)
+        self.set_timer(seconds + 0.1, self._title_back)
+
+    def status_notice(self, message: str, title: str, severity: str, timeout: float) -> bool:
+        """Show a notification in the status line instead of a toast, on a short screen (under
+        30 rows): there a toast sits over the run table's right-hand columns, the state words and
+        the key readings a lesson is about, for seconds. The status line takes a second and third
+        line for a long message, so it is never cut to nothing. False: not here (use a toast)."""
+        if not self.has_class("-short") or not self.is_current:
+            return False
+        icon = {"error": "✖ ", "warning": "▲ "}.get(severity, "")
+        self.say(f"{icon}{title}: {message}" if title else f"{icon}{message}", timeout)
+        self._after()
+        return True
 
     def _title_back(self) -> None:
         """The said message has expired: show the title again (the tick may be paused)."""
