@@ -13,7 +13,11 @@ until the scenario screen has drawn once), engine steps/s while the plots redraw
 all plots, keypress-to-screen latency, and (for comparison) the cost of one plotext plot of the
 same size, which is why gdsim draws its curves itself (gdsim/app/draw/canvas.py).
 
-    .venv/bin/python benchmarks/bench_app.py [--seconds 5] [--starts 5] [--no-pty]
+    .venv/bin/python benchmarks/bench_app.py [--seconds 5] [--starts 5] [--no-pty] [--room N]
+
+With --room N the app is a presenter in a room (a broker with N stand-in followers in another
+process, benchmarks/room_followers.py), sending its scene as it runs: compare redraws/s with and
+without (issue #17: following must cost the presenter nothing noticeable).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ SIZE = (120, 40)
 WARM_UP = 1.5  # seconds of running before the measurement (the engine worker boots in about 0.5-1 s)
 
 
-async def measure(seconds: float, scenario: Path = SCENARIO) -> dict[str, float]:
+async def measure(seconds: float, scenario: Path = SCENARIO, room: dict | None = None) -> dict[str, float]:
     t0 = time.perf_counter()
     from textual import events
 
@@ -53,6 +57,12 @@ async def measure(seconds: float, scenario: Path = SCENARIO) -> dict[str, float]
         await pilot.pause()
         figures["in_process_first_frame_s"] = time.perf_counter() - t0
         figures["in_process_after_imports_s"] = time.perf_counter() - t1
+        if room is not None:  # a presenter in a room of followers
+            from gdsim.app.runtime.room_link import RoomLink
+
+            app.join_room(RoomLink(room["socket"], room["token"]))
+            while not app.room.joined:
+                await asyncio.sleep(0.01)
         screen = app.screen
         session = screen.session
         plots = [p for p in screen.query(CurvePlot) if p.display]
@@ -62,6 +72,7 @@ async def measure(seconds: float, scenario: Path = SCENARIO) -> dict[str, float]
         await asyncio.sleep(WARM_UP)  # steady state: the worker has booted and is stepping
         draws0 = [p.draws for p in plots]
         steps0, redraws0, start = session.sim.step_count, screen.redraws, time.perf_counter()
+        states0 = app.room.sent_states if room is not None else 0
         await asyncio.sleep(seconds)
         elapsed = time.perf_counter() - start
         figures["steps_per_s"] = (session.sim.step_count - steps0) / elapsed
@@ -70,6 +81,8 @@ async def measure(seconds: float, scenario: Path = SCENARIO) -> dict[str, float]
         figures["redraws_per_s"] = (screen.redraws - redraws0) / elapsed
         figures["slowest_plot_redraws_per_s"] = min(p.draws - d for p, d in zip(plots, draws0)) / elapsed
         figures["plots"] = len(plots)
+        if room is not None:
+            figures["room_states_per_s"] = (app.room.sent_states - states0) / elapsed
         # Key press to screen: "+"/"-" change the speed shown in the status line.
         status = screen.query_one(StatusLine)
         latencies = []
@@ -111,6 +124,7 @@ def main() -> int:
     parser.add_argument("--no-pty", action="store_true", help="skip the starts in a pseudo-terminal")
     parser.add_argument("--scenario", help="a built-in id or a .toml file for the in-process part (default: "
                                            "tests/app/data/three_runs.toml, which has no question or checks)")
+    parser.add_argument("--room", type=int, metavar="N", help="be a presenter followed by N stand-in followers")
     args = parser.parse_args()
     scenario = SCENARIO
     if args.scenario:
@@ -124,7 +138,20 @@ def main() -> int:
               f"(target <= 1.0 s, warm)")
         for line in report(measure_starts(starts=args.starts, size=SIZE)):
             print(line)
-    figures = asyncio.run(measure(args.seconds, scenario))
+    followers = room = None
+    if args.room is not None:
+        import json
+        import subprocess
+
+        followers = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "room_followers.py"), str(args.room)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        room = json.loads(followers.stdout.readline())
+    figures = asyncio.run(measure(args.seconds, scenario, room))
+    if followers is not None:
+        got = json.loads(followers.communicate("", timeout=30)[0].strip().splitlines()[-1])
+        figures["room_followers"] = float(args.room)
+        figures["room_follows_received"] = float(got["follows"])
+        figures["room_follow_bytes_each"] = got["bytes"] / max(1, got["follows"])
     targets = {"in_process_first_frame_s": "(no Python start-up; imports + App.run_test to the first draw)", "steps_per_s": ">= 20000", "run_steps_per_s": "(steps x runs)",
                "engine_worker": "1 = stepping in a second process (GDSIM_ENGINE_WORKER=0 turns it off)", "redraws_per_s": ">= 15",
                "latency_median_ms": "<= 100", "latency_max_ms": "<= 100"}

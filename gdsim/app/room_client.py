@@ -238,7 +238,7 @@ class RoomClient(RoomPolls):
         self.state.following = False
         self.send_status()
         if not quiet:
-            self.app.notify("exploring on your own: F follows the presenter again", markup=False, timeout=5)
+            self.app.notify("exploring on your own: F follows the presenter again (ctrl+f at the list)", markup=False, timeout=5)
         self.app.refresh_bindings()
         self.refresh_panels()
 

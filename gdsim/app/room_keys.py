@@ -22,6 +22,8 @@ ROOM_BINDINGS = [
     Binding("P", "room_poll", "Poll"),
     Binding("Y", "room_reveal", "Reveal"),
     Binding("F", "room_follow", "Follow"),
+    # at the list the filter box takes letters: there ctrl+f follows the presenter again
+    Binding("ctrl+f", "room_rejoin", "Follow", priority=True),
     Binding("X", "room_explore", "Explore"),
 ]
 HELP = {  # the help screen's words for them
@@ -29,11 +31,11 @@ HELP = {  # the help screen's words for them
     "room_bring": "Bring everyone here: this scenario, its settings, step, tab and run",
     "room_poll": "Poll the room with this scenario's question ([predict])",
     "room_reveal": "Reveal the poll: the answer and the counts everywhere; the scenario runs",
-    "room_follow": "Follow the presenter (their scenario, step, tab and run)",
+    "room_follow": "Follow the presenter (their scenario, step, tab and run); ctrl+f at the list",
     "room_explore": "Explore on your own (any key that changes the run does it too)",
 }
 PRESENTER_ACTIONS = frozenset({"room_bring", "room_poll", "room_reveal"})
-PARTICIPANT_ACTIONS = frozenset({"room_follow", "room_explore"})
+PARTICIPANT_ACTIONS = frozenset({"room_follow", "room_explore", "room_rejoin"})
 ROOM_ACTIONS = PRESENTER_ACTIONS | PARTICIPANT_ACTIONS | {"room_panel"}
 # The scenario screen's actions that change what a follower's run does: they break away first.
 BREAKS_AWAY = frozenset({
@@ -46,7 +48,7 @@ BREAKS_AWAY = frozenset({
 def help_bindings(presenter: bool) -> list[Binding]:
     wanted = {"room_panel"} | (PRESENTER_ACTIONS if presenter else PARTICIPANT_ACTIONS)
     out = [Binding(b.key, b.action, HELP[b.action], key_display=b.key_display) for b in ROOM_BINDINGS
-           if b.action in wanted]
+           if b.action in wanted and b.action in HELP]
     if not presenter:
         out.append(Binding("1", "", "1-9 answer the room's poll, 0 skips (in its window, or the question panel)",
                            key_display="1-9, 0"))
@@ -94,6 +96,10 @@ class RoomKeys(App):
             return (action == "room_reveal") == (room.state.poll is not None)
         if not room.participant:
             return False
+        if action == "room_rejoin":  # at the list (or a dialog over it), where F is typed into the filter
+            from gdsim.app.room_client import scenario_screen
+
+            return not room.state.following and scenario_screen(self) is None
         return (action == "room_explore") == room.state.following
 
     async def run_action(self, action, default_namespace=None, namespaces=None) -> bool:
@@ -118,6 +124,9 @@ class RoomKeys(App):
     def action_room_follow(self) -> None:
         if self.room is not None:
             self.room.follow()
+
+    def action_room_rejoin(self) -> None:
+        self.action_room_follow()
 
     def action_room_explore(self) -> None:
         if self.room is not None:

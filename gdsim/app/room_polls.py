@@ -104,7 +104,10 @@ class RoomPolls:
             if not session.running and session.hold is None and not session.sim.all_frozen:
                 screen.action_toggle_run()
         line = tally_line(result.answered, result.of, result.counts, answer=result.answer)
-        answer = f"the answer is {result.answer}" if result.answer is not None else "revealed"
+        if result.answer is not None and result.answer <= len(result.choices):
+            answer = f"the answer: {result.answer}, {result.choices[result.answer - 1]}"[:80]
+        else:
+            answer = f"the answer: {result.answer}" if result.answer is not None else "revealed"
         self.app.notify(f"Room: {line}", title=answer, markup=False, timeout=12)
 
     # -- the panel ---------------------------------------------------------------------------------------

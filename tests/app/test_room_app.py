@@ -111,6 +111,24 @@ async def test_a_tweak_key_breaks_away_with_a_notice_and_F_rejoins():
         await until(pilot, lambda: app.screen.session.sim.step_count == 50)
 
 
+async def test_back_to_the_list_breaks_away_and_ctrl_f_rejoins_there_where_F_is_typed():
+    app = make_app(None)
+    link = StandInLink(scene=presenter_scene(step=10))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await joined(app, pilot, link)
+        await until(pilot, lambda: getattr(app.screen, "session", None) is not None)
+        await pilot.press("escape")
+        await until(pilot, lambda: type(app.screen).__name__ == "PickerScreen")
+        assert not app.room.state.following and link.of_type("status")[-1]["following"] is False
+        assert "room_rejoin" in footer_actions(app)
+        await pilot.press("F")  # the filter box takes it
+        assert not app.room.state.following
+        await pilot.press("ctrl+f")
+        await until(pilot, lambda: getattr(app.screen, "session", None) is not None
+                    and app.screen.session.sim.step_count == 10)
+        assert app.room.state.following and "room_rejoin" not in footer_actions(app)
+
+
 async def test_X_breaks_away_and_a_bring_still_opens_the_scene():
     app = make_app("three_runs")
     link = StandInLink()

@@ -91,7 +91,7 @@ def participant_text(state: RoomState) -> Text:
         text.append(" (X: explore on your own)\n", DIM)
     else:
         text.append("Exploring on your own", BOLD)
-        text.append(" (F: follow the presenter)\n", DIM)
+        text.append(" (F, or ctrl+f at the list: follow the presenter)\n", DIM)
     poll = state.poll
     if poll is not None:
         text.append("Poll open: ", BOLD)
