@@ -91,7 +91,8 @@ class Session:
             sim = replayed(self.sim, self.configs, loaded, replay)
         else:
             sim = build(loaded)
-            sim.keep_checkpoints()  # branches, batch-size changes and the Data tab rewound start from them
+            if not sim.small:  # networks: branches, batch-size changes and the Data tab rewound start
+                sim.keep_checkpoints()  # from them (2-D surfaces step again from 0 in a blink)
         stop_at = max(loaded.scenario.scenario.steps, getattr(self, "stop_at", 0) if replay else 0)
         self.loaded = loaded
         self.sim: Simulation = sim
