@@ -10,15 +10,17 @@ they join, open the presenter's scenario themselves: "time to the presenter's sc
 connecting until a participant's screen shows its status line. Then, for --duration seconds, the
 presenter repeats what bench_serve's participants do: run (space) for --run-seconds, pause, and
 press the step key (".") --probes times about --think seconds apart, each after every screen
-has been quiet for --quiet-ms. Measured:
-- the presenter's key-to-screen: from a step key to the presenter's next screen bytes;
-- the followers' screens: from that key to each follower's next screen bytes (the step travels
-  through the room to 30 apps, each of which computes it);
-- the participants' own key-to-screen while following a running presenter: each follower presses
-  ctrl+r (its room panel) about every --think-participant seconds while the presenter's scenario
-  runs, and the time until its screen shows the panel ("you are NAME") is measured by content, so
-  the animation's own frames are not mistaken for the answer (only the presses that open the
-  panel are timed; the next press closes it).
+is quiet for --quiet-ms. All three figures are read from what the screens show, so that a
+screen's other output (animation, a notice, the room panel) is never taken for the answer:
+- the presenter's key-to-screen: from a step key to the presenter's next screen bytes (it is
+  paused and quiet when the key is sent);
+- the followers' screens: from that key until each follower's status line shows the presenter's
+  new step (the step travels through the room to every app, each of which computes and draws it);
+- the participants' own key-to-screen: each follower presses ctrl+r (its room panel) about every
+  --think-participant seconds, and the time until its screen shows the panel ("you are NAME") is
+  measured; reported apart for presses while the presenter's scenario runs (every follower's
+  scenario runs too: the load the issue asks about) and while it is paused. Only the presses that
+  open the panel are timed; the next press closes it.
 """
 
 from __future__ import annotations
@@ -26,12 +28,12 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import re
 import signal
 import statistics
 import sys
 import tempfile
 import time
-from collections import deque
 from pathlib import Path
 
 import asyncssh
@@ -53,26 +55,45 @@ STATUS = rb"step \d+ / \d+"  # the scenario screen's status line
 
 
 class RoomScreen(Screen):
-    """A Screen that counts every byte received (Screen keeps only the tail of a long output)."""
+    """A Screen that counts every byte received (Screen keeps only the tail of a long output) and
+    wakes each waiter on every chunk."""
 
     def __init__(self) -> None:
         super().__init__()
         self.received = 0
-        self.arrivals: deque[tuple[int, float]] = deque(maxlen=4096)  # (bytes before the chunk, when)
+        self.waiters: set[asyncio.Event] = set()
 
     def data_received(self, data: bytes, datatype) -> None:
-        self.arrivals.append((self.received, time.monotonic()))
         self.received += len(data)
         super().data_received(data, datatype)
-
-    def first_after(self, mark: int) -> float:
-        """When the first chunk after byte count `mark` arrived."""
-        return next((when for before, when in self.arrivals if before >= mark), self.last_output)
+        for waiter in self.waiters:
+            waiter.set()
 
     def since(self, mark: int) -> bytes:
         """The output received after `mark` (a value of `received`), escapes removed."""
         new = self.received - mark
         return ESCAPES.sub(b"", bytes(self.output[-new:])) if new > 0 else b""
+
+    async def watch(self, mark: int, pattern: bytes, timeout: float) -> re.Match | None:
+        """Wait until `pattern` is in the output received after `mark`; its match (the arrival
+        time of the chunk that completed it is then `self.last_output`), or None."""
+        regex, woken = re.compile(pattern), asyncio.Event()
+        deadline = time.monotonic() + timeout
+        self.waiters.add(woken)
+        try:
+            while True:
+                matches = list(regex.finditer(self.since(mark)))
+                if matches:
+                    return matches[-1]
+                if self.closed or time.monotonic() > deadline:
+                    return None
+                woken.clear()
+                try:
+                    await asyncio.wait_for(woken.wait(), max(0.01, deadline - time.monotonic()))
+                except asyncio.TimeoutError:
+                    return None
+        finally:
+            self.waiters.discard(woken)
 
 
 class Room:
@@ -80,31 +101,23 @@ class Room:
         self.first_screen: list[float] = []
         self.presenter: list[float] = []
         self.followers: list[float] = []
-        self.own: list[float] = []
+        self.own_running: list[float] = []  # participants' own keys while the presenter's scenario runs
+        self.own_paused: list[float] = []  # ... and while it is paused
         self.failed: list[str] = []
         self.timeouts = 0
         self.noisy = 0
-        self.running = asyncio.Event()  # the presenter's scenario is running: participants press keys
+        self.running = asyncio.Event()  # the presenter's scenario is running
         self.done = asyncio.Event()  # the presenter has finished: participants may leave
         self.stop_at = float("inf")
         self.app_cpu: float | None = None
 
 
-async def text_after(screen: RoomScreen, mark: int, pattern: bytes, timeout: float) -> float | None:
-    """When `pattern` appeared in the output received after `mark` (None: not by the timeout)."""
-    import re
-
-    regex = re.compile(pattern)
-    deadline = time.monotonic() + timeout
-    while not regex.search(screen.since(mark)):
-        if screen.closed or time.monotonic() > deadline:
-            return None
-        screen.arrived.clear()
-        try:
-            await asyncio.wait_for(screen.arrived.wait(), max(0.01, deadline - time.monotonic()))
-        except asyncio.TimeoutError:
-            return None
-    return screen.last_output
+async def timed(screen: RoomScreen, mark: int, pattern: bytes, sent: float, into: list[float], room: Room) -> None:
+    """Record how long after `sent` the pattern showed on `screen` (PROBE_TIMEOUT if it did not)."""
+    shown = await screen.watch(mark, pattern, PROBE_TIMEOUT)
+    if shown is None:
+        room.timeouts += 1
+    into.append(PROBE_TIMEOUT if shown is None else screen.last_output - sent)
 
 
 async def session(port: int, key, user: str, opts) -> tuple[asyncssh.SSHClientConnection, object, RoomScreen]:
@@ -120,7 +133,7 @@ async def participant(index: int, port: int, key, opts, room: Room, up: list) ->
         started = time.monotonic()
         conn, chan, screen = await session(port, key, f"p{index}", opts)
         async with conn:
-            if await text_after(screen, 0, STATUS, 90) is None:
+            if await screen.watch(0, STATUS, 90) is None:
                 tail = ESCAPES.sub(b"", bytes(screen.output[-3000:])).decode(errors="replace")[-300:]
                 room.failed.append(f"p{index}: never showed the presenter's scenario; last text: {tail!r}")
                 return
@@ -130,22 +143,16 @@ async def participant(index: int, port: int, key, opts, room: Room, up: list) ->
             while room.stop_at == float("inf"):  # the window opens once everyone is up
                 await asyncio.sleep(0.1)
             while time.monotonic() < room.stop_at and not screen.closed:
-                try:  # keys only while the presenter's scenario runs
-                    await asyncio.wait_for(room.running.wait(), max(0.01, room.stop_at - time.monotonic()))
-                except asyncio.TimeoutError:
-                    break
                 await asyncio.sleep(opts.think_participant * rng.uniform(0.5, 1.5))
-                if not room.running.is_set() or time.monotonic() >= room.stop_at:
-                    continue
-                start, sent = screen.received, time.monotonic()
+                if time.monotonic() >= room.stop_at:
+                    break
+                mark, sent, running = screen.received, time.monotonic(), room.running.is_set()
                 chan.write(b"\x12")  # ctrl+r: the room panel
-                if panel_open:
+                if panel_open:  # closing it is not timed (text that goes cannot be seen going)
                     panel_open = False
                     continue
-                shown = await text_after(screen, start, f"you are p{index}".encode(), PROBE_TIMEOUT)
-                if shown is None:
-                    room.timeouts += 1
-                room.own.append(PROBE_TIMEOUT if shown is None else shown - sent)
+                await timed(screen, mark, f"you are p{index}".encode(), sent,
+                            room.own_running if running else room.own_paused, room)
                 panel_open = True
             if panel_open:
                 chan.write(b"\x12")
@@ -155,66 +162,61 @@ async def participant(index: int, port: int, key, opts, room: Room, up: list) ->
 
 
 async def presenter(port: int, key, opts, room: Room, followers: list[RoomScreen], ready: asyncio.Event) -> None:
-    conn, chan, screen = await session(port, key, "presenter", opts)
+    try:
+        conn, chan, screen = await session(port, key, "presenter", opts)
+    except (OSError, asyncssh.Error) as exc:
+        room.failed.append(f"presenter: {exc}")
+        ready.set()
+        room.done.set()
+        return
     async with conn:
-        if not await screen.wait_text(b"Pick a scenario", 90):
-            room.failed.append("the presenter never saw the list")
+        try:
+            await lead(chan, screen, opts, room, followers, ready)
+        finally:
             ready.set()
             room.done.set()
-            return
-        chan.write(opts.room_scenario.encode())  # typed into the list's filter
-        await screen.wait_quiet(0.3, 10)
-        chan.write(b"\r")
-        if await text_after(screen, 0, STATUS, 60) is None:
-            room.failed.append(f"the presenter could not open {opts.room_scenario}")
-        await screen.wait_quiet(0.5, 30)
-        ready.set()
-        await asyncio.sleep(0)
-        while room.stop_at == float("inf"):
-            await asyncio.sleep(0.1)
-        rng = random.Random(-1)
-        while time.monotonic() < room.stop_at:
-            chan.write(b" ")  # run
-            room.running.set()
-            await asyncio.sleep(opts.run_seconds)
-            room.running.clear()
-            chan.write(b" ")  # pause
-            for _ in range(opts.probes):
-                await asyncio.sleep(opts.think * rng.uniform(0.5, 1.5))
-                if time.monotonic() >= room.stop_at:
-                    break
-                quiet = [await s.wait_quiet(opts.quiet_ms / 1000, 3.0) for s in [screen, *followers]]
-                if not all(quiet):
-                    room.noisy += 1
-                sent = time.monotonic()
-                marks = [(s, s.received) for s in followers]
-                chan.write(b".")
-                own = await screen.first_output_after(sent, PROBE_TIMEOUT)
-                room.presenter.append(PROBE_TIMEOUT if own is None else own)
-                room.timeouts += own is None
-                for n, (follower, start) in enumerate(marks):
-                    arrived = await _output_after(follower, start, sent)
-                    room.followers.append(PROBE_TIMEOUT if arrived is None else arrived)
-                    room.timeouts += arrived is None
-                    if arrived is None and os.environ.get("ROOM_DEBUG"):
-                        import re
-                        steps = lambda s: re.findall(rb"(?:paused|running)\s+step \d+", ESCAPES.sub(b"", bytes(s.output[-20000:])))[-3:]
-                        print("no answer from follower", n, "probe sent", sent - room.stop_at, steps(follower), "presenter", steps(screen))
-        room.done.set()
 
 
-async def _output_after(screen: RoomScreen, mark: int, sent: float) -> float | None:
-    """Seconds from `sent` until the first output received after `mark` (None: none by the timeout)."""
-    deadline = sent + PROBE_TIMEOUT
-    while screen.received <= mark:
-        if screen.closed or time.monotonic() > deadline:
-            return None
-        screen.arrived.clear()
-        try:
-            await asyncio.wait_for(screen.arrived.wait(), max(0.01, deadline - time.monotonic()))
-        except asyncio.TimeoutError:
-            return None
-    return screen.first_after(mark) - sent
+async def lead(chan, screen: RoomScreen, opts, room: Room, followers: list[RoomScreen], ready: asyncio.Event) -> None:
+    if not await screen.wait_text(b"Pick a scenario", 90):
+        room.failed.append("the presenter never saw the list")
+        return
+    chan.write(opts.room_scenario.encode())  # typed into the list's filter
+    await screen.wait_quiet(0.3, 10)
+    chan.write(b"\r")
+    if await screen.watch(0, STATUS, 60) is None:
+        room.failed.append(f"the presenter could not open {opts.room_scenario}")
+        return
+    await screen.wait_quiet(0.5, 30)
+    ready.set()
+    while room.stop_at == float("inf"):
+        await asyncio.sleep(0.1)
+    rng = random.Random(-1)
+    while time.monotonic() < room.stop_at:
+        chan.write(b" ")  # run
+        room.running.set()
+        await asyncio.sleep(opts.run_seconds)
+        room.running.clear()
+        chan.write(b" ")  # pause
+        for _ in range(opts.probes):
+            await asyncio.sleep(opts.think * rng.uniform(0.5, 1.5))
+            if time.monotonic() >= room.stop_at:
+                break
+            if not await screen.wait_quiet(opts.quiet_ms / 1000, 3.0):
+                room.noisy += 1
+            marks = [(follower, follower.received) for follower in followers]
+            mark, sent = screen.received, time.monotonic()
+            chan.write(b".")
+            own = await screen.first_output_after(sent, PROBE_TIMEOUT)
+            room.presenter.append(PROBE_TIMEOUT if own is None else own)
+            room.timeouts += own is None
+            # The step the presenter now shows; each follower's time is until it shows it too.
+            step = await screen.watch(mark, rb"paused\s+step (\d+) / \d+", PROBE_TIMEOUT)
+            if step is None:
+                room.failed.append("the presenter's step was not seen after a step key")
+                continue
+            target = b"step " + step.group(1) + b" / "
+            await asyncio.gather(*(timed(f, m, re.escape(target), sent, room.followers, room) for f, m in marks))
 
 
 async def room_main(opts) -> int:
@@ -264,10 +266,10 @@ async def room_main(opts) -> int:
 
 def line(name: str, values: list[float], target: bool = True) -> str:
     if not values:
-        return f"  {name:<38} no measurements"
+        return f"  {name:<42} no measurements"
     p95 = percentile(values, 95)
     verdict = f"{'meets' if p95 <= 0.25 else 'MISSES'} p95 <= 250 ms" if target else "(no target)"
-    return (f"  {name:<38} p50 {statistics.median(values) * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms   "
+    return (f"  {name:<42} p50 {statistics.median(values) * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms   "
             f"max {max(values) * 1000:7.1f} ms   (n={len(values)})  {verdict}")
 
 
@@ -277,7 +279,7 @@ def report(opts, room: Room, elapsed: float, load_before: float, server_cpu: flo
           f"{opts.cols}x{opts.rows}, {elapsed:.0f} s, {os.cpu_count()} CPUs, load average {load_before:.1f} -> "
           f"{os.getloadavg()[0]:.1f}; {start}")
     print(f"  the presenter: run {opts.run_seconds:g} s, then {opts.probes} steps ~{opts.think:g} s apart, for "
-          f"{opts.duration:g} s; participants press ctrl+r ~{opts.think_participant:g} s apart while it runs")
+          f"{opts.duration:g} s; participants press ctrl+r ~{opts.think_participant:g} s apart")
     if room.first_screen:
         ff = room.first_screen
         print(f"  time to the presenter's scenario (joining {opts.stagger:g} s apart)   p50 {statistics.median(ff) * 1000:.0f} ms"
@@ -285,10 +287,11 @@ def report(opts, room: Room, elapsed: float, load_before: float, server_cpu: flo
     print(line("presenter's key-to-screen", room.presenter))
     # Not a key-to-screen: one key makes every follower compute and draw the same step at once.
     print(line("presenter's key to followers' screens", room.followers, target=False))
-    print(line("participants' own key-to-screen", room.own))
+    print(line("participants' own key, presenter running", room.own_running))
+    print(line("participants' own key, presenter paused", room.own_paused))
     if room.app_cpu is not None:
         print(f"  during the window the apps used {room.app_cpu:.2f} cores; the SSH server {server_cpu:.1f} CPU-s in all")
     print(f"  probes without an answer in {PROBE_TIMEOUT:g} s (counted as {PROBE_TIMEOUT:g} s): {room.timeouts}; "
-          f"probes sent before every screen was quiet: {room.noisy}")
+          f"presenter's probes sent before its screen was quiet: {room.noisy}")
     for failure in room.failed[:10]:
         print(f"  FAILED {failure}")
