@@ -208,3 +208,58 @@ async def test_same_names_get_numbers_and_a_nickname_once(room):
     member = next(m for m in room.members if m.token == tokens[2])
     await until(lambda: member.status["step"] == 1)
     assert member.name == "ada-2"
+
+
+class _HeldWriter:
+    """A StreamWriter stand-in whose drain() waits until the test lets it go (a reader not reading)."""
+
+    def __init__(self) -> None:
+        self.lines: list[bytes] = []
+        self.release = asyncio.Event()
+
+    def write(self, line: bytes) -> None:
+        self.lines.append(line)
+
+    async def drain(self) -> None:
+        await self.release.wait()
+
+
+async def test_the_outbox_keeps_the_newest_follow_behind_what_was_queued_before_it():
+    from gdsim.serve.room_protocol import Outbox
+
+    writer, overflowed = _HeldWriter(), []
+    outbox = Outbox(writer, lambda: overflowed.append(True), limit=3)
+    outbox.put("welcome", b"welcome\n")
+    await asyncio.sleep(0.05)  # written; its drain now waits
+    outbox.put("follow", b"follow 1\n")
+    outbox.put("open", b"open 2\n")
+    outbox.put("follow", b"follow 3\n")  # replaces follow 1, and goes after open 2
+    outbox.put("roster", b"roster\n")
+    assert outbox.pending == 3 and not overflowed
+    writer.release.set()
+    await until(lambda: outbox.pending == 0)
+    assert writer.lines == [b"welcome\n", b"open 2\n", b"follow 3\n", b"roster\n"]
+    writer.release.clear()
+    for n in range(5):  # queued (not coalesced) messages past the limit give the reader up
+        outbox.put("poll", b"poll %d\n" % n)
+    assert overflowed == [True]
+    outbox.close()
+
+
+async def test_a_connection_that_never_says_hello_is_closed(room, monkeypatch):
+    monkeypatch.setattr("gdsim.serve.room.HELLO_TIMEOUT", 0.2)
+    silent = await Client.connect(room)
+    assert await silent.ended(timeout=5) == []
+
+
+async def test_a_participant_leaving_an_open_poll_leaves_its_tally(room):
+    presenter, _ = await joined(room, "teacher", "presenter")
+    ada, ada_token = await joined(room, "ada")
+    bob, _ = await joined(room, "bob")
+    presenter.send({"type": "poll_open", "question": "q?", "choices": ["a", "b"], "scenario": None, "answer": 1})
+    poll_id = (await ada.next("poll"))["poll"]
+    ada.send({"type": "answer", "poll": poll_id, "choice": 1})
+    await until(lambda: room._tally()["answered"] == 1)
+    room.remove_member(ada_token)
+    assert room._tally() == {"type": "tally", "poll": poll_id, "answered": 0, "of": 1, "counts": [0, 0], "skipped": 0}
+    assert [m["name"] for m in room.roster()] == ["bob", "teacher"]
