@@ -97,6 +97,18 @@ class Simulation:
         if record and not self.small:
             self._start_paths()
         self.checkpoints: checkpoints.Checkpoints | None = None  # see keep_checkpoints
+        self.tracker = None  # a StateTracker judging runs at every record (track_states), or None
+
+    def track_states(self, rows) -> None:
+        """Judge runs `rows` at every history record from now on, as it is written, and keep their
+        events (gdsim.engine.state_events: what `[` and `]` jump between); records already there
+        are judged at once."""
+        from gdsim.engine.state_events import StateTracker
+
+        if self.history is None:
+            return
+        self.tracker = StateTracker(self, rows)
+        self.tracker.catch_up()
 
     # -- current state, one entry per run in scenario order ---------------------------------
     def _gather(self, get: Callable[[Cohort], np.ndarray | float | None], fill=np.nan,
@@ -250,6 +262,8 @@ class Simulation:
                     changes.enter(cohort, k)
         history = self.history
         if history is not None and k % history.stride == 0:
+            if self.tracker is not None and history.count == history.capacity:
+                self.tracker.catch_up()
             row = history.start(k)
             if row is not None:
                 for cohort in self.cohorts:
@@ -283,10 +297,15 @@ class Simulation:
                         self._record_path(k)
                     if history is None or k % history.stride:
                         continue
-                    if first is not None and history.count == history.capacity:
-                        for s in scalars:
-                            s.flush(history, first)
-                        first = None
+                    if history.count == history.capacity:  # the next record halves the history
+                        if first is not None:
+                            for s in scalars:
+                                s.flush(history, first)
+                            first = None
+                        if self.tracker is not None:  # judge every record before half are dropped
+                            for s in scalars:
+                                s.store()
+                            self.tracker.catch_up()
                     row = history.start(k)
                     if row is not None:
                         if first is None and scalars:
@@ -298,6 +317,8 @@ class Simulation:
                 if first is not None:
                     s.flush(history, first)
                 s.store()
+            if self.tracker is not None:
+                self.tracker.catch_up()
 
     def _scalar_cohorts(self) -> list:
         """Per cohort its ScalarCohort, or None where it steps as arrays; empty if none is fast."""
@@ -408,14 +429,17 @@ class Simulation:
     def snapshot(self, since: tuple | None = None) -> dict:
         """The mutable state, picklable; with `since` (a previous snapshot's "mark") the history
         part holds only what was recorded after it (the parameter path likewise)."""
-        history_since, paths_since = since if since is not None else (None, None)
+        history_since, paths_since, events_since = (*since, None)[:3] if since is not None else (None, None, None)
+        tracker = self.tracker
         return {
             "step_count": self.step_count,
             "cohorts": [{k: v for k, v in vars(c).items() if k not in self._FIXED} for c in self.cohorts],
             "history": None if self.history is None else self.history.delta(history_since),
             "paths": None if self.paths is None else self.paths.delta(paths_since),
+            "tracker": None if tracker is None else tracker.delta(events_since),
             "mark": (None if self.history is None else self.history.mark(),
-                     None if self.paths is None else self.paths.mark()),
+                     None if self.paths is None else self.paths.mark(),
+                     None if tracker is None else tracker.mark()),
         }
 
     def restore(self, snapshot: dict) -> None:
@@ -434,6 +458,13 @@ class Simulation:
             self.paths.apply(snapshot["paths"])
         if self.checkpoints is not None and self.checkpoints.due(self.step_count):
             self.checkpoints.save(self.step_count, self.cohorts)  # the engine worker's state, kept here
+        events = snapshot.get("tracker")
+        if events is not None and self.history is not None:  # the states judged where it stepped
+            if self.tracker is None or self.tracker.rows != events["rows"]:
+                from gdsim.engine.state_events import StateTracker
+
+                self.tracker = StateTracker(self, events["rows"])
+            self.tracker.apply(events)
 
     @property
     def all_frozen(self) -> bool:

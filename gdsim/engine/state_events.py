@@ -1,24 +1,33 @@
 """When each run's state changed: the events a presenter jumps between (`[` and `]` in the app).
 
 An event is the first step at which a run entered a state worth a notice (diverged, stopped
-early, a minimum or saddle reached, stalled, oscillating, growing...): the classification is
-gdsim.engine.states' (`run_states(sim, until=step)`), never decided here. Diverged and stopped
-early carry their exact step. The others are found by classifying the history at SAMPLES evenly
-spaced recorded steps, then bisecting between the last sample before a change and the first after
-it, so a history of thousands of records costs a few dozen classifications, not thousands. A
-state entered and left between two samples can be missed; the step found is exact to one record.
+early, a minimum or saddle reached, stalled, oscillating, growing...). The classification is
+gdsim.engine.states' (each record judged exactly as `run_states(sim, until=its step)` judges it),
+never decided here. A StateTracker attached to a simulation (`Simulation.track_states`) judges
+every history record as it is written, before a compaction can drop it, so a state entered and
+left between any two steps is found at the step it was entered (to the record: every step while
+the history keeps every step, every `stride`-th after). Diverged and stopped early carry the
+exact step of their flag.
+
+Judging a record costs a window of up to WINDOW_STEPS records per run, so the windows of many
+records are judged in one pass (`judge_records`: the runs of every window side by side, as one
+ensemble); a few runs judged at every step cost about a tenth of what stepping them costs once
+the history thins out, more while it still holds every step.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from gdsim.engine.states import RunState, run_states
+from gdsim.engine.run_state import WINDOW_STEPS, RunState
+from gdsim.engine.state_rules import Window, judge
+from gdsim.engine.states import facts_of, state_of
 
-SAMPLES = 48  # recorded steps classified before bisecting; each classification is ~1 ms for a few runs
+CHUNK_VALUES = 2_000_000  # judge at most about this many window values at once (memory: 8 bytes each)
+MAX_EVENTS = 10_000  # per simulation; a run flipping between two states for ever stops adding events
 
 
 @dataclass(frozen=True)
@@ -30,53 +39,195 @@ class Event:
     state: RunState
 
 
-def state_events(sim: Any, rows: list[int] | None = None, samples: int = SAMPLES) -> list[Event]:
-    """The events of runs `rows` (default: every run), by step then row."""
+def _entries(sim: Any, rows) -> np.ndarray:
+    """`rows` and every other run of their [[runs]] entries (a run is judged against its group's seeds)."""
+    groups = {sim.runs[int(r)].group for r in rows}
+    return np.array([r for r, run in enumerate(sim.runs) if run.group in groups], dtype=np.int64)
+
+
+def judge_records(sim: Any, rows: np.ndarray, first: int, end: int, span: int = WINDOW_STEPS):
+    """Judge runs `rows` (whole [[runs]] entries, ascending) at history records first..end-1, each
+    as run_states(sim, until=its step) does. Yields (record steps (T,), kinds (T, len(rows)) with
+    the flags applied, state(t, j) -> RunState) for consecutive blocks of records."""
+    history = sim.history
+    steps = history.steps[: history.count]
+    facts = facts_of(sim)
+    local = {int(r): j for j, r in enumerate(rows)}
+    groups = []
+    for cohort_rows, known in facts["groups"]:
+        mine = np.array([local[int(r)] for r in cohort_rows if int(r) in local], dtype=np.int64)
+        if len(mine):
+            groups.append((mine, known))
+    seeds: dict[str, list[int]] = {}
+    for j, r in enumerate(rows):
+        seeds.setdefault(sim.runs[int(r)].group, []).append(j)
+    entries = [np.array(js) for js in seeds.values() if len(js) >= 2]
+    per_run = {name: np.asarray(facts[name])[rows] for name in ("floor", "noisy", "convex", "known_floor", "chance")}
+    best = None if facts["best"] is None else np.asarray(facts["best"])[rows]
+    diverged, stopped = np.asarray(sim.diverged_at)[rows], np.asarray(sim.stopped_at)[rows]
+    fields = ("loss", "grad_norm") + (("params",) if sim.small else ()) + (("lr",) if "lr" in history.fields else ())
+    start = history.recent(fields, 0, 1) if int(steps[0]) == 0 else None
+    indices = np.arange(first, end)
+    begins = np.maximum(0, np.searchsorted(steps, np.maximum(0, steps[indices] - span), side="right") - 1)
+    widths = indices - begins + 1
+    size = len(rows) * (1 + (sim.n_params or 0) if sim.small else 1)
+    at = 0
+    while at < len(indices):  # blocks of windows of one width and one span, at most CHUNK_VALUES values
+        width, spread = widths[at], steps[indices[at]] - steps[begins[at]]
+        stop = at + 1
+        limit = max(1, CHUNK_VALUES // (width * size))
+        while (stop < len(indices) and stop - at < limit and widths[stop] == width
+               and steps[indices[stop]] - steps[begins[stop]] == spread):
+            stop += 1
+        yield _judge_block(history, steps, fields, start, indices[at:stop], begins[at:stop], int(width), rows,
+                           groups, entries, per_run, best, diverged, stopped)
+        at = stop
+
+
+def _judge_block(history, steps, fields, start, indices, begins, width, rows, groups, entries, per_run, best,
+                 diverged, stopped):
+    """judge_records for windows of one shape: their runs side by side (run j of window t is t*R + j)."""
+    count, runs = len(indices), len(rows)
+    low = int(begins.min())
+    got = {name: values[:, rows] for name, values in history.recent(fields, low, int(indices.max()) + 1).items()
+           if name != "steps"}
+    window_rows = begins[None, :] - low + np.arange(width)[:, None]  # (n, T) positions in `got`
+
+    def side_by_side(name):  # (n, T, R, ...) -> (n, T*R, ...), window t's runs at t*R...
+        values = got[name][window_rows]
+        return values.reshape(width, count * runs, *values.shape[3:])
+
+    tile = lambda a: np.tile(np.asarray(a), count)  # noqa: E731  (per run -> per run of each window)
+    at_steps = steps[indices]
+    now = int(at_steps[-1])
+    loss_now = got["loss"][indices - low]  # (T, R)
+    gone = (diverged >= 0)[None, :] & (diverged[None, :] <= at_steps[:, None])
+    better = np.full((count, runs), np.inf)
+    usable = np.where(np.isfinite(loss_now) & ~gone, loss_now, np.inf)
+    for js in entries:  # the lowest loss of the OTHER seeds of the entry (states._better, per window)
+        values = usable[:, js]
+        order = np.argsort(values, axis=1, kind="stable")
+        lowest = np.take_along_axis(values, order[:, :1], axis=1)[:, 0]
+        second = np.take_along_axis(values, order[:, 1:2], axis=1)[:, 0]
+        better[:, js] = lowest[:, None]
+        better[np.arange(count), js[order[:, 0]]] = second
+    loss, grad = side_by_side("loss"), side_by_side("grad_norm")
+    params = side_by_side("params") if "params" in got else None
+    if start is not None:
+        start_loss, start_grad = tile(start["loss"][0][rows]), tile(start["grad_norm"][0][rows])
+        start_params = np.tile(start["params"][0][rows], (count, 1)) if params is not None else None
+    else:  # no record of step 0: each window is judged from its own first record
+        start_loss, start_grad, start_params = loss[0], grad[0], None
+    window = Window(steps[begins[-1] : indices[-1] + 1].copy(), loss, grad, start_loss, start_grad, params,
+                    side_by_side("lr") if "lr" in got else None, start_params)
+    offsets = (np.arange(count) * runs)[:, None]
+    judged = judge(window, [((offsets + mine[None, :]).ravel(), known) for mine, known in groups],
+                   tile(per_run["noisy"]), tile(per_run["floor"]), tile(per_run["convex"]),
+                   tile(per_run["known_floor"]), tile(per_run["chance"]), better.ravel())
+    flag = lambda a: np.where((a >= 0)[None, :] & (a[None, :] <= at_steps[:, None]), a[None, :], -1).ravel()  # noqa: E731
+    diverged_v, stopped_v = flag(diverged), flag(stopped)
+    best_v = None if best is None else tile(best)
+    kinds = judged.kinds.reshape(count, runs).copy()
+    kinds[(diverged_v >= 0).reshape(count, runs)] = "diverged"
+    kinds[((stopped_v >= 0) & (diverged_v < 0)).reshape(count, runs)] = "stopped"
+    last = loss_now.ravel()
+
+    def state(t: int, j: int) -> RunState:
+        return state_of(judged, t * runs + j, last, diverged_v, stopped_v, best_v, now)
+
+    return at_steps, kinds, state
+
+
+class StateTracker:
+    """Judges runs `rows` of `sim` at every history record as it is written (catch_up(), which the
+    simulation calls after stepping and before its history drops records) and keeps their events."""
+
+    def __init__(self, sim: Any, rows) -> None:
+        self.sim = sim
+        self.rows = sorted({int(r) for r in rows})
+        self.judged = _entries(sim, self.rows) if self.rows else np.zeros(0, dtype=np.int64)
+        self.upto = -1  # the last step judged
+        self.previous = {r: "ok" for r in self.rows}  # each run's kind at that step
+        self.ended: set[int] = set()  # runs frozen (diverged or stopped early): their event is in
+        self.events: list[Event] = []
+
+    def catch_up(self) -> None:
+        """Judge the records written since the last call, and note runs frozen since."""
+        sim, history = self.sim, self.sim.history
+        if not self.rows or history is None or not history.count:
+            return
+        steps = history.steps[: history.count]
+        first = int(np.searchsorted(steps, self.upto, side="right"))
+        if first < history.count:
+            position = {int(r): j for j, r in enumerate(self.judged)}
+            for at_steps, kinds, state in judge_records(sim, self.judged, first, history.count):
+                for row in self.rows:
+                    if row not in self.ended:
+                        self._changes(row, at_steps, kinds[:, position[row]], state, position[row])
+            self.upto = int(steps[-1])
+        self._frozen()
+
+    def _changes(self, row: int, at_steps: np.ndarray, kinds: np.ndarray, state, j: int) -> None:
+        frozen = np.flatnonzero((kinds == "diverged") | (kinds == "stopped"))
+        if len(frozen):  # judged no further: its flag's event (exact step) is added by _frozen
+            kinds = kinds[: frozen[0]]
+            self.ended.add(row)
+        if not len(kinds):
+            return
+        before = np.concatenate([[self.previous[row]], kinds[:-1]])
+        for t in np.flatnonzero(kinds != before):
+            found = state(int(t), j)
+            if found.severity and len(self.events) < MAX_EVENTS:
+                self.events.append(Event(int(at_steps[t]), row, found))
+        self.previous[row] = str(kinds[-1])
+
+    def _frozen(self) -> None:
+        sim = self.sim
+        diverged, stopped = sim.diverged_at, sim.stopped_at
+        done = {e.row for e in self.events if e.state.kind in ("diverged", "stopped")}
+        best = None
+        for row in self.rows:
+            if row in done:
+                continue
+            d, s = int(diverged[row]), int(stopped[row])
+            if 0 <= d <= sim.step_count:
+                self.events.append(Event(d, row, RunState("diverged", step=d)))
+            elif 0 <= s <= sim.step_count:
+                best = facts_of(sim)["best"] if best is None else best
+                b = None if best is None or best[row] < 0 else int(best[row])
+                self.events.append(Event(s, row, RunState("stopped", step=s, best=b, loss=float(sim.loss[row]))))
+            else:
+                continue
+            self.ended.add(row)
+
+    def sorted_events(self, rows=None) -> list[Event]:
+        wanted = None if rows is None else {int(r) for r in rows}
+        return sorted((e for e in self.events if wanted is None or e.row in wanted), key=lambda e: (e.step, e.row))
+
+    # -- copying to another process (the app's engine worker), as the history is -------------------
+    def mark(self) -> int:
+        return len(self.events)
+
+    def delta(self, since: int | None) -> dict:
+        start = 0 if since is None or since > len(self.events) else since
+        return {"rows": self.rows, "upto": self.upto, "previous": dict(self.previous), "ended": set(self.ended),
+                "start": start, "events": self.events[start:]}
+
+    def apply(self, delta: dict) -> None:
+        self.upto, self.previous, self.ended = delta["upto"], dict(delta["previous"]), set(delta["ended"])
+        self.events[delta["start"]:] = delta["events"]
+
+
+def state_events(sim: Any, rows: list[int] | None = None) -> list[Event]:
+    """The events of runs `rows` (default: every run), by step then row: the simulation's tracker's
+    where it tracks them, else found now by judging every record the history holds."""
     rows = list(range(sim.n_runs)) if rows is None else [int(r) for r in rows]
     if not rows:
         return []
-    history = sim.history
-    steps = history.steps[: history.count] if history is not None and history.count else np.array([0])
-    cache: dict[int, list[RunState]] = {}
-
-    def at(index: int) -> list[RunState]:
-        if index not in cache:
-            cache[index] = run_states(sim, until=int(steps[index]))
-        return cache[index]
-
-    picked = sorted({int(round(i)) for i in np.linspace(0, len(steps) - 1, min(samples, len(steps)))})
-    live = run_states(sim)
-    events: list[Event] = []
-    for row in rows:
-        events += _events_of(row, picked, at, live[row], steps, sim.step_count)
-    events.sort(key=lambda e: (e.step, e.row))
-    return events
-
-
-def _events_of(row: int, picked: list[int], at: Callable[[int], list[RunState]], live: RunState,
-               steps: np.ndarray, now: int) -> list[Event]:
-    out: list[Event] = []
-    if live.kind in ("diverged", "stopped") and live.step is not None:
-        out.append(Event(int(live.step), row, live))  # exact, and final: the run is frozen from then on
-    previous_index, previous = None, "ok"
-    for index in picked:
-        state = at(index)[row]
-        if state.kind in ("diverged", "stopped"):
-            break
-        if state.kind != previous and state.severity:
-            first = index
-            if previous_index is not None:  # bisect for the first record in this state
-                low, high = previous_index, index
-                while high - low > 1:
-                    middle = (low + high) // 2
-                    if at(middle)[row].kind == state.kind:
-                        high = middle
-                    else:
-                        low = middle
-                first = high
-            out.append(Event(int(steps[first]), row, at(first)[row]))
-        previous_index, previous = index, state.kind
-    else:
-        if live.kind != previous and live.severity and int(steps[-1]) < now:
-            out.append(Event(now, row, live))  # entered after the last record: at the live step
-    return out
+    tracker = getattr(sim, "tracker", None)
+    if tracker is not None and set(rows) <= set(tracker.rows):
+        tracker.catch_up()
+        return tracker.sorted_events(rows)
+    fresh = StateTracker(sim, rows)
+    fresh.catch_up()
+    return fresh.sorted_events()

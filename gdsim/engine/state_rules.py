@@ -116,14 +116,19 @@ def judge(window: Window, groups, noisy: np.ndarray, floor: np.ndarray, convex: 
     whys = np.full(runs, "", dtype=object)
     refs = np.full(runs, np.nan)
     at = np.full(runs, -1)
+    path = None  # the path's coordinates and moves, one (n, R) / (n-1, R) array each, where the window has it
     with np.errstate(all="ignore"):
+        if window.params is not None and n >= 2:
+            coordinates = [np.ascontiguousarray(window.params[..., i]) for i in range(window.params.shape[-1])]
+            moves = [np.diff(c, axis=0) for c in coordinates]
+            path = (coordinates, moves, np.sqrt(_squares(moves)))
         if n >= 2:
             start_scale = np.abs(np.asarray(window.start_loss, dtype=np.float64) - floor)
             size = np.full(runs, np.nan)
             for rows, known in groups:
                 if known is not None:
                     size[rows] = known.size
-            _judge_window(window, loss, grad, kinds, whys, refs, noisy, floor, start_scale,
+            _judge_window(window, loss, grad, path, kinds, whys, refs, noisy, floor, start_scale,
                           np.zeros(runs, bool) if convex is None else convex,
                           np.zeros(runs, bool) if known_floor is None else known_floor, size,
                           np.full(runs, np.nan) if chance is None else chance,
@@ -137,8 +142,7 @@ def judge(window: Window, groups, noisy: np.ndarray, floor: np.ndarray, convex: 
                 if n >= 2:  # with a history: a noiseless run must also have (almost) stopped there
                     start_grad = np.asarray(window.start_grad, dtype=np.float64)[rows]
                     settled = grad[-1][rows] <= np.maximum(AT_GRAD_REL * start_grad, STALL_GRAD_ABS)
-                    moves = np.diff(window.params[:, rows], axis=0)
-                    parked = np.sqrt((moves**2).sum(axis=2)).sum(axis=0) <= STILL_PATH * known.size
+                    parked = path[2][:, rows].sum(axis=0) <= STILL_PATH * known.size
                     near &= noisy[rows] | settled | parked
                 at[rows] = np.where(near, index, -1)
                 there = rows[(at[rows] >= 0) & (kinds[rows] != "growing") & (whys[rows] != "lr 0")]
@@ -168,7 +172,33 @@ def _barely(window: Window, known: Known, rows: np.ndarray, kinds, whys, refs) -
     kinds[rows[hit]], whys[rows[hit]], refs[rows[hit]] = "slow", "barely", share[hit]
 
 
-def _judge_window(window: Window, loss, grad, kinds, whys, refs, noisy, floor, start_scale, convex, known_floor,
+def _squares(coordinates: list[np.ndarray]) -> np.ndarray:
+    """The sum of squares of vectors given as one array per coordinate, added in order (the same bits
+    for one run or thousands side by side; NumPy's reduction may add a long axis pairwise)."""
+    out = coordinates[0] * coordinates[0]
+    for c in coordinates[1:]:
+        out = out + c * c
+    return out
+
+
+def _dots(a: list[np.ndarray], b: list[np.ndarray]) -> np.ndarray:
+    """The dot products of vectors given as one array per coordinate, added in order (as _squares)."""
+    out = a[0] * b[0]
+    for x, y in zip(a[1:], b[1:]):
+        out = out + x * y
+    return out
+
+
+def _median_where(values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The median over axis 0 of the columns `wanted`, NaN elsewhere: the medians are most of what
+    judging a window costs, and a rule needs them only where the window's extremes allow it to hold."""
+    out = np.full(values.shape[1], np.nan)
+    if wanted.any():
+        out[wanted] = np.median(values[:, wanted], axis=0)
+    return out
+
+
+def _judge_window(window: Window, loss, grad, path, kinds, whys, refs, noisy, floor, start_scale, convex, known_floor,
                   size, chance, better) -> None:
     """Fill `kinds` with growing / oscillating / stalled / converged / slow where the window says so,
     `whys` and `refs` with the one reason that applied (RunState.why) and its number."""
@@ -180,20 +210,21 @@ def _judge_window(window: Window, loss, grad, kinds, whys, refs, noisy, floor, s
     # growing: the later half of the window sits well above the earlier half (medians, so a noisy
     # mini-batch loss is not "growing"), and the last value is not back down
     half = max(1, n // 2)
-    early = np.median(loss[:half], axis=0) - floor
-    late = np.median(loss[half:], axis=0) - floor
+    # the medians only where the extremes allow growth (a median lies between them; NaN fails both)
+    early_low, late_high = np.min(loss[:half], axis=0) - floor, np.max(loss[half:], axis=0) - floor
+    maybe = (late_high > (1.0 + GROWTH) * np.maximum(early_low, 0.0) + tiny) & (late_high > 0)
+    early = _median_where(loss[:half], maybe) - floor
+    late = _median_where(loss[half:], maybe) - floor
     growing = (late > (1.0 + GROWTH) * np.maximum(early, 0.0) + tiny) & (last - floor >= late) & (late > 0)
     growing &= ~noisy | (late - early >= GROW_NOISY_REL * start_scale)
     growing |= ~np.isfinite(last) & np.isfinite(first)
     # oscillating: direction reversals of the path, or (noiseless) a loss going up and down
     oscillating = np.zeros(len(last), dtype=bool)
     if window.params is not None and n >= MIN_PAIRS + 2:
-        moves = np.diff(window.params, axis=0)  # (n-1, R, P)
-        lengths = np.sqrt((moves**2).sum(axis=2))
-        dots = (moves[1:] * moves[:-1]).sum(axis=2)
-        cos = dots / (lengths[1:] * lengths[:-1])
+        coordinates, moves, lengths = path
+        cos = _dots([m[1:] for m in moves], [m[:-1] for m in moves]) / (lengths[1:] * lengths[:-1])
         # moves of rounding size (a run resting at its optimum to the last bit) are not swings
-        still_moves = lengths <= ROUNDING_MOVE * (1.0 + np.sqrt((window.params[1:] ** 2).sum(axis=2)))
+        still_moves = lengths <= ROUNDING_MOVE * (1.0 + np.sqrt(_squares([c[1:] for c in coordinates])))
         valid = ~still_moves[1:] & ~still_moves[:-1]
         pairs = valid.sum(axis=0)
         reversals = ((cos < REVERSAL_COS) & valid).sum(axis=0)
@@ -212,12 +243,14 @@ def _judge_window(window: Window, loss, grad, kinds, whys, refs, noisy, floor, s
     leaving = grad[-1] > GRAD_LEAVING * grad[0]
     still = np.zeros(len(last), dtype=bool)
     if window.params is not None:  # parked where the raw gradient is not 0 (an L2-penalised optimum)
-        path = np.sqrt((np.diff(window.params, axis=0) ** 2).sum(axis=2)).sum(axis=0)
-        still = np.isfinite(size) & (path <= STILL_PATH * size)
+        still = np.isfinite(size) & (path[2].sum(axis=0) <= STILL_PATH * size)
     stationary = (window.span >= MIN_SPAN) & flat & ((small & ~leaving) | still)
     high = (last - floor) > HIGH_LOSS_FRACTION * start_scale
     # stuck at the start: the loss never got far from where it began and is not falling now
-    middle = np.median(loss, axis=0) - floor
+    top = np.max(loss, axis=0) - floor  # the median only where the maximum could meet a rule using it
+    maybe = ((top >= STUCK_FRACTION * start_scale) & (start_scale > 0)) | (
+        np.isfinite(chance) & (chance > 0) & (top + floor >= CHANCE_FRACTION * chance))
+    middle = _median_where(loss, maybe) - floor
     at_chance = np.isfinite(chance) & (chance > 0) & (middle + floor >= CHANCE_FRACTION * chance)
     stuck = ((window.span >= MIN_SPAN) & (((middle >= STUCK_FRACTION * start_scale) & (start_scale > 0)) | at_chance)
              & ~_falling(window.steps, loss, STUCK_FALL * np.maximum(start_scale, np.nan_to_num(chance))))

@@ -85,6 +85,7 @@ class Session:
         `replay`, stepped to that step again (a change mid-run or a branch, gdsim.app.branches:
         replay is deterministic, so every run has the bits it had, and a branch starts from its
         parent's exact state)."""
+        old = getattr(self, "sim", None)
         if replay:
             from gdsim.app.runtime.replay import replay as replayed
 
@@ -98,6 +99,7 @@ class Session:
         self.sim: Simulation = sim
         self.configs: list[RunConfig] = resolve_runs(loaded)
         self.display = self._display_runs()
+        self._track_states(old if replay else None)
         self.selected = min(self.selected, len(self.display) - 1)
         if select_entry is not None:
             self.selected = next((i for i, run in enumerate(self.display) if run.entry == select_entry), self.selected)
@@ -106,6 +108,21 @@ class Session:
         self._carry = 0.0
         self._changed_here()
         self.version += 1
+
+    def _track_states(self, old: Simulation | None) -> None:
+        """Have the engine judge the runs shown alone (not an ensemble's seeds) at every record as it
+        steps, for `[` and `]` (gdsim.engine.state_events). A replay to the step the old simulation
+        reached repeats its records bit for bit, so the old judgements carry over where the runs did."""
+        rows = [int(run.rows[0]) for run in self.display if not run.ensemble]
+        tracker = getattr(old, "tracker", None)
+        if (tracker is not None and tracker.rows == sorted(rows) and old.n_runs == self.sim.n_runs
+                and [r.group for r in old.runs] == [r.group for r in self.sim.runs]
+                and tracker.upto <= self.sim.step_count):
+            tracker.sim = self.sim
+            self.sim.tracker = tracker
+            tracker.catch_up()
+        else:
+            self.sim.track_states(rows)
 
     def _changed_here(self) -> None:
         """The simulation changed in this process: the worker's copy and any reply in flight are stale."""

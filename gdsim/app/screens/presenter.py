@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from textual.widget import Widget
 from textual.widgets import TabbedContent
-from textual.worker import get_current_worker
 
 from gdsim.app.runtime.session import Session
+from gdsim.engine.run_state import RunState
 
 PANEL_IDS = ("map-inline", "map-full", "landscape-map", "side-lesson", "tab-lesson-panel", "maths", "data")
 KEPT = ("status", "verdicts", "notices")  # stay with a full-screen panel: the step, the verdicts, what happened
@@ -33,9 +33,7 @@ class PresenterActions:
     _zoomed: Widget | None = None
     _hidden: list[tuple[Widget, object]] = []  # (widget, its inline display rule before) while zoomed
     table_hidden = False
-    _events_key: tuple | None = None
     _events: list = []
-    _pending_jump = 0  # a jump waiting for the events being found (+1 next, -1 previous)
 
     # -- panels --------------------------------------------------------------------------------
     def panels(self) -> list[Widget]:
@@ -202,51 +200,29 @@ class PresenterActions:
 
     # -- jump to the next / previous event -----------------------------------------------------
     def action_jump_event(self, direction: int) -> None:
-        key = self._events_now()
-        if key != self._events_key:
-            self._pending_jump = direction
-            self.say("finding the events of the runs…")
-            self.run_worker(lambda: self._find_events(key), thread=True, exclusive=True, group="events",
-                            exit_on_error=False)
-            return
+        self._events = self._find_events()
         self._jump(direction)
 
-    def _events_now(self) -> tuple:
-        sim = self.session.sim
-        return (id(sim), sim.step_count, sim.history.count if sim.history is not None else 0)
-
-    def _find_events(self, key: tuple) -> None:
-        """In a thread: the events of the displayed runs (a single run's every state change, an
-        ensemble's first divergence or early stop). Thrown away if the runs changed meanwhile."""
+    def _find_events(self) -> list:
+        """The events of the displayed runs: a single run's every state change, judged by the engine
+        at every record as it stepped (gdsim.engine.state_events); an ensemble's first divergence or
+        early stop, from the engine's flags (its seeds' states are a tally, not a story)."""
         from gdsim.engine.state_events import Event, state_events
-        from gdsim.engine.states import run_states
 
         session = self.session
         sim = session.sim
-        try:
-            singles = [int(run.rows[0]) for run in session.display if not run.ensemble]
-            events = state_events(sim, singles) if singles else []
-            live = run_states(sim) if any(run.ensemble for run in session.display) else []
-            for run in session.display:
-                if run.ensemble:
-                    frozen = [Event(int(live[r].step), int(r), live[r]) for r in run.rows
-                              if live[r].kind in ("diverged", "stopped") and live[r].step is not None]
-                    if frozen:
-                        events.append(min(frozen, key=lambda e: e.step))
-            events.sort(key=lambda e: (e.step, e.row))
-        except Exception:  # the runs changed under the thread (a key pressed meanwhile): try again later
-            events = None
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._events_found, key, events)
-
-    def _events_found(self, key: tuple, events) -> None:
-        if events is None or key != self._events_now():
-            self.say("the runs changed while their events were being found; press [ or ] again")
-            return
-        self._events_key, self._events = key, events
-        direction, self._pending_jump = self._pending_jump, 0
-        if direction:
-            self._jump(direction)
+        singles = [int(run.rows[0]) for run in session.display if not run.ensemble]
+        events = state_events(sim, singles) if singles else []
+        diverged, stopped = sim.diverged_at, sim.stopped_at
+        for run in session.display:
+            if run.ensemble:
+                frozen = [Event(int(diverged[r]), int(r), RunState("diverged", step=int(diverged[r])))
+                          if diverged[r] >= 0 else Event(int(stopped[r]), int(r), RunState("stopped", step=int(stopped[r])))
+                          for r in run.rows if diverged[r] >= 0 or stopped[r] >= 0]
+                if frozen:
+                    events.append(min(frozen, key=lambda e: e.step))
+        events.sort(key=lambda e: (e.step, e.row))
+        return events
 
     def _jump(self, direction: int) -> None:
         session = self.session
