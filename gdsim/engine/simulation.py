@@ -318,7 +318,7 @@ class Simulation:
                     s.flush(history, first)
                 s.store()
             if self.tracker is not None:
-                self.tracker.catch_up()
+                self.tracker.stepped()
 
     def _scalar_cohorts(self) -> list:
         """Per cohort its ScalarCohort, or None where it steps as arrays; empty if none is fast."""

@@ -23,10 +23,11 @@ from typing import Any
 import numpy as np
 
 from gdsim.engine.run_state import WINDOW_STEPS, RunState
-from gdsim.engine.state_rules import Window, judge
+from gdsim.engine.state_rules import Path, Window, judge, moves_of
 from gdsim.engine.states import facts_of, state_of
 
 CHUNK_VALUES = 2_000_000  # judge at most about this many window values at once (memory: 8 bytes each)
+BATCH = 256  # records judged together while stepping (all that wait are judged before a compaction or a read)
 MAX_EVENTS = 10_000  # per simulation; a run flipping between two states for ever stops adding events
 
 
@@ -79,8 +80,10 @@ def judge_records(sim: Any, rows: np.ndarray, first: int, end: int, span: int = 
         while (stop < len(indices) and stop - at < limit and widths[stop] == width
                and steps[indices[stop]] - steps[begins[stop]] == spread):
             stop += 1
-        yield _judge_block(history, steps, fields, start, indices[at:stop], begins[at:stop], int(width), rows,
-                           groups, entries, per_run, best, diverged, stopped)
+        with np.errstate(all="ignore"):
+            block = _judge_block(history, steps, fields, start, indices[at:stop], begins[at:stop], int(width), rows,
+                                 groups, entries, per_run, best, diverged, stopped)
+        yield block
         at = stop
 
 
@@ -111,15 +114,29 @@ def _judge_block(history, steps, fields, start, indices, begins, width, rows, gr
         second = np.take_along_axis(values, order[:, 1:2], axis=1)[:, 0]
         better[:, js] = lowest[:, None]
         better[np.arange(count), js[order[:, 0]]] = second
-    loss, grad = side_by_side("loss"), side_by_side("grad_norm")
-    params = side_by_side("params") if "params" in got else None
+    first_at, last_at = begins - low, indices - low  # each window's first and last record in `got`
+    loss = side_by_side("loss")
+    grad = np.stack([got["grad_norm"][first_at], got["grad_norm"][last_at]]).reshape(2, count * runs)
+    params = path = None
+    if "params" in got:  # the moves of the path once per record, then summed per window
+        params = got["params"][last_at].reshape(1, count * runs, -1)
+        lengths, valid, reverses = moves_of(got["params"])
+        before = lambda flags: np.concatenate([np.zeros((1, runs), np.int64), np.cumsum(flags, axis=0)])  # noqa: E731
+        pairs, turns = before(valid), before(reverses)
+        ends = np.maximum(last_at - 1, first_at)  # pairs first_at .. last_at-2 (none in a window of < 3 records)
+        path = Path(lengths[window_rows[:-1]].reshape(width - 1, count * runs),
+                    (pairs[ends] - pairs[first_at]).ravel(), (turns[ends] - turns[first_at]).ravel())
+    lr = None
+    if "lr" in got:  # only whether it was 0 throughout each window
+        moved = np.concatenate([np.zeros((1, runs), np.int64), np.cumsum(got["lr"] != 0, axis=0)])
+        lr = np.where(moved[last_at + 1] - moved[first_at] == 0, 0.0, 1.0).reshape(1, count * runs)
     if start is not None:
         start_loss, start_grad = tile(start["loss"][0][rows]), tile(start["grad_norm"][0][rows])
         start_params = np.tile(start["params"][0][rows], (count, 1)) if params is not None else None
     else:  # no record of step 0: each window is judged from its own first record
         start_loss, start_grad, start_params = loss[0], grad[0], None
-    window = Window(steps[begins[-1] : indices[-1] + 1].copy(), loss, grad, start_loss, start_grad, params,
-                    side_by_side("lr") if "lr" in got else None, start_params)
+    window = Window(steps[begins[-1] : indices[-1] + 1].copy(), loss, grad, start_loss, start_grad, params, lr,
+                    start_params, path)
     offsets = (np.arange(count) * runs)[:, None]
     judged = judge(window, [((offsets + mine[None, :]).ravel(), known) for mine, known in groups],
                    tile(per_run["noisy"]), tile(per_run["floor"]), tile(per_run["convex"]),
@@ -148,8 +165,27 @@ class StateTracker:
         self.judged = _entries(sim, self.rows) if self.rows else np.zeros(0, dtype=np.int64)
         self.upto = -1  # the last step judged
         self.previous = {r: "ok" for r in self.rows}  # each run's kind at that step
-        self.ended: set[int] = set()  # runs frozen (diverged or stopped early): their event is in
+        self.ended: set[int] = set()  # runs judged up to their divergence or early stop
+        self.flagged: set[int] = set()  # runs whose divergence or early stop is an event already
         self.events: list[Event] = []
+
+    def pending(self) -> tuple[int, int]:
+        """(records not judged yet, the step of the first of them or -1)."""
+        history = self.sim.history
+        if not self.rows or history is None or not history.count:
+            return 0, -1
+        first = int(np.searchsorted(history.steps[: history.count], self.upto, side="right"))
+        return history.count - first, int(history.steps[first]) if first < history.count else -1
+
+    def stepped(self) -> None:
+        """After the simulation stepped: judge now what would cost the same later (windows of the first
+        WINDOW_STEPS steps, each of its own width), else only once BATCH records wait (one pass
+        over many windows costs much less per record than many passes over a few)."""
+        waiting, first = self.pending()
+        if waiting >= BATCH or 0 <= first <= WINDOW_STEPS:
+            self.catch_up()
+        else:
+            self._frozen()
 
     def catch_up(self) -> None:
         """Judge the records written since the last call, and note runs frozen since."""
@@ -184,10 +220,9 @@ class StateTracker:
     def _frozen(self) -> None:
         sim = self.sim
         diverged, stopped = sim.diverged_at, sim.stopped_at
-        done = {e.row for e in self.events if e.state.kind in ("diverged", "stopped")}
         best = None
         for row in self.rows:
-            if row in done:
+            if row in self.flagged:
                 continue
             d, s = int(diverged[row]), int(stopped[row])
             if 0 <= d <= sim.step_count:
@@ -198,7 +233,7 @@ class StateTracker:
                 self.events.append(Event(s, row, RunState("stopped", step=s, best=b, loss=float(sim.loss[row]))))
             else:
                 continue
-            self.ended.add(row)
+            self.flagged.add(row)
 
     def sorted_events(self, rows=None) -> list[Event]:
         wanted = None if rows is None else {int(r) for r in rows}
@@ -211,10 +246,11 @@ class StateTracker:
     def delta(self, since: int | None) -> dict:
         start = 0 if since is None or since > len(self.events) else since
         return {"rows": self.rows, "upto": self.upto, "previous": dict(self.previous), "ended": set(self.ended),
-                "start": start, "events": self.events[start:]}
+                "flagged": set(self.flagged), "start": start, "events": self.events[start:]}
 
     def apply(self, delta: dict) -> None:
         self.upto, self.previous, self.ended = delta["upto"], dict(delta["previous"]), set(delta["ended"])
+        self.flagged = set(delta["flagged"])
         self.events[delta["start"]:] = delta["events"]
 
 

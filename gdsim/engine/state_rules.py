@@ -65,11 +65,43 @@ BARELY_SHARE = 0.2  # this share of its start's distance to the nearest known mi
 
 
 @dataclass(frozen=True)
+class Path:
+    """A window's path as the rules read it: the length of each move (n-1, R), and per run the
+    consecutive pairs of moves both longer than rounding (`pairs`) and how many of them reverse
+    direction (`reversals`)."""
+
+    lengths: np.ndarray
+    pairs: np.ndarray
+    reversals: np.ndarray
+
+
+def moves_of(params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For consecutive records of params (N, R, P): the length of each move (N-1, R), and per pair
+    of consecutive moves (N-2, R) whether both are longer than rounding and whether it reverses."""
+    coordinates = [np.ascontiguousarray(params[..., i]) for i in range(params.shape[-1])]
+    moves = [np.diff(c, axis=0) for c in coordinates]
+    lengths = np.sqrt(_squares(moves))
+    cos = _dots([m[1:] for m in moves], [m[:-1] for m in moves]) / (lengths[1:] * lengths[:-1])
+    # moves of rounding size (a run resting at its optimum to the last bit) are not swings
+    still_moves = lengths <= ROUNDING_MOVE * (1.0 + np.sqrt(_squares([c[1:] for c in coordinates])))
+    valid = ~still_moves[1:] & ~still_moves[:-1]
+    return lengths, valid, (cos < REVERSAL_COS) & valid
+
+
+def path_of(params: np.ndarray) -> Path:
+    lengths, valid, reverses = moves_of(params)
+    return Path(lengths, valid.sum(axis=0), reverses.sum(axis=0))
+
+
+@dataclass(frozen=True)
 class Window:
     """The recent records of R runs: steps (n,), loss and grad_norm (n, R), params (n, R, P) or None.
 
     Rows are in step order and the last row is the step judged. `start_loss` and `start_grad` are
-    the values at step 0 (R,), which "high loss" and "small gradient" are measured against."""
+    the values at step 0 (R,), which "high loss" and "small gradient" are measured against.
+    Windows of many records judged at once (gdsim.engine.state_events) give the `path` ready-made
+    and only what the rules read of the rest: params' last row, grad_norm's first and last rows,
+    and lr as one row (0 where it was 0 throughout)."""
 
     steps: np.ndarray
     loss: np.ndarray
@@ -79,6 +111,7 @@ class Window:
     params: np.ndarray | None = None
     lr: np.ndarray | None = None  # (n, R) learning rates, where recorded
     start_params: np.ndarray | None = None  # (R, P) at step 0, where recorded
+    path: Path | None = None  # made from params where not given
 
     @property
     def span(self) -> int:
@@ -116,12 +149,10 @@ def judge(window: Window, groups, noisy: np.ndarray, floor: np.ndarray, convex: 
     whys = np.full(runs, "", dtype=object)
     refs = np.full(runs, np.nan)
     at = np.full(runs, -1)
-    path = None  # the path's coordinates and moves, one (n, R) / (n-1, R) array each, where the window has it
     with np.errstate(all="ignore"):
-        if window.params is not None and n >= 2:
-            coordinates = [np.ascontiguousarray(window.params[..., i]) for i in range(window.params.shape[-1])]
-            moves = [np.diff(c, axis=0) for c in coordinates]
-            path = (coordinates, moves, np.sqrt(_squares(moves)))
+        path = window.path
+        if path is None and window.params is not None and n >= 2:
+            path = path_of(window.params)
         if n >= 2:
             start_scale = np.abs(np.asarray(window.start_loss, dtype=np.float64) - floor)
             size = np.full(runs, np.nan)
@@ -142,7 +173,7 @@ def judge(window: Window, groups, noisy: np.ndarray, floor: np.ndarray, convex: 
                 if n >= 2:  # with a history: a noiseless run must also have (almost) stopped there
                     start_grad = np.asarray(window.start_grad, dtype=np.float64)[rows]
                     settled = grad[-1][rows] <= np.maximum(AT_GRAD_REL * start_grad, STALL_GRAD_ABS)
-                    parked = path[2][:, rows].sum(axis=0) <= STILL_PATH * known.size
+                    parked = path.lengths[:, rows].sum(axis=0) <= STILL_PATH * known.size
                     near &= noisy[rows] | settled | parked
                 at[rows] = np.where(near, index, -1)
                 there = rows[(at[rows] >= 0) & (kinds[rows] != "growing") & (whys[rows] != "lr 0")]
@@ -220,14 +251,8 @@ def _judge_window(window: Window, loss, grad, path, kinds, whys, refs, noisy, fl
     growing |= ~np.isfinite(last) & np.isfinite(first)
     # oscillating: direction reversals of the path, or (noiseless) a loss going up and down
     oscillating = np.zeros(len(last), dtype=bool)
-    if window.params is not None and n >= MIN_PAIRS + 2:
-        coordinates, moves, lengths = path
-        cos = _dots([m[1:] for m in moves], [m[:-1] for m in moves]) / (lengths[1:] * lengths[:-1])
-        # moves of rounding size (a run resting at its optimum to the last bit) are not swings
-        still_moves = lengths <= ROUNDING_MOVE * (1.0 + np.sqrt(_squares([c[1:] for c in coordinates])))
-        valid = ~still_moves[1:] & ~still_moves[:-1]
-        pairs = valid.sum(axis=0)
-        reversals = ((cos < REVERSAL_COS) & valid).sum(axis=0)
+    if path is not None and n >= MIN_PAIRS + 2:
+        pairs, reversals = path.pairs, path.reversals
         oscillating |= (pairs >= MIN_PAIRS) & (reversals >= REVERSAL_SHARE * np.maximum(pairs, 1))
     if n >= MIN_PAIRS + 2:
         ups = np.where(steps_up > tiny, steps_up, 0.0).sum(axis=0)
@@ -242,8 +267,8 @@ def _judge_window(window: Window, loss, grad, path, kinds, whys, refs, noisy, fl
     flat |= small & (np.ptp(loss[half:], axis=0) <= ROUNDING_LOSS * scale)
     leaving = grad[-1] > GRAD_LEAVING * grad[0]
     still = np.zeros(len(last), dtype=bool)
-    if window.params is not None:  # parked where the raw gradient is not 0 (an L2-penalised optimum)
-        still = np.isfinite(size) & (path[2].sum(axis=0) <= STILL_PATH * size)
+    if path is not None:  # parked where the raw gradient is not 0 (an L2-penalised optimum)
+        still = np.isfinite(size) & (path.lengths.sum(axis=0) <= STILL_PATH * size)
     stationary = (window.span >= MIN_SPAN) & flat & ((small & ~leaving) | still)
     high = (last - floor) > HIGH_LOSS_FRACTION * start_scale
     # stuck at the start: the loss never got far from where it began and is not falling now

@@ -160,7 +160,11 @@ def facts_of(sim: Any) -> dict[str, Any]:
     chance = np.full(sim.n_runs, np.nan)
     for cohort in sim.cohorts:
         known = known_of(cohort.problem)
-        groups.append((cohort.rows, known))
+        same = next((i for i, (_, k) in enumerate(groups) if _same_points(k, known)), None)
+        if same is None:
+            groups.append((cohort.rows, known))
+        else:  # cohorts on one surface (runs with their own optimizers): judged as one group
+            groups[same] = (np.concatenate([groups[same][0], cohort.rows]), groups[same][1])
         floor[cohort.rows] = (known.floor if known is not None else None) or 0.0
         noisy[cohort.rows] = is_noisy(cohort.problem)
         convex[cohort.rows] = is_convex(cohort.problem)
@@ -172,6 +176,12 @@ def facts_of(sim: Any) -> dict[str, Any]:
             best[cohort.rows] = steps
     return {"groups": groups, "floor": floor, "noisy": noisy, "convex": convex, "known_floor": known_floor,
             "chance": chance, "best": best}
+
+
+def _same_points(a: Known | None, b: Known | None) -> bool:
+    return a is not None and b is not None and (a is b or (
+        a.kinds == b.kinds and a.near == b.near and np.array_equal(a.points, b.points)
+        and np.array_equal(a.values, b.values)))
 
 
 def _arrivals(sim: Any, states: list[RunState], groups, until: int | None) -> list[RunState]:

@@ -258,6 +258,53 @@ async def test_brackets_jump_between_events(four_rates):
         assert session.shown_step == expected[-2]
 
 
+BRIEF = """
+[scenario]
+title = "A brief oscillation"
+claim = "c"
+steps = 2000
+
+[problem]
+surface = "quadratic"
+condition = 10
+
+[optimizer]
+name = "sgd"
+
+[[runs]]
+label = "calmed"
+start = [-2.5, 1.5]
+optimizer = { lr = 0.19 }
+changes = [{ at = 30, optimizer = { lr = 0.02 } }]
+
+[[runs]]
+label = "steady"
+start = [-2.5, 1.5]
+optimizer = { lr = 0.02 }
+"""
+
+
+async def test_brackets_land_on_a_brief_state_as_it_was_entered(tmp_path):
+    """`calmed` oscillates from step 5 until its learning rate drops at 30, then settles: a state
+    entered and left between two of the 48 records the keys used to sample. `]` from step 0 lands
+    on step 5, where the table says oscillating too (the same classification)."""
+    path = tmp_path / "brief.toml"
+    path.write_text(BRIEF)
+    app = GdsimApp(load_scenario(path))
+    async with app.run_test(size=SIZE) as pilot:
+        session = app.screen.session
+        session.step(2000)
+        await pilot.press("home")
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert session.shown_step == 5
+        assert "step 5: calmed: oscillating" in status_text(app)
+        assert session.states()[0].kind == "oscillating"
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert session.shown_step == 37 and session.states()[0].kind == "global min"
+
+
 async def test_optimizer_cycling_keeps_the_learning_rate():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
