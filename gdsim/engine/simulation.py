@@ -100,15 +100,10 @@ class Simulation:
         self.tracker = None  # a StateTracker judging runs at every record (track_states), or None
 
     def track_states(self, rows) -> None:
-        """Judge runs `rows` at every history record from now on, as it is written, and keep their
-        events (gdsim.engine.state_events: what `[` and `]` jump between); records already there
-        are judged at once."""
+        """Judge runs `rows` at every history record as it is written (gdsim.engine.state_events)."""
         from gdsim.engine.state_events import StateTracker
 
-        if self.history is None:
-            return
-        self.tracker = StateTracker(self, rows)
-        self.tracker.catch_up()
+        self.tracker = StateTracker.attach(self, rows)
 
     # -- current state, one entry per run in scenario order ---------------------------------
     def _gather(self, get: Callable[[Cohort], np.ndarray | float | None], fill=np.nan,
@@ -458,13 +453,10 @@ class Simulation:
             self.paths.apply(snapshot["paths"])
         if self.checkpoints is not None and self.checkpoints.due(self.step_count):
             self.checkpoints.save(self.step_count, self.cohorts)  # the engine worker's state, kept here
-        events = snapshot.get("tracker")
-        if events is not None and self.history is not None:  # the states judged where it stepped
-            if self.tracker is None or self.tracker.rows != events["rows"]:
-                from gdsim.engine.state_events import StateTracker
+        if snapshot.get("tracker") is not None:  # the states judged where it stepped
+            from gdsim.engine.state_events import StateTracker
 
-                self.tracker = StateTracker(self, events["rows"])
-            self.tracker.apply(events)
+            self.tracker = StateTracker.received(self, snapshot["tracker"])
 
     @property
     def all_frozen(self) -> bool:

@@ -169,6 +169,26 @@ class StateTracker:
         self.flagged: set[int] = set()  # runs whose divergence or early stop is an event already
         self.events: list[Event] = []
 
+    @classmethod
+    def attach(cls, sim: Any, rows) -> "StateTracker | None":
+        """A tracker of `sim`'s runs `rows`, caught up with the records already there (None without a history)."""
+        if sim.history is None:
+            return None
+        tracker = cls(sim, rows)
+        tracker.catch_up()
+        return tracker
+
+    @classmethod
+    def received(cls, sim: Any, delta: dict) -> "StateTracker | None":
+        """`sim`'s tracker brought up to date with delta() of a copy's (the app's engine worker)."""
+        tracker = sim.tracker
+        if sim.history is None:
+            return tracker
+        if tracker is None or tracker.rows != delta["rows"]:
+            tracker = cls(sim, delta["rows"])
+        tracker.apply(delta)
+        return tracker
+
     def pending(self) -> tuple[int, int]:
         """(records not judged yet, the step of the first of them or -1)."""
         history = self.sim.history
