@@ -316,7 +316,8 @@ def describe(server: RunningSSHServer, config: SSHServerConfig) -> str:
         f"  participants type:  ssh {port_flag}{user}@{shown}",
         f"  authentication: {how}",
         *_describe_room(server, config, f"ssh {port_flag}", shown),
-        f"  limits: {plural(config.max_sessions, 'session')}, idle timeout {idle}, per session {mem} and {cpu}",
+        f"  limits: {plural(config.max_sessions, 'session')}{' (presenters not counted)' if server.room else ''}, "
+        f"idle timeout {idle}, per session {mem} and {cpu}",
         "Press Ctrl+C to stop (every session is closed).",
     ])
 

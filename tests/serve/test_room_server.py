@@ -224,6 +224,7 @@ async def test_the_banner_names_presenters_and_the_room_log(serve, presenter_key
                              room_log=log_dir)
         text = describe(server, server._state.config)
         assert f"ssh -p {server.port} YOURNAME@127.0.0.1" in text
+        assert "limits: 40 sessions (presenters not counted)," in text
         assert f"presenters: a key in {presenter_keys}" in text
         assert f"the presenter password (hash in {presenter_password})" in text
         (log_file,) = log_dir.iterdir()
