@@ -13,6 +13,7 @@ The model is gdsim/app/runtime/room_state.py (no Textual); the keys are in room_
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from gdsim.app.runtime.room_scene import (
@@ -228,19 +229,31 @@ class RoomClient(RoomPolls):
         self.app.refresh_bindings()
         self.refresh_panels()
 
-    def break_away(self, quiet: bool = False) -> None:
-        """Explore alone from here (X, or any key that changes the run)."""
+    def break_away(self, quiet: bool = False) -> bool:
+        """Explore alone from here (X, or any key that changes the run); whether this broke away."""
         screen = scenario_screen(self.app)
         if screen is not None:
             let_go(screen.session)
         if not self.participant or not self.state.following:
-            return
+            return False
         self.state.following = False
         self.send_status()
         if not quiet:
-            self.app.notify("exploring on your own: F follows the presenter again (ctrl+f at the list)", markup=False, timeout=5)
+            self.tell_broke_away()
         self.app.refresh_bindings()
         self.refresh_panels()
+        return True
+
+    def tell_broke_away(self) -> None:
+        """The one-line notice; on a short screen after the message of the key that broke away, if
+        that is still in the status line (both stay readable)."""
+        text = "exploring on your own: F follows the presenter again (ctrl+f at the list)"
+        screen = self.app.screen
+        status = getattr(screen, "_status", None)
+        if screen.has_class("-short") and status is not None and status.message and \
+                time.monotonic() < status.message_until and "exploring on your own" not in status.message:
+            text = f"{status.message} · {text}"
+        self.app.notify(text, markup=False, timeout=6)
 
     def _on_follow(self, scene: dict) -> None:
         if self.state.following_now():

@@ -105,11 +105,15 @@ class RoomKeys(App):
     async def run_action(self, action, default_namespace=None, namespaces=None) -> bool:
         """A key that changes a follower's run breaks away from the presenter first."""
         room = self.room
+        broke = False
         if room is not None and room.participant and isinstance(action, str) and hasattr(default_namespace, "session"):
             name = action.split("(", 1)[0].rsplit(".", 1)[-1]
             if name in BREAKS_AWAY:
-                room.break_away()
-        return await super().run_action(action, default_namespace, namespaces)
+                broke = room.break_away(quiet=True)
+        done = await super().run_action(action, default_namespace, namespaces)
+        if broke:  # after the key's own message, which it joins on a short screen's status line
+            room.tell_broke_away()
+        return done
 
     def on_question_panel_answered(self, message) -> None:
         """The scenario's own question answered: to the room too, if it is the open poll's."""

@@ -33,9 +33,29 @@ async def until(pilot, condition, seconds: float = 5.0) -> None:
 
 
 async def joined(app, pilot, link) -> None:
+    record_notices(app)
     app.join_room(link)
     await until(pilot, lambda: app.room is not None and app.room.joined)
     await pilot.pause()
+
+
+def record_notices(app) -> list[str]:
+    """Every message the app gives the user from now on (a toast, or on a short scenario screen its
+    status line: GdsimApp.notify decides)."""
+    told: list[str] = []
+    notify = app.notify
+
+    def recording(message, **kwargs):
+        told.append(f"{kwargs.get('title', '')}: {message}")
+        return notify(message, **kwargs)
+
+    app.notify = recording
+    app.told = told
+    return told
+
+
+def said(app, words: str) -> bool:
+    return any(words in line for line in app.told)
 
 
 def footer_actions(app) -> set[str]:
@@ -98,7 +118,7 @@ async def test_a_tweak_key_breaks_away_with_a_notice_and_F_rejoins():
         await pilot.pause()
         assert not app.room.state.following and app.screen.session.hold is None
         assert link.of_type("status")[-1]["following"] is False
-        assert any("F follows the presenter again" in n.message for n in app._notifications)
+        assert said(app, "F follows the presenter again")
         changed = app.screen.session.loaded.raw
         # a follow on its way is not applied to someone exploring
         link.push({"type": "follow", "scene": presenter_scene(step=50)})
@@ -164,7 +184,7 @@ async def test_a_poll_on_the_open_scenario_is_answered_in_its_question_panel_and
                    "of": 10})
         await until(pilot, lambda: screen.flow.phase == "revealed")
         assert not screen.query_one(QuestionPanel).folded  # shown open, as the learner's w does
-        assert any("9 of 10 answered: 1: 1, 2: 5 ✓, 3: 3" in n.message for n in app._notifications)
+        assert said(app, "9 of 10 answered: 1: 1, 2: 5 ✓, 3: 3")
 
 
 async def test_a_poll_elsewhere_opens_its_window_and_the_answer_goes_to_the_room():
@@ -267,7 +287,7 @@ async def test_a_scene_that_reads_a_data_file_is_not_sent_and_the_presenter_is_t
         await pilot.press("H")
         await pilot.pause(0.3)
         assert not link.of_type("bring")
-        assert any("reads a data file" in n.message for n in app._notifications)
+        assert said(app, "reads a data file")
 
 
 # -- bad messages, a lost room ----------------------------------------------------------------------
@@ -284,12 +304,12 @@ async def test_malformed_messages_are_a_one_line_notice_and_the_room_carries_on(
                         {"type": "mystery"}):
             link.push(message)
         await pilot.pause(0.5)
-        notices = [n.message for n in app._notifications]
+        notices = list(app.told)
         assert sum("room" in n or "presenter" in n for n in notices) >= 6, notices
         assert all("\n" not in n and "Traceback" not in n for n in notices)
         assert type(app.screen).__name__ == "PickerScreen" and app.room.active
         link.push({"type": "follow", "scene": presenter_scene(step=5)})  # still following
-        await until(pilot, lambda: getattr(app.screen, "session", None) is not None)
+        await until(pilot, lambda: getattr(app.screen, "session", None) is not None and app.screen.redraws > 0)
 
 
 async def test_a_lost_room_is_said_once_and_the_app_carries_on_alone():
@@ -301,8 +321,8 @@ async def test_a_lost_room_is_said_once_and_the_app_carries_on_alone():
         link.push(None)
         await until(pilot, lambda: bool(app.room.gone))
         await pilot.pause()
-        said = [n.message for n in app._notifications if "carry on alone" in n.message]
-        assert len(said) == 1
+        app.room.lose("again")
+        assert len([line for line in app.told if "carry on alone" in line]) == 1
         assert app.screen.session.hold is None
         assert "room_panel" not in footer_actions(app)
         await pilot.press("space")  # the app works on its own
@@ -313,8 +333,24 @@ async def test_a_lost_room_is_said_once_and_the_app_carries_on_alone():
 async def test_a_room_that_cannot_be_joined_says_so_once():
     app = make_app(None)
     async with app.run_test(size=(80, 24)) as pilot:
+        record_notices(app)
         app.join_room(StandInLink(refuse="no broker at /tmp/x"))
         await until(pilot, lambda: app.room is not None and bool(app.room.gone))
-        assert [n.message for n in app._notifications if "no room" in n.message] == [
-            "no room: no broker at /tmp/x. You carry on alone."]
+        assert [line for line in app.told if "no room" in line] == [": no room: no broker at /tmp/x. You carry on alone."]
         await asyncio.sleep(0)
+
+
+async def test_a_burst_of_scenes_opens_the_last_one_without_an_error():
+    app = make_app(None)
+    link = StandInLink()
+    scenes = [presenter_scene("three_runs", step=3), presenter_scene("s2/predict", step=2),
+              presenter_scene("three_runs", step=7), presenter_scene("s2/predict", step=4)]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await joined(app, pilot, link)
+        for scene in scenes:
+            link.push({"type": "follow", "scene": scene})
+        await until(pilot, lambda: getattr(app.screen, "session", None) is not None
+                    and app.screen.session.loaded.id == "predict" and app.screen.session.sim.step_count == 4
+                    and app.screen.redraws > 0)
+        await pilot.pause(0.3)
+        assert not [line for line in app.told if "could not be shown" in line]

@@ -15,7 +15,7 @@ from gdsim.app.runtime.room_link import RoomLink
 from gdsim.app.widgets.room_panel import RoomPanel
 from gdsim.serve.room import Room
 from tests.app.conftest import make_app
-from tests.app.test_room_app import until
+from tests.app.test_room_app import record_notices, said, until
 
 
 @pytest.fixture
@@ -31,6 +31,7 @@ async def room():
 async def start(stack: AsyncExitStack, room: Room, name: str, role: str, scenario: str | None, size=(80, 24)):
     """An app joined to the room as `name`: (app, pilot)."""
     app = make_app(scenario)
+    record_notices(app)
     pilot = await stack.enter_async_context(app.run_test(size=size))
     app.join_room(RoomLink(str(room.socket_path), room.add_member(name, role)))
     await until(pilot, lambda: app.room is not None and app.room.joined)
@@ -108,7 +109,7 @@ async def test_a_poll_reaches_the_tally_and_the_reveal_reaches_everyone(room):
         await until(cpilot, lambda: carol.screen.flow.phase == "revealed")
         await until(bpilot, lambda: bob.room.state.result is not None)
         for app in (bob, carol):
-            assert any("2 of 2 answered: 1: 0, 2: 1 ✓, 3: 1" in n.message for n in app._notifications)
+            assert said(app, "2 of 2 answered: 1: 0, 2: 1 ✓, 3: 1")
         await until(ppilot, lambda: presenter.screen.flow.phase == "revealed" and presenter.screen.session.running)
         # carol follows: the presenter's run plays on her screen too
         await until(cpilot, lambda: carol.screen.session.sim.step_count > 0)
