@@ -58,6 +58,12 @@ def said(app, words: str) -> bool:
     return any(words in line for line in app.told)
 
 
+def opened(app) -> bool:
+    """A scenario screen is shown and has drawn (a test that ended while one mounts broke its mount)."""
+    screen = app.screen
+    return getattr(screen, "session", None) is not None and screen.is_mounted and screen.redraws > 0
+
+
 def footer_actions(app) -> set[str]:
     return {key.action for key in app.screen.query_one(KeyFooter).keys}
 
@@ -86,7 +92,7 @@ async def test_a_follower_opens_the_presenters_scene_then_follows_its_step_and_t
         assert link.of_type("status")[-1] == {"type": "status", "scenario": None, "title": "", "step": 0,
                                               "following": True, "tab": ""}
         link.push({"type": "follow", "scene": presenter_scene(step=30)})
-        await until(pilot, lambda: getattr(app.screen, "session", None) is not None
+        await until(pilot, lambda: opened(app)
                     and app.screen.session.sim.step_count == 30)
         session = app.screen.session
         assert session.loaded.id == "three_runs" and session.cursor is None
@@ -111,7 +117,7 @@ async def test_a_tweak_key_breaks_away_with_a_notice_and_F_rejoins():
     link = StandInLink(scene=presenter_scene(step=20))  # joining late: the welcome carries the scene
     async with app.run_test(size=(80, 24)) as pilot:
         await joined(app, pilot, link)
-        await until(pilot, lambda: getattr(app.screen, "session", None) is not None
+        await until(pilot, lambda: opened(app)
                     and app.screen.session.sim.step_count == 20)
         assert "room_explore" in footer_actions(app) and "room_follow" not in footer_actions(app)
         await pilot.press("l")  # learning rate up: the follower explores from here
@@ -136,7 +142,7 @@ async def test_back_to_the_list_breaks_away_and_ctrl_f_rejoins_there_where_F_is_
     link = StandInLink(scene=presenter_scene(step=10))
     async with app.run_test(size=(80, 24)) as pilot:
         await joined(app, pilot, link)
-        await until(pilot, lambda: getattr(app.screen, "session", None) is not None)
+        await until(pilot, lambda: opened(app))
         await pilot.press("escape")
         await until(pilot, lambda: type(app.screen).__name__ == "PickerScreen")
         assert not app.room.state.following and link.of_type("status")[-1]["following"] is False
@@ -144,7 +150,7 @@ async def test_back_to_the_list_breaks_away_and_ctrl_f_rejoins_there_where_F_is_
         await pilot.press("F")  # the filter box takes it
         assert not app.room.state.following
         await pilot.press("ctrl+f")
-        await until(pilot, lambda: getattr(app.screen, "session", None) is not None
+        await until(pilot, lambda: opened(app)
                     and app.screen.session.sim.step_count == 10)
         assert app.room.state.following and "room_rejoin" not in footer_actions(app)
 
@@ -160,7 +166,7 @@ async def test_X_breaks_away_and_a_bring_still_opens_the_scene():
         scene = presenter_scene("s2/predict", step=0)
         scene["raw"]["optimizer"]["lr"] = 0.03  # the presenter's tweak travels in the raw
         link.push({"type": "open", "scene": scene})
-        await until(pilot, lambda: app.screen.session.loaded.id == "predict")
+        await until(pilot, lambda: opened(app) and app.screen.session.loaded.id == "predict")
         assert app.screen.session.loaded.raw["optimizer"]["lr"] == 0.03
         assert app.screen.session.modified is False  # not a built-in here: its own original
         assert not app.room.state.following
@@ -171,7 +177,7 @@ async def test_a_poll_on_the_open_scenario_is_answered_in_its_question_panel_and
     link = StandInLink(scene=presenter_scene("s2/predict", step=0))
     async with app.run_test(size=(100, 30)) as pilot:
         await joined(app, pilot, link)
-        await until(pilot, lambda: getattr(app.screen, "flow", None) is not None)
+        await until(pilot, lambda: opened(app) and app.screen.flow is not None)
         screen = app.screen
         link.push({"type": "poll", "poll": 7, "question": "Which run ends closest to the minimum?",
                    "choices": ["the smallest rate", "the middle rate", "the largest rate"], "scenario": "predict"})
@@ -243,7 +249,7 @@ async def test_a_presenter_sends_its_state_as_it_changes_and_H_brings_everyone()
         async with follower.run_test(size=(80, 24)) as fpilot:
             await joined(follower, fpilot, flink)
             flink.push({"type": "open", "scene": bring})
-            await until(fpilot, lambda: getattr(follower.screen, "session", None) is not None
+            await until(fpilot, lambda: opened(follower)
                         and follower.screen.session.sim.step_count == bring["step"])
             assert follower.screen.session.loaded.raw == bring["raw"]
             assert (follower.screen.session.sim.loss == app.screen.session.sim.loss).all()
@@ -309,7 +315,7 @@ async def test_malformed_messages_are_a_one_line_notice_and_the_room_carries_on(
         assert all("\n" not in n and "Traceback" not in n for n in notices)
         assert type(app.screen).__name__ == "PickerScreen" and app.room.active
         link.push({"type": "follow", "scene": presenter_scene(step=5)})  # still following
-        await until(pilot, lambda: getattr(app.screen, "session", None) is not None and app.screen.redraws > 0)
+        await until(pilot, lambda: opened(app))
 
 
 async def test_a_lost_room_is_said_once_and_the_app_carries_on_alone():
@@ -317,7 +323,7 @@ async def test_a_lost_room_is_said_once_and_the_app_carries_on_alone():
     link = StandInLink(scene=presenter_scene(step=10, playing=True))
     async with app.run_test(size=(80, 24)) as pilot:
         await joined(app, pilot, link)
-        await until(pilot, lambda: getattr(app.screen, "session", None) is not None)
+        await until(pilot, lambda: opened(app))
         link.push(None)
         await until(pilot, lambda: bool(app.room.gone))
         await pilot.pause()
@@ -349,7 +355,7 @@ async def test_a_burst_of_scenes_opens_the_last_one_without_an_error():
         await joined(app, pilot, link)
         for scene in scenes:
             link.push({"type": "follow", "scene": scene})
-        await until(pilot, lambda: getattr(app.screen, "session", None) is not None
+        await until(pilot, lambda: opened(app)
                     and app.screen.session.loaded.id == "predict" and app.screen.session.sim.step_count == 4
                     and app.screen.redraws > 0)
         await pilot.pause(0.3)

@@ -15,7 +15,7 @@ from gdsim.app.runtime.room_link import RoomLink
 from gdsim.app.widgets.room_panel import RoomPanel
 from gdsim.serve.room import Room
 from tests.app.conftest import make_app
-from tests.app.test_room_app import record_notices, said, until
+from tests.app.test_room_app import opened, record_notices, said, until
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ async def start(stack: AsyncExitStack, room: Room, name: str, role: str, scenari
 
 def on_scenario(app, step: int | None = None) -> bool:
     session = getattr(app.screen, "session", None)
-    return session is not None and (step is None or session.shown_step == step)
+    return opened(app) and (step is None or session.shown_step == step)
 
 
 def member(app, name: str):
