@@ -24,6 +24,7 @@ ROOM_BINDINGS = [
     Binding("F", "room_follow", "Follow"),
     # at the list the filter box takes letters: there ctrl+f follows the presenter again
     Binding("ctrl+f", "room_rejoin", "Follow", priority=True),
+    Binding("ctrl+n", "room_nickname", "Nickname", priority=True, show=False),
     Binding("X", "room_explore", "Explore"),
 ]
 HELP = {  # the help screen's words for them
@@ -33,9 +34,10 @@ HELP = {  # the help screen's words for them
     "room_reveal": "Reveal the poll: the answer and the counts everywhere; the scenario runs",
     "room_follow": "Follow the presenter (their scenario, step, tab and run); ctrl+f at the list",
     "room_explore": "Explore on your own (any key that changes the run does it too)",
+    "room_nickname": "Your name in the room, chosen once (else your ssh user name)",
 }
 PRESENTER_ACTIONS = frozenset({"room_bring", "room_poll", "room_reveal"})
-PARTICIPANT_ACTIONS = frozenset({"room_follow", "room_explore", "room_rejoin"})
+PARTICIPANT_ACTIONS = frozenset({"room_follow", "room_explore", "room_rejoin", "room_nickname"})
 ROOM_ACTIONS = PRESENTER_ACTIONS | PARTICIPANT_ACTIONS | {"room_panel"}
 # The scenario screen's actions that change what a follower's run does: they break away first.
 BREAKS_AWAY = frozenset({
@@ -96,6 +98,8 @@ class RoomKeys(App):
             return (action == "room_reveal") == (room.state.poll is not None)
         if not room.participant:
             return False
+        if action == "room_nickname":
+            return not room.state.nicknamed
         if action == "room_rejoin":  # at the list (or a dialog over it), where F is typed into the filter
             from gdsim.app.room_client import scenario_screen
 
@@ -131,6 +135,27 @@ class RoomKeys(App):
 
     def action_room_rejoin(self) -> None:
         self.action_room_follow()
+
+    def action_room_nickname(self) -> None:
+        from gdsim.app.screens.prompt import PromptScreen
+
+        room = self.room
+        if room is None or not room.participant or room.state.nicknamed:
+            return
+
+        def named(answer: str | None) -> None:
+            message = room.state.nickname_message(answer or "") if answer is not None else None
+            if message is None:
+                if answer is not None:
+                    self.notify("not changed: a name needs letters or digits (and . _ -)", markup=False)
+                return
+            room.send(message)
+            self.refresh_bindings()
+            room.refresh_panels()
+            self.notify(f"the room calls you {message['name']} from now on", markup=False, timeout=4)
+
+        self.push_screen(PromptScreen("Your name in the room (you can choose it once)", room.state.name,
+                                      "letters, digits, . _ - (at most 24)"), named)
 
     def action_room_explore(self) -> None:
         if self.room is not None:

@@ -10,6 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 
+from gdsim.app.runtime.room_scene import scene_of
+from gdsim.app.runtime.session import Session
+from gdsim.scenario.load import load_scenario
+from tests.app.conftest import DATA
+
 
 class StandInLink:
     def __init__(self, name: str = "bob", role: str = "participant", scene: dict | None = None,
@@ -48,3 +53,57 @@ class StandInLink:
 
     def of_type(self, kind: str) -> list[dict]:
         return [m for m in self.sent if m.get("type") == kind]
+
+
+def presenter_scene(name: str = "three_runs", step: int = 30, tab: str = "tab-plots", **changes) -> dict:
+    session = Session(load_scenario(DATA / f"{name}.toml"))
+    session.step(step)
+    for key, value in changes.items():
+        setattr(session, key, value)
+    return scene_of(session, tab)
+
+
+async def until(pilot, condition, seconds: float = 5.0) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("timed out waiting")
+
+
+async def joined(app, pilot, link) -> None:
+    record_notices(app)
+    app.join_room(link)
+    await until(pilot, lambda: app.room is not None and app.room.joined)
+    await pilot.pause()
+
+
+def record_notices(app) -> list[str]:
+    """Every message the app gives the user from now on (a toast, or on a short scenario screen its
+    status line: GdsimApp.notify decides)."""
+    told: list[str] = []
+    notify = app.notify
+
+    def recording(message, **kwargs):
+        told.append(f"{kwargs.get('title', '')}: {message}")
+        return notify(message, **kwargs)
+
+    app.notify = recording
+    app.told = told
+    return told
+
+
+def said(app, words: str) -> bool:
+    return any(words in line for line in app.told)
+
+
+def opened(app) -> bool:
+    """A scenario screen is shown and has drawn (a test that ended while one mounts broke its mount)."""
+    screen = app.screen
+    return getattr(screen, "session", None) is not None and screen.is_mounted and screen.redraws > 0
+
+
+def footer_actions(app) -> set[str]:
+    from gdsim.app.widgets.key_footer import KeyFooter
+
+    return {key.action for key in app.screen.query_one(KeyFooter).keys}

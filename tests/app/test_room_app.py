@@ -6,66 +6,13 @@ from __future__ import annotations
 
 import asyncio
 
-from gdsim.app.runtime.room_scene import scene_of
 from gdsim.app.runtime.session import Session
-from gdsim.app.widgets.key_footer import KeyFooter
-from gdsim.app.widgets.question_panel import QuestionPanel
 from gdsim.app.widgets.room_panel import RoomPanel
 from gdsim.scenario.load import load_scenario
 from tests.app.conftest import DATA, make_app
-from tests.app.room_stand_in import StandInLink
-
-
-def presenter_scene(name: str = "three_runs", step: int = 30, tab: str = "tab-plots", **changes) -> dict:
-    session = Session(load_scenario(DATA / f"{name}.toml"))
-    session.step(step)
-    for key, value in changes.items():
-        setattr(session, key, value)
-    return scene_of(session, tab)
-
-
-async def until(pilot, condition, seconds: float = 5.0) -> None:
-    for _ in range(int(seconds / 0.05)):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("timed out waiting")
-
-
-async def joined(app, pilot, link) -> None:
-    record_notices(app)
-    app.join_room(link)
-    await until(pilot, lambda: app.room is not None and app.room.joined)
-    await pilot.pause()
-
-
-def record_notices(app) -> list[str]:
-    """Every message the app gives the user from now on (a toast, or on a short scenario screen its
-    status line: GdsimApp.notify decides)."""
-    told: list[str] = []
-    notify = app.notify
-
-    def recording(message, **kwargs):
-        told.append(f"{kwargs.get('title', '')}: {message}")
-        return notify(message, **kwargs)
-
-    app.notify = recording
-    app.told = told
-    return told
-
-
-def said(app, words: str) -> bool:
-    return any(words in line for line in app.told)
-
-
-def opened(app) -> bool:
-    """A scenario screen is shown and has drawn (a test that ended while one mounts broke its mount)."""
-    screen = app.screen
-    return getattr(screen, "session", None) is not None and screen.is_mounted and screen.redraws > 0
-
-
-def footer_actions(app) -> set[str]:
-    return {key.action for key in app.screen.query_one(KeyFooter).keys}
+from tests.app.room_stand_in import (
+    StandInLink, footer_actions, joined, opened, presenter_scene, record_notices, said, until,
+)
 
 
 # -- no room ---------------------------------------------------------------------------------------
@@ -108,6 +55,13 @@ async def test_a_follower_opens_the_presenters_scene_then_follows_its_step_and_t
         await until(pilot, lambda: session.cursor is not None)
         assert session.sim.step_count == 80 and session.shown_step <= 40
         await until(pilot, lambda: app.screen.query_one("#tabs").active == "tab-maths")
+        # the presenter selects run C: so does the follower; the follower's own choice stays until then
+        session.select(1)
+        link.push({"type": "follow", "scene": presenter_scene(step=80, tab="tab-maths") | {"step": 40}})
+        await pilot.pause(0.3)
+        assert session.selected == 1
+        link.push({"type": "follow", "scene": presenter_scene(step=80, tab="tab-maths") | {"step": 40, "selected": 2}})
+        await until(pilot, lambda: session.selected == 2)
         assert app.screen.session is session  # the same scenario: no new screen
         await until(pilot, lambda: link.of_type("status")[-1]["tab"] == "tab-maths")
 
@@ -172,51 +126,6 @@ async def test_X_breaks_away_and_a_bring_still_opens_the_scene():
         assert not app.room.state.following
 
 
-async def test_a_poll_on_the_open_scenario_is_answered_in_its_question_panel_and_revealed():
-    app = make_app(None)
-    link = StandInLink(scene=presenter_scene("s2/predict", step=0))
-    async with app.run_test(size=(100, 30)) as pilot:
-        await joined(app, pilot, link)
-        await until(pilot, lambda: opened(app) and app.screen.flow is not None)
-        screen = app.screen
-        link.push({"type": "poll", "poll": 7, "question": "Which run ends closest to the minimum?",
-                   "choices": ["the smallest rate", "the middle rate", "the largest rate"], "scenario": "predict"})
-        await until(pilot, lambda: app.room.state.poll is not None)
-        assert app.screen is screen  # no window: the question panel asks it
-        await pilot.press("3")
-        await until(pilot, lambda: link.of_type("answer"))
-        assert link.of_type("answer") == [{"type": "answer", "poll": 7, "choice": 3}]
-        link.push({"type": "revealed", "poll": 7, "answer": 2, "text": "", "counts": [1, 5, 3], "answered": 9,
-                   "of": 10})
-        await until(pilot, lambda: screen.flow.phase == "revealed")
-        assert not screen.query_one(QuestionPanel).folded  # shown open, as the learner's w does
-        assert said(app, "9 of 10 answered: 1: 1, 2: 5 ✓, 3: 3")
-
-
-async def test_a_poll_elsewhere_opens_its_window_and_the_answer_goes_to_the_room():
-    app = make_app(None)
-    link = StandInLink()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await joined(app, pilot, link)
-        link.push({"type": "poll", "poll": 3, "question": "Is a bigger rate always faster?",
-                   "choices": ["yes", "no"], "scenario": None})
-        await until(pilot, lambda: type(app.screen).__name__ == "RoomPollScreen")
-        await pilot.press("escape")  # later
-        await until(pilot, lambda: type(app.screen).__name__ == "PickerScreen")
-        await pilot.press("ctrl+r")  # brings it back while unanswered
-        await until(pilot, lambda: type(app.screen).__name__ == "RoomPollScreen")
-        await pilot.press("9")  # not a choice: asked again
-        await pilot.press("2")
-        await until(pilot, lambda: link.of_type("answer"))
-        assert link.of_type("answer") == [{"type": "answer", "poll": 3, "choice": 2}]
-        link.push({"type": "revealed", "poll": 3, "answer": 2, "text": "", "counts": [4, 15], "answered": 19,
-                   "of": 27})
-        await pilot.press("ctrl+r")  # now the panel: the last reveal
-        await until(pilot, lambda: app.screen.query(RoomPanel))
-        shown = str(app.screen.query_one(RoomPanel).render())
-        assert "The answer: 2, no" in shown and "19 of 27 answered: 1: 4, 2: 15 ✓" in shown
-
-
 # -- a presenter ----------------------------------------------------------------------------------------
 async def test_a_presenter_sends_its_state_as_it_changes_and_H_brings_everyone():
     app = make_app("three_runs")
@@ -253,32 +162,6 @@ async def test_a_presenter_sends_its_state_as_it_changes_and_H_brings_everyone()
                         and follower.screen.session.sim.step_count == bring["step"])
             assert follower.screen.session.loaded.raw == bring["raw"]
             assert (follower.screen.session.sim.loss == app.screen.session.sim.loss).all()
-
-
-async def test_P_polls_the_room_with_the_question_and_Y_reveals_and_runs_it():
-    app = make_app("s2/predict")
-    link = StandInLink(name="alice", role="presenter")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await joined(app, pilot, link)
-        await pilot.press("P")
-        await until(pilot, lambda: link.of_type("poll_open"))
-        assert link.of_type("poll_open")[-1] == {
-            "type": "poll_open", "question": "Which run ends closest to the minimum?",
-            "choices": ["the smallest rate", "the middle rate", "the largest rate"], "scenario": "predict",
-            "answer": 2}
-        link.push({"type": "poll", "poll": 1, "question": "Which run ends closest to the minimum?",
-                   "choices": ["the smallest rate", "the middle rate", "the largest rate"], "scenario": "predict",
-                   "answer": 2})
-        link.push({"type": "tally", "poll": 1, "answered": 21, "of": 27, "counts": [4, 15, 2], "skipped": 0})
-        await until(pilot, lambda: app.room.state.tally is not None)
-        await pilot.pause()
-        assert "21 of 27 answered: 1: 4, 2: 15, 3: 2" in str(app.screen.query_one(RoomPanel).render())
-        assert "room_reveal" in footer_actions(app) and "room_poll" not in footer_actions(app)
-        await pilot.press("Y")
-        await until(pilot, lambda: link.of_type("reveal"))
-        link.push({"type": "revealed", "poll": 1, "answer": 2, "text": "", "counts": [4, 15, 2], "answered": 21,
-                   "of": 27})
-        await until(pilot, lambda: app.screen.flow.phase == "revealed" and app.screen.session.running)
 
 
 async def test_a_scene_that_reads_a_data_file_is_not_sent_and_the_presenter_is_told(tmp_path):

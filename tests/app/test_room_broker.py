@@ -15,7 +15,7 @@ from gdsim.app.runtime.room_link import RoomLink
 from gdsim.app.widgets.room_panel import RoomPanel
 from gdsim.serve.room import Room
 from tests.app.conftest import make_app
-from tests.app.test_room_app import opened, record_notices, said, until
+from tests.app.room_stand_in import opened, record_notices, said, until
 
 
 @pytest.fixture

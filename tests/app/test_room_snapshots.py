@@ -8,7 +8,7 @@ from textual.widgets import Input
 
 from tests.app.conftest import make_app
 from tests.app.room_stand_in import StandInLink
-from tests.app.test_room_app import until
+from tests.app.room_stand_in import until
 
 MEMBERS = [("alice", "predict", 0, True, True), ("bob", "predict", 0, True, False), ("carol", None, 0, False, False),
            ("dmitri-with-a-long-name", "momentum-overshoot", 1234, False, True), ("eve", "predict", 0, True, True)]

@@ -9,6 +9,7 @@ raises BadMessage, whose text is the one-line notice the app shows (never a trac
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,11 @@ PRESENTER, PARTICIPANT = "presenter", "participant"
 TABS = ("tab-plots", "tab-map", "tab-lesson", "tab-maths", "tab-data")
 MAX_CHOICES = 9  # answered with the keys 1-9
 MAX_MEMBERS = 1000
+
+
+def member_name(text: str) -> str:
+    """A name as the room keeps it: letters, digits, '.', '_', '-', at most 24 ("" if none is left)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "", text)[:24]
 
 
 class BadMessage(ValueError):
@@ -170,6 +176,7 @@ class RoomState:
     result: Result | None = None
     scene: dict | None = None  # the presenter's latest scene (followers) or the last brought
     answer: int | None = None  # this participant's answer to the open poll (0 = skipped), None = not yet
+    nicknamed: bool = False  # a participant names themself once (the broker ignores a second nickname)
 
     @property
     def presenter(self) -> bool:
@@ -255,6 +262,15 @@ class RoomState:
             return None
         self.answer = choice
         return {"type": "answer", "poll": self.poll.id, "choice": choice}
+
+    def nickname_message(self, text: str) -> dict | None:
+        """The participant's one `nickname`, or None (a presenter, already named, or no usable letter)."""
+        name = member_name(text)
+        if self.presenter or self.nicknamed or not name:
+            return None
+        self.nicknamed = True
+        self.name = name
+        return {"type": "nickname", "name": name}
 
     def following_now(self) -> bool:
         return self.following and not self.presenter

@@ -85,7 +85,8 @@ def presenter_text(state: RoomState) -> Text:
 def participant_text(state: RoomState) -> Text:
     text = Text()
     text.append("Room", BOLD)
-    text.append(f" · you are {state.name}\n")
+    text.append(f" · you are {state.name}")
+    text.append("\n" if state.nicknamed else " (ctrl+n: another name, once)\n", DIM)
     if state.following:
         text.append("Following the presenter", BOLD)
         text.append(" (X: explore on your own)\n", DIM)

@@ -1,0 +1,115 @@
+"""Polls in the room, with a stand-in broker (tests/app/room_stand_in.py): a participant answers in
+the question panel or the poll window, sees the reveal; a presenter polls and reveals; a nickname;
+the help screen lists the room's keys (issue #17)."""
+
+from __future__ import annotations
+
+from gdsim.app.widgets.question_panel import QuestionPanel
+from gdsim.app.widgets.room_panel import RoomPanel
+from tests.app.conftest import make_app
+from tests.app.room_stand_in import StandInLink, footer_actions, joined, opened, presenter_scene, said, until
+
+
+async def test_a_poll_on_the_open_scenario_is_answered_in_its_question_panel_and_revealed():
+    app = make_app(None)
+    link = StandInLink(scene=presenter_scene("s2/predict", step=0))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await joined(app, pilot, link)
+        await until(pilot, lambda: opened(app) and app.screen.flow is not None)
+        screen = app.screen
+        link.push({"type": "poll", "poll": 7, "question": "Which run ends closest to the minimum?",
+                   "choices": ["the smallest rate", "the middle rate", "the largest rate"], "scenario": "predict"})
+        await until(pilot, lambda: app.room.state.poll is not None)
+        assert app.screen is screen  # no window: the question panel asks it
+        await pilot.press("3")
+        await until(pilot, lambda: link.of_type("answer"))
+        assert link.of_type("answer") == [{"type": "answer", "poll": 7, "choice": 3}]
+        link.push({"type": "revealed", "poll": 7, "answer": 2, "text": "", "counts": [1, 5, 3], "answered": 9,
+                   "of": 10})
+        await until(pilot, lambda: screen.flow.phase == "revealed")
+        assert not screen.query_one(QuestionPanel).folded  # shown open, as the learner's w does
+        assert said(app, "9 of 10 answered: 1: 1, 2: 5 ✓, 3: 3")
+
+
+async def test_a_poll_elsewhere_opens_its_window_and_the_answer_goes_to_the_room():
+    app = make_app(None)
+    link = StandInLink()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await joined(app, pilot, link)
+        link.push({"type": "poll", "poll": 3, "question": "Is a bigger rate always faster?",
+                   "choices": ["yes", "no"], "scenario": None})
+        await until(pilot, lambda: type(app.screen).__name__ == "RoomPollScreen")
+        await pilot.press("escape")  # later
+        await until(pilot, lambda: type(app.screen).__name__ == "PickerScreen")
+        await pilot.press("ctrl+r")  # brings it back while unanswered
+        await until(pilot, lambda: type(app.screen).__name__ == "RoomPollScreen")
+        await pilot.press("9")  # not a choice: asked again
+        await pilot.press("2")
+        await until(pilot, lambda: link.of_type("answer"))
+        assert link.of_type("answer") == [{"type": "answer", "poll": 3, "choice": 2}]
+        link.push({"type": "revealed", "poll": 3, "answer": 2, "text": "", "counts": [4, 15], "answered": 19,
+                   "of": 27})
+        await pilot.press("ctrl+r")  # now the panel: the last reveal
+        await until(pilot, lambda: app.screen.query(RoomPanel))
+        shown = str(app.screen.query_one(RoomPanel).render())
+        assert "The answer: 2, no" in shown and "19 of 27 answered: 1: 4, 2: 15 ✓" in shown
+
+
+async def test_P_polls_the_room_with_the_question_and_Y_reveals_and_runs_it():
+    app = make_app("s2/predict")
+    link = StandInLink(name="alice", role="presenter")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await joined(app, pilot, link)
+        await pilot.press("P")
+        await until(pilot, lambda: link.of_type("poll_open"))
+        assert link.of_type("poll_open")[-1] == {
+            "type": "poll_open", "question": "Which run ends closest to the minimum?",
+            "choices": ["the smallest rate", "the middle rate", "the largest rate"], "scenario": "predict",
+            "answer": 2}
+        link.push({"type": "poll", "poll": 1, "question": "Which run ends closest to the minimum?",
+                   "choices": ["the smallest rate", "the middle rate", "the largest rate"], "scenario": "predict",
+                   "answer": 2})
+        link.push({"type": "tally", "poll": 1, "answered": 21, "of": 27, "counts": [4, 15, 2], "skipped": 0})
+        await until(pilot, lambda: app.room.state.tally is not None)
+        await pilot.pause()
+        assert "21 of 27 answered: 1: 4, 2: 15, 3: 2" in str(app.screen.query_one(RoomPanel).render())
+        assert "room_reveal" in footer_actions(app) and "room_poll" not in footer_actions(app)
+        await pilot.press("Y")
+        await until(pilot, lambda: link.of_type("reveal"))
+        link.push({"type": "revealed", "poll": 1, "answer": 2, "text": "", "counts": [4, 15, 2], "answered": 21,
+                   "of": 27})
+        await until(pilot, lambda: app.screen.flow.phase == "revealed" and app.screen.session.running)
+
+
+async def test_a_participant_chooses_a_nickname_once():
+    app = make_app(None)
+    link = StandInLink(name="guest")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await joined(app, pilot, link)
+        await pilot.press("ctrl+n")
+        await until(pilot, lambda: type(app.screen).__name__ == "PromptScreen")
+        await pilot.press(*["backspace"] * 5)
+        await pilot.press(*"Zoë the great", "enter")
+        await until(pilot, lambda: link.of_type("nickname"))
+        assert link.of_type("nickname") == [{"type": "nickname", "name": "Zothegreat"}]
+        assert app.room.state.name == "Zothegreat" and said(app, "the room calls you Zothegreat")
+        await pilot.press("ctrl+n")  # once only: the key is gone
+        await pilot.pause(0.2)
+        assert type(app.screen).__name__ == "PickerScreen" and len(link.of_type("nickname")) == 1
+
+
+async def test_the_help_screen_lists_the_room_keys_of_the_role_only_in_a_room():
+    from gdsim.app.screens.help import describe
+
+    app = make_app("three_runs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert "In the room" not in describe(app.screen, app.BINDINGS).plain
+        await joined(app, pilot, StandInLink(name="alice", role="presenter"))
+        shown = describe(app.screen, app.BINDINGS).plain
+        assert "In the room" in shown and "Bring everyone here" in shown and "Follow the presenter" not in shown
+    app = make_app("three_runs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await joined(app, pilot, StandInLink())
+        shown = describe(app.screen, app.BINDINGS).plain
+        assert "Follow the presenter" in shown and "Explore on your own" in shown and "Bring" not in shown
+        assert "1-9 answer the room's poll" in shown
