@@ -213,6 +213,17 @@ def _clip_by_value(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(Cohort, "step", step)
 
 
+def _patience_in_evaluations_of_one_step(mp: pytest.MonkeyPatch) -> None:
+    """patience read as a number of steps rather than of evaluations (eval_every steps apart)."""
+    original = build_mod.Cohort
+
+    def make(*args, **kw):
+        if kw.get("patience"):
+            kw["patience"] = max(1, kw["patience"] // kw.get("eval_every", 1))
+        return original(*args, **kw)
+    mp.setattr(build_mod, "Cohort", make)
+
+
 def _same_init(mp: pytest.MonkeyPatch) -> None:
     original = build_mod._starts
     mp.setattr(build_mod, "_starts", lambda problem, configs, seeds, where:
@@ -441,6 +452,10 @@ MUTANTS: tuple[Mutant, ...] = (
            killers=("deterministic", "cosine-warmup", "saddle-point")),
     Mutant("early-stopping-never", "early stopping never stops a run (patience ignored)", _cohort(patience=None),
            _data("patience = 1\neval_every = 2\nsplit = [0.3, 0.7, 0.0]\nnoise = 0.4", 'name = "adam"\nlr = 0.05', steps=200),
+           killers=("overfitting", "train-val-test")),
+    Mutant("patience-in-steps", "early stopping's patience counted in steps, not in evaluations",
+           _patience_in_evaluations_of_one_step,
+           _data("patience = 6\neval_every = 3\nsplit = [0.3, 0.7, 0.0]\nnoise = 0.4", 'name = "adam"\nlr = 0.05', steps=200),
            killers=("overfitting", "train-val-test")),
     Mutant("restore-best-ignored", "early stopping keeps the last parameters, not the best ones (restore_best ignored)",
            _cohort(restore_best=False),
