@@ -152,16 +152,26 @@ def tally(states: Sequence[RunState]) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda item: -item[1])
 
 
+def _every_run(counted: list[tuple[str, int]], limit: int) -> list[tuple[str, int]]:
+    """The `limit` most common, and the rest as one "other" count, so that every run is accounted for
+    (one more kind than the limit is named: "other" would be no shorter)."""
+    if len(counted) <= limit + 1:
+        return counted
+    return counted[:limit] + [("other", sum(count for _, count in counted[limit:]))]
+
+
 def tally_sentence(states: Sequence[RunState], limit: int = 3) -> str:
-    """'46 of 100 at the global minimum (-1.03, 0); 54 of 100 at a local minimum (1.1, 0)'."""
+    """'46 of 100 at the global minimum (-1.03, 0); 54 of 100 at a local minimum (1.1, 0)'; every
+    run counted (past `limit` kinds, the rest as "N of 100 other")."""
     n = len(states)
-    parts = [f"{count} of {n} {what}" for what, count in tally(states)[:limit]]
+    parts = [f"{count} of {n} {what}" for what, count in _every_run(tally(states), limit)]
     return "; ".join(parts)
 
 
 def tally_words(states: Sequence[RunState], limit: int = 2) -> str:
     """A table cell for an ensemble: '54 local min, 46 global min'; runs at one kind of point but
-    at several points say how they split ('global min ×2: 11, 9')."""
+    at several points say how they split ('global min ×2: 11, 9'); every run counted ('4 slow,
+    3 moving, 3 converged'; past limit + 1 kinds the rest are 'N other')."""
     counts: dict[str, int] = {}
     for state in states:
         key = _key(state)
@@ -173,4 +183,4 @@ def tally_words(states: Sequence[RunState], limit: int = 2) -> str:
         if kind in PLACE and len(split) > 1:
             return f"{kind} ×{len(split)}: " + ", ".join(str(c) for c in split[:4]) + (" ..." if len(split) > 4 else "")
         return kind if kind in ("ok", "moving") else f"all {kind}"
-    return ", ".join(f"{count} {kind}" for kind, count in ordered[:limit])
+    return ", ".join(f"{count} {kind}" for kind, count in _every_run(ordered, limit))

@@ -385,3 +385,19 @@ async def test_at_80x24_the_panel_beside_the_loss_is_what_the_lesson_is_about(na
                 break
             await pilot.pause(0.01)
         assert set(shown_panels(screen)) == {"plot-loss", second}
+
+
+@pytest.mark.parametrize("name, second", [("overfitting", "plot-val"), ("l1-sparsity", "weights"),
+                                          ("hinge-vs-bce", "plot-wnorm"), ("adagrad-rmsprop", "plot-step")])
+async def test_at_200x60_the_panel_the_lesson_is_about_comes_first_beside_the_loss(name, second):
+    """Where every panel fits they used to come in the order they were composed, the lesson's panel
+    last (adagrad-rmsprop's step length under the velocity and the learning rate); now in the order
+    that decides what stays at 80x24: the loss, then what the lesson is about, beside it."""
+    app, _ = await builtin_at_80x24(name, 0)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await pilot.press("0")
+        await stepped(pilot, 20)
+        screen = await settled(pilot)
+        assert shown_panels(screen)[:2] == ["plot-loss", second]
+        loss, beside = (screen.query_one(f"#{name}") for name in ("plot-loss", second))
+        assert loss.region.y == beside.region.y and loss.region.x < beside.region.x  # one row: side by side

@@ -260,9 +260,23 @@ def test_tally_counts_end_points_per_known_point():
     sentence = tally_sentence(runs)
     assert "46 of 100 at the global minimum (-1.03, 0)" in sentence
     assert "3 of 100 diverged" in sentence
-    assert tally_words(runs) == "51 local min, 46 global min"
+    assert tally_words(runs) == "51 local min, 46 global min, 3 diverged"  # every run counted
     assert tally_words([at_global] * 5) == "all global min"
     assert tally_words([RunState("moving")] * 3) == "moving"
+
+
+def test_a_tally_accounts_for_every_run():
+    """batch-size's straight-line ensemble ends 4 slow, 3 moving, 3 converged: the cell used to say
+    "4 slow, 3 moving" (7 of 10). Past one more kind than the limit the rest are "other"."""
+    ten = [RunState("slow")] * 4 + [RunState("moving")] * 3 + [RunState("converged")] * 3
+    assert tally_words(ten) == "4 slow, 3 moving, 3 converged"
+    assert tally_sentence(ten) == "4 of 10 slow; 3 of 10 moving; 3 of 10 converged"
+    many = ten + [RunState("oscillating")] * 2 + [RunState("diverged", step=4)]
+    assert tally_words(many) == "4 slow, 3 moving, 6 other"
+    assert tally_sentence(many) == "4 of 13 slow; 3 of 13 moving; 3 of 13 converged; 3 of 13 other"
+    for states in (ten, many):
+        counts = [int(part.split()[0]) for part in tally_words(states).split(", ")]
+        assert sum(counts) == len(states)
 
 
 @pytest.mark.parametrize("state", [RunState(k, step=1) for k in states.KINDS])

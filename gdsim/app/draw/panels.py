@@ -192,8 +192,11 @@ def _latest(session: Session, metrics, room: int) -> str:
             steps, series = history.series(field)
             upto = int(np.searchsorted(steps, session.shown_step, side="right"))
             column = series[:upto, run.rows]
-            with np.errstate(all="ignore"):
-                column = np.nanmedian(column, axis=1) if column.ndim == 2 and column.shape[1] > 1 else column.reshape(-1)
+            if column.ndim == 2 and column.shape[1] > 1:  # an ensemble: the median over its seeds, at the
+                # records where it was evaluated (metrics are NaN between evaluations: no median of nothing)
+                column = np.nanmedian(column[np.isfinite(column).any(axis=1)], axis=1)
+            else:
+                column = column.reshape(-1)
             finite = column[np.isfinite(column)]
             if len(finite):
                 out.append(f"{finite[-1]:.3g}")

@@ -36,12 +36,27 @@ def differing_settings(session: Session, limit: int = 2) -> tuple[str, list[str]
     if not differ:
         return "", [""] * len(flats)
     header = ", ".join(NAMES.get(k, k.split(".", 1)[-1]) for k in differ)
-    return header, [", ".join(_setting(k, f.get(k)) for k in differ) for f in flats]
+    return header, [", ".join(_setting(k, f.get(k) if f.get(k) is not None else _default(k, f)) for k in differ)
+                    for f in flats]
+
+
+def _default(key: str, flat: dict[str, object]) -> object:
+    """What a data-set problem takes for a key its run leaves unset (standardize: false), or None."""
+    if not key.startswith("problem.") or flat.get("problem.dataset") is None:
+        return None
+    import inspect
+
+    from gdsim.engine.learning import make_dataset_problem
+
+    parameter = inspect.signature(make_dataset_problem).parameters.get(key.split(".", 1)[1])
+    return None if parameter is None or parameter.default is inspect.Parameter.empty else parameter.default
 
 
 def _setting(key: str, item: object) -> str:
     if item is None:  # a hyperparameter left at its default (or meaningless for this schedule): "-"
         return "random" if key == "start" else ("default" if key.startswith("problem.") else "-")
+    if isinstance(item, bool):  # as the scenario file writes it
+        return "true" if item else "false"
     if isinstance(item, (tuple, list)):
         return "(" + ", ".join(_setting(key, v) for v in item) + ")"
     if isinstance(item, float):

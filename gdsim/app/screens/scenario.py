@@ -293,8 +293,11 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
                 # alone is not (overfitting's L2 run is a cure: its lesson is the validation loss)
                 priority.insert(1, priority.pop(priority.index("weights")))
             ranked = sorted(candidates, key=lambda w: priority.index(w.id) if w.id in priority else 99)
-            keep = set(map(id, ranked[:fit]))
-            candidates = [w for w in candidates if id(w) in keep]
+            candidates = ranked[:fit]  # in that order on screen too: the loss, then what the lesson is about
+            order = candidates + [w for w in grid.children if w not in candidates]
+            if list(grid.children) != order:
+                for before, widget in zip(order, order[1:]):
+                    grid.move_child(widget, after=before)
         shown = set(map(id, candidates))
         for widget in grid.children:
             _show(widget, id(widget) in shown)

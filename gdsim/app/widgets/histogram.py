@@ -39,14 +39,18 @@ class LossHistogram(RasterWidget):
         if len(values) == 0 or width < 20:
             return rows
         low, high = float(values.min()), float(values.max())
+        mono = bool(getattr(self.app, "mono", False)) if self.is_attached else False
+        style = palette.run_style(self.colour, mono)
+        if tick(low) == tick(high):  # one value (20 seeds diverged to the same loss): said once, not as a range
+            words = f"all at {tick(low)}" if low == high else f"all ≈ {tick(low)}"
+            rows.append([(f"{words:>15} ", DIM), ("█" * max(1, width - 20), style), (f" {len(values)}", DIM)])
+            return rows
         log = low > 0 and high / low > 100
         edges = (np.logspace(np.log10(low), np.log10(high), bins + 1) if log
                  else np.linspace(low, high if high > low else low + 1, bins + 1))
         counts, _ = np.histogram(values, bins=edges)
         bar_width = max(1, width - 20)
         peak = max(1, int(counts.max()))
-        mono = bool(getattr(self.app, "mono", False)) if self.is_attached else False
-        style = palette.run_style(self.colour, mono)
         for i, count in enumerate(counts.tolist()):
             rows.append([
                 (f"{tick(edges[i]):>7}–{tick(edges[i + 1]):<7} ", DIM),

@@ -5,7 +5,9 @@ do not all fit in the line budget (2 lines on a short terminal, 3 else) they are
 a time, the pages turning every ROTATE seconds ("2/5" in the header says which). A sentence too
 long for the whole budget (l1-sparsity has one of 211 characters) loses its measured value first,
 then is cut after its last clause that fits (at ". ", ": " or "; "), and only then at a word.
-The height stays that of the tallest page, so the plots do not move as pages turn.
+The height stays that of the tallest page, so the plots do not move as pages turn; a shorter page
+is filled with the verdicts that follow it (from the first again after the last) while they fit
+whole, so a tall screen shows no blank rows under a short last page.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class VerdictLine(Static):
     _mono = False
     page = 0
     pages: list[list[Text]] = []  # what each page shows (tests read every page)
+    _members: list[list[int]] = []  # the verdicts on each page (indices), for filling a short one
     max_lines = LINES_TALL
 
     def on_mount(self) -> None:
@@ -84,8 +87,27 @@ class VerdictLine(Static):
         if timer is not None:
             (timer.resume if len(self.pages) > 1 else timer.pause)()
         height = max(len(p) for p in self.pages)
-        lines = list(self.pages[self.page]) + [Text("")] * (height - len(self.pages[self.page]))
+        lines = self._filled(self.page, height, width, mono)
+        lines += [Text("")] * (height - len(lines))
         self.update(Text("\n").join(lines), layout=height != old_height)
+
+    def _filled(self, index: int, height: int, width: int, mono: bool) -> list[Text]:
+        """Page `index`, and after it the verdicts that follow (cyclically, none twice) while they fit
+        whole in `height` lines."""
+        lines = list(self.pages[index])
+        members = self._members[index] if index < len(self._members) else []
+        if not members or len(lines) >= height:
+            return lines
+        count = len(self._verdicts)
+        for step in range(1, count):
+            j = (members[-1] + step) % count
+            if j in members:
+                break
+            more = hang(Text(" ") + self.entry(self._verdicts[j], mono), width, INDENT)
+            if len(lines) + len(more) > height:
+                break
+            lines += more
+        return lines
 
     def header(self, verdicts: tuple[Verdict, ...], index: int, pages: int) -> Text:
         """" expects ✓ 12  ✗ 1 · 2/5 │ "; on a short terminal " ✓12 ✗1 (2/5)│ " (8 more characters
@@ -122,8 +144,9 @@ class VerdictLine(Static):
     def _pages(self, verdicts: tuple[Verdict, ...], width: int, mono: bool, count: int) -> list[list[Text]]:
         budget = self.max_lines
         pages: list[list[Text]] = []
+        members: list[list[int]] = []
         page: list[Text] = []
-        for verdict in verdicts:
+        for i, verdict in enumerate(verdicts):
             lines = hang(Text(" ") + self.entry(verdict, mono), width, INDENT) if page else []
             if not page or len(page) + len(lines) > budget:
                 if page:
@@ -131,8 +154,11 @@ class VerdictLine(Static):
                 head = self.header(verdicts, len(pages), count)
                 lines = self.fitted(head + self.entry(verdict, mono), verdict, width, budget, head)
                 page = []
+                members.append([])
             page.extend(lines)
+            members[-1].append(i)
         pages.append(page)
+        self._members = members
         return pages
 
     def fitted(self, text: Text, verdict: Verdict, width: int, budget: int, head: Text) -> list[Text]:
