@@ -118,7 +118,7 @@ class GdsimApp(RoomKeys, App):
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:
-        """A toast, or on a short scenario screen a message in its status line (ScenarioActions.status_notice)."""
+        """A toast, or on the scenario screen a message in its status line (ScenarioActions.status_notice)."""
         if threading.get_ident() == self._thread_id and self._screen_stack:
             notice = getattr(self.screen, "status_notice", None)
             if notice is not None:
@@ -127,6 +127,14 @@ class GdsimApp(RoomKeys, App):
                           self.NOTIFICATION_TIMEOUT if timeout is None else timeout):
                     return
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def clear_notifications(self) -> None:
+        """The toasts, and the messages in the scenario screens' status lines."""
+        super().clear_notifications()
+        for screen in self.screen_stack:
+            clear = getattr(screen, "clear_messages", None)
+            if clear is not None:
+                clear()
 
     def open_url(self, url: str, *, new_tab: bool = True) -> None:
         """Never open a link. Textual would start a web browser, and with no display a console one

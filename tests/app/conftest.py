@@ -35,3 +35,15 @@ def make_app(name: str | None = "three_runs"):
     from gdsim.scenario.load import load_scenario
 
     return GdsimApp(load_scenario(DATA / f"{name}.toml") if name else None)
+
+
+def said(app) -> list[str]:
+    """Every message the app showed, oldest first: its toasts, and the status-line messages of its
+    scenario screens (where notifications go: ScenarioActions.status_notice, "title: message")."""
+    from gdsim.app.widgets.status_line import StatusLine
+
+    out = [str(n.message) for n in app._notifications]
+    for screen in app.screen_stack:
+        for line in screen.query(StatusLine):
+            out.extend(line.said)
+    return out

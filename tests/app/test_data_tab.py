@@ -13,7 +13,7 @@ from gdsim.app.widgets.digit_strip import DigitStrip
 from gdsim.app.widgets.fit_view import FitView
 from gdsim.app.widgets.unit_view import UnitView, arrange
 from gdsim.scenario.library import list_entries
-from tests.app.conftest import make_app
+from tests.app.conftest import make_app, said
 
 BUILTIN = {e.id: e.path for e in list_entries() if e.builtin}
 
@@ -200,7 +200,7 @@ label = "flat"
         problem = screen.session.sim.cohorts[0].problem
         assert matrix.predictions.confusion.sum() == problem.n_test == 23  # the test split
         await pilot.press("u")  # no unit view: says where u works
-        assert any("u shows" in n.message for n in app._notifications)
+        assert any("u shows" in m for m in said(app))
 
 
 async def test_surfaces_have_no_data_tab():

@@ -10,7 +10,7 @@ from gdsim.app.screens.help import HelpScreen
 from gdsim.app.screens.picker import PickerScreen
 from gdsim.app.screens.prompt import PromptScreen
 from gdsim.app.screens.scenario import ScenarioScreen
-from tests.app.conftest import DATA, make_app
+from tests.app.conftest import DATA, make_app, said
 
 SIZE = (120, 40)
 
@@ -68,7 +68,7 @@ async def test_step_n_rejects_nonsense():
         await pilot.press("n")
         await answer(pilot, "ten")
         assert screen.session.sim.step_count == 0
-        assert any("whole number" in n.message for n in app._notifications)
+        assert any("whole number" in m for m in said(app))
 
 
 async def test_speed_keys():
@@ -201,7 +201,7 @@ async def test_batch_key_on_a_surface_explains():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("b")
-        assert any("data set" in n.message for n in app._notifications)
+        assert any("data set" in m for m in said(app))
         assert not app.screen.session.modified
 
 

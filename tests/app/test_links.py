@@ -16,7 +16,7 @@ from textual.widgets import Markdown
 from gdsim.app.text import inert_links
 from gdsim.app.widgets.lesson_panel import LessonPanel
 from gdsim.scenario.load import load_scenario
-from tests.app.conftest import DATA, make_app
+from tests.app.conftest import DATA, make_app, said
 
 LESSON = "Read [the paper](https://example.org/momentum) first.\n\n# A heading\n\nThen <https://e.org/x>."
 
@@ -42,7 +42,7 @@ async def test_the_app_opens_no_url_and_shows_it_instead(browser_starts):
     async with app.run_test() as pilot:
         app.open_url("https://example.org/\x1b[2Jpage")
         await pilot.pause()
-        notices = [str(n.message) for n in app._notifications]
+        notices = said(app)
     assert browser_starts == []
     assert any("https://example.org/[2Jpage" in n for n in notices), notices  # shown, inert
 

@@ -14,7 +14,7 @@ from gdsim.build import build
 from gdsim.cli import main
 from gdsim.scenario.changes import with_changes
 from gdsim.scenario.load import load_scenario, validate_raw
-from tests.app.conftest import DATA, make_app
+from tests.app.conftest import DATA, make_app, said
 
 SIZE = (120, 40)
 
@@ -39,12 +39,12 @@ async def test_keys_mid_run_continue_and_the_saved_file_replays_byte_for_byte(in
         await pilot.press("l")  # run A: lr 0.001 → 0.002 from step 150
         await pilot.pause()
         assert session.sim.step_count == 150  # continued, not restarted
-        assert [n.message for n in app._notifications][-1].startswith("A: learning rate 0.001 → 0.002 from step 150")
+        assert said(app)[-1].startswith("continued: A: learning rate 0.001 → 0.002 from step 150")
         assert row_bytes(session.sim, 0, 150) == row_bytes(before_sim, 0, 150)  # A's own first 150 steps
         session.step(60)
         await pilot.press("down", "m")  # run B: momentum 0.9 → 0.99 from step 210, velocity kept
         await pilot.pause()
-        assert "velocity kept" in [n.message for n in app._notifications][-1]
+        assert "velocity kept" in said(app)[-1]
         session.step(40)
         lr = session.sim.history.series("lr")[1][:, 0]
         assert lr[149] == 0.001 and lr[150] == 0.002
@@ -78,7 +78,7 @@ async def test_a_branch_from_a_rewound_step_is_a_fresh_run_with_the_change_at_th
         assert session.cursor is None and session.sim.step_count == 200
         assert [run.label for run in session.display] == ["A", "B", "C", "A′ @120"]
         assert session.current.label == "A′ @120"
-        assert "A goes on as it was" in [n.message for n in app._notifications][-1]
+        assert "A goes on as it was" in said(app)[-1]
         for row in range(3):
             assert row_bytes(session.sim, row) == original[row]
         branch = row_bytes(session.sim, 3)
@@ -99,7 +99,7 @@ async def test_a_branch_of_a_branch_and_an_optimizer_switch_mid_run():
         session.step(100)
         await pilot.press("o")  # A: sgd → momentum at 100 (torch's SGD: the velocity starts as the gradient)
         await pilot.pause()
-        assert "next gradient" in [n.message for n in app._notifications][-1]
+        assert "next gradient" in said(app)[-1]
         session.step(100)
         session.scrub_to(50)
         await pilot.press("O")  # A′ @50: sgd → newton... cycles back: the optimizer before sgd

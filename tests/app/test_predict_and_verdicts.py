@@ -10,7 +10,7 @@ from gdsim.app.widgets.lesson_panel import LessonPanel
 from gdsim.app.widgets.question_panel import QuestionPanel
 from gdsim.app.widgets.run_table import COLUMNS, RunTable
 from gdsim.app.widgets.verdict_line import VerdictLine
-from tests.app.conftest import DATA, make_app
+from tests.app.conftest import DATA, make_app, said
 
 
 def col(name: str) -> int:
@@ -127,7 +127,7 @@ async def test_a_wrong_answer_shows_both_whys_and_out_of_range_keys_are_refused(
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
         await pilot.press("5")
-        assert screen.flow.phase == ASKING and any("choose 1 to 3" in n.message for n in app._notifications)
+        assert screen.flow.phase == ASKING and any("choose 1 to 3" in m for m in said(app))
         await pilot.press("3")
         assert screen.session.answers[0].correct is False
         await measured(pilot, screen)
@@ -260,7 +260,7 @@ async def test_an_ensemble_whose_runs_cannot_differ_says_so_and_E_gives_random_s
         screen = app.screen
         await pilot.press("e")
         assert screen.session.current.ensemble
-        warning = [n.message for n in app._notifications if "identical" in n.message]
+        warning = [m for m in said(app) if "identical" in m]
         assert warning and "starts at (-1.5, 2)" in warning[0] and "Press E" in warning[0]
         await pilot.press("E")
         run = screen.session.current
@@ -270,7 +270,7 @@ async def test_an_ensemble_whose_runs_cannot_differ_says_so_and_E_gives_random_s
     app = make_app("ensemble")  # noisy gradients: the seeds differ, no warning
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("e")
-        assert not [n for n in app._notifications if "identical" in n.message]
+        assert not [m for m in said(app) if "identical" in m]
 
 
 async def test_an_ensembles_count_per_end_comes_first_in_the_notices():
@@ -299,10 +299,10 @@ async def test_zero_init_networks_are_told_to_use_a_random_init_not_E(tmp_path):
     app = GdsimApp(load_scenario(path))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("e")
-        (warning,) = [n.message for n in app._notifications if "identical" in n.message]
+        (warning,) = [m for m in said(app) if "identical" in m]
         assert "zero weights" in warning and "random init" in warning and "Press E" not in warning
         await pilot.press("E")
-        assert any("random starts are for surfaces" in n.message for n in app._notifications)
+        assert any("random starts are for surfaces" in m for m in said(app))
 
 
 def test_live_readings_count_the_runs_that_pass_now(tmp_path):

@@ -293,16 +293,26 @@ class ScenarioActions:
         self.set_timer(seconds + 0.1, self._title_back)
 
     def status_notice(self, message: str, title: str, severity: str, timeout: float) -> bool:
-        """Show a notification in the status line instead of a toast, on a short screen (under
-        30 rows): there a toast sits over the run table's right-hand columns, the state words and
-        the key readings a lesson is about, for seconds. The status line takes a second and third
-        line for a long message, so it is never cut to nothing. False: not here (use a toast)."""
-        if not self.has_class("-short") or not self.is_current:
-            return False
+        """Show a notification in the status line instead of a toast: a toast sits at the bottom
+        right, over the run table's right-hand columns (the state words and the key readings a
+        lesson is about) for seconds, at 80x24 and at 120x40 beside the lesson alike. The status
+        line takes a second and third line for a long message, so it is never cut to nothing.
+        False: this screen is not the one shown (a dialog over it shows a toast)."""
+        from gdsim.app.widgets.status_line import StatusLine
+
+        if not self.is_current or not self.is_mounted or not self.query(StatusLine):
+            return False  # e.g. a scene opening: its widgets are not there yet
         icon = {"error": "✖ ", "warning": "▲ "}.get(severity, "")
         self.say(f"{icon}{title}: {message}" if title else f"{icon}{message}", timeout)
         self._after()
         return True
+
+    def clear_messages(self) -> None:
+        """Forget the status line's message now (App.clear_notifications)."""
+        from gdsim.app.widgets.status_line import StatusLine
+
+        self.query_one(StatusLine).clear()
+        self._title_back()
 
     def _title_back(self) -> None:
         """The said message has expired: show the title again (the tick may be paused)."""

@@ -7,6 +7,7 @@ words), so it is never cut to nothing."""
 from __future__ import annotations
 
 import time
+from collections import deque
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -30,6 +31,7 @@ class StatusLine(Widget):
         super().__init__(id=id)
         self.message = ""
         self.message_until = 0.0
+        self.said: deque[str] = deque(maxlen=SAID)  # the latest messages, oldest first (tests read them)
         self._pieces: list[tuple[str, Style]] = []
         self._version = 0  # counts changes of _pieces, for the strip cache
         self._strip: tuple[tuple, Strip] | None = None
@@ -65,6 +67,7 @@ class StatusLine(Widget):
         """Show `message` in place of the title for a few seconds (cheaper than a toast per key)."""
         self.message = clean(message, keep_newlines=False)
         self.message_until = time.monotonic() + seconds
+        self.said.append(self.message)
 
     def _achieved(self, session: Session) -> float | None:
         """Steps per second over the last SPEED_WINDOW seconds of running (None: not running, or
@@ -108,6 +111,7 @@ class StatusLine(Widget):
 
 
 MESSAGE = Style(bold=True)
+SAID = 20
 SPEED_WINDOW = 2.0  # seconds of running the achieved speed is measured over
 SPEED_SOON = 0.5  # ... and at least this long
 SLOWER = 0.7  # achieved below this share of the speed asked: said, with what was asked
