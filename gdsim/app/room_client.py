@@ -245,12 +245,12 @@ class RoomClient(RoomPolls):
         return True
 
     def tell_broke_away(self) -> None:
-        """The one-line notice; on a short screen after the message of the key that broke away, if
-        that is still in the status line (both stay readable)."""
+        """The one-line notice; after the message of the key that broke away, if that is still in
+        the status line (where a scenario screen shows messages at every size; both stay readable)."""
         text = "exploring on your own: F follows the presenter again (ctrl+f at the list)"
         screen = self.app.screen
         status = getattr(screen, "_status", None)
-        if screen.has_class("-short") and status is not None and status.message and \
+        if status is not None and status.message and \
                 time.monotonic() < status.message_until and "exploring on your own" not in status.message:
             text = f"{status.message} · {text}"
         self.app.notify(text, markup=False, timeout=6)
