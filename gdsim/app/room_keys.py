@@ -115,7 +115,7 @@ class RoomKeys(App):
             if name in BREAKS_AWAY:
                 broke = room.break_away(quiet=True)
         done = await super().run_action(action, default_namespace, namespaces)
-        if broke:  # after the key's own message, which it joins on a short screen's status line
+        if broke:  # after the key's own message, which it joins in the status line
             room.tell_broke_away()
         return done
 
