@@ -105,7 +105,7 @@ class RoomPolls:
                 screen.action_toggle_run()
         line = tally_line(result.answered, result.of, result.counts, answer=result.answer)
         if result.answer is not None and result.answer <= len(result.choices):
-            answer = f"the answer: {result.answer}, {result.choices[result.answer - 1]}"[:80]
+            answer = f"the answer: {result.answer}, {result.choices[result.answer - 1].rstrip('.')}"[:80]
         else:
             answer = f"the answer: {result.answer}" if result.answer is not None else "revealed"
         self.app.notify(f"Room: {line}", title=answer, markup=False, timeout=12)
