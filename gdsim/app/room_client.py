@@ -298,8 +298,9 @@ class RoomClient(RoomPolls):
         if before is None or before["tab"] != scene["tab"]:
             set_tab(screen, scene["tab"])
         self._applied = (screen, scene)
-        screen._sync_ticks()
-        screen.redraw()
+        if screen.is_mounted:  # else its on_mount starts the ticks and draws
+            screen._sync_ticks()
+            screen.redraw()
 
     def _on_bye(self, reason: str) -> None:
         self.lose(reason or "the room closed")

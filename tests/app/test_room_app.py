@@ -243,3 +243,15 @@ async def test_a_burst_of_scenes_opens_the_last_one_without_an_error():
                     and app.screen.redraws > 0)
         await pilot.pause(0.3)
         assert not [line for line in app.told if "could not be shown" in line]
+
+
+async def test_a_second_scene_before_the_first_screen_has_mounted_is_applied_to_it():
+    app = make_app(None)
+    link = StandInLink()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await joined(app, pilot, link)
+        link.push({"type": "follow", "scene": presenter_scene("three_runs", step=3)})
+        link.push({"type": "follow", "scene": presenter_scene("three_runs", step=7, tab="tab-maths")})
+        await until(pilot, lambda: opened(app) and app.screen.session.sim.step_count == 7
+                    and app.screen.query_one("#tabs").active == "tab-maths")
+        assert not [line for line in app.told if "could not be shown" in line]
