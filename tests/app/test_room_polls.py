@@ -113,3 +113,23 @@ async def test_the_help_screen_lists_the_room_keys_of_the_role_only_in_a_room():
         shown = describe(app.screen, app.BINDINGS).plain
         assert "Follow the presenter" in shown and "Explore on your own" in shown and "Bring" not in shown
         assert "1-9 answer the room's poll" in shown
+
+
+async def test_a_presenter_sees_the_room_panel_at_the_list_too():
+    app = make_app(None)
+    link = StandInLink(name="alice", role="presenter")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await joined(app, pilot, link)
+        assert "room_panel" in footer_actions(app) and "room_bring" not in footer_actions(app)
+        link.push({"type": "roster", "members": [
+            {"name": "bob", "role": "participant", "scenario": "three_runs", "title": "", "step": 12,
+             "following": True, "tab": "tab-plots", "answered": False}]})
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: app.screen.query(RoomPanel))
+        await until(pilot, lambda: "bob" in str(app.screen.query_one(RoomPanel).render()))
+        shown = str(app.screen.query_one(RoomPanel).render())
+        assert "1 participant, 1 following" in shown and "three_runs" in shown and "12" in shown
+        await pilot.press("H")  # typed into the filter: no scenario to bring from the list
+        assert not link.of_type("bring")
+        await pilot.press("backspace", "enter")  # opens a scenario: the panel comes along
+        await until(pilot, lambda: opened(app) and app.screen.query(RoomPanel))

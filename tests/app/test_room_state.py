@@ -172,3 +172,13 @@ def test_text_from_the_room_is_shown_inert():
     state.apply({"type": "roster", "members": [{"name": "eve\x1b]0;x\x07", "role": "participant", "scenario": None,
                                                 "title": "", "step": 0, "following": False, "tab": ""}]})
     assert "\x1b" not in state.roster[0].name and "\x07" not in state.roster[0].name
+
+
+def test_the_room_model_and_scenes_import_no_textual():
+    import subprocess
+    import sys
+
+    code = ("import sys, gdsim.app.runtime.room_state, gdsim.app.runtime.room_scene; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'textual'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
