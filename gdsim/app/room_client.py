@@ -261,16 +261,20 @@ class RoomClient(RoomPolls):
 
     def _on_open(self, scene: dict) -> None:
         """`bring`: the presenter's scene opens here, following or not."""
-        self.show_scene(scene, playing=self.state.following_now())
+        self.show_scene(scene, playing=self.state.following_now(), bring=True)
         title = clean(str(scene["raw"].get("scenario", {}).get("title", scene["id"])), keep_newlines=False)[:80]
         tail = "" if self.state.following else " (space runs it; F follows the presenter)"
         self.app.notify(f"the presenter brought you to {title}{tail}", markup=False, timeout=5)
 
-    def show_scene(self, scene: dict, playing: bool) -> None:
-        """Open (or match) the scene here; `playing`: keep running with the presenter."""
+    def show_scene(self, scene: dict, playing: bool, bring: bool = False) -> None:
+        """Open (or match) the scene here; `playing`: keep running with the presenter. A bring to a
+        session that ran past the presenter's step starts it again, live at their step (a follow
+        looks back with the cursor instead)."""
         scene = scene | {"playing": scene["playing"] and playing}
         screen = scenario_screen(self.app)
         if screen is not None and same_scenario(screen.session, scene):
+            if bring and screen.session.sim.step_count > scene["step"]:
+                screen.session.reset()
             self._match(screen, scene)
             return
         if screen is not None and screen.session.loaded.id == scene["id"]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from textual.screen import ModalScreen, Screen
 
-from gdsim.app.runtime.room_scene import wire_id
+from gdsim.app.runtime.room_scene import let_go, wire_id
 from gdsim.app.runtime.room_state import Poll, Result, tally_line
 
 
@@ -101,8 +101,10 @@ class RoomPolls:
             if flow.phase != "revealed":
                 screen.reveal(asked=True)
             session = screen.session
-            if not session.running and session.hold is None and not session.sim.all_frozen:
-                screen.action_toggle_run()
+            if not self.state.following_now():  # a follower runs with the presenter; anyone else runs it here
+                let_go(session)
+                if not session.running and not session.sim.all_frozen:
+                    screen.action_toggle_run()
         line = tally_line(result.answered, result.of, result.counts, answer=result.answer)
         if result.answer is not None and result.answer <= len(result.choices):
             answer = f"the answer: {result.answer}, {result.choices[result.answer - 1].rstrip('.')}"[:80]

@@ -255,3 +255,17 @@ async def test_a_second_scene_before_the_first_screen_has_mounted_is_applied_to_
         await until(pilot, lambda: opened(app) and app.screen.session.sim.step_count == 7
                     and app.screen.query_one("#tabs").active == "tab-maths")
         assert not [line for line in app.told if "could not be shown" in line]
+
+
+async def test_a_bring_to_someone_who_ran_past_the_presenter_puts_them_live_at_the_presenters_step():
+    app = make_app("three_runs")
+    link = StandInLink()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await joined(app, pilot, link)
+        await pilot.press("X")
+        app.screen.session.step(50)  # exploring: ran ahead on the same scenario
+        link.push({"type": "open", "scene": presenter_scene(step=30)})
+        session = app.screen.session
+        await until(pilot, lambda: session.sim.step_count == 30 and not session.running)
+        assert session.cursor is None and session.shown_step == 30
+        await until(pilot, lambda: link.of_type("status")[-1]["step"] == 30)

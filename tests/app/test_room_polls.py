@@ -133,3 +133,22 @@ async def test_a_presenter_sees_the_room_panel_at_the_list_too():
         assert not link.of_type("bring")
         await pilot.press("backspace", "enter")  # opens a scenario: the panel comes along
         await until(pilot, lambda: opened(app) and app.screen.query(RoomPanel))
+
+
+async def test_the_reveal_runs_the_scenario_for_someone_brought_there_who_does_not_follow():
+    app = make_app(None)
+    link = StandInLink()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await joined(app, pilot, link)
+        app.room.break_away()
+        link.push({"type": "open", "scene": presenter_scene("s2/predict", step=0)})
+        await until(pilot, lambda: opened(app) and app.screen.flow is not None)
+        screen = app.screen
+        link.push({"type": "poll", "poll": 2, "question": "Which run ends closest to the minimum?",
+                   "choices": ["the smallest rate", "the middle rate", "the largest rate"], "scenario": "predict"})
+        await until(pilot, lambda: app.room.state.poll is not None)
+        await pilot.press("1")
+        link.push({"type": "revealed", "poll": 2, "answer": 2, "text": "", "counts": [1, 0, 0], "answered": 1,
+                   "of": 1})
+        await until(pilot, lambda: screen.flow.phase == "revealed" and screen.session.running)
+        await until(pilot, lambda: screen.session.sim.step_count > 0)
