@@ -62,7 +62,7 @@ class RoomClient(RoomPolls):
         self._status: dict | None = None
         self._scene_key: tuple | None = None
         self._checked: tuple | None = None  # (id of the loaded scenario, refusal or None)
-        self._applied: tuple | None = None  # (screen, scene) last applied to a follower's screen
+        self._applied: tuple | None = None  # (screen, scene, its loaded scenario) last applied here
         self.sent_states = 0  # states sent (the benchmark reads it)
 
     # -- the connection -------------------------------------------------------------------------
@@ -222,6 +222,7 @@ class RoomClient(RoomPolls):
             self.app.notify("you already follow the presenter (X: explore on your own)", markup=False, timeout=3)
             return
         self.state.following = True
+        self._applied = None  # whatever they changed meanwhile, the presenter's scene wins again
         self.send_status()
         if self.state.scene is not None:
             self._on_follow(self.state.scene)
@@ -256,8 +257,14 @@ class RoomClient(RoomPolls):
         self.app.notify(text, markup=False, timeout=6)
 
     def _on_follow(self, scene: dict) -> None:
-        if self.state.following_now():
-            self.show_scene(scene, playing=True)
+        if not self.state.following_now():
+            return
+        screen = scenario_screen(self.app)
+        if screen is not None and self._applied is not None and self._applied[0] is screen and \
+                self._applied[2] is not screen.session.loaded:
+            self.break_away()  # changed here by other means than a key (the command palette): theirs now
+            return
+        self.show_scene(scene, playing=True)
 
     def _on_open(self, scene: dict) -> None:
         """`bring`: the presenter's scene opens here, following or not."""
@@ -288,7 +295,7 @@ class RoomClient(RoomPolls):
         if not self.app.open_loaded(session):
             return
         screen = self.app.screen
-        self._applied = (screen, scene)
+        self._applied = (screen, scene, session.loaded)
         set_tab(screen, scene["tab"])
         if window:  # opening the scenario closed the poll's window: open it again
             self.app.call_after_refresh(self.show_poll)
@@ -301,7 +308,7 @@ class RoomClient(RoomPolls):
                                       else {"selected": selected}))
         if before is None or before["tab"] != scene["tab"]:
             set_tab(screen, scene["tab"])
-        self._applied = (screen, scene)
+        self._applied = (screen, scene, session.loaded)
         if screen.is_mounted:  # else its on_mount starts the ticks and draws
             screen._sync_ticks()
             screen.redraw()

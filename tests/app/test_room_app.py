@@ -269,3 +269,19 @@ async def test_a_bring_to_someone_who_ran_past_the_presenter_puts_them_live_at_t
         await until(pilot, lambda: session.sim.step_count == 30 and not session.running)
         assert session.cursor is None and session.shown_step == 30
         await until(pilot, lambda: link.of_type("status")[-1]["step"] == 30)
+
+
+async def test_a_change_made_from_the_command_palette_breaks_away_at_the_next_follow():
+    from gdsim.app import tweaks
+
+    app = make_app(None)
+    link = StandInLink(scene=presenter_scene(step=5))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await joined(app, pilot, link)
+        await until(pilot, lambda: opened(app) and app.screen.session.sim.step_count == 5)
+        app.screen.change(tweaks.learning_rate, 1)  # what the palette's "Learning rate up" calls
+        mine = app.screen.session.loaded.raw
+        link.push({"type": "follow", "scene": presenter_scene(step=9)})
+        await until(pilot, lambda: not app.room.state.following)
+        await pilot.pause(0.2)
+        assert app.screen.session.loaded.raw == mine and said(app, "exploring on your own")
