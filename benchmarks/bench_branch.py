@@ -75,7 +75,7 @@ def main() -> None:
             t0 = time.perf_counter()
             model = selected_model(new)
             tab.append(time.perf_counter() - t0)
-            assert model.name.endswith(f"at step {at - 7:,}"), model.name
+            assert model.name.endswith(f", step {at - 7:,}"), model.name
         n = new.sim.step_count
         print(f"{name}: branch at step {at:,} of {n:,} ({new.sim.n_runs} runs after it), best of {args.rounds}")
         print(f"  stepped again from 0 (before):        {min(before):7.3f} s")

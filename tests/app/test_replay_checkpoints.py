@@ -110,11 +110,11 @@ def test_the_data_tab_model_is_the_run_at_the_rewound_step():
     fresh = build(session.loaded, record=False)
     fresh.step(150)
     expected = fresh.cohorts[0]
-    assert model.name.endswith("at step 150") and model.cohort is not live.cohort
+    assert model.name.endswith(", step 150") and model.cohort is not live.cohort
     assert model.cohort.params[model.index].tobytes() == expected.params[0].tobytes()
     assert model.state.mean.tobytes() == expected.problem_state.mean[:1].tobytes()
     assert run_params(session, session.current).tobytes() == expected.params[0].tobytes()
     assert selected_model(session).cohort is model.cohort  # made once per shown step
     session.sim.checkpoints = None  # none to start from: the live network, and the name says so
     session.scrub_to(100)
-    assert selected_model(session).name.endswith("at the live step 300")
+    assert selected_model(session).name.endswith(", live step 300")

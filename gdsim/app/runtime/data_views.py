@@ -46,9 +46,9 @@ def selected_model(session) -> Model:
         rewound = rewound_cohort(session.sim, session.sim.cohorts.index(cohort), session.cursor)
         if rewound is not None:
             cohort = rewound
-            name += f" at step {session.cursor:,}"
+            name += f", step {session.cursor:,}"
         else:
-            name += f" at the live step {session.sim.step_count:,}"
+            name += f", live step {session.sim.step_count:,}"
     state = None if cohort.problem_state is None else state_rows_of(cohort.problem_state, [index])
     return Model(cohort, index, cohort.problem, state, run.label, run.letter, run.colour, name)
 
