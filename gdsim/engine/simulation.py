@@ -255,6 +255,8 @@ class Simulation:
             for cohort, enters in zip(self.cohorts, entering):
                 if enters:
                     changes.enter(cohort, k)
+        if self.paths is not None and not k % self.paths.stride:
+            self._record_path(k)  # as _run records it: a change's step is on the path too
         history = self.history
         if history is not None and k % history.stride == 0:
             if self.tracker is not None and history.count == history.capacity:

@@ -118,3 +118,33 @@ def test_the_data_tab_model_is_the_run_at_the_rewound_step():
     session.sim.checkpoints = None  # none to start from: the live network, and the name says so
     session.scrub_to(100)
     assert selected_model(session).name.endswith(", live step 300")
+
+
+def test_the_parameter_path_survives_a_key_and_a_branch_as_a_fresh_simulation_records_it():
+    """The landscapes' path (Simulation.paths) after a key mid-run and after a branch: the records
+    of a fresh simulation of the changed scenario (before, a key restarted it at step 0)."""
+    session = session_of(batch_norm=True)
+
+    def same_path_as_fresh():
+        fresh = build(session.loaded)
+        fresh.step(session.sim.step_count)
+        mine, theirs = session.sim.paths, fresh.paths
+        assert np.array_equal(session.sim.path_rows, fresh.path_rows)
+        for name in theirs.fields:
+            steps, values = mine.series(name)
+            expected_steps, expected = theirs.series(name)
+            assert np.array_equal(steps, expected_steps) and np.array_equal(values, expected, equal_nan=True), name
+
+    session.step(130)
+    press(session, tweaks.learning_rate, -1)  # live: every run taken over
+    assert session.sim.paths.count > 30
+    same_path_as_fresh()
+    session.step(70)
+    session.scrub_to(150)
+    press(session, tweaks.momentum, 1)  # a branch at 150, from a checkpoint
+    same_path_as_fresh()
+    session.select(1)
+    press(session, tweaks.batch_size, 1)  # replayed from a checkpoint at the live step
+    same_path_as_fresh()
+    session.step(40)
+    same_path_as_fresh()

@@ -16,7 +16,9 @@ deterministic and a run's bits never depend on the runs beside it, so:
   their settings part from the runs they copy (a branch of A at k: A's state at the checkpoint
   before k, its history records up to there), else from 0;
 - anything else (the history's layout changed) falls back to stepping everything from 0.
-The new simulation keeps the old one's checkpoints that still hold (all of a cohort taken over,
+A network's parameter path (Simulation.paths, for the landscapes) is carried the same way: the old
+records for runs taken over, the parent's up to the checkpoint and then the replayed ones for the
+others, at the old records' steps. The new simulation keeps the old one's checkpoints that still hold (all of a cohort taken over,
 those before the parting step of a branch). tests/app/test_midrun.py checks the results against
 fresh simulations of the saved file, bit for bit.
 """
@@ -63,6 +65,8 @@ def replay(old: Simulation, old_configs: list[RunConfig], loaded: LoadedScenario
             return new
         if start is not None:
             _continue_at(sim, new, cohort, start)
+        if _paths_fit(old, sim):
+            _align_path(sim, old, cohort, start)
         if old.checkpoints is not None:  # checkpoints on the way, at the steps the old ones are due
             sim.checkpoints = checkpoints.Checkpoints(1 << 62, old.checkpoints.every, 1 << 30)
             sim.checkpoints.steps, sim.checkpoints.states, sim.checkpoints.sizes = [sim.step_count], [[None]], [0]
@@ -79,6 +83,8 @@ def replay(old: Simulation, old_configs: list[RunConfig], loaded: LoadedScenario
                 new._record_cohort(h.count - 1, cohort)
     for sim, cohort, _ in alone:
         _copy_columns(new, sim, cohort.rows)
+    if _paths_fit(old, new):
+        _carry_paths(old, new, alone)
     new.step_count = step
     if old.checkpoints is not None:
         _carry_checkpoints(old, new, taken, alone, step)
@@ -252,3 +258,51 @@ def _carry_checkpoints(old: Simulation, new: Simulation, taken, alone, step: int
     while len(carried.steps) > carried.limit or carried.nbytes > carried.budget:
         carried._thin()
     new.checkpoints = carried
+
+
+def _paths_fit(old: Simulation, new: Simulation) -> bool:
+    """Whether `new`'s parameter path can hold `old`'s records as they are (same fields and widths,
+    the same capacity, so it thins at the same steps as a fresh simulation's would)."""
+    o, n = old.paths, new.paths
+    return (o is not None and n is not None and o.fields == n.fields and o.capacity == n.capacity
+            and all(o._data[k].shape[2:] == n._data[k].shape[2:] for k in o._data))
+
+
+def _align_path(sim: Simulation, old: Simulation, cohort, start) -> None:
+    """A replayed cohort's path at the old path's steps: its parent runs' records up to the
+    checkpoint it starts from (only step 0 when it starts there), then recorded at the old stride."""
+    p, o = sim.paths, old.paths
+    at = 0 if start is None else start[0]
+    count = int(np.searchsorted(o.steps[: o.count], at, side="right"))
+    p._grow(count)
+    p.stride, p.count = o.stride, count
+    p.steps[:count] = o.steps[:count]
+    if start is None:
+        return
+    slots = {int(row): i for i, row in enumerate(old.path_rows)}
+    parents = dict(zip(cohort.rows.tolist(), start[2].tolist()))
+    for j, row in enumerate(sim.path_rows.tolist()):
+        slot = slots.get(parents.get(row, -1))
+        for name, data in p._data.items():
+            data[:count, j] = np.nan if slot is None else o._data[name][:count, slot]
+
+
+def _carry_paths(old: Simulation, new: Simulation, alone) -> None:
+    """`new`'s path: the old records for runs taken over, the replayed simulations' for the others
+    (NaN where neither has them, which the landscapes leave out)."""
+    o, n = old.paths, new.paths
+    count = o.count
+    n._grow(count)
+    n.stride, n.count = o.stride, count
+    n.steps[:count] = o.steps[:count]
+    slots = {int(row): i for i, row in enumerate(old.path_rows)}
+    replayed = {int(row): sim for sim, cohort, _ in alone for row in cohort.rows}
+    for j, row in enumerate(new.path_rows.tolist()):
+        source, slot = o, slots.get(row)
+        if row in replayed:
+            p = replayed[row].paths
+            hits = [] if p is None else np.flatnonzero(replayed[row].path_rows == row)
+            same = p is not None and p.count == count and np.array_equal(p.steps[:count], o.steps[:count])
+            source, slot = (p, int(hits[0])) if same and len(hits) else (None, None)
+        for name, data in n._data.items():
+            data[:count, j] = np.nan if slot is None else source._data[name][:count, slot]
