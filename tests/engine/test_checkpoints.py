@@ -189,3 +189,25 @@ def test_the_budget_thins_checkpoints_and_a_too_big_one_turns_them_off():
     small.keep_checkpoints(budget=2 * size)
     small.step(10)
     assert small.checkpoints.off and small.checkpoints.steps == [] and small.cohort_at(0, 5) is None
+
+
+def test_the_app_side_of_the_engine_worker_keeps_checkpoints_from_the_snapshots_it_restores():
+    """With the engine worker, the app's simulation never steps: it restores snapshots, and keeps
+    a checkpoint from one whenever one is due; rewound states from them are exact."""
+    import pickle
+
+    raw = raw_of(CASES["changes across checkpoints"])
+    worker, app = sim_of(raw), sim_of(raw)
+    app.keep_checkpoints()
+    app.checkpoints.every = 16
+    mark = None
+    for chunk in (10, 30, 25, 20):
+        worker.step(chunk)
+        snapshot = pickle.loads(pickle.dumps(worker.snapshot(mark)))
+        mark = snapshot["mark"]
+        app.restore(snapshot)
+    assert app.checkpoints.steps == [0, 40, 65, 85]
+    fresh = sim_of(raw, record=False)
+    fresh.step(70)
+    for index, cohort in enumerate(fresh.cohorts):
+        same(state_of(app.cohort_at(index, 70)), state_of(cohort))
