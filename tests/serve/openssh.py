@@ -54,12 +54,13 @@ class Terminal:
         await self.lab.tmux("send-keys", "-t", self.name, *(["-l"] if literal else []), *keys)
 
     async def wait_for(self, pattern: str, timeout: float = 60.0) -> re.Match:
-        """Wait until `pattern` (a regex) is on the screen; fails with the screen if it never is."""
+        """Wait until `pattern` (a regex) is on the screen, or in its text flowed into one line (a
+        message the app wrapped onto two rows); fails with the screen if it never is."""
         regex = re.compile(pattern)
         deadline = time.monotonic() + timeout
         while True:
             shown = await self.screen()
-            match = regex.search(shown)
+            match = regex.search(shown) or regex.search(" ".join(shown.split()))
             if match:
                 return match
             if time.monotonic() > deadline:
