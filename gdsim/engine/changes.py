@@ -21,7 +21,8 @@ What carries over (torch.optim's param_groups semantics):
   optimizer: a closed form of the global step count, rebuilt with the new base lr, so it
   continues at the step reached (a cosine over 300 steps switched on at step 150 is at its middle).
   The plateau schedule keeps its state (best loss, bad epochs, cooldown); a changed lr sets
-  its current lr, as editing param_groups' lr does under ReduceLROnPlateau.
+  its current lr, as editing param_groups' lr does under ReduceLROnPlateau, before the metric of
+  step `at` is judged (a cut due at `at` cuts the new lr).
 - batch size: the run's shuffling stream goes on (same generator), starting a new epoch at step
   `at`; l1, l2 and the surfaces' gradient noise apply to the gradient of step `at` on (noise
   switched on from zero starts the run's normal stream afresh).
@@ -105,9 +106,13 @@ def enter(cohort, k: int) -> None:
     elif cohort.schedule_state is None or old_schedule.adaptive is None:
         cohort.schedule_state = phase.schedule.adaptive.init(base, n)
         cohort._watch(k)
+    elif base != float(old_optimizer.hyper["lr"]):
+        # torch sets the param group's lr before this step's metric reaches the scheduler: the
+        # judgement of step k is made again from the state before it, with the new lr (a cut due at
+        # k cuts the new lr, as ReduceLROnPlateau.step does after the edit)
+        cohort.schedule_state = cohort.schedule_before._replace(lr=np.full(n, base))
+        cohort._watch(k)
     else:
-        if base != float(old_optimizer.hyper["lr"]):
-            cohort.schedule_state = cohort.schedule_state._replace(lr=np.full(n, base))
         cohort.lr = cohort.schedule_state.lr
 
 

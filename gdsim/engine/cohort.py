@@ -239,6 +239,9 @@ class Cohort:
         """Step the plateau schedule with this step's metric: its lr is that of update k -> k+1
         (torch's order: scheduler.step(metric) after measuring, then optimizer.step())."""
         watched = self.plateau_metric()
+        # the state this step's metric is judged from: an lr set at this step is set before that
+        # judgement in torch (gdsim.engine.changes.enter judges again from it)
+        self.schedule_before = self.schedule_state
         if watched is not None:
             active = ~self.frozen if self.any_frozen else None
             self.schedule_state = self.schedule.adaptive.step(self.schedule_state, watched[1], active)

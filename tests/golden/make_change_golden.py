@@ -12,7 +12,10 @@ How each change is made in torch, at the top of iteration k (before the gradient
 - another optimizer: a new torch optimizer object on the same parameter (fresh state);
 - a schedule: the new scheduler is built at step 0 on a stand-in optimizer with the run's base lr
   and stepped every iteration; from step k its lr is written into the real param group, i.e. the
-  new schedule continues at the global step count (gdsim's schedules are closed forms of it).
+  new schedule continues at the global step count (gdsim's schedules are closed forms of it);
+- a new lr under the same optimizer and schedule: `param_groups[0]["lr"] = value` under the
+  running scheduler (the stand-in's group if the schedule was replaced), which goes on from it;
+  ReduceLROnPlateau is stepped with the loss of step k before the update of step k.
 """
 
 from __future__ import annotations
@@ -86,6 +89,15 @@ CASES = [
         ("settings then lr", (-0.8, 0.8), {"name": "sgd", "lr": 5e-4, "momentum": 0.9}, {"name": "step", "step_size": 25, "gamma": 0.5},
          {40: {"schedule.gamma": 0.8}, 90: {"optimizer.lr": 1e-3}}),
     ]),
+    ("changes-plateau", "rosenbrock", 120, [
+        # step 15 is one where ReduceLROnPlateau cuts (its counters do not depend on the lr set there):
+        # torch sets the lr first, so the cut at 15 halves the new lr
+        ("cut at the change", (-1.2, 1.0), {"name": "sgd", "lr": 1e-3, "momentum": 0.9},
+         {"name": "plateau", "factor": 0.5, "patience": 2, "threshold": 0.05}, {15: {"optimizer.lr": 2e-3}, 80: {"optimizer.lr": 5e-4}}),
+        ("cooldown, abs", (-0.5, 1.5), {"name": "sgd", "lr": 1e-3, "momentum": 0.5},
+         {"name": "plateau", "factor": 0.3, "patience": 1, "cooldown": 3, "threshold": 0.02, "threshold_mode": "abs"},
+         {40: {"optimizer.lr": 2e-3}}),
+    ]),
 ]
 
 
@@ -105,7 +117,11 @@ def canonical(optimizer: dict) -> str:
 
 
 def scheduler(opt, schedule):
-    """make_run_golden's torch_schedule, plus a constant schedule with warm-up: LinearLR alone."""
+    """make_run_golden's torch_schedule, plus a constant schedule with warm-up (LinearLR alone)
+    and plateau (ReduceLROnPlateau, mode min, watching the loss at every step as on a surface)."""
+    if schedule and schedule.get("name") == "plateau":
+        settings = {k: v for k, v in schedule.items() if k != "name"}
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", **settings)
     if schedule and schedule.get("name", "constant") == "constant":
         warmup = schedule.get("warmup", 0)
         if not warmup:
@@ -163,11 +179,13 @@ def trajectory(surface, start, optimizer, schedule, changes, steps):
         opt.zero_grad()
         loss = f(p[0], p[1])
         loss.backward()
+        if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            sched.step(loss.item())  # torch's order for plateau: the metric, then the update it sets
         params.append(p.detach().tolist())
         losses.append(loss.item())
         lrs.append(opt.param_groups[0]["lr"])
         opt.step()
-        if sched is not None:
+        if sched is not None and not isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
             sched.step()
         if stand_in is not None:
             stand_in[0].step()
