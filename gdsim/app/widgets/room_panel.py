@@ -63,7 +63,7 @@ def presenter_text(state: RoomState) -> Text:
     elif state.result is not None:
         text.append_text(result_lines(state))
     else:
-        text.append("H brings everyone here · P opens a poll\n", DIM)
+        text.append("on a scenario: H brings everyone to it, P polls the room\n", DIM)
     text.append(f"{_fit('who', NAME_WIDTH)} {_fit('scenario', SCENARIO_WIDTH)} {'step':>7} F A\n", DIM)
     for member in state.roster:
         if member.role == PRESENTER:
