@@ -61,7 +61,7 @@ class RoomPollScreen(OnceModal):
             return
         if event.key == "escape":
             self.dismiss(None)
-        elif event.character is not None and event.character.isdigit():
+        elif event.character is not None and len(event.character) == 1 and event.character in "0123456789":
             choice = int(event.character)
             if choice <= len(self.poll.choices):
                 self.client.answer(choice)
