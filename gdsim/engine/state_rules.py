@@ -277,8 +277,10 @@ def _judge_window(window: Window, loss, grad, path, kinds, whys, refs, noisy, fl
         np.isfinite(chance) & (chance > 0) & (top + floor >= CHANCE_FRACTION * chance))
     middle = _median_where(loss, maybe) - floor
     at_chance = np.isfinite(chance) & (chance > 0) & (middle + floor >= CHANCE_FRACTION * chance)
-    stuck = ((window.span >= MIN_SPAN) & (((middle >= STUCK_FRACTION * start_scale) & (start_scale > 0)) | at_chance)
-             & ~_falling(window.steps, loss, STUCK_FALL * np.maximum(start_scale, np.nan_to_num(chance))))
+    stuck = (window.span >= MIN_SPAN) & (((middle >= STUCK_FRACTION * start_scale) & (start_scale > 0)) | at_chance)
+    if stuck.any():  # the trend only where it decides (each run's own column: the same numbers)
+        by = STUCK_FALL * np.maximum(start_scale, np.nan_to_num(chance))
+        stuck[stuck] = ~_falling(window.steps, loss[:, stuck], by[stuck])
     slow = (grad[-1] <= np.maximum(SLOW_GRAD_REL * np.asarray(window.start_grad, dtype=np.float64),
                                    STALL_GRAD_ABS)) & ~stationary & ~noisy
     slow &= (last - floor) > SLOW_LOSS_FRACTION * start_scale
