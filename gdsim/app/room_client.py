@@ -248,12 +248,13 @@ class RoomClient(RoomPolls):
     def tell_broke_away(self) -> None:
         """The one-line notice; after the message of the key that broke away, if that is still in
         the status line (where a scenario screen shows messages at every size; both stay readable)."""
-        text = "exploring on your own: F follows the presenter again (ctrl+f at the list)"
+        text = "exploring on your own: F follows the presenter again"
         screen = self.app.screen
         status = getattr(screen, "_status", None)
-        if status is not None and status.message and \
-                time.monotonic() < status.message_until and "exploring on your own" not in status.message:
-            text = f"{status.message} · {text}"
+        if status is None:  # the list (after escape), where the filter box takes F
+            text += " (ctrl+f at the list)"
+        elif status.message and time.monotonic() < status.message_until and "exploring on your own" not in status.message:
+            text = f"{text} · {status.message}"  # first: a long message of the key is what gets cut
         self.app.notify(text, markup=False, timeout=6)
 
     def _on_follow(self, scene: dict) -> None:

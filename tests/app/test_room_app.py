@@ -78,7 +78,7 @@ async def test_a_tweak_key_breaks_away_with_a_notice_and_F_rejoins():
         await pilot.pause()
         assert not app.room.state.following and app.screen.session.hold is None
         assert link.of_type("status")[-1]["following"] is False
-        assert said(app, "F follows the presenter again")
+        assert said(app, "exploring on your own: F follows the presenter again")
         changed = app.screen.session.loaded.raw
         # a follow on its way is not applied to someone exploring
         link.push({"type": "follow", "scene": presenter_scene(step=50)})
@@ -285,3 +285,20 @@ async def test_a_change_made_from_the_command_palette_breaks_away_at_the_next_fo
         await until(pilot, lambda: not app.room.state.following)
         await pilot.pause(0.2)
         assert app.screen.session.loaded.raw == mine and said(app, "exploring on your own")
+
+
+async def test_the_break_away_notice_stays_readable_after_a_long_message_of_the_key():
+    from gdsim.app.widgets.status_line import StatusLine, arrange
+
+    app = make_app(None)
+    link = StandInLink(scene=presenter_scene(step=5))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await joined(app, pilot, link)
+        await until(pilot, lambda: opened(app) and app.screen.session.sim.step_count == 5)
+        status = app.screen.query_one(StatusLine)
+        app.screen.say("a long message the key gave before: " + "words " * 30)
+        await pilot.press("X")
+        await pilot.pause(0.2)
+        rows = len(arrange(status._pieces, status.size.width))
+        shown = " ".join("".join(seg.text for seg in status.render_line(y)).strip() for y in range(rows))
+        assert "exploring on your own: F follows the presenter again" in shown, shown

@@ -182,3 +182,25 @@ def test_the_room_model_and_scenes_import_no_textual():
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'textual'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_breaking_away_while_catching_up_with_a_paused_presenter_stops_there():
+    s = session()
+    follow_step(s, 10**6, False)
+    s.advance(0.05, 1e-3)  # part of the way
+    assert s.running and 0 < s.sim.step_count < 10**6
+    let_go(s)
+    assert not s.running and s.hold is None
+    follow_step(s, 20, False)
+    while s.running:
+        s.advance(0.05, 0.05)
+    follow_step(s, 60, True)  # the presenter plays: breaking away keeps it running, on its own
+    let_go(s)
+    assert s.running
+
+
+def test_a_follower_reaching_a_paused_presenters_step_pauses_in_the_same_tick():
+    s = session()
+    follow_step(s, 10, False)
+    s.advance(0.05, 0.05)
+    assert s.sim.step_count == 10 and not s.running

@@ -149,5 +149,9 @@ def match_scene(session: Any, scene: dict) -> None:
 
 
 def let_go(session: Any) -> None:
-    """Stop following: the session runs on by itself from where it is."""
+    """Stop following: the session runs on by itself from where it is if the presenter was playing;
+    if they were paused, it stops where it is (it was only catching up with them)."""
+    if session.hold is not None and not session.hold[1] and session.running:
+        session.running = False
+        session.version += 1
     session.hold = None

@@ -307,6 +307,8 @@ class Session:
             self._changed_here()
         done = self._advance_here(wanted, budget)
         self.stop_at = max(self.stop_at, self.sim.step_count)
+        if self.sim.step_count >= step and not playing:
+            self.running = False  # there, and they are paused: paused here too, now (not at the next tick)
         if done:
             self.version += 1
         return done
