@@ -1,6 +1,6 @@
 """Real OpenSSH clients on real terminals, for the serve tests: `ssh` in tmux panes, keys from ssh-keygen.
 
-A Lab holds a private tmux server (its own socket name, killed at the end) and a temporary
+A Lab holds a private tmux server (its own socket in a temporary directory, both gone at the end) and a temporary
 directory with keys and a known_hosts file. `await lab.open(name, key, port)` starts
 `/usr/bin/ssh` in an 80x24 tmux window; a Terminal reads what that real terminal shows
 (`tmux capture-pane`) and types into it (`tmux send-keys`). Waiting is always for text on the
@@ -13,12 +13,12 @@ GDSIM_REQUIRE_OPENSSH=1 (set by .ci/run, which also checks they exist), where it
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
 import re
 import shlex
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,7 +26,6 @@ import pytest
 
 TOOLS = ("ssh", "ssh-keygen", "tmux")
 POLL = 0.1  # seconds between looks at a screen while waiting for text
-_names = itertools.count()
 
 
 def require_tools() -> None:
@@ -86,7 +85,10 @@ class Lab:
     def __init__(self, directory: Path) -> None:
         require_tools()
         self.directory = directory
-        self.socket = f"gdsim-test-{os.getpid()}-{next(_names)}"  # tmux -L: /tmp/tmux-UID/<name>
+        # The tmux server's socket, in a short directory of its own (a Unix socket path must stay
+        # under ~100 bytes; pytest's tmp_path may not), removed with it at the end.
+        self.socket_dir = tempfile.mkdtemp(prefix="gdsim-tmux-")
+        self.socket = os.path.join(self.socket_dir, "tmux")
         self.known_hosts = directory / "known_hosts"
         self.started = False
 
@@ -106,7 +108,7 @@ class Lab:
 
     async def tmux(self, *args: str) -> str:
         process = await asyncio.create_subprocess_exec(
-            "tmux", "-L", self.socket, *args,
+            "tmux", "-S", self.socket, *args,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )
         out, err = await asyncio.wait_for(process.communicate(), 30)
@@ -134,3 +136,4 @@ class Lab:
                 await self.tmux("kill-server")
             except AssertionError:
                 pass  # already gone
+        shutil.rmtree(self.socket_dir, ignore_errors=True)
