@@ -105,3 +105,26 @@ async def test_a_message_after_a_key_leaves_the_run_table_whole():
             shown = " ".join(line[left:].strip() for line in lines)
             assert words in shown and "parameters kept" in shown, "\n".join(lines)
             assert not app._notifications
+
+
+async def test_six_runs_take_the_notices_second_line_only_while_the_table_is_shown():
+    from gdsim.app.app import GdsimApp
+    from gdsim.app.widgets.notice_bar import LINES_CROWDED, LINES_SHORT, NoticeBar
+
+    app = GdsimApp(None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_builtin(app, pilot, "local-minima-networks", 50)
+        bar = screen.query_one(NoticeBar)
+        assert screen.has_class("-many-runs") and bar.max_lines == LINES_CROWDED == 1
+        await pilot.press("h")  # the table hidden: the notices have their two lines again
+        await pilot.pause()
+        screen.redraw(force=True)
+        assert not screen.has_class("-many-runs") and bar.max_lines == LINES_SHORT == 2
+        await pilot.press("h")
+        await pilot.pause()
+        screen.redraw(force=True)
+        assert screen.has_class("-many-runs") and bar.max_lines == 1
+        await pilot.resize_terminal(120, 40)  # tall: the notices' own budget (4 lines), whatever the runs
+        await pilot.pause()
+        screen.redraw(force=True)
+        assert bar.max_lines == 4

@@ -138,6 +138,7 @@ class PresenterActions:
     def action_toggle_table(self) -> None:
         self.table_hidden = not self.table_hidden
         self._show_table()
+        self.many_runs_class()  # a hidden table of six runs leaves the notices their second line
         self.say("run table hidden: h shows it (↑/↓ still select a run)" if self.table_hidden
                  else "run table shown")
         self._after()

@@ -254,11 +254,10 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
 
     def _layout_for_size(self) -> None:
         width, height = self.size.width, self.size.height
-        many = len(self.session.display) >= MANY_RUNS  # the notices give the table a line (gdsim.tcss)
-        for flag, name in ((width < NARROW, "-narrow"), (height < 30, "-short"), (width >= WIDE_MAP, "-wide"),
-                           (many, "-many-runs")):
+        for flag, name in ((width < NARROW, "-narrow"), (height < 30, "-short"), (width >= WIDE_MAP, "-wide")):
             if flag != self.has_class(name):
                 self.set_class(flag, name)
+        self.many_runs_class()
         tabs = self.query_one("#tabs", TabbedContent)
         has_map = map_kind(self.session) is not None
         inline = has_map and width >= WIDE_MAP
@@ -270,6 +269,13 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
             if tabs.get_tab(tab).display != wanted:
                 (tabs.show_tab if wanted else tabs.hide_tab)(tab)
         self._arrange_plots()
+
+    def many_runs_class(self) -> None:
+        """-many-runs: a table of MANY_RUNS runs or more is shown, and on a short screen the notices
+        give it their second line (gdsim.tcss); a hidden table (h) leaves them both."""
+        many = len(self.session.display) >= MANY_RUNS and not self.table_hidden
+        if many != self.has_class("-many-runs"):
+            self.set_class(many, "-many-runs")
 
     def _arrange_plots(self) -> None:
         """Show the panels that have something to show, as many as fit the grid's height in
