@@ -290,7 +290,10 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
         candidates = [w for w in grid.children if wanted.get(w.id or "", True)]
         height = grid.size.height
         if height > 0:  # laid out: keep the panels that fit, the most telling first
-            fit = 2 * max(1, height // PANEL_MIN_ROWS)
+            # On a short screen the row the tab bar gave up (gdsim.tcss) makes the panels taller, not more
+            # of them: at 80x24 one row of two, as before, and no second row flickering in as notices go.
+            rows = max(1, (height - self.has_class("-short")) // PANEL_MIN_ROWS)
+            fit = 2 * rows
             priority = list(PANEL_PRIORITY)
             for panel in reversed(panels.about(self.session)):  # what the scenario is about: right after the loss
                 priority.insert(1, priority.pop(priority.index(panel)))
