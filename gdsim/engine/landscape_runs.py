@@ -29,7 +29,7 @@ def run_path(sim, row: int, upto: int | None = None) -> RunPath:
     """Run `row`'s recorded path up to step `upto` (default: now), ending at the live parameters
     when `upto` is the current step, and at the exact parameters of step `upto` when it lies
     between records and the simulation keeps checkpoints (the app's). Surfaces record every point
-    in the history; networks keep `sim.paths` (see gdsim.engine.simulation.PATH_RECORDS)."""
+    in the history; networks keep `sim.paths` (see gdsim.engine.recording.PATH_RECORDS)."""
     upto = sim.step_count if upto is None else int(upto)
     missing = ""
     cohort, index = _cohort_of(sim, row)

@@ -112,7 +112,8 @@ async def test_every_builtin_at_80x24_after_the_question_keeps_readable_plots_an
     from gdsim.app.app import GdsimApp
     from gdsim.app.runtime.predict_flow import REVEALED
     from gdsim.app.runtime.session import Session
-    from gdsim.app.screens.scenario import MANY_RUNS, ScenarioScreen
+    from gdsim.app.screens.scenario import ScenarioScreen
+    from gdsim.app.screens.scenario_layout import MANY_RUNS
     from gdsim.app.widgets.run_table import RunTable
     from gdsim.app.widgets.surface_map import SurfaceMap, map_kind
     from gdsim.scenario.load import load_scenario
