@@ -19,10 +19,11 @@ from textual.command import CommandList, CommandPalette, Provider
 from textual.content import Content
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
-from textual.theme import Theme
+from textual.theme import BUILTIN_THEMES, Theme
 
 from gdsim.app.messages import OpenScenario
 from gdsim.app.room_keys import RoomKeys
+from gdsim.app.draw.contrast import with_readable_text
 from gdsim.app.draw.palette import MONO_THEME
 from gdsim.app.text import clean
 from gdsim.errors import INTERNAL_EXIT, MEMORY_EXIT, UserError, memory_message, ran_out_of_memory, report_internal_error
@@ -113,6 +114,9 @@ class GdsimApp(RoomKeys, App):
         super().__init__()
         self.initial = initial
         self.register_theme(MONO)
+        for name in THEMES:  # the same themes, with state words that read at WCAG AA (draw/contrast.py)
+            if name in BUILTIN_THEMES:
+                self.register_theme(with_readable_text(BUILTIN_THEMES[name]))
         if self.no_color:
             self.theme = MONO_THEME
 

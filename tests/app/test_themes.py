@@ -15,6 +15,7 @@ from gdsim.app.app import THEMES, GdsimApp
 from gdsim.app.draw.contrast import AA, contrast_ratio, luminance, readable
 from gdsim.app.widgets.lesson_text import LessonText
 from gdsim.app.widgets.run_table import RunTable
+from gdsim.app.widgets.verdict_line import VerdictLine
 from gdsim.scenario.load import load_scenario
 
 SCENARIO = """
@@ -40,6 +41,23 @@ optimizer = { lr = 0.05 }
 label = "diverges"
 start = [-2.5, 1.5]
 optimizer = { lr = 0.5 }
+"""
+
+
+CHECKS = """
+[[expect]]
+id = "fine"
+because = "The small rate gets below 1."
+run = "fine"
+metric = "loss"
+below = 1.0
+
+[[expect]]
+id = "wrong"
+because = "A check that fails, so that both marks are drawn."
+run = "fine"
+metric = "loss"
+above = 1e6
 """
 
 
@@ -168,3 +186,35 @@ async def test_monochrome_and_no_color_select_in_reverse_video(scenario, monkeyp
         other = list(cells(filtered[region.y + 2 + table.selected], region.x + 3, region.right))
         assert selected and all(style.reverse for text, style in selected)
         assert other and not any(style.reverse for text, style in other if text.strip())
+
+
+@pytest.mark.parametrize("theme", THEMES)
+async def test_state_words_and_verdict_marks_are_readable(tmp_path, theme):
+    """The run table's coloured states ("diverged at 5", "global min at 30") and the verdicts' ✓/✗
+    on the screen's own grounds: textual-light's $success was 1.8:1 there, its $text-warning 3.3:1."""
+    path = tmp_path / "checks.toml"
+    path.write_text(SCENARIO + CHECKS)
+    app = GdsimApp(load_scenario(path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _drawn(app, pilot, theme)
+        app.screen.session.step(160)
+        app.screen.redraw(force=True)
+        await pilot.pause()
+        lines = screen_lines(app)
+        table = app.screen.query_one(RunTable)
+        verdicts = app.screen.query_one(VerdictLine)
+        base = Color.from_rich_color(table.rich_style.color)
+        checked = []
+        others = [table.region.y + 1 + row for row in range(len(table.rows)) if row != table.selected]
+        verdict_rows = range(verdicts.region.y, verdicts.region.bottom)
+        for y, region in [(y, table.region) for y in others] + [(y, verdicts.region) for y in verdict_rows]:
+            for text, style in cells(lines[y], region.x + 3 * (region is table.region), region.right):
+                if not text.strip() or style.color is None or style.dim:
+                    continue
+                fg, bg = colours(style)
+                if fg != base:  # a coloured word: a state, or a mark
+                    checked.append(text.strip())
+                    assert contrast_ratio(fg, bg) >= AA, (theme, text, fg.hex, bg.hex)
+        joined = " ".join(checked)
+        if theme != "gdsim-mono":
+            assert "diverged" in joined and "✓" in joined and "✗" in joined, joined

@@ -74,3 +74,27 @@ def _blended(under: Color, background: Color | None, colour: Color | None, text:
 
 def _colour(colour: RichColor | None, default: Color) -> Color:
     return default if colour is None else Color.from_rich_color(colour)
+
+
+TEXT_COLOURS = ("text-success", "text-warning", "text-error")  # what gdsim.tcss colours words with
+GROUNDS = ("background", "surface", "panel")  # what those words are drawn on
+
+
+def with_readable_text(theme):
+    """`theme` (a textual.theme.Theme), with its text-success/-warning/-error moved towards black or
+    white until each reads at AA on every ground. Textual's own reach 3.3:1 (warning) and 3.8:1
+    (success) on textual-light's #E0E0E0, and $success itself 1.8:1: the verdicts and the run table's
+    states were hard to read there. Themes whose colours already read are returned unchanged."""
+    from dataclasses import replace
+
+    colours = theme.to_color_system().generate()
+    grounds = [Color.parse(colours[name]) for name in GROUNDS]
+    moved = {}
+    for name in TEXT_COLOURS:
+        colour = Color.parse(colours[name])
+        for _ in range(len(grounds)):  # each move is towards the same extreme on grounds this alike
+            worst = min(grounds, key=lambda ground: contrast_ratio(colour, ground))
+            colour = readable(colour, worst)
+        if colour != Color.parse(colours[name]):
+            moved[name] = colour.hex
+    return replace(theme, variables={**theme.variables, **moved}) if moved else theme
