@@ -176,6 +176,27 @@ async def test_layer_gradient_norms_weights_and_precision_recall(tmp_path):
         assert f"R {float(val['recall'][0]):.3g}" in accuracy.data.note
 
 
+async def test_the_layer_legend_names_every_layer_and_the_input_side_in_a_narrow_panel(tmp_path):
+    # vanishing-gradients at 120x40 showed "|g| by layer of A (↑/↓) ─1 ─2 ─3 ─4": the line glyphs
+    # read as minus signs, three of the seven layers and the "1 = input side" note did not fit
+    deep = NET.replace("hidden = [6, 4]", "hidden = [4, 4, 4, 4, 4, 4]") + '[[runs]]\nlabel = "other"\nseed = 1\n'
+    app = app_from(tmp_path, deep)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await stepped(pilot, 20)
+        layers = screen.query_one("#plot-layers", CurvePlot)
+        assert layers.display and len(layers.data.traces) == 7
+        assert [text for text, _ in layers.data.legend] == ["1=in", "2", "3", "4", "5", "6", "7"]
+        top = layers._strips[0].text
+        assert layers.size.width < len(layers.data.title) + len(" 1=in 2 3 4 5 6 7")  # too narrow for both
+        assert top.rstrip().endswith("|g| by layer of A 1=in 2 3 4 5 6 7")  # the hint gave way
+        assert "─" not in top
+        from gdsim.app.draw.series import PlotData
+
+        three = PlotData("|g| by layer of A (↑/↓)", layers.data.traces[:3], None, True, legend=layers.data.legend[:3])
+        layers.show(three)
+        assert layers._strips[0].text.startswith("|g| by layer of A (↑/↓) 1=in 2 3")  # room for both: the hint stays
+
+
 def test_sparkline_shows_every_non_empty_bin():
     line = sparkline(np.array([0, 1, 100, 50]))
     assert line[0] == " " and line[1] != " " and line[2] == "█"

@@ -135,9 +135,10 @@ def layer_norms(session: Session, points: int) -> PlotData:
         s, v = finite_pairs(steps, per_layer[:, layer])
         if len(s):
             traces.append(Trace(layer, s, v))
-            legend.append((f"─{layer + 1}", layer))
+            # plain numbers in the layer's colour ("─1" read as minus one), the input side named
+            legend.append((f"{layer + 1}=in" if layer == 0 and layers > 1 else f"{layer + 1}", layer))
     return PlotData(title, tuple(traces), session.cursor, True if traces else False,
-                    note="1 = input side" if layers > 1 else "", x_max=session.stop_at, legend=tuple(legend))
+                    x_max=session.stop_at, legend=tuple(legend))
 
 
 def geometric_bins(steps: np.ndarray, values: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray]:

@@ -39,6 +39,11 @@ class CurvePlot(RasterWidget):
         canvas = Canvas(width, height)
         data = self.data
         title = data.title if data else self.title
+        if data and data.legend and " (" in title and title.endswith(")"):
+            # a hint in brackets ("(↑/↓)") gives way to a legend that would not fit beside it
+            legend_width = sum(len(text) + 1 for text, _ in data.legend)
+            if len(title) + 1 + legend_width > width:
+                title = title[: title.rindex(" (")]
         canvas.text(0, 0, title[:width], Style(bold=True))
         if data and data.legend:
             col = len(title) + 1
