@@ -166,10 +166,11 @@ def start_session(conn: socket.socket, inherited: list) -> int | None:
 
 
 def become_app(pty: int, request: dict, error_fd: int | None = None) -> None:
-    """In the forked child: what gdsim.serve.child and the app's own start do, then the command.
-    `error_fd`: the session's error pipe (the server logs what is written to it)."""
-    status = 1
-    try:
+    """In the forked child: what gdsim.serve.child and the app's own start do, then the command
+    (gdsim.serve.child.run_to_exit, as a spawned app runs it). `error_fd`: the session's error
+    pipe (the server logs what is written to it)."""
+
+    def prepare() -> None:
         signal.set_wakeup_fd(-1)
         # As in a fresh python (which also ignores SIGPIPE and SIGXFSZ, as the zygote does).
         for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
@@ -196,54 +197,12 @@ def become_app(pty: int, request: dict, error_fd: int | None = None) -> None:
         import textual.constants
 
         importlib.reload(textual.constants)  # it reads the environment when imported
-        from gdsim.serve.child import apply_limits
-
         limits = request["limits"]
         apply_limits(limits.get("memory"), limits.get("cpu"), limits.get("file_size"), limits.get("nice"))
-        status = run_command(request["argv"])
-    except SystemExit as exc:
-        status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except BaseException as exc:  # noqa: BLE001 - never a traceback on the participant's screen
-        status = internal_error(exc)
-    finally:
-        try:
-            import atexit
 
-            atexit._run_exitfuncs()
-        except BaseException:  # noqa: BLE001
-            pass
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:  # noqa: BLE001
-                pass
-        os._exit(status)
+    from gdsim.serve.child import apply_limits, run_to_exit
 
-
-def internal_error(error: BaseException) -> int:
-    """An error the app did not handle itself: its traceback to the server's log (the error pipe),
-    and the exit status the server turns into one line for the participant."""
-    try:
-        from gdsim.errors import INTERNAL_EXIT, report_internal_error
-
-        report_internal_error(error)
-        return INTERNAL_EXIT
-    except BaseException:  # noqa: BLE001 - nothing more can be done in a child about to exit
-        return 1
-
-
-def run_command(argv: list[str]) -> int:
-    """Run `python -m MODULE ARGS` or `python SCRIPT ARGS` in this process, as python would."""
-    import runpy
-
-    if len(argv) >= 3 and argv[1] == "-m":
-        sys.argv = [argv[2], *argv[3:]]
-        runpy.run_module(argv[2], run_name="__main__", alter_sys=True)
-    else:
-        sys.argv = argv[1:]
-        sys.path.insert(0, os.path.dirname(os.path.abspath(argv[1])))
-        runpy.run_path(argv[1], run_name="__main__")
-    return 0
+    run_to_exit(request["argv"], prepare)
 
 
 def main(argv: list[str]) -> None:

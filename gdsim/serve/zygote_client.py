@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from gdsim.serve.child import runs_here
 from gdsim.serve.pty_process import ResourceLimits
 from gdsim.serve.zygote import HEADER
 
@@ -34,8 +35,7 @@ class ZygoteUnavailable(Exception):
 
 def forkable(command: list[str]) -> bool:
     """Whether the zygote can run `command`: this python with `-m MODULE` or a script."""
-    return (len(command) >= 2 and command[0] == sys.executable
-            and (command[1] == "-m" and len(command) >= 3 or command[1].endswith(".py")))
+    return runs_here(command)
 
 
 class ForkedApp:

@@ -1,7 +1,8 @@
 """A served program with a bug: prints READY, then on the first key raises ZeroDivisionError.
 
     crashing_app.py guard   # inside gdsim.cli._guard, as the real app's every error is
-    crashing_app.py top     # at the top level, outside any guard (the zygote's child catches it)
+    crashing_app.py top     # at the top level, outside any guard (the zygote's child, or the
+                            # spawned one (gdsim.serve.child), catches it)
 """
 
 import os

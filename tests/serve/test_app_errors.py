@@ -71,7 +71,9 @@ def test_not_served_the_guard_lets_the_error_through(monkeypatch):
         cli._guard(lambda: {}["missing"])
 
 
-@pytest.mark.parametrize("where,zygote", [("guard", False), ("guard", True), ("top", True)])
+# "top", spawned: an error outside any guard in a spawned app (gdsim.serve.child runs it in-process
+# and reports it, as the zygote's child does; exec'd, python printed the traceback on the pty).
+@pytest.mark.parametrize("where,zygote", [("guard", False), ("guard", True), ("top", True), ("top", False)])
 async def test_a_crash_is_one_line_for_the_participant_and_a_traceback_in_the_log(
         serve, client_key, caplog, where, zygote):
     server = await serve(command=CRASHING + [where], zygote=zygote)
