@@ -3,7 +3,8 @@
 Keys exist only in a room (check_action hides them otherwise, so a plain `gdsim` shows nothing of
 the room): ctrl+r the room panel, everywhere; a presenter's H (bring everyone here), P (poll the
 room with the scenario's [predict] question) and Y (reveal it); a participant's F (follow the
-presenter) and X (explore alone; j and k are the run table's down and up). Any key that changes a follower's run also breaks away: it goes
+presenter) and X (explore alone; j and k are the run table's down and up); a presenter's C closes
+the open poll without revealing it. Any key that changes a follower's run also breaks away: it goes
 through run_action, which lets go of the presenter first (a one-line notice says how to rejoin).
 """
 
@@ -21,6 +22,7 @@ ROOM_BINDINGS = [
     Binding("H", "room_bring", "Bring all here"),
     Binding("P", "room_poll", "Poll"),
     Binding("Y", "room_reveal", "Reveal"),
+    Binding("C", "room_close", "Close poll"),
     Binding("F", "room_follow", "Follow"),
     # at the list the filter box takes letters: there ctrl+f follows the presenter again
     Binding("ctrl+f", "room_rejoin", "Follow", priority=True),
@@ -32,11 +34,12 @@ HELP = {  # the help screen's words for them
     "room_bring": "Bring everyone here: this scenario, its settings, step, tab and run",
     "room_poll": "Poll the room with this scenario's question ([predict])",
     "room_reveal": "Reveal the poll: the answer and the counts everywhere; the scenario runs",
+    "room_close": "Close the poll without revealing it (its answers are kept; P opens a new one)",
     "room_follow": "Follow the presenter (their scenario, step, tab and run); ctrl+f at the list",
     "room_explore": "Explore on your own (any key that changes the run does it too)",
     "room_nickname": "Your name in the room, chosen once (else your ssh user name)",
 }
-PRESENTER_ACTIONS = frozenset({"room_bring", "room_poll", "room_reveal"})
+PRESENTER_ACTIONS = frozenset({"room_bring", "room_poll", "room_reveal", "room_close"})
 PARTICIPANT_ACTIONS = frozenset({"room_follow", "room_explore", "room_rejoin", "room_nickname"})
 ROOM_ACTIONS = PRESENTER_ACTIONS | PARTICIPANT_ACTIONS | {"room_panel"}
 # The scenario screen's actions that change what a follower's run does: they break away first.
@@ -95,7 +98,7 @@ class RoomKeys(App):
                 return False
             if action == "room_bring":
                 return True
-            return (action == "room_reveal") == (room.state.poll is not None)
+            return (action != "room_poll") == (room.state.poll is not None)  # Y and C need an open poll
         if not room.participant:
             return False
         if action == "room_nickname":
@@ -200,3 +203,15 @@ class RoomKeys(App):
             self.notify("no poll is open: P opens one", markup=False, timeout=4)
             return
         room.send({"type": "reveal", "text": ""})
+
+    def action_room_close(self) -> None:
+        """Close the open poll without revealing it (the answer is not shown; the broker keeps the
+        counts); every participant's poll window closes."""
+        room = self.room
+        if room is None or not room.presenter:
+            return
+        if room.state.poll is None:
+            self.notify("no poll is open: P opens one", markup=False, timeout=4)
+            return
+        room.send({"type": "poll_close"})
+        self.notify("poll closed without revealing it: P opens a new one", markup=False, timeout=4)

@@ -15,7 +15,7 @@ from gdsim.app.runtime.room_link import RoomLink
 from gdsim.app.widgets.room_panel import RoomPanel
 from gdsim.serve.room import Room
 from tests.app.conftest import make_app
-from tests.app.room_stand_in import opened, record_notices, said, until
+from tests.app.room_stand_in import footer_actions, opened, record_notices, said, until
 
 
 @pytest.fixture
@@ -113,3 +113,24 @@ async def test_a_poll_reaches_the_tally_and_the_reveal_reaches_everyone(room):
         await until(ppilot, lambda: presenter.screen.flow.phase == "revealed" and presenter.screen.session.running)
         # carol follows: the presenter's run plays on her screen too
         await until(cpilot, lambda: carol.screen.session.sim.step_count > 0)
+
+
+async def test_C_closes_the_poll_without_revealing_it_everywhere(room):
+    async with AsyncExitStack() as stack:
+        presenter, ppilot = await start(stack, room, "alice", "presenter", "s2/predict", size=(100, 30))
+        bob, bpilot = await start(stack, room, "bob", "participant", None)
+        await until(ppilot, lambda: on_scenario(presenter) and presenter.screen.flow is not None)
+        assert "room_poll" in footer_actions(presenter)
+        assert "room_close" not in footer_actions(presenter)  # no poll open: nothing to close
+        await ppilot.press("P")
+        await until(bpilot, lambda: type(bob.screen).__name__ == "RoomPollScreen")
+        await until(ppilot, lambda: "room_close" in footer_actions(presenter))
+        await ppilot.press("C")
+        await until(bpilot, lambda: type(bob.screen).__name__ != "RoomPollScreen")  # the window closes
+        await until(ppilot, lambda: presenter.room.state.poll is None)
+        assert said(bob, "the presenter closed the poll") and said(presenter, "poll closed without revealing it")
+        assert bob.room.state.result is None and presenter.screen.flow.phase != "revealed"  # nothing revealed
+        await until(ppilot, lambda: "room_poll" in footer_actions(presenter)
+                    and "room_close" not in footer_actions(presenter) and "room_reveal" not in footer_actions(presenter))
+        await bpilot.press("ctrl+r")  # no open poll: ctrl+r is the panel again, not the window
+        await until(bpilot, lambda: bob.screen.query(RoomPanel))

@@ -107,6 +107,7 @@ async def test_the_help_screen_lists_the_room_keys_of_the_role_only_in_a_room():
         await joined(app, pilot, StandInLink(name="alice", role="presenter"))
         shown = describe(app.screen, app.BINDINGS).plain
         assert "In the room" in shown and "Bring everyone here" in shown and "Follow the presenter" not in shown
+        assert "Close the poll without revealing it" in shown
     app = make_app("three_runs")
     async with app.run_test(size=(80, 24)) as pilot:
         await joined(app, pilot, StandInLink())
