@@ -230,11 +230,12 @@ class RoomClient(RoomPolls):
         self.app.refresh_bindings()
         self.refresh_panels()
 
-    def break_away(self, quiet: bool = False) -> bool:
-        """Explore alone from here (X, or any key that changes the run); whether this broke away."""
+    def break_away(self, quiet: bool = False, pause: bool | None = None) -> bool:
+        """Explore alone from here (X: `pause`; or any key that changes the run: not `pause`, the key
+        acts on what the screen shows; see room_scene.let_go); whether this broke away."""
         screen = scenario_screen(self.app)
         if screen is not None:
-            let_go(screen.session)
+            let_go(screen.session, pause)
         if not self.participant or not self.state.following:
             return False
         self.state.following = False

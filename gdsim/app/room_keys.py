@@ -116,7 +116,7 @@ class RoomKeys(App):
         if room is not None and room.participant and isinstance(action, str) and hasattr(default_namespace, "session"):
             name = action.split("(", 1)[0].rsplit(".", 1)[-1]
             if name in BREAKS_AWAY:
-                broke = room.break_away(quiet=True)
+                broke = room.break_away(quiet=True, pause=False)  # the key acts on what the screen shows
         done = await super().run_action(action, default_namespace, namespaces)
         if broke:  # after the key's own message, which it joins in the status line
             room.tell_broke_away()
@@ -161,8 +161,10 @@ class RoomKeys(App):
                                       "letters, digits, . _ - (at most 24)"), named)
 
     def action_room_explore(self) -> None:
+        """X: paused where you are (room_scene.let_go: a learner who takes the controls expects the
+        screen to stop under them, not to run on alone past a presenter who has paused)."""
         if self.room is not None:
-            self.room.break_away()
+            self.room.break_away(pause=True)
 
     def action_room_bring(self) -> None:
         room = self.room

@@ -302,3 +302,46 @@ async def test_the_break_away_notice_stays_readable_after_a_long_message_of_the_
         rows = len(arrange(status._pieces, status.size.width))
         shown = " ".join("".join(seg.text for seg in status.render_line(y)).strip() for y in range(rows))
         assert "exploring on your own: F follows the presenter again" in shown, shown
+
+
+async def test_X_while_catching_up_pauses_where_the_participant_is():
+    """R3 (session 3, over real ssh): a follower pressed X while its app was still running up to the
+    presenter's step, before the presenter's pause had reached it, and went on running alone far
+    past the paused presenter. X now pauses at the step on the learner's screen, whatever the
+    presenter's last news said; a late follow does not move them."""
+    app = make_app(None)
+    far = presenter_scene(step=30) | {"step": 10**6, "playing": True}  # the presenter, far ahead and playing
+    link = StandInLink(scene=far)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await joined(app, pilot, link)
+        await until(pilot, lambda: opened(app) and app.screen.session.sim.step_count > 100)
+        session = app.screen.session
+        assert session.running and session.sim.step_count < 10**6  # still catching up
+        await pilot.press("X")
+        await pilot.pause()
+        assert not session.running and session.hold is None and not app.room.state.following
+        here = session.sim.step_count
+        await pilot.pause(0.3)
+        link.push({"type": "follow", "scene": far | {"playing": False}})  # the presenter's pause, late
+        await pilot.pause(0.3)
+        assert session.sim.step_count == here and not session.running
+        assert said(app, "exploring on your own: F follows the presenter again")
+
+
+async def test_space_while_catching_up_with_a_paused_presenter_pauses():
+    """A key that breaks away acts on what the screen shows: space on a screen still running up to
+    a paused presenter's step pauses it (it used to stop it first, then space ran it on alone)."""
+    app = make_app(None)
+    link = StandInLink(scene=presenter_scene(step=30) | {"step": 10**6, "playing": False})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await joined(app, pilot, link)
+        await until(pilot, lambda: opened(app) and app.screen.session.sim.step_count > 100)
+        session = app.screen.session
+        assert session.running and session.sim.step_count < 10**6
+        await pilot.press("space")
+        await pilot.pause()
+        here = session.sim.step_count
+        await pilot.pause(0.3)
+        assert not session.running and session.sim.step_count == here and not app.room.state.following
+        await pilot.press("space")  # and space runs it on, alone
+        await until(pilot, lambda: session.sim.step_count > here)

@@ -199,6 +199,20 @@ def test_breaking_away_while_catching_up_with_a_paused_presenter_stops_there():
     assert s.running
 
 
+def test_letting_go_to_explore_pauses_and_for_a_key_keeps_what_is_shown():
+    s = session()
+    follow_step(s, 10**6, True)  # catching up with a presenter who plays (or so the last news said)
+    s.advance(0.05, 1e-3)
+    assert s.running
+    let_go(s, pause=True)  # X: paused where it is
+    assert not s.running and s.hold is None
+    follow_step(s, 10**6, False)  # catching up with a paused presenter
+    s.advance(0.05, 1e-3)
+    assert s.running
+    let_go(s, pause=False)  # a key: running as shown; the key (space) then pauses it
+    assert s.running and s.hold is None
+
+
 def test_a_follower_reaching_a_paused_presenters_step_pauses_in_the_same_tick():
     s = session()
     follow_step(s, 10, False)

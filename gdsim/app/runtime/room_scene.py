@@ -148,10 +148,14 @@ def match_scene(session: Any, scene: dict) -> None:
     follow_step(session, scene["step"], scene["playing"])
 
 
-def let_go(session: Any) -> None:
-    """Stop following: the session runs on by itself from where it is if the presenter was playing;
-    if they were paused, it stops where it is (it was only catching up with them)."""
-    if session.hold is not None and not session.hold[1] and session.running:
+def let_go(session: Any, pause: bool | None = None) -> None:
+    """Stop following. `pause=True` (X, explore on your own): paused where it is, whatever the
+    presenter does: the learner takes the controls at the step on their screen, and news of the
+    presenter's own pause may still be on its way. `pause=False` (a key that changes the run):
+    running or paused as the screen shows it, so the key acts on what the learner sees (space
+    pauses a run still catching up). None (the room went, a reveal): runs on by itself from where it
+    is if the presenter was playing; if they were paused, it stops (it was only catching up)."""
+    if session.running and (pause or (pause is None and session.hold is not None and not session.hold[1])):
         session.running = False
         session.version += 1
     session.hold = None
