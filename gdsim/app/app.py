@@ -122,7 +122,8 @@ class GdsimApp(RoomKeys, App):
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:
-        """A toast, or on the scenario screen a message in its status line (ScenarioActions.status_notice)."""
+        """A toast, or on the scenario screen a message in its status line (ScenarioActions.status_notice),
+        on the list in its hint line (PickerScreen.status_notice)."""
         if threading.get_ident() == self._thread_id and self._screen_stack:
             notice = getattr(self.screen, "status_notice", None)
             if notice is not None:

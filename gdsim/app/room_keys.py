@@ -22,7 +22,9 @@ ROOM_BINDINGS = [
     Binding("H", "room_bring", "Bring all here"),
     Binding("P", "room_poll", "Poll"),
     Binding("Y", "room_reveal", "Reveal"),
-    Binding("C", "room_close", "Close poll"),
+    # not in the footer: at 80 columns the command palette's key would cover its words; the room
+    # panel, open while a poll is, says "Y reveals it · C closes it", and so does the help screen
+    Binding("C", "room_close", "Close poll", show=False),
     Binding("F", "room_follow", "Follow"),
     # at the list the filter box takes letters: there ctrl+f follows the presenter again
     Binding("ctrl+f", "room_rejoin", "Follow", priority=True),

@@ -31,6 +31,23 @@ async def test_without_a_room_nothing_of_it_is_on_screen_and_its_keys_do_nothing
 
 
 # -- a participant -----------------------------------------------------------------------------------
+async def test_joining_at_the_list_is_said_in_its_hint_line_not_in_a_toast_over_the_list():
+    """The "joined the room" toast covered the list's titles and claims at 80x24 for 6 s."""
+    from textual.widgets import Static
+
+    app = make_app(None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await joined(app, pilot, StandInLink())
+        screen = app.screen
+        assert type(screen).__name__ == "PickerScreen"
+        hint = str(screen.query_one("#picker-hint", Static).render())
+        assert "joined the room as bob (participant)" in hint and "Type to filter" not in hint
+        assert not app._notifications  # no toast
+        app.notify("a short one", timeout=0.3)  # the newest message wins; when its time is up, the hint
+        await until(pilot, lambda: "Type to filter" in str(screen.query_one("#picker-hint", Static).render()))
+        assert not app._notifications
+
+
 async def test_a_follower_opens_the_presenters_scene_then_follows_its_step_and_tab():
     app = make_app(None)
     link = StandInLink()

@@ -119,18 +119,23 @@ async def test_C_closes_the_poll_without_revealing_it_everywhere(room):
     async with AsyncExitStack() as stack:
         presenter, ppilot = await start(stack, room, "alice", "presenter", "s2/predict", size=(100, 30))
         bob, bpilot = await start(stack, room, "bob", "participant", None)
+        await until(bpilot, lambda: on_scenario(bob))  # he follows the presenter there
+        await bpilot.press("escape")  # and goes back to the list: the poll comes to him in a window
+        await until(bpilot, lambda: not bob.room.state.following and type(bob.screen).__name__ == "PickerScreen")
         await until(ppilot, lambda: on_scenario(presenter) and presenter.screen.flow is not None)
         assert "room_poll" in footer_actions(presenter)
-        assert "room_close" not in footer_actions(presenter)  # no poll open: nothing to close
+        assert not presenter.check_action("room_close", ())  # no poll open: nothing to close
         await ppilot.press("P")
         await until(bpilot, lambda: type(bob.screen).__name__ == "RoomPollScreen")
-        await until(ppilot, lambda: "room_close" in footer_actions(presenter))
+        await until(ppilot, lambda: presenter.room.state.poll is not None and presenter.screen.query(RoomPanel))
+        assert presenter.check_action("room_close", ())
+        assert "C closes it" in str(presenter.screen.query_one(RoomPanel).render())  # where the key is told
         await ppilot.press("C")
         await until(bpilot, lambda: type(bob.screen).__name__ != "RoomPollScreen")  # the window closes
         await until(ppilot, lambda: presenter.room.state.poll is None)
         assert said(bob, "the presenter closed the poll") and said(presenter, "poll closed without revealing it")
         assert bob.room.state.result is None and presenter.screen.flow.phase != "revealed"  # nothing revealed
-        await until(ppilot, lambda: "room_poll" in footer_actions(presenter)
-                    and "room_close" not in footer_actions(presenter) and "room_reveal" not in footer_actions(presenter))
+        await until(ppilot, lambda: "room_poll" in footer_actions(presenter) and "room_reveal" not in footer_actions(presenter))
+        assert not presenter.check_action("room_close", ())
         await bpilot.press("ctrl+r")  # no open poll: ctrl+r is the panel again, not the window
         await until(bpilot, lambda: bob.screen.query(RoomPanel))

@@ -1,4 +1,8 @@
-"""The first screen: every listed scenario with the claim it takes apart, narrowed by a filter box."""
+"""The first screen: every listed scenario with the claim it takes apart, narrowed by a filter box.
+
+Messages (GdsimApp.notify: "joined the room as ...", a scenario that cannot be opened) take the
+hint line's place for their time, as the scenario screen's go to its status line: a toast at the
+bottom right covered the list's titles and claims for seconds."""
 
 from __future__ import annotations
 
@@ -93,18 +97,20 @@ class PickerScreen(Screen):
         Binding("question_mark", "app.help", "Help", key_display="?"),
     ]
 
+    HINT = Text("Each one takes apart a common belief about gradient descent. "
+                "Type to filter; enter opens; ctrl+p for commands.", style=Style(dim=True))
+    MAX_MESSAGE = 230  # three lines at 80 columns
+
     def __init__(self) -> None:
         super().__init__()
         self.listings = scan()
         self.shown: list[Listing] = list(self.listings)
+        self.message = ""  # shown in the hint line's place until its timer ends
+        self._message_timer = None
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Pick a scenario", style=Style(bold=True)), id="picker-title")
-        yield Static(
-            Text("Each one takes apart a common belief about gradient descent. "
-                 "Type to filter; enter opens; ctrl+p for commands.", style=Style(dim=True)),
-            id="picker-hint",
-        )
+        yield Static(self.HINT, id="picker-hint")
         filter_box = Input(placeholder="filter: type words from a title or claim", id="picker-filter")
         # A blinking cursor repaints twice a second: 1% of a core for every participant left at the
         # list when served (30 of them: a third of a core); the cursor shows without blinking.
@@ -141,6 +147,31 @@ class PickerScreen(Screen):
     @on(OptionList.OptionSelected, "#picker-list")
     def _selected(self, event: OptionList.OptionSelected) -> None:
         self.action_open()
+
+    def status_notice(self, message: str, title: str, severity: str, timeout: float) -> bool:
+        """Show a notification in the hint line instead of a toast (GdsimApp.notify), for `timeout`
+        seconds. False: this screen is not the one shown (a dialog over it shows a toast)."""
+        if not self.is_current or not self.is_mounted:
+            return False
+        icon = {"error": "✖ ", "warning": "▲ "}.get(severity, "")
+        text = f"{icon}{title}: {message}" if title else f"{icon}{message}"
+        if len(text) > self.MAX_MESSAGE:
+            text = text[: self.MAX_MESSAGE - 1] + "…"
+        self.message = text
+        self.query_one("#picker-hint", Static).update(Text(text, style=Style(bold=severity != "information")))
+        if self._message_timer is not None:
+            self._message_timer.stop()
+        self._message_timer = self.set_timer(max(0.5, timeout), self.clear_messages)
+        return True
+
+    def clear_messages(self) -> None:
+        """The hint again (the message's time is up, or App.clear_notifications)."""
+        if self._message_timer is not None:
+            self._message_timer.stop()
+            self._message_timer = None
+        self.message = ""
+        if self.is_mounted:
+            self.query_one("#picker-hint", Static).update(self.HINT)
 
     def action_cursor(self, delta: int) -> None:
         option_list = self.query_one("#picker-list", OptionList)

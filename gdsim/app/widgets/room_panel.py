@@ -59,7 +59,7 @@ def presenter_text(state: RoomState) -> Text:
             text.append(tally_line(tally.answered, tally.of, tally.counts, tally.skipped))
         else:
             text.append(f"0 of {len(participants)} answered")
-        text.append("\n  Y reveals it\n", DIM)
+        text.append("\n  Y reveals it · C closes it\n", DIM)
     elif state.result is not None:
         text.append_text(result_lines(state))
     else:
