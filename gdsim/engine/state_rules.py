@@ -55,9 +55,17 @@ CHANCE_WORDS = 0.97  # "at chance" in words: the window's median loss is at leas
 ROUNDING_MOVE = 1e-12  # a step shorter than this (relative to |θ|) is rounding, not a move (oscillation)
 ROUNDING_LOSS = 1e-12  # a loss constant to this fraction of its scale is at rest (stationarity)
 CHANCE_ABOVE = 1.05  # ...and at most this fraction of it: further above, the run is worse than guessing
-#                      ("above chance"; natural-gradient's over-the-limit GD stalls at 2.6x ln 2)
+#                      ("above chance": a classifier resting at 2.6x ln 2 is worse than guessing)
 JITTER_REL = 1e-4  # "converged (jitter)": the path reverses but the loss stays within this fraction of its
 #                    scale over the window (sub-gradient steps bouncing at an MAE / L1 optimum)
+REST_SHARE = 0.01  # "settled": the later half of the window changed by less than STALL_LOSS_REL of the scale, by
+#                   at most this share of what the whole window fell and of its height above the floor (a run
+#                   that descended, then stopped: converged, not "slow", though the window still holds its descent)
+REST_STEPS = 5  # "at rest" before MIN_SPAN steps: the later half, more than this many records (every step this
+#                early in a run), constant to rounding
+#                with a small gradient, after the loss fell (a natural-gradient run at its optimum by step 7)
+SWING_FRACTION = 0.1  # an oscillating run whose loss swings over more than this fraction of (start - floor) in
+#                       the later half of the window is "oscillating", never "stalled" (stuck at the start)
 BARELY_STEPS = 100  # "barely moved" (surfaces): after at least this many steps the run is still within
 BARELY_SHARE = 0.2  # this share of its start's distance to the nearest known minimum from where it began
 
@@ -263,13 +271,25 @@ def _judge_window(window: Window, loss, grad, path, kinds, whys, refs, noisy, fl
     small = grad[-1] <= np.maximum(STALL_GRAD_REL * np.asarray(window.start_grad, dtype=np.float64), STALL_GRAD_ABS)
     flat = np.abs(last - first) <= STALL_LOSS_REL * scale
     # at rest: the later half of the window constant to rounding with a small gradient (a run that
-    # reached its optimum in the window's first steps, whose descent the window still holds)
-    flat |= small & (np.ptp(loss[half:], axis=0) <= ROUNDING_LOSS * scale)
+    # reached its optimum in the window's first steps, whose descent the window still holds), or
+    # settled: flat as above over the later half alone, which changed by at most REST_SHARE of what
+    # the window fell and of the loss's height above the floor (a linear descent's tail; a run still
+    # creeping is judged over the whole window, as before)
+    late = np.ptp(loss[half:], axis=0)
+    at_rest = small & (late <= ROUNDING_LOSS * scale)
+    settled = (late <= STALL_LOSS_REL * scale) & (late <= REST_SHARE * np.minimum(first - last, np.abs(last - floor)))
+    flat |= at_rest | (small & settled)
     leaving = grad[-1] > GRAD_LEAVING * grad[0]
     still = np.zeros(len(last), dtype=bool)
     if path is not None:  # parked where the raw gradient is not 0 (an L2-penalised optimum)
         still = np.isfinite(size) & (path.lengths.sum(axis=0) <= STILL_PATH * size)
     stationary = (window.span >= MIN_SPAN) & flat & ((small & ~leaving) | still)
+    # before MIN_SPAN steps: at rest to rounding for REST_STEPS steps after a descent the window holds
+    # (more than 1 - STUCK_FRACTION of the way from the start: not stuck at the start, not kept still
+    # by a learning rate of 0) is stationary too
+    fell = (first - last) > (1.0 - STUCK_FRACTION) * start_scale
+    moved = np.ones(len(last), dtype=bool) if window.lr is None else ~np.all(window.lr == 0, axis=0)
+    stationary |= (n - half > REST_STEPS) & at_rest & ~leaving & fell & moved
     high = (last - floor) > HIGH_LOSS_FRACTION * start_scale
     # stuck at the start: the loss never got far from where it began and is not falling now
     top = np.max(loss, axis=0) - floor  # the median only where the maximum could meet a rule using it
@@ -294,6 +314,10 @@ def _judge_window(window: Window, loss, grad, path, kinds, whys, refs, noisy, fl
     # the reason given is the first that applies of: chance, start, known, better
     worse = np.isfinite(better) & (last - better > BETTER_GAP * start_scale)
     lower = stationary & high & known_floor
+    # a run whose loss swings widely is oscillating, not stuck (over the stability limit, its median
+    # loss can stay above where it began while it bounces: natural-gradient's lr 0.002)
+    swinging = oscillating & (late >= SWING_FRACTION * start_scale)
+    stuck &= ~swinging
     stalled = (stationary & (lower | worse)) | (stuck & ~(stationary & convex))
     kinds[stalled] = "stalled"
     for mask, why, ref in ((stalled & worse, "better", better), (stalled & lower, "known", floor),

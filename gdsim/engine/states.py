@@ -19,8 +19,10 @@ region, is `slow`, not `stalled` (slow is not stuck: GD-FACTS.md). In order of p
     stalled                stationary at a high loss above a known lower minimum (surfaces), or
                            stuck at the start: the loss never fell STUCK_FRACTION of the way
                            from the start and is not falling (a learning rate 0, a network
-                           stuck near chance), unless the model is convex and stationary
-    converged              stationary (loss flat, gradient small or the run still) where no
+                           stuck near chance), unless the model is convex and stationary or
+                           the loss swings widely (then oscillating: a bouncing run is not stuck)
+    converged              stationary (loss flat, gradient small or the run still; or the
+                           descent over: the window's later half flat and a sliver of its fall) where no
                            known lower point exists: on a data set without a known optimum a
                            stationary run is converged, whatever its loss (a linear model's MSE
                            at its least-squares minimum is converged, not stalled)
