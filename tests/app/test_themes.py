@@ -15,6 +15,8 @@ from gdsim.app.app import THEMES, GdsimApp
 from gdsim.app.draw.contrast import AA, contrast_ratio, luminance, readable
 from gdsim.app.widgets.lesson_text import LessonText
 from gdsim.app.widgets.run_table import RunTable
+from gdsim.app.widgets.key_footer import KeyFooter
+from gdsim.app.widgets.notice_bar import NoticeBar
 from gdsim.app.widgets.verdict_line import VerdictLine
 from gdsim.scenario.load import load_scenario
 
@@ -189,9 +191,10 @@ async def test_monochrome_and_no_color_select_in_reverse_video(scenario, monkeyp
 
 
 @pytest.mark.parametrize("theme", THEMES)
-async def test_state_words_and_verdict_marks_are_readable(tmp_path, theme):
-    """The run table's coloured states ("diverged at 5", "global min at 30") and the verdicts' ✓/✗
-    on the screen's own grounds: textual-light's $success was 1.8:1 there, its $text-warning 3.3:1."""
+async def test_coloured_words_are_readable(tmp_path, theme):
+    """The run table's coloured states ("diverged at 5", "global min at 30"), the verdicts' ✓/✗, the
+    notices, the footer's keys and the lesson's title, on the screen's own grounds: on textual-light
+    $success was 1.8:1, the notices' ANSI yellow 2.1:1, the footer's keys 2.9:1, the title 3.3:1."""
     path = tmp_path / "checks.toml"
     path.write_text(SCENARIO + CHECKS)
     app = GdsimApp(load_scenario(path))
@@ -202,19 +205,22 @@ async def test_state_words_and_verdict_marks_are_readable(tmp_path, theme):
         await pilot.pause()
         lines = screen_lines(app)
         table = app.screen.query_one(RunTable)
-        verdicts = app.screen.query_one(VerdictLine)
         base = Color.from_rich_color(table.rich_style.color)
         checked = []
         others = [table.region.y + 1 + row for row in range(len(table.rows)) if row != table.selected]
-        verdict_rows = range(verdicts.region.y, verdicts.region.bottom)
-        for y, region in [(y, table.region) for y in others] + [(y, verdicts.region) for y in verdict_rows]:
-            for text, style in cells(lines[y], region.x + 3 * (region is table.region), region.right):
-                if not text.strip() or style.color is None or style.dim:
+        rows = [(y, table.region.x + 3, table.region) for y in others]  # past the run colour marks
+        for widget in (app.screen.query_one(VerdictLine), app.screen.query_one(NoticeBar),
+                       app.screen.query_one(KeyFooter), app.screen.query_one(".lesson-title")):
+            rows += [(y, widget.region.x, widget.region) for y in range(widget.region.y, widget.region.bottom)]
+        for y, x0, region in rows:
+            for text, style in cells(lines[y], x0, region.right):
+                if not text.strip(" ▏│") or style.color is None or style.dim:  # rules are not words
                     continue
                 fg, bg = colours(style)
-                if fg != base:  # a coloured word: a state, or a mark
+                if fg != base:  # a coloured word: a state, a mark, a notice, a key, the title
                     checked.append(text.strip())
                     assert contrast_ratio(fg, bg) >= AA, (theme, text, fg.hex, bg.hex)
         joined = " ".join(checked)
         if theme != "gdsim-mono":
-            assert "diverged" in joined and "✓" in joined and "✗" in joined, joined
+            for word in ("diverged at", "✓", "✗", "✖ diverges (B)", "space", "Contrast"):
+                assert word in joined, (word, joined)

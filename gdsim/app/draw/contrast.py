@@ -76,15 +76,17 @@ def _colour(colour: RichColor | None, default: Color) -> Color:
     return default if colour is None else Color.from_rich_color(colour)
 
 
-TEXT_COLOURS = ("text-success", "text-warning", "text-error")  # what gdsim.tcss colours words with
+# the theme colours gdsim.tcss and the footer colour words with
+TEXT_COLOURS = ("text-success", "text-warning", "text-error", "text-accent", "footer-key-foreground")
 GROUNDS = ("background", "surface", "panel")  # what those words are drawn on
 
 
 def with_readable_text(theme):
-    """`theme` (a textual.theme.Theme), with its text-success/-warning/-error moved towards black or
-    white until each reads at AA on every ground. Textual's own reach 3.3:1 (warning) and 3.8:1
-    (success) on textual-light's #E0E0E0, and $success itself 1.8:1: the verdicts and the run table's
-    states were hard to read there. Themes whose colours already read are returned unchanged."""
+    """`theme` (a textual.theme.Theme), with the colours it writes words in (TEXT_COLOURS) moved
+    towards black or white until each reads at AA on every ground. On textual-light's #E0E0E0
+    Textual's own reach 3.3:1 (text-warning, text-accent: lesson titles), 3.8:1 (text-success), 2.9:1
+    (the footer's keys on its #D0D0D0), and $success itself 1.8:1: the verdicts, the notices and the
+    run table's states were hard to read there. Themes whose colours already read are returned as they are."""
     from dataclasses import replace
 
     colours = theme.to_color_system().generate()

@@ -18,7 +18,7 @@ from gdsim.app.notices import notices
 from gdsim.app.runtime.session import Session
 
 ICONS = {"error": "✖", "warning": "▲", "info": "●"}
-COLOURS = {"error": "red", "warning": "yellow", "info": "green"}
+COMPONENTS = {severity: f"notice-bar--{severity}" for severity in ICONS}  # colours from the theme (gdsim.tcss)
 LINES_SHORT = 2  # lines for notices on a terminal under 30 rows
 LINES_CROWDED = 1  # ... with six runs or more (the run table takes the other line: gdsim.tcss)
 LINES_TALL = 4
@@ -27,6 +27,8 @@ INDENT = 3  # " ✖ " : the wrapped lines start under the sentence
 
 class NoticeBar(Static):
     """Hidden when there is nothing to say."""
+
+    COMPONENT_CLASSES = set(COMPONENTS.values())
 
     _shown: tuple = ()
     _items: tuple = ()
@@ -54,24 +56,26 @@ class NoticeBar(Static):
 
     def _render_items(self) -> None:
         items, mono, width = self._items, self._mono, self._width()
-        key = (items, mono, width, self.max_lines)
+        key = (items, mono, width, self.max_lines, self.app.theme)  # t: the theme's colours
         if key == self._shown:
             return  # unchanged: an update would re-lay out the screen
         self._shown = key
         self.display = bool(items)
         if not items:
             return
-        self.update(Text("\n").join(self.lines(items, width, self.max_lines, mono)))
+        colours = None if mono else {severity: self.get_component_rich_style(name, partial=True).color
+                                         for severity, name in COMPONENTS.items()}
+        self.update(Text("\n").join(self.lines(items, width, self.max_lines, colours)))
 
     @staticmethod
-    def lines(items, width: int, max_lines: int, mono: bool = False) -> list[Text]:
+    def lines(items, width: int, max_lines: int, colours: dict | None = None) -> list[Text]:
         """The notices as wrapped lines: whole notices in order while they fit in `max_lines`
-        (the first is cut with "…" only if it alone is longer), then "+N more" if room."""
+        (the first is cut with "…" only if it alone is longer), then "+N more" if room. A notice is
+        bold, in its severity's colour from `colours` (none: monochrome)."""
         out: list[Text] = []
         left = 0
         for i, (severity, sentence) in enumerate(items):
-            icon_style = Style(bold=True) if mono else Style(color=COLOURS[severity], bold=True)
-            text = Text(f" {ICONS[severity]} ", icon_style)
+            text = Text(f" {ICONS[severity]} ", Style(bold=True, color=(colours or {}).get(severity)))
             text.append(sentence)
             wrapped = hang(text, width, INDENT)
             if len(out) + len(wrapped) > max_lines:
