@@ -39,6 +39,7 @@ from pathlib import Path
 import asyncssh
 
 from bench_serve import ESCAPES, PROBE_TIMEOUT, ROOT, Screen, free_port, percentile, process_cpu, tree_cpu
+from gdsim.serve.cpu_share import shares_for, usable_cores
 
 SERVER = """
 import sys
@@ -110,6 +111,47 @@ class Room:
         self.done = asyncio.Event()  # the presenter has finished: participants may leave
         self.stop_at = float("inf")
         self.app_cpu: float | None = None
+        self.busy: list[float] = []  # cores busy in the window: the whole machine, this client, the SSH server
+        self.per_app: list[tuple[float, float]] = []  # each app's (cores used, runnable but waiting) in the window, the presenter's first
+
+
+def machine_busy() -> float:
+    """CPU seconds all cores have spent busy (not idle, not waiting for I/O) since boot, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def app_cpus(server: int) -> dict[tuple[int, int], tuple[float, float]]:
+    """(CPU seconds, seconds waiting for a CPU) so far of each served app (the server's descendants but the zygote, which
+    only forks), keyed by (start time, pid): the presenter's app is the first to start."""
+    stats: dict[int, list[str]] = {}
+    zygotes: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == server and b"gdsim.serve.zygote" in (entry / "cmdline").read_bytes():
+                    zygotes.add(int(entry.name))
+                stats[int(entry.name)] = fields
+            except (OSError, IndexError, ValueError):
+                pass
+
+    def below(pid: int) -> bool:
+        while pid in stats:
+            pid = int(stats[pid][1])
+            if pid == server:
+                return True
+        return False
+
+    found = {}
+    for pid, fields in stats.items():
+        if pid not in zygotes and below(pid):
+            try:  # nanoseconds on a CPU, nanoseconds runnable but waiting for one
+                ran, waited = (int(x) / 1e9 for x in Path(f"/proc/{pid}/schedstat").read_text().split()[:2])
+            except (OSError, ValueError):
+                continue
+            found[(int(fields[19]), pid)] = (ran, waited)
+    return found
 
 
 async def timed(screen: RoomScreen, mark: int, pattern: bytes, sent: float, into: list[float], room: Room) -> None:
@@ -252,8 +294,16 @@ async def room_main(opts) -> int:
         await asyncio.sleep(opts.warmup)
         room.stop_at = time.monotonic() + opts.duration
         cpu_before, window_start = tree_cpu(server.pid), time.monotonic()
+        apps_before, busy_before = app_cpus(server.pid), machine_busy()
+        mine_before, server_before = time.process_time(), process_cpu(server.pid)
         await asyncio.sleep(opts.duration)
-        room.app_cpu = (tree_cpu(server.pid) - cpu_before) / (time.monotonic() - window_start)
+        window = time.monotonic() - window_start
+        room.app_cpu = (tree_cpu(server.pid) - cpu_before) / window
+        room.busy = [(machine_busy() - busy_before) / window, (time.process_time() - mine_before) / window,
+                     (process_cpu(server.pid) - server_before) / window]
+        apps_after = app_cpus(server.pid)
+        room.per_app = [tuple((a - b) / window for a, b in zip(apps_after[key], apps_before[key]))
+                        for key in sorted(apps_after) if key in apps_before]
         await asyncio.wait_for(asyncio.gather(lead_task, *tasks), PROBE_TIMEOUT * (opts.sessions + 5) + 60)
         elapsed, server_cpu = time.monotonic() - begin, process_cpu(server.pid) - server_cpu
     finally:
@@ -291,6 +341,17 @@ def report(opts, room: Room, elapsed: float, load_before: float, server_cpu: flo
     print(line("participants' own key, presenter paused", room.own_paused))
     if room.app_cpu is not None:
         print(f"  during the window the apps used {room.app_cpu:.2f} cores; the SSH server {server_cpu:.1f} CPU-s in all")
+    if room.busy and room.app_cpu is not None:
+        machine, client, ssh = room.busy
+        print(f"  the machine was busy {machine:.2f} cores in the window: apps {room.app_cpu:.2f}, this benchmark's "
+              f"{opts.sessions + 1} SSH clients {client:.2f}, the SSH server {ssh:.2f}, other programs "
+              f"{max(0.0, machine - room.app_cpu - client - ssh):.2f}")
+    if len(room.per_app) > 1:
+        (lead_ran, lead_waited), rest = room.per_app[0], room.per_app[1:]
+        print(f"  of which the presenter's app {lead_ran:.3f} cores (and waited for a CPU {lead_waited:.2f} s/s); "
+              f"each follower's mean {statistics.mean(r for r, _ in rest):.3f}, max {max(r for r, _ in rest):.3f} "
+              f"cores (waited {statistics.mean(w for _, w in rest):.2f} s/s); served shares: presenter "
+              "{1:.3f}, participant {0:.3f}".format(*shares_for(opts.sessions, 1, usable_cores())))
     print(f"  probes without an answer in {PROBE_TIMEOUT:g} s (counted as {PROBE_TIMEOUT:g} s): {room.timeouts}; "
           f"presenter's probes sent before its screen was quiet: {room.noisy}")
     for failure in room.failed[:10]:

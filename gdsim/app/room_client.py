@@ -155,7 +155,8 @@ class RoomClient(RoomPolls):
             except Exception as exc:  # noqa: BLE001 - never a traceback for what the room sent
                 log.exception("room: could not act on %s", what)
                 self.notice(f"the room's {what} message could not be shown ({type(exc).__name__})")
-        self.refresh_panels()
+        if any(what != "follow" for what, _ in actions):  # a follow changes nothing the panel shows
+            self.refresh_panels()
 
     # -- what this session sends --------------------------------------------------------------------
     def send_status(self) -> None:
@@ -313,7 +314,8 @@ class RoomClient(RoomPolls):
         self._applied = (screen, scene, session.loaded)
         if screen.is_mounted:  # else its on_mount starts the ticks and draws
             screen._sync_ticks()
-            screen.redraw()
+            if not session.running:  # else the next tick steps and draws, within the CPU share
+                screen.redraw()  # (only if what it shows changed: runtime/room_scene.follow_step)
 
     def _on_bye(self, reason: str) -> None:
         self.lose(reason or "the room closed")

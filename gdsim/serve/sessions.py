@@ -13,7 +13,7 @@ import os
 import re
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import asyncssh
@@ -22,7 +22,7 @@ from gdsim.app.runtime.pacing import SHARE_FILE_ENV
 from gdsim.app.runtime.room_link import ROOM_ENV, TOKEN_ENV
 from gdsim.errors import INTERNAL_EXIT, MEMORY_EXIT, internal_message
 from gdsim.serve.app_errors import ErrorPipe
-from gdsim.serve.cpu_share import CpuShares
+from gdsim.serve.cpu_share import CpuShares, presenter_path
 from gdsim.serve.pty_process import (
     PtyProcess,
     ResourceLimits,
@@ -34,6 +34,7 @@ log = logging.getLogger("gdsim.serve")
 
 SAFE_TERM = re.compile(r"[A-Za-z0-9._+-]{1,64}")
 SAFE_VALUE = re.compile(r"[\x20-\x7e]{0,64}")
+PRESENTER_NICE = 3  # a presenter's app: this much less nice than participants' (GdsimSession.limits)
 # Client variables passed on to the app; everything else the client sends is ignored.
 CLIENT_ENV = ("NO_COLOR", "COLORTERM")
 # Undo what a full-screen app that was killed could not: alternate screen, mouse and keyboard
@@ -89,23 +90,28 @@ class SessionRegistry:
             return (f"{who} {self.per_client} gdsim session(s), the most one "
                     "participant may have here. Close one to open another.")
         self.live.add(session)
-        if self.shares is not None:
-            self.shares.publish(len(self.live))
+        self._publish()
         return None
 
     def remove(self, session: GdsimSession) -> None:
         if session in self.live:
             self.live.discard(session)
-            if self.shares is not None:
-                self.shares.publish(len(self.live))
+            self._publish()
+
+    def _publish(self) -> None:
+        if self.shares is not None:
+            presenters = sum(s.role == "presenter" for s in self.live)
+            self.shares.publish(len(self.live) - presenters, presenters)
 
     async def close_all(self) -> None:
         """End every session (server shutdown): processes killed, participants told why."""
         await asyncio.gather(*(s.end("the workshop server is stopping") for s in list(self.live)))
 
 
-def child_environment(settings: SessionSettings, term: str, client_env: dict[str, str]) -> dict[str, str]:
+def child_environment(settings: SessionSettings, term: str, client_env: dict[str, str],
+                      role: str = "participant") -> dict[str, str]:
     """A small, explicit environment: nothing of the presenter's own environment leaks through.
+    A presenter's app reads the presenters' CPU share (gdsim/serve/cpu_share.py).
 
     COLUMNS and LINES are deliberately NOT set: shutil.get_terminal_size(), which Textual's Linux
     driver calls on every SIGWINCH, prefers them to the pty's real size, so they would pin the
@@ -122,7 +128,8 @@ def child_environment(settings: SessionSettings, term: str, client_env: dict[str
     if settings.scenario_dir is not None:
         env["GDSIM_SCENARIO_DIR"] = str(settings.scenario_dir)
     if settings.cpu_share_file is not None:
-        env[SHARE_FILE_ENV] = str(settings.cpu_share_file)
+        share_file = presenter_path(settings.cpu_share_file) if role == "presenter" else settings.cpu_share_file
+        env[SHARE_FILE_ENV] = str(share_file)
     for name in CLIENT_ENV:
         value = client_env.get(name)
         if value is not None and SAFE_VALUE.fullmatch(value):
@@ -199,6 +206,15 @@ class GdsimSession(asyncssh.SSHServerSession):
             return
         self._task = asyncio.get_running_loop().create_task(self._run())
 
+    def limits(self) -> ResourceLimits:
+        """The app's limits; a presenter's app runs PRESENTER_NICE above participants' (never above
+        the server's), so what the room watches is never slowed by its followers (the kernel
+        prefers it 2 to 1 when the CPUs are busy)."""
+        limits = self._settings.limits
+        if self.role != "presenter" or not limits.nice:
+            return limits
+        return replace(limits, nice=max(0, limits.nice - PRESENTER_NICE))
+
     def _refuse(self, message: bytes) -> None:
         assert self._chan is not None
         self._chan.write_stderr(message)
@@ -210,7 +226,8 @@ class GdsimSession(asyncssh.SSHServerSession):
         assert chan is not None
         try:
             cols, rows = clamp_size(*chan.get_terminal_size()[:2])
-            env = child_environment(self._settings, chan.get_terminal_type() or "", dict(chan.get_environment()))
+            env = child_environment(self._settings, chan.get_terminal_type() or "", dict(chan.get_environment()),
+                                    self.role)
             self._pty = PtyProcess(on_output=self._output)
             self._pty.on_input_backlog = self._input_backlog
             settings = self._settings
@@ -220,7 +237,7 @@ class GdsimSession(asyncssh.SSHServerSession):
                 env[ROOM_ENV], env[TOKEN_ENV] = str(room.socket_path), self._room_token
             errors = self._errors = ErrorPipe()
             try:
-                forked = await self._pty.start_app(settings.command, settings.limits, errors.child_env(env),
+                forked = await self._pty.start_app(settings.command, self.limits(), errors.child_env(env),
                                                    cols, rows, zygote=settings.zygote, error_fd=errors.child_fd)
             except OSError as exc:
                 log.error("%s: cannot start the app: %s", self.peer, exc)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gdsim.app.runtime.pacing import BURST, FRAME_PERIOD, HEADROOM, MAX_BUDGET, MIN_BUDGET, Pacer, ShareSource, parse_share
+from gdsim.app.runtime.pacing import BURST, DEBT, FRAME_PERIOD, HEADROOM, MAX_BUDGET, MIN_BUDGET, Pacer, ShareSource, parse_share
 
 
 class Clock:
@@ -99,3 +99,79 @@ def test_share_file_is_reread_and_bad_contents_keep_the_last_good_value(tmp_path
                                            ("nan", None), ("inf", 1.0), ("x", None), ("", None)])
 def test_parse_share(raw, expected):
     assert parse_share(raw) == expected
+
+
+class Busy(Clock):
+    """A tick loop with other work between ticks (a room's messages, Textual's compositor, keys):
+    `between` CPU seconds per interval, whether or not the tick ran."""
+
+    def run(self, ticks: int, frame: float, interval: float = 0.05, between: float = 0.0) -> list[float | None]:
+        budgets = []
+        for _ in range(ticks):
+            budgets.extend(super().run(1, frame, interval))
+            self.cpu += between
+        return budgets
+
+
+@pytest.mark.parametrize("between", [0.0005, 0.001])
+def test_work_between_ticks_is_charged_to_the_share(between):
+    # 30 followers on two cores: a share of 0.032. Their frames from room messages and the compositor
+    # happen between ticks; the share must still hold for everything the process does.
+    share = 0.032
+    pacer = Pacer(shares(str(share)))
+    clock = Busy(pacer)
+    budgets = clock.run(4000, frame=0.03, between=between)
+    assert clock.cpu / clock.wall == pytest.approx(share, rel=0.1)
+    assert pacer.charged == pytest.approx(clock.cpu, rel=0.02)
+    ran = sum(b is not None for b in budgets)
+    assert ran < len(budgets) * share / 0.03  # fewer frames than if only the ticks' own work were charged
+
+
+def test_work_beyond_the_share_stops_the_run_but_a_debt_is_bounded():
+    pacer = Pacer(shares("0.05"))
+    clock = Busy(pacer)
+    assert all(b is None for b in clock.run(200, frame=0.02, between=0.01)[5:])  # 0.2 core of other work: no frames
+    assert pacer.tokens >= -DEBT - 1e-9
+    # A key's frame (0.5 s of CPU, say a resize) while running: the run's frames come back within DEBT / share.
+    clock.cpu += 0.5
+    budgets = clock.run(200, frame=0.02)
+    first = next(i for i, b in enumerate(budgets) if b is not None)
+    assert first * 0.05 <= DEBT / 0.05 + 0.1
+
+
+def test_work_done_while_paused_is_not_charged_but_the_last_frame_is():
+    pacer = Pacer(shares("0.05"))
+    clock = Clock(pacer)
+    clock.run(100, frame=0.02)
+    while clock.run(1, frame=0.02) == [None]:
+        pass
+    frame = pacer.frame_cost
+    pacer.rest()  # the run paused in the last tick, which drew a frame
+    clock.wall += 2.0  # paused 2 s; keys and room messages cost 0.8 s of CPU meanwhile
+    clock.cpu += 0.8
+    charged = pacer.charged
+    assert clock.run(1, frame=0.02) != [None]  # space: the run starts at once
+    assert pacer.charged - charged == pytest.approx(frame)  # only the frame the last tick drew
+    assert pacer.frame_cost == pytest.approx(frame, rel=0.25)  # and the keys taught it nothing
+
+
+def test_without_rest_a_pause_s_work_is_charged_as_far_as_the_pause_paid():
+    pacer = Pacer(shares("0.05"))
+    clock = Clock(pacer)
+    clock.run(100, frame=0.02)
+    clock.wall, clock.cpu = clock.wall + 2.0, clock.cpu + 0.8  # not told: ticks merely late (a loaded machine)
+    assert clock.run(1, frame=0.02) == [None]
+
+
+def test_a_skipped_tick_says_how_long_until_the_share_pays_for_the_next():
+    pacer = Pacer(shares("0.025"))
+    clock = Clock(pacer)
+    budgets = clock.run(40, frame=0.045)
+    assert budgets[-1] is None or pacer.tokens >= 0
+    while pacer.tick(clock.wall, clock.cpu) is not None:
+        clock.cpu += 0.045
+        clock.wall += 0.05
+    wait = pacer.wait()
+    assert wait == pytest.approx(-pacer.tokens / 0.025, abs=0.002) and wait > 0.05  # no wake-ups before that
+    clock.wall += wait
+    assert pacer.tick(clock.wall, clock.cpu) is not None  # and then it ticks

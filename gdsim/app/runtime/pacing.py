@@ -10,7 +10,12 @@ Free of Textual, and driven by clocks handed in, so it is tested without timing 
   CPU share (GDSIM_CPU_SHARE, a fraction of one core, set by the server from its core count and
   session cap) kept by a token bucket: a running scenario skips ticks while it is over its share,
   so the machine never has more work than cores and every session's key presses are answered
-  quickly. Key presses themselves are never held back, nor metered: a human types slowly.
+  quickly. The bucket is charged with ALL the CPU the process used since the last tick, not only
+  the ticks' own work: Textual's compositor and layout, the room's messages and panel, keys
+  pressed while it runs. (Charging only the ticks let followers of a presenter use 1.7 times
+  their share, measured in session 4.) Key presses themselves are never held back: their work
+  is charged after the fact, the debt is capped at DEBT (a key delays the run's next frame by at
+  most DEBT / share), and what is done while the run is paused (rest) is not charged at all.
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ HEADROOM = 0.8
 MIN_BUDGET = 0.004  # the engine always gets this much per tick, however slow drawing is
 MAX_BUDGET = 0.030  # ... and never more: a key press waits for at most one budget
 SERVED_MAX_BUDGET = 0.010
+CATCH_UP_FRAME = 0.5  # seconds between the frames of a follower catching up with a presenter (Session.catching_up)
 BURST = 0.05  # seconds of CPU a running served session may bank: about one frame
+DEBT = 0.05  # ... and the most it may owe: what a key's frame or a burst of room messages cost beyond it is forgiven
 
 
 SHARE_ENV = "GDSIM_CPU_SHARE"  # a fixed share, fraction of one core
@@ -97,33 +104,58 @@ class Pacer:
         self._cpu: float | None = None
         self._engine = 0.0  # CPU the engine used in the last tick (not part of drawing)
         self._drew = False  # whether the last tick drew a frame (only then is its cost a frame's)
+        self._resting = False  # the ticks stopped after the last one (see rest)
+        self._frame_at = float("-inf")  # the tick (wall time) of the last frame drawn
         self.skipped = 0
+        self.charged = 0.0  # CPU seconds charged to the share so far (tests and benchmarks read it)
 
-    def tick(self, wall: float, cpu: float) -> float | None:
-        """Called at the start of a tick: the engine budget in seconds, or None to skip the tick."""
+    def tick(self, wall: float, cpu: float, catching_up: bool = False) -> float | None:
+        """Called at the start of a tick: the engine budget in seconds, or None to skip the tick.
+        `catching_up`: the session runs up to a presenter's step, drawing only when frame_due; the
+        engine then also gets what a frame would have taken."""
         self.share = self.shares.get(wall) if self.shares is not None else None
         if self._wall is not None and self._cpu is not None:
             spent = max(0.0, cpu - self._cpu)
-            if self._drew:
+            if self._resting:  # the last tick's frame only, not the keys and messages answered since
+                spent = min(spent, self.frame_cost if self._drew else 0.0)
+            elif self._drew:
                 drawing = max(0.0, spent - self._engine)
                 self.frame_cost = 0.8 * self.frame_cost + 0.2 * min(drawing, 0.5)
             if self.share:
-                # Only the ticks' own work is metered: the engine and the frames ticks draw. Start-up
-                # and the frames that answer key presses are not, so a participant is never made to
-                # wait for a key's effect, and the scenario runs as soon as they press space.
-                used = self._engine + (self.frame_cost if self._drew else 0.0)
-                self.tokens = min(BURST, self.tokens + self.share * max(0.0, wall - self._wall) - used)
-        self._wall, self._cpu, self._engine, self._drew = wall, cpu, 0.0, False
+                # Everything the process did since the last tick is charged (see the module's doc),
+                # against what the interval earned.
+                earned = self.share * max(0.0, wall - self._wall)
+                self.tokens = max(-DEBT, min(BURST, self.tokens + earned - spent))
+                self.charged += spent
+        self._wall, self._cpu, self._engine, self._drew, self._resting = wall, cpu, 0.0, False, False
         if self.share:
             if self.tokens < 0:
                 self.skipped += 1
                 return None
-            return min(SERVED_MAX_BUDGET, max(0.002, self.frame_cost))
+            return min(SERVED_MAX_BUDGET, max(0.002, self.frame_cost * (2 if catching_up else 1)))
+        if catching_up:
+            return MAX_BUDGET
         return min(MAX_BUDGET, max(MIN_BUDGET, HEADROOM * self.period - self.frame_cost))
+
+    def wait(self) -> float:
+        """After a skipped tick: seconds until the share has paid for the next one."""
+        return max(self.period, -self.tokens / self.share + 0.001) if self.share else self.period
+
+    def frame_due(self) -> bool:
+        """Whether a session catching up should draw in this tick: every CATCH_UP_FRAME seconds.
+        It draws the steps it passes at a low frame rate and spends its time (and CPU share) on
+        reaching the presenter's step, where it draws at once."""
+        return self._wall is None or self._wall - self._frame_at >= CATCH_UP_FRAME
+
+    def rest(self) -> None:
+        """The ticks stop (the run paused). Until they start again the app answers keys and room
+        messages, which are not charged to the share: only the frame the last tick drew is."""
+        self._resting = True
 
     def frame_drawn(self) -> None:
         """The tick drew a frame: the CPU spent until the next tick is drawing cost."""
         self._drew = True
+        self._frame_at = self._wall if self._wall is not None else float("-inf")
 
     def engine_used(self, seconds: float) -> None:
         """The engine's CPU time in this tick, so it is not mistaken for drawing cost."""

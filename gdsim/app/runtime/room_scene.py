@@ -121,20 +121,26 @@ def session_of(scene: dict):
 
 def follow_step(session: Any, step: int, playing: bool) -> None:
     """Match the presenter's step: ahead of what this session computed, run up to it (and keep
-    running with them while they play); behind, look at it with the rewind cursor."""
+    running with them while they play); behind, look at it with the rewind cursor.
+
+    Nothing is drawn here: the screen's next tick (metered by its CPU share, runtime/pacing.py)
+    steps and draws. The session's version moves only when what it shows changes, so a scene that
+    changes nothing here (the presenter's step, already reached; a repeat) costs no frame."""
     live = session.sim.step_count
+    session.hold = (step, playing)
     if step >= live:
-        session.cursor = None
-        session.hold = (step, playing)
         session.stop_at = max(session.stop_at, step)
         running = step > live or playing
+        if session.cursor is not None:
+            session.cursor = None
+            session.version += 1
     else:
-        session.hold = (step, playing)
-        session.scrub_to(step)
+        if session.cursor != session.cursor_for(step) or session.running:
+            session.scrub_to(step)  # pauses, moves the cursor (to the record at or before the step)
         running = False
     if running != session.running:
         session.running = running
-    session.version += 1
+        session.version += 1
 
 
 def match_scene(session: Any, scene: dict) -> None:
@@ -142,8 +148,9 @@ def match_scene(session: Any, scene: dict) -> None:
     and the step (the tab is the screen's)."""
     from gdsim.app.runtime.session import SPEEDS
 
-    if scene["speed"] in SPEEDS:
+    if scene["speed"] in SPEEDS and SPEEDS.index(scene["speed"]) != session.speed_index:
         session.speed_index = SPEEDS.index(scene["speed"])
+        session.version += 1
     session.select(scene["selected"])
     follow_step(session, scene["step"], scene["playing"])
 

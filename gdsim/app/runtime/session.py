@@ -294,6 +294,17 @@ class Session:
             worker.request(self.stop_at)
         return done
 
+    @property
+    def catching_up(self) -> bool:
+        """Following a presenter and still short of their step (room_scene.follow_step)."""
+        return self.running and self.hold is not None and self.cursor is None and self.sim.step_count < self.hold[0]
+
+    @property
+    def waiting(self) -> bool:
+        """Following a presenter who plays, at their step: nothing to do until their next scene."""
+        return (self.running and self.hold is not None and self.hold[1] and self.cursor is None
+                and self.sim.step_count >= self.hold[0])
+
     def _advance_held(self, budget: float) -> int:
         """Following: up to the presenter's step; there, pause if they are paused, else wait for them."""
         step, playing = self.hold
@@ -340,13 +351,17 @@ class Session:
         if history is not None:
             self.scrub(int(round(fraction * history.count)) or (1 if fraction > 0 else -1))
 
-    def scrub_to(self, step: int | None) -> None:
-        self.running = False if step is not None else self.running
+    def cursor_for(self, step: int | None) -> int | None:
+        """Where the rewind cursor goes to show `step`: the record at or before it (None: live)."""
         if step is not None and self.sim.history is not None:
             step = int(self.sim.history.steps[self.sim.history.index_at(step)])
             if step >= self.sim.step_count:
                 step = None
-        self.cursor = step
+        return step
+
+    def scrub_to(self, step: int | None) -> None:
+        self.running = False if step is not None else self.running
+        self.cursor = self.cursor_for(step)
         self.version += 1
 
     def values_at_cursor(self) -> dict[str, np.ndarray]:

@@ -230,16 +230,19 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
     # -- the loop ------------------------------------------------------------------------------
     def _tick(self) -> None:
         now = time.perf_counter()
-        budget = self.pacer.tick(now, time.process_time())
-        if budget is None:
-            return  # served and over this session's CPU share: the time is not lost, dt carries it
+        budget = self.pacer.tick(now, time.process_time(), self.session.catching_up)
+        if budget is None:  # served and over this session's CPU share: the time is not lost, dt carries it
+            self._ticks.pause()  # and no wake-ups (charged to the share too) until it has earned a tick
+            self.set_timer(self.pacer.wait(), self._wake, name="cpu-share")
+            return
         dt, self._last_tick = min(0.25, now - self._last_tick), now
         if self.session.running:
             cpu = time.process_time()
             self.session.advance(dt, budget)
             self.pacer.engine_used(time.process_time() - cpu)
         self._flush_events()
-        self.redraw()
+        if not self.session.catching_up or self.pacer.frame_due():  # a follower behind: few frames
+            self.redraw()
         self._sync_ticks()
 
     def start_worker(self) -> None:
@@ -251,15 +254,22 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
             self._worker_tried = True
             self.session.worker = shared_worker()
 
+    def _wake(self) -> None:
+        if self._ticking:
+            self._ticks.resume()
+
     def _sync_ticks(self) -> None:
-        """Tick while running, rest while paused (every action that may start a run calls this)."""
-        if self.session.running and not self._ticking:
+        """Tick while running, rest while paused or waiting for a presenter to move on (every
+        action that may start a run, and every scene of the room, calls this)."""
+        wanted = self.session.running and not self.session.waiting
+        if wanted and not self._ticking:
             self._ticking = True
             self._last_tick = time.perf_counter()
             self._ticks.resume()
-        elif not self.session.running and self._ticking:
+        elif not wanted and self._ticking:
             self._ticking = False
             self._ticks.pause()
+            self.pacer.rest()  # keys and room messages while paused are not charged to a CPU share
 
     def _flush_events(self) -> None:
         while self.session.events:
