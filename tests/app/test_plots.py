@@ -255,6 +255,35 @@ async def test_weights_panel_shows_every_runs_near_zero_count(tmp_path):
         assert [c[0] for c in panel.run_counts] == ["A", "B"]
 
 
+def _first_seed_title(screen) -> str:
+    """The weights panel's title, after checking that an ensemble's row counts its first seed."""
+    panel = screen.query_one("#weights", WeightsPanel)
+    ensemble = next(run for run in screen.session.display if run.ensemble)
+    cohort, index = screen.session.cohort_of(int(ensemble.rows[0]))
+    small = sum(w.small for w in layer_weights(cohort.problem.network, cohort.params[index]))
+    assert panel.run_counts[ensemble.colour][1] == small
+    return panel._strips[0].text.strip()
+
+
+async def test_weights_panel_says_an_ensembles_row_is_its_first_seed(tmp_path):
+    """l1-sparsity at 80x24: the panel's row "B 29/96" (one network) beside the table's "20% (median)"
+    (eight networks), and nothing said which network the row was: the title says so, at any width."""
+    source = NET.replace('label = "net"', 'label = "net"\nseeds = 8') + '[[runs]]\nlabel = "l1"\nproblem = { l1 = 0.02 }\n'
+    async with app_from(tmp_path, source).run_test(size=(140, 50)) as pilot:
+        title = _first_seed_title(await stepped(pilot, 60))
+        assert "first seed" in title and title.endswith("|w|<0.01"), title
+    app, _ = await builtin_at_80x24("l1-sparsity", 0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("0")
+        await stepped(pilot, 20)
+        screen = await settled(pilot)
+        title = _first_seed_title(screen)
+        assert "first seed" in title and title.endswith("|w|<0.01"), title
+    async with app_from(tmp_path, NET).run_test(size=(140, 50)) as pilot:  # no ensemble: nothing to say
+        title = (await stepped(pilot, 60)).query_one("#weights", WeightsPanel)._strips[0].text.strip()
+        assert "first seed" not in title and title.startswith("weights of every run"), title
+
+
 async def test_precision_recall_of_every_run_beside_accuracy(tmp_path):
     """class-imbalance showed P/R of run A only (its lr-0 run): every run's values, when they fit."""
     app = app_from(tmp_path, NET + '[[runs]]\nlabel = "still"\noptimizer = { lr = 0.0 }\n')

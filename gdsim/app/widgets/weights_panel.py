@@ -80,9 +80,12 @@ class WeightsPanel(RasterWidget):
         cohort, index = session.cohort_of(int(current.rows[0]))
         self.weights = layer_weights(network, cohort.params[index], bins, SPARSE_BELOW)
         self.run_counts = []  # (letter, small, total) per run (tests read them)
-        title = f"weights of every run, near 0: |w|<{SPARSE_BELOW:g}"
-        if len(title) > width:
-            title = f"weights, |w|<{SPARSE_BELOW:g}"
+        if any(run.ensemble for run in runs):  # its rows show one network, not the table's median
+            titles = (f"weights of every run (an ensemble: its first seed), near 0: |w|<{SPARSE_BELOW:g}",
+                      f"weights (ensembles: first seed), |w|<{SPARSE_BELOW:g}", f"first seeds' weights, |w|<{SPARSE_BELOW:g}")
+        else:
+            titles = (f"weights of every run, near 0: |w|<{SPARSE_BELOW:g}",)
+        title = next((t for t in titles if len(t) <= width), f"weights, |w|<{SPARSE_BELOW:g}")
         if session.cursor is not None and len(title) + 6 <= width:
             title += " (now)"
         canvas.text(0, 0, title, BOLD)
