@@ -150,7 +150,8 @@ def lerp(start: np.ndarray, end: np.ndarray, weight: Any) -> np.ndarray:
     return end - (end - start) * (1.0 - weight)
 
 
-def _note(record: list | None, name: str, value: np.ndarray) -> None:
+def note(record: list | None, name: str, value: np.ndarray) -> None:
+    """Append (name, value) to an update's `record` (the maths panel's intermediate values), if asked."""
     if record is not None:
         record.append((name, value))
 
@@ -159,7 +160,7 @@ def _weight_decay(grads, params, weight_decay, record):
     """g ← g + λθ (L2 penalty folded into the gradient, torch's grad.add(param, alpha=λ))."""
     if nonzero(weight_decay):
         grads = grads + weight_decay * params
-        _note(record, "g_wd", grads)
+        note(record, "g_wd", grads)
     return grads
 
 
@@ -183,16 +184,16 @@ def adagrad(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0
 
     def rule(coefs, grads, params, total, record=None):
         (clr,) = coefs
-        _note(record, "g", grads)
+        note(record, "g", grads)
         grads = _weight_decay(grads, params, weight_decay, record)
         total = total + (1 * grads) * grads
-        _note(record, "sum", total)
+        note(record, "sum", total)
         std = sqrt(total) + eps
-        _note(record, "denom", std)
+        note(record, "denom", std)
         delta = (-clr * grads) / std
-        _note(record, "step", delta)
+        note(record, "step", delta)
         params = params + delta
-        _note(record, "params", params)
+        note(record, "params", params)
         return params, total
 
     return (init, *elementwise(AdagradState, prepare, rule))
@@ -220,29 +221,29 @@ def rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, cente
 
     def rule(coefs, grads, params, square_avg, buf, grad_avg, record=None):
         (lr,) = coefs
-        _note(record, "g", grads)
+        note(record, "g", grads)
         grads = _weight_decay(grads, params, weight_decay, record)
         square_avg = square_avg * alpha + ((1 - alpha) * grads) * grads
-        _note(record, "v", square_avg)
+        note(record, "v", square_avg)
         if centered:
             grad_avg = lerp(grad_avg, grads, 1 - alpha)
-            _note(record, "g_avg", grad_avg)
+            note(record, "g_avg", grad_avg)
             avg = sqrt(square_avg + (-1 * grad_avg) * grad_avg)
         else:
             avg = sqrt(square_avg)
         avg = avg + eps
-        _note(record, "denom", avg)
+        note(record, "denom", avg)
         if use_momentum:
             buf = buf * momentum + grads / avg
-            _note(record, "b", buf)
+            note(record, "b", buf)
             delta = -lr * buf
             if plain is not None:  # runs with momentum 0 among others step as they would alone
                 delta = np.where(plain, (-lr * grads) / avg, delta)
         else:
             delta = (-lr * grads) / avg
-        _note(record, "step", delta)
+        note(record, "step", delta)
         params = params + delta
-        _note(record, "params", params)
+        note(record, "params", params)
         return params, square_avg, buf, grad_avg
 
     return (init, *elementwise(RMSpropState, _lr_only, rule))
@@ -277,33 +278,33 @@ def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
 
     def rule(coefs, grads, params, exp_avg, exp_avg_sq, max_sq, record=None):
         lr, step_size, bias_correction2_sqrt, bias_correction1, bias_correction2 = coefs
-        _note(record, "g", grads)
+        note(record, "g", grads)
         if decays:
             if decoupled:
                 params = params * (1 - lr * weight_decay)
-                _note(record, "params_decayed", params)
+                note(record, "params_decayed", params)
             else:
                 grads = _weight_decay(grads, params, weight_decay, record)
         exp_avg = lerp(exp_avg, grads, 1 - beta1)
-        _note(record, "m", exp_avg)
+        note(record, "m", exp_avg)
         exp_avg_sq = exp_avg_sq * beta2 + ((1 - beta2) * grads) * grads
-        _note(record, "v", exp_avg_sq)
+        note(record, "v", exp_avg_sq)
         second = exp_avg_sq
         if amsgrad:
             max_sq = maximum(max_sq, exp_avg_sq)
-            _note(record, "v_max", max_sq)
+            note(record, "v_max", max_sq)
             second = max_sq
         if record is not None:
             # The bias-corrected moments as the textbook writes them (torch folds them into
             # step_size and denom; `step` below is what is actually applied).
-            _note(record, "m_hat", exp_avg / bias_correction1)
-            _note(record, "v_hat", second / bias_correction2)
+            note(record, "m_hat", exp_avg / bias_correction1)
+            note(record, "v_hat", second / bias_correction2)
         denom = sqrt(second) / bias_correction2_sqrt + eps
-        _note(record, "denom", denom)
+        note(record, "denom", denom)
         delta = (-step_size * exp_avg) / denom
-        _note(record, "step", delta)
+        note(record, "step", delta)
         params = params + delta
-        _note(record, "params", params)
+        note(record, "params", params)
         return params, exp_avg, exp_avg_sq, max_sq
 
     return (init, *elementwise(AdamState, prepare, rule))

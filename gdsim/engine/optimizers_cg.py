@@ -25,7 +25,7 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from gdsim.engine.optimizers_adaptive import as_lr
+from gdsim.engine.optimizers_adaptive import as_lr, note
 
 VARIANTS = ("polak_ribiere", "fletcher_reeves")
 LINE_SEARCHES = ("exact", "armijo")
@@ -56,7 +56,7 @@ def conjugate_gradient(lr=1.0, variant="polak_ribiere", line_search="armijo"):
 
     def update(grads, state, params, lr, hessian=None, *, loss=None, loss_at=None, record=None):
         g = np.asarray(grads, dtype=np.float64)
-        _note(record, "g", g)
+        note(record, "g", g)
         if state.direction is None:
             beta = np.zeros(g.shape[0])
             d = -g
@@ -73,8 +73,8 @@ def conjugate_gradient(lr=1.0, variant="polak_ribiere", line_search="armijo"):
             if uphill.any():
                 beta = np.where(uphill, 0.0, beta)
                 d = np.where(uphill[:, None], -g, d)
-        _note(record, "β", beta[:, None])
-        _note(record, "d", d)
+        note(record, "β", beta[:, None])
+        note(record, "d", d)
         slope = _dot(g, d)  # gᵀd, < 0 unless g = 0
         if exact:
             if hessian is None:
@@ -86,11 +86,11 @@ def conjugate_gradient(lr=1.0, variant="polak_ribiere", line_search="armijo"):
             if loss is None or loss_at is None:
                 raise ValueError("cg with the armijo line search needs loss= and loss_at=")
             alpha = _backtrack(params, d, slope, np.asarray(loss, dtype=np.float64), loss_at, lr)
-        _note(record, "α", alpha[:, None])
+        note(record, "α", alpha[:, None])
         delta = alpha[:, None] * d
-        _note(record, "step", delta)
+        note(record, "step", delta)
         new_params = params + delta
-        _note(record, "params", new_params)
+        note(record, "params", new_params)
         # A run that did not move keeps no direction: its next step starts again from −g.
         kept = np.where((alpha != 0)[:, None], d, 0.0)
         return new_params, CGState(state.step + 1, kept, g)
@@ -120,8 +120,3 @@ def _backtrack(params, d, slope, loss, loss_at: Callable[[np.ndarray], np.ndarra
                 break
             alpha = np.where(done, alpha, alpha * ARMIJO_SHRINK)
     return np.where(accepted, alpha, 0.0)
-
-
-def _note(record: list | None, name: str, value: np.ndarray) -> None:
-    if record is not None:
-        record.append((name, value))

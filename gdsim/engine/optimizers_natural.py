@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from gdsim.engine.optimizers_adaptive import as_lr
+from gdsim.engine.optimizers_plain import preconditioned_step
 
 
 RTOL = 1e-12  # eigenvalues of F below this share of the largest count as zero (see solve_psd)
@@ -48,17 +48,7 @@ def natural_gradient(lr=1.0, damping=1e-2):
     def update(grads, state, params, lr, hessian=None, *, fisher=None, record=None):
         if fisher is None:
             raise ValueError("natural needs the Fisher matrix: pass fisher=(R, P, P) to update()")
-        f = np.asarray(fisher, dtype=np.float64)
-        if np.any(np.asarray(damping) != 0):  # one value, or one per run ((R,) -> (R, 1, 1))
-            f = f + np.reshape(damping, (-1, 1, 1) if np.ndim(damping) else ()) * np.eye(f.shape[-1])
-        _note(record, "g", grads)
-        _note(record, "F", f)
-        direction = solve_psd(f, np.asarray(grads, dtype=np.float64))
-        _note(record, "d", direction)
-        delta = -as_lr(lr) * direction
-        _note(record, "step", delta)
-        new_params = params + delta
-        _note(record, "params", new_params)
+        new_params = preconditioned_step(grads, params, lr, fisher, damping, solve_psd, record, "F")
         return new_params, NaturalState(state.step + 1)
 
     return init, update, None  # not element by element: it solves with the whole matrix
@@ -79,8 +69,3 @@ def solve_psd(f: np.ndarray, g: np.ndarray) -> np.ndarray:
         coords = np.einsum("rpk,rp->rk", q, g[ok])
         out[ok] = np.einsum("rpk,rk->rp", q, inverse * coords)
     return out
-
-
-def _note(record: list | None, name: str, value: np.ndarray) -> None:
-    if record is not None:
-        record.append((name, value))

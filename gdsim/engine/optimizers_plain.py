@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from gdsim.engine.optimizers_adaptive import as_lr, column, elementwise, fresh, nonzero
+from gdsim.engine.optimizers_adaptive import as_lr, column, elementwise, fresh, nonzero, note
 from gdsim.errors import UserError
 
 
@@ -54,10 +54,10 @@ def sgd(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
 
     def rule(coefs, grads, params, buf, record=None):
         lr, first = coefs
-        _record(record, "g", grads)
+        note(record, "g", grads)
         if decays:
             grads = grads + weight_decay * params
-            _record(record, "g_wd", grads)
+            note(record, "g_wd", grads)
         if use_momentum:
             if first:
                 buf = fresh(grads)
@@ -66,16 +66,16 @@ def sgd(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
                 # alpha is exactly 1, so the multiplication is skipped (same result, one op less).
                 scaled = (1 - dampening) * grads if damped else grads
                 buf = buf * momentum + scaled
-            _record(record, "v", buf)
+            note(record, "v", buf)
             if nesterov:
                 grads = grads + momentum * buf
-                _record(record, "g_nesterov", grads)
+                note(record, "g_nesterov", grads)
             else:
                 grads = buf
         delta = -lr * grads
-        _record(record, "step", delta)
+        note(record, "step", delta)
         params = params + delta
-        _record(record, "params", params)
+        note(record, "params", params)
         return params, buf
 
     return (init, *elementwise(SgdState, prepare, rule))
@@ -96,21 +96,29 @@ def newton(lr=1.0, damping=0.0):
     def update(grads, state, params, lr, hessian=None, *, record=None):
         if hessian is None:
             raise OptimizerError("newton needs the Hessian: pass hessian=(R, P, P) to update()")
-        lr = as_lr(lr)
-        h = np.asarray(hessian, dtype=np.float64)
-        if nonzero(damping):  # one value, or one per run ((R,) -> (R, 1, 1))
-            h = h + np.reshape(damping, (-1, 1, 1) if np.ndim(damping) else ()) * np.eye(h.shape[-1])
-        _record(record, "g", grads)
-        _record(record, "H", h)
-        direction = _solve_rows(h, grads)
-        _record(record, "d", direction)
-        delta = -lr * direction
-        _record(record, "step", delta)
-        new_params = params + delta
-        _record(record, "params", new_params)
+        new_params = preconditioned_step(grads, params, lr, hessian, damping, _solve_rows, record, "H")
         return new_params, NewtonState(state.step + 1)
 
     return init, update, None  # not element by element: it solves with the whole Hessian
+
+
+def preconditioned_step(grads, params, lr, matrix, damping, solve, record, name: str) -> np.ndarray:
+    """θ − η·(M + δ·I)⁻¹·g, with one P × P system per run: Newton's step (M the Hessian, solved by
+    _solve_rows) and the natural gradient's (M the Fisher, gdsim.engine.optimizers_natural).
+    `matrix` is (R, P, P); `damping` δ one value or one per run; `solve(m, g)` solves every row;
+    `name` is M's name in the record ("H", "F")."""
+    m = np.asarray(matrix, dtype=np.float64)
+    if nonzero(damping):  # one value, or one per run ((R,) -> (R, 1, 1))
+        m = m + np.reshape(damping, (-1, 1, 1) if np.ndim(damping) else ()) * np.eye(m.shape[-1])
+    note(record, "g", grads)
+    note(record, name, m)
+    direction = solve(m, np.asarray(grads, dtype=np.float64))
+    note(record, "d", direction)
+    delta = -as_lr(lr) * direction
+    note(record, "step", delta)
+    new_params = params + delta
+    note(record, "params", new_params)
+    return new_params
 
 
 def _solve_rows(h: np.ndarray, g: np.ndarray) -> np.ndarray:
@@ -130,8 +138,3 @@ def _solve_rows(h: np.ndarray, g: np.ndarray) -> np.ndarray:
         except np.linalg.LinAlgError:
             out[r] = np.linalg.lstsq(h[r], g[r], rcond=None)[0]
     return out
-
-
-def _record(record: list | None, name: str, value: np.ndarray) -> None:
-    if record is not None:
-        record.append((name, value))
