@@ -4,28 +4,14 @@ answers in the presenter's tally, the reveal on the participants' screens (issue
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from contextlib import AsyncExitStack
-from pathlib import Path
-
-import pytest
 
 from gdsim.app.runtime.room_link import RoomLink
 from gdsim.app.widgets.room_panel import RoomPanel
 from gdsim.serve.room import Room
 from tests.app.conftest import make_app
 from tests.app.room_stand_in import footer_actions, opened, record_notices, said, until
-
-
-@pytest.fixture
-async def room():
-    directory = Path(tempfile.mkdtemp(prefix="gdsim-r2-"))
-    room = Room(directory)
-    await room.start()
-    yield room
-    await room.stop()
-    shutil.rmtree(directory, ignore_errors=True)
+from tests.serve.room_client import room  # noqa: F401 - the fixture: a started Room in a short directory
 
 
 async def start(stack: AsyncExitStack, room: Room, name: str, role: str, scenario: str | None, size=(80, 24)):

@@ -61,23 +61,35 @@ class Screen(asyncssh.SSHClientSession):
             raise AssertionError(f"no {pattern!r} within {timeout}s; got {self.output[-800:]!r}") from None
 
 
+def new_key() -> asyncssh.SSHKey:
+    return asyncssh.generate_private_key("ssh-ed25519")
+
+
+def keys_file(path: Path, *keys: asyncssh.SSHKey) -> Path:
+    """An authorized_keys file at `path` (participants' or presenters') listing `keys`."""
+    path.write_bytes(b"".join(key.export_public_key() for key in keys))
+    return path
+
+
+def password_file_at(path: Path, password: str) -> Path:
+    """A password hash file at `path`, as `gdsim serve hash-password` writes it."""
+    write_password_file(path, password)
+    return path
+
+
 @pytest.fixture
 def client_key() -> asyncssh.SSHKey:
-    return asyncssh.generate_private_key("ssh-ed25519")
+    return new_key()
 
 
 @pytest.fixture
 def authorized_keys(tmp_path: Path, client_key: asyncssh.SSHKey) -> Path:
-    path = tmp_path / "authorized_keys"
-    path.write_bytes(client_key.export_public_key())
-    return path
+    return keys_file(tmp_path / "authorized_keys", client_key)
 
 
 @pytest.fixture
 def password_file(tmp_path: Path) -> Path:
-    path = tmp_path / "workshop.pw"
-    write_password_file(path, PASSWORD)
-    return path
+    return password_file_at(tmp_path / "workshop.pw", PASSWORD)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import asyncssh
 import pytest
 
 from gdsim.serve.door import Door, DoorLimits
-from tests.serve.conftest import PASSWORD, connect, open_screen
+from tests.serve.conftest import PASSWORD, connect, keys_file, new_key, open_screen
 from tests.serve.test_ssh import READY
 
 OTHER_ADDRESS = ("127.0.0.2", 0)  # another loopback address: another participant's machine
@@ -133,8 +133,8 @@ async def test_one_connection_holds_one_session_a_second_connection_another(serv
 
 
 async def test_sessions_per_client_counts_the_key_across_connections(serve, client_key, authorized_keys):
-    other_key = asyncssh.generate_private_key("ssh-ed25519")
-    authorized_keys.write_bytes(client_key.export_public_key() + other_key.export_public_key())
+    other_key = new_key()
+    keys_file(authorized_keys, client_key, other_key)
     server = await serve(max_sessions=5, sessions_per_client=1)
     async with connect(server, client_keys=[client_key]) as conn:
         _, screen = await open_screen(conn)

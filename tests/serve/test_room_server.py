@@ -13,9 +13,8 @@ import pytest
 
 from gdsim.app.runtime.room_link import ROOM_ENV, TOKEN_ENV, RoomLink
 from gdsim.errors import UserError
-from gdsim.serve.auth import write_password_file
 from gdsim.serve.ssh import describe
-from tests.serve.conftest import PASSWORD, connect, open_screen
+from tests.serve.conftest import PASSWORD, connect, keys_file, new_key, open_screen, password_file_at
 from tests.serve.test_ssh import READY
 from tests.serve.test_zygote import environ_of, ready_zygote
 
@@ -24,21 +23,17 @@ PRESENTER_PASSWORD = "lead-the-room-7"
 
 @pytest.fixture
 def presenter_key() -> asyncssh.SSHKey:
-    return asyncssh.generate_private_key("ssh-ed25519")
+    return new_key()
 
 
 @pytest.fixture
 def presenter_keys(tmp_path: Path, presenter_key) -> Path:
-    path = tmp_path / "presenter_keys"
-    path.write_bytes(presenter_key.export_public_key())
-    return path
+    return keys_file(tmp_path / "presenter_keys", presenter_key)
 
 
 @pytest.fixture
 def presenter_password(tmp_path: Path) -> Path:
-    path = tmp_path / "presenter.pw"
-    write_password_file(path, PRESENTER_PASSWORD)
-    return path
+    return password_file_at(tmp_path / "presenter.pw", PRESENTER_PASSWORD)
 
 
 async def session_of(server, conn_kwargs: dict, username: str):
@@ -155,7 +150,7 @@ async def test_with_keys_the_presenter_password_is_the_only_password(
 async def test_without_participant_auth_anyone_is_a_participant_and_the_presenter_key_a_presenter(
         serve, presenter_key, presenter_keys):
     server = await serve(authorized_keys=None, presenter_keys=presenter_keys)
-    stranger = asyncssh.generate_private_key("ssh-ed25519")
+    stranger = new_key()
     keyless = await session_of(server, {"client_keys": None, "client_factory": _KeyboardInteractive}, "nokey")
     with_key = await session_of(server, {"client_keys": [stranger]}, "somekey")
     presenter = await session_of(server, {"client_keys": [presenter_key]}, "teacher")
@@ -186,7 +181,7 @@ async def test_the_login_that_succeeds_decides_the_role_not_a_key_only_offered(
     login._address = "127.0.0.1"
     assert login.validate_public_key("ada", public(presenter_key)) and login._role == "presenter"
     assert login.validate_public_key("ada", public(client_key)) and login._role == "participant"
-    assert not login.validate_public_key("ada", public(asyncssh.generate_private_key("ssh-ed25519")))
+    assert not login.validate_public_key("ada", public(new_key()))
     assert login._role == "participant"
 
     server = await serve(authorized_keys=None, password_file=password_file, presenter_keys=presenter_keys)
