@@ -200,22 +200,21 @@ class RoomKeys(App):
         room.show_panel()
 
     def action_room_reveal(self) -> None:
-        room = self.room
-        if room is None or not room.presenter:
-            return
-        if room.state.poll is None:
-            self.notify("no poll is open: P opens one", markup=False, timeout=4)
-            return
-        room.send({"type": "reveal", "text": ""})
+        self._end_poll({"type": "reveal", "text": ""})
 
     def action_room_close(self) -> None:
         """Close the open poll without revealing it (the answer is not shown; the broker keeps the
         counts); every participant's poll window closes."""
+        if self._end_poll({"type": "poll_close"}):
+            self.notify("poll closed without revealing it: P opens a new one", markup=False, timeout=4)
+
+    def _end_poll(self, message: dict) -> bool:
+        """A presenter's reveal or close of the open poll; whether it was sent."""
         room = self.room
         if room is None or not room.presenter:
-            return
+            return False
         if room.state.poll is None:
             self.notify("no poll is open: P opens one", markup=False, timeout=4)
-            return
-        room.send({"type": "poll_close"})
-        self.notify("poll closed without revealing it: P opens a new one", markup=False, timeout=4)
+            return False
+        room.send(message)
+        return True

@@ -38,12 +38,28 @@ def make_app(name: str | None = "three_runs"):
 
 
 def said(app) -> list[str]:
-    """Every message the app showed, oldest first: its toasts, and the status-line messages of its
-    scenario screens (where notifications go: ScenarioActions.status_notice, "title: message")."""
+    """Every message the app showed, oldest first: its toasts, the status-line messages of its
+    scenario screens (where notifications go: ScenarioActions.status_notice, "title: message") and
+    the list's (in its hint line: PickerScreen.status_notice)."""
     from gdsim.app.widgets.status_line import StatusLine
 
     out = [str(n.message) for n in app._notifications]
     for screen in app.screen_stack:
+        out.extend(getattr(screen, "said", ()))
         for line in screen.query(StatusLine):
             out.extend(line.said)
     return out
+
+
+def bowl(runs: str, *, title: str = "A bowl", claim: str = "c", steps: int = 200, lesson: str | None = None) -> str:
+    """A scenario file's text: plain SGD on the quadratic bowl of condition 10, with `runs` (its
+    [[runs]] tables: run() makes them)."""
+    lesson_line = f'lesson = "{lesson}"\n' if lesson is not None else ""
+    return (f'[scenario]\ntitle = "{title}"\nclaim = "{claim}"\n{lesson_line}steps = {steps}\n\n'
+            '[problem]\nsurface = "quadratic"\ncondition = 10\n\n[optimizer]\nname = "sgd"\n' + runs)
+
+
+def run(label: str, lr: float, more: str = "") -> str:
+    """One [[runs]] table for bowl(): from (-2.5, 1.5) at learning rate `lr`; `more`: further lines."""
+    return f'\n[[runs]]\nlabel = "{label}"\nstart = [-2.5, 1.5]\noptimizer = {{ lr = {lr} }}\n{more}'
+

@@ -17,31 +17,15 @@ from gdsim.app.widgets.key_footer import KeyFooter
 from gdsim.app.widgets.status_line import StatusLine
 from gdsim.engine.state_events import state_events
 from gdsim.scenario.load import load_scenario
-from tests.app.conftest import make_app, said
+from tests.app.conftest import bowl, make_app, run, said
 
 SIZE = (120, 40)
 
 
 LESSON = " ".join(f"Paragraph {i} of a lesson long enough to scroll, with words to wrap." for i in range(40))
-FOUR_RATES = f"""
-[scenario]
-title = "Four learning rates"
-claim = "The learning rate hardly matters"
-lesson = "{LESSON}"
-steps = 200
-
-[problem]
-surface = "quadratic"
-condition = 10
-
-[optimizer]
-name = "sgd"
-""" + "".join(f"""
-[[runs]]
-label = "{label}"
-start = [-2.5, 1.5]
-optimizer = {{ lr = {lr} }}
-""" for label, lr in (("too small", 0.002), ("just right", 0.15), ("too large", 0.19), ("far too large", 0.21)))
+FOUR_RATES = bowl("".join(run(label, lr) for label, lr in (
+    ("too small", 0.002), ("just right", 0.15), ("too large", 0.19), ("far too large", 0.21))),
+    title="Four learning rates", claim="The learning rate hardly matters", lesson=LESSON)
 
 
 @pytest.fixture
@@ -258,30 +242,8 @@ async def test_brackets_jump_between_events(four_rates):
         assert session.shown_step == expected[-2]
 
 
-BRIEF = """
-[scenario]
-title = "A brief oscillation"
-claim = "c"
-steps = 2000
-
-[problem]
-surface = "quadratic"
-condition = 10
-
-[optimizer]
-name = "sgd"
-
-[[runs]]
-label = "calmed"
-start = [-2.5, 1.5]
-optimizer = { lr = 0.19 }
-changes = [{ at = 30, optimizer = { lr = 0.02 } }]
-
-[[runs]]
-label = "steady"
-start = [-2.5, 1.5]
-optimizer = { lr = 0.02 }
-"""
+BRIEF = bowl(run("calmed", 0.19, "changes = [{ at = 30, optimizer = { lr = 0.02 } }]\n") + run("steady", 0.02),
+             title="A brief oscillation", steps=2000)
 
 
 async def test_brackets_land_on_a_brief_state_as_it_was_entered(tmp_path):

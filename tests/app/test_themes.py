@@ -19,31 +19,10 @@ from gdsim.app.widgets.key_footer import KeyFooter
 from gdsim.app.widgets.notice_bar import NoticeBar
 from gdsim.app.widgets.verdict_line import VerdictLine
 from gdsim.scenario.load import load_scenario
+from tests.app.conftest import bowl, run
 
-SCENARIO = """
-[scenario]
-title = "Contrast"
-claim = "Every theme is readable"
-lesson = "Inline `code` and **bold**, and more `inline code` to read."
-steps = 50
-
-[problem]
-surface = "quadratic"
-condition = 10
-
-[optimizer]
-name = "sgd"
-
-[[runs]]
-label = "fine"
-start = [-2.5, 1.5]
-optimizer = { lr = 0.05 }
-
-[[runs]]
-label = "diverges"
-start = [-2.5, 1.5]
-optimizer = { lr = 0.5 }
-"""
+SCENARIO = bowl(run("fine", 0.05) + run("diverges", 0.5), title="Contrast", claim="Every theme is readable",
+                lesson="Inline `code` and **bold**, and more `inline code` to read.", steps=50)
 
 
 CHECKS = """

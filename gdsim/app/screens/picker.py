@@ -6,6 +6,7 @@ bottom right covered the list's titles and claims for seconds."""
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,6 +107,7 @@ class PickerScreen(Screen):
         self.listings = scan()
         self.shown: list[Listing] = list(self.listings)
         self.message = ""  # shown in the hint line's place until its timer ends
+        self.said: deque[str] = deque(maxlen=20)  # the latest messages, oldest first (tests read them)
         self._message_timer = None
 
     def compose(self) -> ComposeResult:
@@ -158,6 +160,7 @@ class PickerScreen(Screen):
         if len(text) > self.MAX_MESSAGE:
             text = text[: self.MAX_MESSAGE - 1] + "…"
         self.message = text
+        self.said.append(text)
         self.query_one("#picker-hint", Static).update(Text(text, style=Style(bold=severity != "information")))
         if self._message_timer is not None:
             self._message_timer.stop()
