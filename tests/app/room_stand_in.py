@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import asynccontextmanager
 
 from gdsim.app.runtime.room_scene import scene_of
 from gdsim.app.runtime.session import Session
@@ -76,6 +77,20 @@ async def joined(app, pilot, link) -> None:
     app.join_room(link)
     await until(pilot, lambda: app.room is not None and app.room.joined)
     await pilot.pause()
+
+
+@asynccontextmanager
+async def joined_on(scene: dict, size: tuple[int, int] = (80, 24)):
+    """A participant's app (at the list) that joins a stand-in room whose welcome carries the
+    presenter's `scene`, and has opened it: (app, pilot, link)."""
+    from tests.app.conftest import make_app
+
+    app = make_app(None)
+    link = StandInLink(scene=scene)
+    async with app.run_test(size=size) as pilot:
+        await joined(app, pilot, link)
+        await until(pilot, lambda: opened(app))
+        yield app, pilot, link
 
 
 def record_notices(app) -> list[str]:

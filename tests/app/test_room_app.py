@@ -11,7 +11,7 @@ from gdsim.app.widgets.room_panel import RoomPanel
 from gdsim.scenario.load import load_scenario
 from tests.app.conftest import DATA, make_app
 from tests.app.room_stand_in import (
-    StandInLink, footer_actions, joined, opened, presenter_scene, record_notices, said, until,
+    StandInLink, footer_actions, joined, joined_on, opened, presenter_scene, record_notices, said, until,
 )
 
 
@@ -84,12 +84,9 @@ async def test_a_follower_opens_the_presenters_scene_then_follows_its_step_and_t
 
 
 async def test_a_tweak_key_breaks_away_with_a_notice_and_F_rejoins():
-    app = make_app(None)
-    link = StandInLink(scene=presenter_scene(step=20))  # joining late: the welcome carries the scene
-    async with app.run_test(size=(80, 24)) as pilot:
-        await joined(app, pilot, link)
-        await until(pilot, lambda: opened(app)
-                    and app.screen.session.sim.step_count == 20)
+    # joining late: the welcome carries the scene
+    async with joined_on(presenter_scene(step=20)) as (app, pilot, link):
+        await until(pilot, lambda: app.screen.session.sim.step_count == 20)
         assert "room_explore" in footer_actions(app) and "room_follow" not in footer_actions(app)
         await pilot.press("l")  # learning rate up: the follower explores from here
         await pilot.pause()
@@ -109,11 +106,7 @@ async def test_a_tweak_key_breaks_away_with_a_notice_and_F_rejoins():
 
 
 async def test_back_to_the_list_breaks_away_and_ctrl_f_rejoins_there_where_F_is_typed():
-    app = make_app(None)
-    link = StandInLink(scene=presenter_scene(step=10))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await joined(app, pilot, link)
-        await until(pilot, lambda: opened(app))
+    async with joined_on(presenter_scene(step=10)) as (app, pilot, link):
         await pilot.press("escape")
         await until(pilot, lambda: type(app.screen).__name__ == "PickerScreen")
         assert not app.room.state.following and link.of_type("status")[-1]["following"] is False
@@ -219,11 +212,7 @@ async def test_malformed_messages_are_a_one_line_notice_and_the_room_carries_on(
 
 
 async def test_a_lost_room_is_said_once_and_the_app_carries_on_alone():
-    app = make_app(None)
-    link = StandInLink(scene=presenter_scene(step=10, playing=True))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await joined(app, pilot, link)
-        await until(pilot, lambda: opened(app))
+    async with joined_on(presenter_scene(step=10, playing=True)) as (app, pilot, link):
         link.push(None)
         await until(pilot, lambda: bool(app.room.gone))
         await pilot.pause()
@@ -291,11 +280,8 @@ async def test_a_bring_to_someone_who_ran_past_the_presenter_puts_them_live_at_t
 async def test_a_change_made_from_the_command_palette_breaks_away_at_the_next_follow():
     from gdsim.app import tweaks
 
-    app = make_app(None)
-    link = StandInLink(scene=presenter_scene(step=5))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await joined(app, pilot, link)
-        await until(pilot, lambda: opened(app) and app.screen.session.sim.step_count == 5)
+    async with joined_on(presenter_scene(step=5)) as (app, pilot, link):
+        await until(pilot, lambda: app.screen.session.sim.step_count == 5)
         app.screen.change(tweaks.learning_rate, 1)  # what the palette's "Learning rate up" calls
         mine = app.screen.session.loaded.raw
         link.push({"type": "follow", "scene": presenter_scene(step=9)})
@@ -307,11 +293,8 @@ async def test_a_change_made_from_the_command_palette_breaks_away_at_the_next_fo
 async def test_the_break_away_notice_stays_readable_after_a_long_message_of_the_key():
     from gdsim.app.widgets.status_line import StatusLine, arrange
 
-    app = make_app(None)
-    link = StandInLink(scene=presenter_scene(step=5))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await joined(app, pilot, link)
-        await until(pilot, lambda: opened(app) and app.screen.session.sim.step_count == 5)
+    async with joined_on(presenter_scene(step=5)) as (app, pilot, link):
+        await until(pilot, lambda: app.screen.session.sim.step_count == 5)
         status = app.screen.query_one(StatusLine)
         app.screen.say("a long message the key gave before: " + "words " * 30)
         await pilot.press("X")
@@ -326,12 +309,9 @@ async def test_X_while_catching_up_pauses_where_the_participant_is():
     presenter's step, before the presenter's pause had reached it, and went on running alone far
     past the paused presenter. X now pauses at the step on the learner's screen, whatever the
     presenter's last news said; a late follow does not move them."""
-    app = make_app(None)
     far = presenter_scene(step=30) | {"step": 10**6, "playing": True}  # the presenter, far ahead and playing
-    link = StandInLink(scene=far)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await joined(app, pilot, link)
-        await until(pilot, lambda: opened(app) and app.screen.session.sim.step_count > 100)
+    async with joined_on(far) as (app, pilot, link):
+        await until(pilot, lambda: app.screen.session.sim.step_count > 100)
         session = app.screen.session
         assert session.running and session.sim.step_count < 10**6  # still catching up
         await pilot.press("X")
@@ -348,11 +328,8 @@ async def test_X_while_catching_up_pauses_where_the_participant_is():
 async def test_space_while_catching_up_with_a_paused_presenter_pauses():
     """A key that breaks away acts on what the screen shows: space on a screen still running up to
     a paused presenter's step pauses it (it used to stop it first, then space ran it on alone)."""
-    app = make_app(None)
-    link = StandInLink(scene=presenter_scene(step=30) | {"step": 10**6, "playing": False})
-    async with app.run_test(size=(80, 24)) as pilot:
-        await joined(app, pilot, link)
-        await until(pilot, lambda: opened(app) and app.screen.session.sim.step_count > 100)
+    async with joined_on(presenter_scene(step=30) | {"step": 10**6, "playing": False}) as (app, pilot, link):
+        await until(pilot, lambda: app.screen.session.sim.step_count > 100)
         session = app.screen.session
         assert session.running and session.sim.step_count < 10**6
         await pilot.press("space")

@@ -7,15 +7,12 @@ from __future__ import annotations
 from gdsim.app.widgets.question_panel import QuestionPanel
 from gdsim.app.widgets.room_panel import RoomPanel
 from tests.app.conftest import make_app
-from tests.app.room_stand_in import StandInLink, footer_actions, joined, opened, presenter_scene, said, until
+from tests.app.room_stand_in import StandInLink, footer_actions, joined, joined_on, opened, presenter_scene, said, until
 
 
 async def test_a_poll_on_the_open_scenario_is_answered_in_its_question_panel_and_revealed():
-    app = make_app(None)
-    link = StandInLink(scene=presenter_scene("s2/predict", step=0))
-    async with app.run_test(size=(100, 30)) as pilot:
-        await joined(app, pilot, link)
-        await until(pilot, lambda: opened(app) and app.screen.flow is not None)
+    async with joined_on(presenter_scene("s2/predict", step=0), size=(100, 30)) as (app, pilot, link):
+        await until(pilot, lambda: app.screen.flow is not None)
         screen = app.screen
         link.push({"type": "poll", "poll": 7, "question": "Which run ends closest to the minimum?",
                    "choices": ["the smallest rate", "the middle rate", "the largest rate"], "scenario": "predict"})
