@@ -248,23 +248,39 @@ async def measure_window_cpu(server_pid: int, window: Window) -> float:
     return (tree_cpu(server_pid) - before) / max(1e-9, time.monotonic() - start)
 
 
+async def start_server(script: str, *args: str) -> asyncio.subprocess.Process:
+    """`python -c script args...`: a gdsim server from this source tree (its stdout: the banner)."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)), cwd=ROOT,
+    )
+
+
+async def listening(server: asyncio.subprocess.Process, timeout: float) -> bool:
+    """Whether the server said it listens within `timeout` seconds (if not, says what it said)."""
+    try:
+        banner = await asyncio.wait_for(server.stdout.readline(), timeout)
+    except asyncio.TimeoutError:
+        banner = b"(nothing within %d s)" % timeout
+    if b"listening" not in banner:
+        print("the server did not start:", banner.decode(errors="replace"), file=sys.stderr)
+        return False
+    return True
+
+
 async def main(opts) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="gdsim-bench-serve-"))
     key = asyncssh.generate_private_key("ssh-ed25519")
     (tmp / "authorized_keys").write_bytes(key.export_public_key())
     command = [sys.executable, str(STANDINS[opts.standin])] if opts.standin else None
     port = free_port()
-    server = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", SERVER, str(port), str(tmp / "host_key"), str(tmp / "authorized_keys"),
-        str(opts.sessions), repr(command), opts.scenario or "", *(["spawn"] if opts.no_zygote else []),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-        env=dict(os.environ, PYTHONPATH=str(ROOT)), cwd=ROOT,
-    )
+    server = await start_server(
+        SERVER, str(port), str(tmp / "host_key"), str(tmp / "authorized_keys"),
+        str(opts.sessions), repr(command), opts.scenario or "", *(["spawn"] if opts.no_zygote else []))
     results = Results()
     try:
-        banner = await asyncio.wait_for(server.stdout.readline(), 30)
-        if b"listening" not in banner:
-            print("the server did not start:", banner.decode(errors="replace"), file=sys.stderr)
+        if not await listening(server, 30):
             return 1
         load_before = os.getloadavg()[0]
         server_cpu, client_cpu = process_cpu(server.pid), time.process_time()

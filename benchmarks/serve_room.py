@@ -38,7 +38,9 @@ from pathlib import Path
 
 import asyncssh
 
-from bench_serve import ESCAPES, PROBE_TIMEOUT, ROOT, Screen, free_port, percentile, process_cpu, tree_cpu
+from bench_serve import (
+    ESCAPES, PROBE_TIMEOUT, Screen, free_port, listening, percentile, process_cpu, start_server, tree_cpu,
+)
 from gdsim.serve.cpu_share import shares_for, usable_cores
 
 SERVER = """
@@ -267,17 +269,12 @@ async def room_main(opts) -> int:
     (tmp / "presenter_keys").write_bytes(lead.export_public_key())
     (tmp / "authorized_keys").write_bytes(everyone.export_public_key())
     port = free_port()
-    server = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", SERVER, str(port), str(tmp / "host_key"), str(tmp / "authorized_keys"),
-        str(tmp / "presenter_keys"), str(opts.sessions + 1), "spawn" if opts.no_zygote else "zygote",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-        env=dict(os.environ, PYTHONPATH=str(ROOT)), cwd=ROOT,
-    )
+    server = await start_server(
+        SERVER, str(port), str(tmp / "host_key"), str(tmp / "authorized_keys"),
+        str(tmp / "presenter_keys"), str(opts.sessions + 1), "spawn" if opts.no_zygote else "zygote")
     room = Room()
     try:
-        banner = await asyncio.wait_for(server.stdout.readline(), 60)
-        if b"listening" not in banner:
-            print("the server did not start:", banner.decode(errors="replace"), file=sys.stderr)
+        if not await listening(server, 60):
             return 1
         load_before, begin = os.getloadavg()[0], time.monotonic()
         server_cpu = process_cpu(server.pid)
