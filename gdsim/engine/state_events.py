@@ -33,11 +33,18 @@ MAX_EVENTS = 10_000  # per simulation; a run flipping between two states for eve
 
 @dataclass(frozen=True)
 class Event:
-    """Run `row` (index in the simulation) became `state` at `step`."""
+    """Run `row` (index in the simulation) became `state` at `step`: exactly there where the history
+    recorded every step when it was judged, else somewhere from `earliest` (the step after the record
+    before) to `step`."""
 
     step: int
     row: int
     state: RunState
+    earliest: int | None = None  # None: exactly at `step` (a flag's step, or a record of every step)
+
+    @property
+    def exact(self) -> bool:
+        return self.earliest is None or self.earliest >= self.step
 
 
 def _entries(sim: Any, rows) -> np.ndarray:
@@ -217,13 +224,15 @@ class StateTracker:
         if first < history.count:
             position = {int(r): j for j, r in enumerate(self.judged)}
             for at_steps, kinds, state in judge_records(sim, self.judged, first, history.count):
+                # the record before each (a state seen at a record was entered after the one before it)
+                previous = steps[np.maximum(np.searchsorted(steps, at_steps) - 1, 0)]
                 for row in self.rows:
                     if row not in self.ended:
-                        self._changes(row, at_steps, kinds[:, position[row]], state, position[row])
+                        self._changes(row, at_steps, previous, kinds[:, position[row]], state, position[row])
             self.upto = int(steps[-1])
         self._frozen()
 
-    def _changes(self, row: int, at_steps: np.ndarray, kinds: np.ndarray, state, j: int) -> None:
+    def _changes(self, row: int, at_steps: np.ndarray, previous: np.ndarray, kinds: np.ndarray, state, j: int) -> None:
         frozen = np.flatnonzero((kinds == "diverged") | (kinds == "stopped"))
         if len(frozen):  # judged no further: its flag's event (exact step) is added by _frozen
             kinds = kinds[: frozen[0]]
@@ -234,7 +243,8 @@ class StateTracker:
         for t in np.flatnonzero(kinds != before):
             found = state(int(t), j)
             if found.severity and len(self.events) < MAX_EVENTS:
-                self.events.append(Event(int(at_steps[t]), row, found))
+                step, gap = int(at_steps[t]), int(at_steps[t] - previous[t])
+                self.events.append(Event(step, row, found, None if gap <= 1 else step - gap + 1))
         self.previous[row] = str(kinds[-1])
 
     def _frozen(self) -> None:

@@ -267,6 +267,60 @@ async def test_brackets_land_on_a_brief_state_as_it_was_entered(tmp_path):
         assert session.shown_step == 37 and session.states()[0].kind == "global min"
 
 
+LATE = """
+[scenario]
+title = "A late minimum"
+claim = "c"
+steps = 20000
+
+[problem]
+surface = "quadratic"
+condition = 10
+
+[optimizer]
+name = "sgd"
+
+[[runs]]
+label = "late"
+start = [-2.5, 1.5]
+optimizer = { lr = 0.0001 }
+changes = [{ at = 9001, optimizer = { lr = 0.19 } }]
+"""
+
+
+async def test_brackets_after_the_history_halved_say_where_the_event_is_and_move_on(tmp_path):
+    """20,000 steps: the history keeps every 8th step at the end. `late` barely moved by step 100
+    (judged while every step was recorded: exact, but step 100 is no longer a record) and reached
+    the minimum between steps 9,009 and 9,012 (judged at every 4th step then). `]` shows each at the
+    first record from its step and says so; it never lands before the event (where the run was
+    not in that state yet), and a second `]` moves on instead of landing on the same event again."""
+    path = tmp_path / "late.toml"
+    path.write_text(LATE)
+    app = GdsimApp(load_scenario(path))
+    async with app.run_test(size=SIZE) as pilot:
+        session = app.screen.session
+        session.step(20000)
+        assert session.sim.history.stride == 8
+        events = state_events(session.sim)
+        assert [(e.step, e.earliest, e.state.kind) for e in events] == [(100, None, "slow"), (9012, 9009, "global min")]
+        await pilot.press("home")
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert session.shown_step == 104
+        assert "step 100: late: barely moved" in status_text(app)
+        assert "shown at 104, the nearest record: every 8th step is kept" in " ".join(status_text(app).split())
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert session.shown_step == 9016 and session.states()[0].kind == "global min"
+        assert "steps 9,009-9,012: late: global min" in status_text(app)
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert session.shown_step == 9016 and "no later event" in status_text(app)
+        await pilot.press("left_square_bracket")
+        await pilot.pause()
+        assert session.shown_step == 104 and "step 100: late: barely moved" in status_text(app)
+
+
 async def test_optimizer_cycling_keeps_the_learning_rate():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

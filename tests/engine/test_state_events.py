@@ -135,3 +135,16 @@ def test_no_history_no_steps():
     assert state_events(sim) == []
     assert state_events(sim, rows=[]) == []
     assert np.all(sim.diverged_at < 0)
+
+
+def test_events_say_how_exactly_they_were_placed():
+    """An event judged while every step was recorded is exact (earliest None); one judged once the
+    history keeps every 4th step says the state began after the record before: 9,009-9,012."""
+    late = {**RAW, "scenario": {"title": "t", "claim": "c", "steps": 10000},
+            "runs": [{"label": "late", "start": [-2.5, 1.5], "optimizer": {"lr": 0.0001},
+                      "changes": [{"at": 9001, "optimizer": {"lr": 0.19}}]}]}
+    sim = _sim(late, 10000)
+    assert sim.history.stride == 4
+    events = state_events(sim)
+    assert [(e.step, e.earliest, e.exact) for e in events] == [(100, None, True), (9012, 9009, False)]
+    assert run_states(sim, until=9008)[0].kind != "global min" and run_states(sim, until=9012)[0].kind == "global min"

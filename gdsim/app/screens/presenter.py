@@ -9,6 +9,7 @@ screen, except the status line, the notices and the footer, and restores exactly
 
 from __future__ import annotations
 
+import numpy as np
 from textual.widget import Widget
 from textual.widgets import TabbedContent
 
@@ -34,6 +35,7 @@ class PresenterActions:
     _hidden: list[tuple[Widget, object]] = []  # (widget, its inline display rule before) while zoomed
     table_hidden = False
     _events: list = []
+    _jumped: tuple[int, int] | None = None  # (the event's step, the step it was shown at) after [ or ]
 
     # -- panels --------------------------------------------------------------------------------
     def panels(self) -> list[Widget]:
@@ -228,6 +230,8 @@ class PresenterActions:
     def _jump(self, direction: int) -> None:
         session = self.session
         here = session.shown_step
+        if self._jumped is not None and self._jumped[1] == here:
+            here = self._jumped[0]  # still where the last jump left it: at that event, even if shown later
         steps = sorted({e.step for e in self._events})
         later = [s for s in steps if s > here] if direction > 0 else [s for s in steps if s < here][::-1]
         if not later:
@@ -237,13 +241,46 @@ class PresenterActions:
             self._after()
             return
         step = later[0]
-        session.scrub_to(step)
+        session.scrub_to(_record_from(session, step))
+        self._jumped = (step, session.shown_step)
         runs = {int(r): run for run in session.display for r in run.rows}
+        found = [e for e in self._events if e.step == step and e.row in runs]
         words = "; ".join(f"{runs[e.row].label}{' (first of the ensemble)' if runs[e.row].ensemble else ''}: "
-                          f"{e.state.words}" for e in self._events if e.step == step and e.row in runs)
-        self.say(f"step {step:,}: {words}  (event {steps.index(step) + 1} of {len(steps)})")
+                          f"{e.state.words}" for e in found)
+        self.say(f"{_when(found, step)}: {words}  (event {steps.index(step) + 1} of {len(steps)}"
+                 f"{_shown_at(session, step)})")
         self._after()
 
+
+def _record_from(session: Session, step: int) -> int | None:
+    """The first recorded step at or after `step` (None: the live step): once the history keeps
+    every 2nd, 4th... step, an event's own step may be gone, and the record before it shows the
+    run before the event."""
+    history = session.sim.history
+    if history is None or not history.count:
+        return step
+    recorded = history.steps[: history.count]
+    index = int(np.searchsorted(recorded, step))
+    return None if index >= history.count else int(recorded[index])
+
+
+def _when(events: list, step: int) -> str:
+    """"step k" where the events are exact, else the steps between which the state began (the
+    engine judged every 2nd, 4th... step once the history had halved)."""
+    earliest = min((e.earliest for e in events if not e.exact), default=None)
+    return f"step {step:,}" if earliest is None else f"steps {earliest:,}-{step:,}"
+
+
+def _shown_at(session: Session, step: int) -> str:
+    shown = session.shown_step
+    if shown == step:
+        return ""
+    return f"; shown at {shown:,}, the nearest record: every {_nth(session.sim.history.stride)} step is kept"
+
+
+def _nth(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n:,}{suffix}"
 
 def _shown(widget: Widget) -> bool:
     """Whether the widget is on screen now (not in a hidden tab or a hidden container)."""
