@@ -408,3 +408,36 @@ async def test_the_monochrome_legend_explains_the_path_letters():
         screen.redraw(force=True)
         await pilot.pause()
         assert "'s path" not in text(surface)
+
+
+def test_cut_labels_keep_what_tells_runs_apart():
+    labels = ["plain GD", "momentum 0.6", "momentum 0.9", "momentum 0.99"]
+    budget = map_marks.label_budget([len(label) for label in labels], 42)
+    assert budget == 11  # 'plain GD' leaves its unused share to the others (an equal share was 7)
+    assert map_marks.cut_labels(labels, budget) == ["plain GD", "momentu…0.6", "momentu…0.9", "moment…0.99"]
+    assert map_marks.cut_labels(["too small", "just right", "too large"], 5) == ["…mall", "just…", "…arge"]
+    assert map_marks.cut_labels(["from the left", "from the right"], 10) == ["from…left", "from…right"]
+    assert map_marks.cut_labels(["alpha", "beta"], 9) == ["alpha", "beta"]  # fits: untouched
+    assert map_marks.label_budget([5, 4], 9) == 9 and map_marks.label_budget([5, 4], 8) == 4
+    assert map_marks.label_budget([5, 4], 0) == 0
+
+
+async def test_the_map_legend_tells_runs_with_a_shared_label_start_apart(tmp_path):
+    # momentum-overshoot at 120x40 read "A plain GD B momentum … C momentum … D momentum …"
+    from gdsim.app.app import GdsimApp
+    from gdsim.scenario.load import load_scenario
+
+    runs = "".join(f'[[runs]]\nlabel = "{label}"\nstart = [-2.5, 1.5]\noptimizer = {{ momentum = {m} }}\n'
+                   for label, m in (("plain GD", 0), ("momentum 0.6", 0.6), ("momentum 0.9", 0.9),
+                                    ("momentum 0.99", 0.99)))
+    path = tmp_path / "m.toml"
+    path.write_text('[scenario]\ntitle = "t"\nclaim = "c"\nlesson = "' + "A lesson beside the map. " * 20
+                    + '"\nsteps = 100\n[problem]\nsurface = "quadratic"\ncondition = 10\n'
+                    '[optimizer]\nname = "sgd"\nlr = 0.05\n' + runs)
+    app = GdsimApp(load_scenario(path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        _, surface = await open_map(pilot, 100)
+        row = [line for line in text(surface).split("\n") if "start" in line and "A" in line][-1]
+        assert "momentum …" not in row
+        for tail in ("0.6 ", "0.9 ", "0.99 "):
+            assert tail in row + " ", row

@@ -104,15 +104,56 @@ def surface_legend(kinds: set[str], runs: list[tuple[str, str, int, bool]], arro
         pieces.append(("→ −grad ", Style(bold=True) if mono else Style(color=GRADIENT_COLOUR, bold=True)))
         pieces.append(("→ velocity ", Style(bold=True, italic=True) if mono else Style(color=VELOCITY_COLOUR, bold=True)))
     used = sum(len(text) for text, _ in pieces)
-    budget = max(0, (width - used) // max(1, len(runs)) - 3)
-    for letter, label, colour, ensemble in runs:
+    # a neutral label while the question is open ("run A") only repeats the letter beside it
+    labels = ["" if label == f"run {letter}" else label for letter, label, _, _ in runs]
+    budget = label_budget([len(label) for label in labels], max(0, width - used - 3 * len(runs)))
+    shown = cut_labels(labels, budget)
+    for (letter, _, colour, ensemble), text in zip(runs, shown):
         if ensemble:
             pieces.append(("░▓", palette.run_style(colour, mono)))
         else:
             pieces.append((letter, head_style(colour, mono)))
-        text = label if len(label) <= budget else label[: max(0, budget - 1)] + "…"
-        pieces.append((f" {text} " if budget > 1 else " ", DIM))
+        pieces.append((f" {text} " if budget > 1 and text else " ", DIM))
     return pieces
+
+
+def label_budget(lengths: list[int], room: int) -> int:
+    """The longest label length b such that the labels cut to b fit in `room` together: short
+    labels leave their unused share to the long ones (momentum-overshoot's 'plain GD' gave its
+    columns away while 'momentum 0.6/0.9/0.99' were all cut to 'momentum …')."""
+    if not lengths or sum(lengths) <= room:
+        return room  # everything fits
+    low, high = 0, max(lengths)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if sum(min(n, middle) for n in lengths) <= room:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def cut_labels(labels: list[str], budget: int) -> list[str]:
+    """Each label cut to `budget` characters with "…", keeping what tells it from the others: a
+    cut that would read the same for two labels ('momentum …' for 'momentum 0.6' and 'momentum
+    0.9', 'to…' for 'too small' and 'too large') keeps the labels' distinct ends instead
+    ('mom…0.6', '…all'/'…rge')."""
+    heads = [label if len(label) <= budget else label[: max(0, budget - 1)].rstrip() + "…" for label in labels]
+    out = list(heads)
+    for i, label in enumerate(labels):
+        if len(label) <= budget or budget < 2 or heads.count(heads[i]) < 2:
+            continue
+        same = [other for j, other in enumerate(labels) if heads[j] == heads[i] and j != i]
+        common = 0  # the longest start the clashing labels share
+        while all(common < len(o) and common < len(label) and o[common] == label[common] for o in same):
+            common += 1
+        common = label.rfind(" ", 0, common) + 1 or common  # back to a word's start: '0.6', not '6'
+        tail = label[common:]
+        if len(tail) + 1 >= budget:
+            out[i] = "…" + label[-(budget - 1):]
+        else:
+            out[i] = label[: budget - 1 - len(tail)].rstrip() + "…" + tail
+    return out
 
 
 def decision_legend(class_names, shades: list[str], held_out: str, mono: bool) -> list[tuple[str, Style]]:
