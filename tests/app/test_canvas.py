@@ -96,3 +96,24 @@ def test_rows_unchanged_since_the_previous_frame_are_reused(cols, rows, dots, mo
             assert second[row] is first[row]
         if second[row] is first[row]:
             assert cells(first[row]) == cells(fresh[row])
+
+
+def test_drawn_colours_show_on_their_ground():
+    """A run colour chosen for dark grounds is darkened on a light one until it shows at 3:1 (WCAG's
+    non-text contrast); where it already shows, and for a terminal's ANSI colours, it is kept."""
+    from textual.color import Color
+
+    from gdsim.app.draw.contrast import GRAPHICS, contrast_ratio
+
+    canvas = Canvas(6, 1)
+    canvas.line(np.array([0.0, 11.0]), np.array([1.0, 1.0]), Style(color="#ffb347"))  # run D's orange
+    canvas.text(0, 0, "x", Style(color="red"))
+    light, dark = Style(color="#1f1f1f", bgcolor="#e0e0e0"), Style(color="#e0e0e0", bgcolor="#121212")
+    (on_light,) = canvas.strips(light)
+    shown = {segment.text: segment.style for segment in on_light}
+    drawn = next(style for text, style in shown.items() if text[0] != "x")
+    assert contrast_ratio(Color.parse(drawn.color.name), Color.parse("#e0e0e0")) >= GRAPHICS
+    assert drawn.color.name != "#ffb347"  # 1.35:1 there before
+    assert shown["x"].color.name == "red"  # the terminal's own colour: its to choose
+    (on_dark,) = canvas.strips(dark)
+    assert any(segment.style.color.name == "#ffb347" for segment in on_dark)  # 8.7:1: kept

@@ -16,6 +16,8 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
 
+from gdsim.app.draw.contrast import on_ground
+
 _BITS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]], dtype=np.uint8)
 MAX_SAMPLES = 200_000
 
@@ -162,7 +164,7 @@ class Canvas:
                 styles.append(style)
             codes[row, col] = ord(char)
             index[row, col] = k
-        looks = [base + style for style in styles] + [base]  # index -1 is the blank cell
+        looks = [on_ground(base + style) for style in styles] + [base]  # index -1 is the blank cell
         kept = None
         if previous is not None and previous._frame is not None:
             old_codes, old_index, old_looks, old_strips = previous._frame
