@@ -13,6 +13,15 @@ from gdsim.app.widgets.raster import RasterWidget
 
 LABEL_WIDTH = 7
 DIVERGED_MARK = "✕"
+
+
+def curve_name(colour: int, legend: tuple[tuple[str, int], ...]) -> str:
+    """What tells a curve from the others in monochrome: its legend entry's first word (a layer's
+    "1"), else its run's letter in lower case, as its path on the map."""
+    for text, entry in legend:
+        if entry == colour:
+            return text.split("=")[0].strip() or palette.letter(colour).lower()
+    return palette.letter(colour).lower()
 LOG_DEPTH = 1e-12  # a log axis shows at most 12 decades below its top
 
 
@@ -102,11 +111,18 @@ class CurvePlot(RasterWidget):
             else:
                 canvas.line(px, py, style)
             if trace.diverged >= 0 and trace.kind != "dots":
-                ends.append((px[-1], py[-1], palette.run_style(trace.colour, mono, bold=True)))
-        for px, py, style in ends:  # a diverged run's last point, on the edge if beyond it
+                ends.append((px[-1], py[-1], DIVERGED_MARK, palette.run_style(trace.colour, mono, bold=True)))
+            elif mono and len(traces) > 1:  # every curve is white: its name at its last point
+                ends.append((px[-1], py[-1], curve_name(trace.colour, data.legend), Style(bold=True, reverse=True)))
+        taken: set[tuple[int, int]] = set()
+        for px, py, mark, style in ends:  # a diverged run's last point, on the edge if beyond it
             row = int(min(max(py, 4), 4 * rows + 3)) // 4
-            col = int(min(max(px, x0), 2 * width - 1)) // 2
-            canvas.text(row, col, DIVERGED_MARK, style)
+            col = min(int(min(max(px, x0), 2 * width - 1)) // 2, width - len(mark))
+            # curves that end together: the next name a row up or down (within the plot), not over it
+            row = next((r for r in (row, row - 1, row + 1, row - 2, row + 2)
+                        if 1 <= r <= rows and (r, col) not in taken), row)
+            taken.add((row, col))
+            canvas.text(row, col, mark, style)
         data = PlotData(data.title, data.traces, data.cursor, log, data.note, data.x_max, data.legend)
         self.floored = floored
         self._axes(canvas, xs, ys, cols, rows, data, floored)
