@@ -54,6 +54,7 @@ CHANCE_WORDS = 0.97  # "at chance" in words: the window's median loss is at leas
 #                      loss (a classifier no better than guessing; 0.9 of it already counts as stuck)
 ROUNDING_MOVE = 1e-12  # a step shorter than this (relative to |θ|) is rounding, not a move (oscillation)
 ROUNDING_LOSS = 1e-12  # a loss constant to this fraction of its scale is at rest (stationarity)
+ROUNDING_GRAD = 1e-12  # a gradient below this fraction of the one at step 0 is rounding: its growth is not leaving
 CHANCE_ABOVE = 1.05  # ...and at most this fraction of it: further above, the run is worse than guessing
 #                      ("above chance": a classifier resting at 2.6x ln 2 is worse than guessing)
 JITTER_REL = 1e-4  # "converged (jitter)": the path reverses but the loss stays within this fraction of its
@@ -246,17 +247,7 @@ def _judge_window(window: Window, loss, grad, path, kinds, whys, refs, noisy, fl
     steps_up = np.diff(loss, axis=0)
     tiny = 1e-9 * (1.0 + np.abs(last))
     rising = (steps_up > tiny).sum(axis=0) / (n - 1)
-    # growing: the later half of the window sits well above the earlier half (medians, so a noisy
-    # mini-batch loss is not "growing"), and the last value is not back down
     half = max(1, n // 2)
-    # the medians only where the extremes allow growth (a median lies between them; NaN fails both)
-    early_low, late_high = np.min(loss[:half], axis=0) - floor, np.max(loss[half:], axis=0) - floor
-    maybe = (late_high > (1.0 + GROWTH) * np.maximum(early_low, 0.0) + tiny) & (late_high > 0)
-    early = _median_where(loss[:half], maybe) - floor
-    late = _median_where(loss[half:], maybe) - floor
-    growing = (late > (1.0 + GROWTH) * np.maximum(early, 0.0) + tiny) & (last - floor >= late) & (late > 0)
-    growing &= ~noisy | (late - early >= GROW_NOISY_REL * start_scale)
-    growing |= ~np.isfinite(last) & np.isfinite(first)
     # oscillating: direction reversals of the path, or (noiseless) a loss going up and down
     oscillating = np.zeros(len(last), dtype=bool)
     if path is not None and n >= MIN_PAIRS + 2:
@@ -266,6 +257,26 @@ def _judge_window(window: Window, loss, grad, path, kinds, whys, refs, noisy, fl
         ups = np.where(steps_up > tiny, steps_up, 0.0).sum(axis=0)
         downs = np.where(steps_up < -tiny, -steps_up, 0.0).sum(axis=0)
         oscillating |= ~noisy & (rising >= RISE_SHARE) & (ups >= RISE_SIZE * downs) & (ups > 0)
+    late_range = np.ptp(loss[half:], axis=0)
+    # swinging: oscillating over a wide range of loss (over the stability limit, bouncing)
+    swinging = oscillating & (late_range >= SWING_FRACTION * start_scale)
+    # growing: the later half of the window sits well above the earlier half (medians, so a noisy
+    # mini-batch loss is not "growing"), and the last value is not back down. A swinging run's halves
+    # are compared by their means and its last two values: the median of a swing between two levels
+    # is the high or the low one by the parity of the count, which made every other step "growing"
+    # the medians only where the extremes allow growth (a median lies between them; NaN fails both)
+    early_low, late_high = np.min(loss[:half], axis=0) - floor, np.max(loss[half:], axis=0) - floor
+    maybe = (late_high > (1.0 + GROWTH) * np.maximum(early_low, 0.0) + tiny) & (late_high > 0)
+    early = _median_where(loss[:half], maybe & ~swinging) - floor
+    late = _median_where(loss[half:], maybe & ~swinging) - floor
+    recent = last - floor
+    if swinging.any():
+        early[swinging] = np.mean(loss[:half, swinging], axis=0) - floor[swinging]
+        late[swinging] = np.mean(loss[half:, swinging], axis=0) - floor[swinging]
+        recent[swinging] = np.max(loss[-2:, swinging], axis=0) - floor[swinging]
+    growing = (late > (1.0 + GROWTH) * np.maximum(early, 0.0) + tiny) & (recent >= late) & (late > 0)
+    growing &= ~noisy | (late - early >= GROW_NOISY_REL * start_scale)
+    growing |= ~np.isfinite(last) & np.isfinite(first)
     # stationary: a window long enough, the loss flat, the gradient small and not growing
     scale = np.maximum.reduce([np.abs(last - floor), start_scale, np.full(len(last), 1e-12)])
     small = grad[-1] <= np.maximum(STALL_GRAD_REL * np.asarray(window.start_grad, dtype=np.float64), STALL_GRAD_ABS)
@@ -275,11 +286,11 @@ def _judge_window(window: Window, loss, grad, path, kinds, whys, refs, noisy, fl
     # settled: flat as above over the later half alone, which changed by at most REST_SHARE of what
     # the window fell and of the loss's height above the floor (a linear descent's tail; a run still
     # creeping is judged over the whole window, as before)
-    late = np.ptp(loss[half:], axis=0)
-    at_rest = small & (late <= ROUNDING_LOSS * scale)
-    settled = (late <= STALL_LOSS_REL * scale) & (late <= REST_SHARE * np.minimum(first - last, np.abs(last - floor)))
+    at_rest = small & (late_range <= ROUNDING_LOSS * scale)
+    settled = (late_range <= STALL_LOSS_REL * scale) & (late_range <= REST_SHARE * np.minimum(first - last, np.abs(last - floor)))
     flat |= at_rest | (small & settled)
-    leaving = grad[-1] > GRAD_LEAVING * grad[0]
+    # the gradient grew over the window: leaving, unless it is rounding (natural-gradient's |g| 6e-18 -> 7e-18)
+    leaving = (grad[-1] > GRAD_LEAVING * grad[0]) & (grad[-1] > ROUNDING_GRAD * np.asarray(window.start_grad, dtype=np.float64))
     still = np.zeros(len(last), dtype=bool)
     if path is not None:  # parked where the raw gradient is not 0 (an L2-penalised optimum)
         still = np.isfinite(size) & (path.lengths.sum(axis=0) <= STILL_PATH * size)
@@ -316,7 +327,6 @@ def _judge_window(window: Window, loss, grad, path, kinds, whys, refs, noisy, fl
     lower = stationary & high & known_floor
     # a run whose loss swings widely is oscillating, not stuck (over the stability limit, its median
     # loss can stay above where it began while it bounces: natural-gradient's lr 0.002)
-    swinging = oscillating & (late >= SWING_FRACTION * start_scale)
     stuck &= ~swinging
     stalled = (stationary & (lower | worse)) | (stuck & ~(stationary & convex))
     kinds[stalled] = "stalled"

@@ -223,3 +223,21 @@ def test_a_swinging_run_after_a_raised_learning_rate_is_never_stalled(tmp_path):
         sim.step(50)
         seen.add(run_states(sim)[0].kind)
     assert "stalled" not in seen and seen <= {"oscillating", "growing"}
+
+
+def test_a_steady_swing_and_a_rounding_gradient_make_no_stream_of_events():
+    """natural-gradient over 400 steps: the lr 0.002 run swings between two levels from step 7 on.
+    The median of such a swing is the high or the low level by the parity of the window's count, so it
+    read "growing" every other step (and "stalled" between: 100 events); the natural runs' |g| of ~6e-18
+    growing to 7e-18 counted as "leaving" and made 'slow' for a step at 209. Now one word each."""
+    from gdsim.engine.state_events import state_events
+
+    sim = build(load_scenario(BUILTIN["natural-gradient"]))
+    sim.track_states(range(sim.n_runs))
+    sim.step(400)
+    labels = [run.label for run in sim.runs]
+    after = [(e.step, labels[e.row], e.state.kind) for e in state_events(sim) if e.step > 10]
+    assert [e for e in after if e[1] == "gradient descent, lr 0.002"] == []
+    assert [e for e in after if e[1].startswith("natural")] == [
+        (11, "natural gradient, lr 1", "converged"), (11, "natural gradient, unscaled", "converged")]
+    assert run_states(sim)[labels.index("gradient descent, lr 0.002")].kind == "oscillating"
