@@ -441,3 +441,23 @@ async def test_the_map_legend_tells_runs_with_a_shared_label_start_apart(tmp_pat
         assert "momentum …" not in row
         for tail in ("0.6 ", "0.9 ", "0.99 "):
             assert tail in row + " ", row
+
+
+async def test_a_run_with_gradient_noise_is_drawn_on_the_same_surfaces_map(tmp_path):
+    # saddle-point's 'noisy' run (problem = { noise = 0.3 }) has a problem object of its own and was
+    # left off the Map: no path, no letter, not in the legend
+    from gdsim.app.app import GdsimApp
+    from gdsim.scenario.load import load_scenario
+
+    path = tmp_path / "n.toml"
+    path.write_text('[scenario]\ntitle = "t"\nclaim = "c"\nsteps = 100\n[problem]\nsurface = "escape_saddle"\n'
+                    '[optimizer]\nname = "sgd"\nlr = 0.05\n[[runs]]\nlabel = "plain"\nstart = [1.8, 0.0001]\n'
+                    '[[runs]]\nlabel = "noisy"\nstart = [1.8, 0.0]\nproblem = { noise = 0.3 }\n'
+                    '[[runs]]\nlabel = "other tilt"\nstart = [1.8, 0.0]\nproblem = { view = [-3, 3, -3, 3] }\n')
+    app = GdsimApp(load_scenario(path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        _, surface = await open_map(pilot, 100)
+        legend = [line for line in text(surface).split("\n") if "start" in line][-1]
+        assert "A plain" in legend and "B noisy" in legend
+        assert "other tilt" not in legend  # another view box is another picture: not drawn here
+        assert text(surface).count("B") >= 2  # its letter at the path's head as well as in the legend
