@@ -299,26 +299,26 @@ async def test_brackets_after_the_history_halved_say_where_the_event_is_and_move
     app = GdsimApp(load_scenario(path))
     async with app.run_test(size=SIZE) as pilot:
         session = app.screen.session
-        session.step(20000)
+        while session.sim.step_count < 20000:  # Session.step stops after 2 s (a loaded machine)
+            session.step(20000 - session.sim.step_count)
         assert session.sim.history.stride == 8
         events = state_events(session.sim)
         assert [(e.step, e.earliest, e.state.kind) for e in events] == [(100, None, "slow"), (9012, 9009, "global min")]
+        said = lambda: " ".join(status_text(app).split())  # noqa: E731  (the status line, unwrapped)
         await pilot.press("home")
         await pilot.press("right_square_bracket")
-        await pilot.pause()
+        await _wait_for(pilot, lambda: "step 100: late: barely moved" in said())
         assert session.shown_step == 104
-        assert "step 100: late: barely moved" in status_text(app)
-        assert "shown at 104, the nearest record: every 8th step is kept" in " ".join(status_text(app).split())
+        assert "shown at 104, the nearest record: every 8th step is kept" in said()
         await pilot.press("right_square_bracket")
-        await pilot.pause()
+        await _wait_for(pilot, lambda: "steps 9,009-9,012: late: global min" in said())
         assert session.shown_step == 9016 and session.states()[0].kind == "global min"
-        assert "steps 9,009-9,012: late: global min" in status_text(app)
         await pilot.press("right_square_bracket")
-        await pilot.pause()
-        assert session.shown_step == 9016 and "no later event" in status_text(app)
+        await _wait_for(pilot, lambda: "no later event" in said())
+        assert session.shown_step == 9016
         await pilot.press("left_square_bracket")
-        await pilot.pause()
-        assert session.shown_step == 104 and "step 100: late: barely moved" in status_text(app)
+        await _wait_for(pilot, lambda: "step 100: late: barely moved" in said())
+        assert session.shown_step == 104
 
 
 async def test_optimizer_cycling_keeps_the_learning_rate():
