@@ -30,6 +30,7 @@ def apply_limits(memory: int | None, cpu: int | None, file_size: int | None, nic
         # Below the server's priority: when the participants' apps saturate the CPUs, the server
         # still forwards keystrokes and accepts logins promptly.
         os.nice(nice)
+        group_nice(os.getpriority(os.PRIO_PROCESS, 0))
     if memory is not None:
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     if cpu is not None:
@@ -40,6 +41,19 @@ def apply_limits(memory: int | None, cpu: int | None, file_size: int | None, nic
         # Served mode writes no files; a zero limit makes any attempt fail (EFBIG) instead of
         # filling the presenter's disk. Python ignores SIGXFSZ, so it gets an OSError, not a kill.
         resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
+
+
+def group_nice(nice: int) -> None:
+    """Give this session's scheduling group the process's nice value. With the kernel's autogroups
+    (sched_autogroup_enabled, on by default in many distributions' kernels) every session, and so
+    every served app (a session leader), is scheduled as a group of its own, and a process's nice
+    only orders it inside that group: without this, an app at nice 5 weighed as much as the server
+    and a presenter's app as much as a participant's. Nothing happens on a kernel without them."""
+    try:
+        with open("/proc/self/autogroup", "w", encoding="ascii") as handle:
+            handle.write(str(nice))
+    except OSError:
+        pass
 
 
 def parse(argv: list[str]) -> tuple[dict[str, int | None], bool, list[str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gdsim.app.runtime.pacing import BURST, DEBT, FRAME_PERIOD, HEADROOM, MAX_BUDGET, MIN_BUDGET, Pacer, ShareSource, parse_share
+from gdsim.app.runtime.pacing import BURST, DEBT, FRAME_PERIOD, HEADROOM, MAX_BUDGET, MAX_SPREAD, MIN_BUDGET, Pacer, ShareSource, parse_share
 
 
 class Clock:
@@ -175,3 +175,16 @@ def test_a_skipped_tick_says_how_long_until_the_share_pays_for_the_next():
     assert wait == pytest.approx(-pacer.tokens / 0.025, abs=0.002) and wait > 0.05  # no wake-ups before that
     clock.wall += wait
     assert pacer.tick(clock.wall, clock.cpu) is not None  # and then it ticks
+
+
+def test_a_followers_frame_is_put_off_by_a_random_part_of_its_frame_period():
+    assert Pacer(shares()).spread() == 0.0  # unlimited (a learner's own machine): at once
+    pacer = Pacer(shares("0.025"))
+    clock = Clock(pacer)
+    clock.run(400, frame=0.01)  # learns a frame of 0.01 s: the period under the share is 0.4 s
+    period = pacer.frame_cost / pacer.share
+    delays = [pacer.spread() for _ in range(2000)]
+    assert 0.0 <= min(delays) and max(delays) <= period
+    assert sum(delays) / len(delays) == pytest.approx(period / 2, rel=0.1)  # spread evenly, not bunched
+    clock.run(400, frame=0.2)  # a slow frame: a long period, but never more than MAX_SPREAD
+    assert max(pacer.spread() for _ in range(200)) <= MAX_SPREAD

@@ -99,3 +99,17 @@ async def test_a_follower_at_the_step_of_a_presenter_who_plays_does_not_tick_unt
         link.push({"type": "follow", "scene": presenter_scene(step=40) | {"playing": True, "step": 45}})
         await until(pilot, lambda: session.sim.step_count == 45)
         assert session.running and session.sim.step_count == 45
+
+
+async def test_a_served_follower_draws_a_presenters_new_step_after_its_spread(monkeypatch):
+    monkeypatch.setenv("GDSIM_CPU_SHARE", "0.5")  # served: a CPU share
+    app = make_app(None)
+    link = StandInLink()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await following(pilot, app, link, 30)
+        screen.pacer.spread = lambda: 0.6  # the random part of its frame period (Pacer.spread), fixed here
+        start = time.perf_counter()
+        link.push({"type": "follow", "scene": presenter_scene(step=60, playing=False)})
+        await until(pilot, lambda: screen.session.sim.step_count == 60)
+        # not drawn with every other follower at the instant the scene came, but a spread later
+        assert time.perf_counter() - start >= 0.6

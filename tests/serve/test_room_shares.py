@@ -4,6 +4,7 @@ priority than participants' apps (gdsim/serve/cpu_share.py, GdsimSession.limits)
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +12,7 @@ from gdsim.app.runtime.pacing import SHARE_FILE_ENV
 from gdsim.serve.cpu_share import PRESENTER_SHARE, USABLE, CpuShares, share_for, shares_for
 from gdsim.serve.sessions import PRESENTER_NICE
 from tests.serve.test_room_server import presenter_key, presenter_keys, session_of  # noqa: F401 - fixtures
+from tests.serve.test_zygote import ready_zygote
 
 
 @pytest.mark.parametrize("participants, cores", [(30, 2), (15, 2), (30, 1), (40, 8), (3, 2)])
@@ -40,9 +42,16 @@ def nice_of(pid: int) -> int:
     return os.getpriority(os.PRIO_PROCESS, pid)
 
 
+def group_nice(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/autogroup").read_text().split("nice")[1])
+
+
+@pytest.mark.parametrize("zygote", [False, True], ids=["spawned", "forked"])
 async def test_the_presenter_reads_its_own_share_and_runs_before_participants(
-        serve, client_key, presenter_key, presenter_keys):  # noqa: F811
-    server = await serve(presenter_keys=presenter_keys)
+        serve, client_key, presenter_key, presenter_keys, zygote):  # noqa: F811
+    server = await serve(presenter_keys=presenter_keys, zygote=zygote)
+    if zygote:
+        await ready_zygote(server)
     lead = await session_of(server, {"client_keys": [presenter_key]}, "teacher")
     ada = await session_of(server, {"client_keys": [client_key]}, "ada")
     (_, lead_chan, lead_screen, lead_env), (_, ada_chan, ada_screen, ada_env) = lead, ada
@@ -56,6 +65,9 @@ async def test_the_presenter_reads_its_own_share_and_runs_before_participants(
     by_role = {s.role: s.pid for s in server.sessions}
     assert nice_of(by_role["participant"]) == nice_of(by_role["presenter"]) + PRESENTER_NICE
     assert nice_of(by_role["participant"]) - os.getpriority(os.PRIO_PROCESS, 0) == server._state.settings.limits.nice
+    if Path("/proc/self/autogroup").exists():  # scheduled by session: the session's group has the app's nice
+        for pid in by_role.values():
+            assert group_nice(pid) == nice_of(pid), Path(f"/proc/{pid}/autogroup").read_text()
     for conn, *_ in (lead, ada):
         conn.close()
 

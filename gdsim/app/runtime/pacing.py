@@ -21,6 +21,7 @@ Free of Textual, and driven by clocks handed in, so it is tested without timing 
 from __future__ import annotations
 
 import os
+import random
 
 FRAME_PERIOD = 1 / 20  # seconds between the scenario screen's ticks: 20 redraws/s when a tick fits
 # The share of a period a tick's own work (engine + frame) may fill. The rest is for Textual's own
@@ -31,6 +32,7 @@ MIN_BUDGET = 0.004  # the engine always gets this much per tick, however slow dr
 MAX_BUDGET = 0.030  # ... and never more: a key press waits for at most one budget
 SERVED_MAX_BUDGET = 0.010
 CATCH_UP_FRAME = 0.5  # seconds between the frames of a follower catching up with a presenter (Session.catching_up)
+MAX_SPREAD = 1.0  # seconds: the most a follower's frame for a presenter's new step is put off (Pacer.spread)
 BURST = 0.05  # seconds of CPU a running served session may bank: about one frame
 DEBT = 0.05  # ... and the most it may owe: what a key's frame or a burst of room messages cost beyond it is forgiven
 
@@ -108,6 +110,7 @@ class Pacer:
         self._frame_at = float("-inf")  # the tick (wall time) of the last frame drawn
         self.skipped = 0
         self.charged = 0.0  # CPU seconds charged to the share so far (tests and benchmarks read it)
+        self.random = random.Random()
 
     def tick(self, wall: float, cpu: float, catching_up: bool = False) -> float | None:
         """Called at the start of a tick: the engine budget in seconds, or None to skip the tick.
@@ -140,6 +143,16 @@ class Pacer:
     def wait(self) -> float:
         """After a skipped tick: seconds until the share has paid for the next one."""
         return max(self.period, -self.tokens / self.share + 0.001) if self.share else self.period
+
+    def spread(self) -> float:
+        """How long a served follower waits before drawing a presenter's new step: a random part of
+        its own frame period under its share (frame cost / share, at most MAX_SPREAD). Thirty
+        followers get the presenter's scene at the same instant; drawing it at once, they made a
+        burst of thirty frames (1.3 CPU-s on two cores) that every key pressed meanwhile waited
+        behind. Spread, their frames are a steady trickle within the same shares. 0 when unlimited."""
+        if not self.share:
+            return 0.0
+        return self.random.uniform(0.0, min(MAX_SPREAD, self.frame_cost / self.share))
 
     def frame_due(self) -> bool:
         """Whether a session catching up should draw in this tick: every CATCH_UP_FRAME seconds.

@@ -265,7 +265,11 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
         if wanted and not self._ticking:
             self._ticking = True
             self._last_tick = time.perf_counter()
-            self._ticks.resume()
+            delay = self.pacer.spread() if self.session.hold is not None else 0.0  # a follower: Pacer.spread
+            if delay > 0:
+                self.set_timer(delay, self._wake, name="follow-spread")
+            else:
+                self._ticks.resume()
         elif not wanted and self._ticking:
             self._ticking = False
             self._ticks.pause()
