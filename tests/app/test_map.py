@@ -461,3 +461,31 @@ async def test_a_run_with_gradient_noise_is_drawn_on_the_same_surfaces_map(tmp_p
         assert "A plain" in legend and "B noisy" in legend
         assert "other tilt" not in legend  # another view box is another picture: not drawn here
         assert text(surface).count("B") >= 2  # its letter at the path's head as well as in the legend
+
+
+async def test_the_selected_runs_path_is_drawn_on_top(tmp_path):
+    # learning-rate's Map: 'far too large' (drawn last) covered the other runs' zig-zags in its colour
+    from gdsim.app.app import GdsimApp
+    from gdsim.app.draw.palette import RUN_COLOURS
+    from gdsim.scenario.load import load_scenario
+
+    path = tmp_path / "twins.toml"
+    path.write_text('[scenario]\ntitle = "t"\nclaim = "c"\nsteps = 60\n[problem]\nsurface = "quadratic"\n'
+                    '[optimizer]\nname = "sgd"\nlr = 0.05\n[[runs]]\nlabel = "one"\nstart = [-2.5, 1.5]\n'
+                    '[[runs]]\nlabel = "two"\nstart = [-2.5, 1.5]\n')  # the same path twice
+
+    def path_cells(surface, colour: str) -> int:
+        return sum(len(seg.text) for strip in surface._strips for seg in strip
+                   if seg.style and seg.style.color and seg.style.color.triplet
+                   and seg.style.color.triplet.hex == colour and any("⠁" <= ch <= "⣿" for ch in seg.text))
+
+    app = GdsimApp(load_scenario(path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen, surface = await open_map(pilot, 60)
+        first, second = RUN_COLOURS[0], RUN_COLOURS[1]
+        assert screen.session.current is screen.session.display[0]
+        assert path_cells(surface, first) > 5 and path_cells(surface, second) == 0  # A selected: A on top
+        await pilot.press("down")
+        screen.redraw(force=True)
+        await pilot.pause()
+        assert path_cells(surface, second) > 5 and path_cells(surface, first) == 0  # B selected: B on top

@@ -113,7 +113,9 @@ class SurfaceMap(RasterWidget):
                 taken.add(cell)
         heads = []
         self._counts: list = []  # ensemble counts with no room beside their minimum
-        for run in runs:
+        # the selected run's path last, on top: a diverging run's zig-zag or a 0.99 spiral no longer
+        # buries the path the learner picked (learning-rate's 'just right' under 'far too large')
+        for run in sorted(runs, key=lambda r: r is session.current):
             if run.ensemble:
                 self._density(canvas, session, problem, run, frame, minima, backs, ramp, mono, taken)
                 continue
@@ -130,6 +132,7 @@ class SurfaceMap(RasterWidget):
             if mono:  # one colour for every path: its run's letter (lower case) along it tells them apart
                 self._path_letters(canvas, frame, path, run.letter.lower(), taken)
             heads.append((run, frame.cell(path[-1], clamp=True), path[-1]))
+        heads.sort(key=lambda head: runs.index(head[0]))  # letters placed in the runs' order, as before
         if self.options.arrows:
             self._arrows(canvas, session, frame, taken)
         for run, cell, _ in heads:  # last, so no path hides where a run is; never over a marker
