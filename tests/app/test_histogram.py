@@ -35,3 +35,17 @@ async def test_identical_finals_are_said_once_not_as_a_range():
         await pilot.pause()
         rows = texts(histogram.lines())
         assert len(rows) > 2 and all("–" in row for row in rows[1:])
+
+
+async def test_a_long_title_keeps_the_seeds_and_the_runs_letter():
+    """cosine-warmup at 120 and 200 columns read 'final loss over 20 seeds of cosine, n…': which run
+    it was went with the cut. Where the whole title does not fit, the letter comes before the label."""
+    async with One().run_test(size=(40, 16)) as pilot:
+        histogram = pilot.app.query_one(LossHistogram)
+        histogram.show(np.array([1.0, 2.0, 3.0]), "cosine, no warm-up", 3)
+        await pilot.pause()
+        title = texts(histogram.lines())[0]
+        assert title.startswith("final loss, 3 seeds of D: cos") and title.endswith("…") and len(title) <= 40
+        histogram.show(np.array([1.0, 2.0, 3.0]), "short", 3)
+        await pilot.pause()
+        assert texts(histogram.lines())[0] == "final loss over 3 seeds of short"

@@ -10,6 +10,7 @@ from textual.strip import Strip
 
 from gdsim.app.draw import palette
 from gdsim.app.draw.axes import tick
+from gdsim.app.text import short
 from gdsim.app.widgets.raster import RasterWidget
 
 DIM, BOLD = Style(dim=True), Style(bold=True)
@@ -30,11 +31,19 @@ class LossHistogram(RasterWidget):
         self.values, self.label, self.colour = np.asarray(values, dtype=np.float64), label, colour
         self._redraw()
 
+    def title(self, seeds: int, width: int) -> str:
+        """"final loss over 20 seeds of cosine, no warm-up"; where that is too wide, the run's letter
+        before its label, which is cut ("final loss, 20 seeds of A: cosine, n…"), not the seeds."""
+        full = f"final loss over {seeds} seeds of {self.label}"
+        if len(full) <= width:
+            return full
+        return short(f"final loss, {seeds} seeds of {palette.letter(self.colour)}: {self.label}", width)
+
     def lines(self) -> list[list[tuple[str, Style]]]:
         """The histogram as rows of (text, style) pieces (tests read these)."""
         width, height = self.size.width, self.size.height
         values = self.values[np.isfinite(self.values)]
-        rows = [[(f"final loss over {len(values)} seeds of {self.label}"[:width], BOLD)]]
+        rows = [[(self.title(len(values), width), BOLD)]]
         bins = max(1, min(height - 1, 12))
         if len(values) == 0 or width < 20:
             return rows
