@@ -36,12 +36,18 @@ def differing_settings(session: Session, limit: int = 2) -> tuple[str, list[str]
     if not differ:
         return "", [""] * len(flats)
     header = ", ".join(NAMES.get(k, k.split(".", 1)[-1]) for k in differ)
-    return header, [", ".join(_setting(k, f.get(k) if f.get(k) is not None else _default(k, f)) for k in differ)
-                    for f in flats]
+    hypers = [session.cohort_of(int(run.rows[0]))[0].optimizer.hyper for run in session.display]
+    return header, [", ".join(_setting(k, f.get(k) if f.get(k) is not None else _default(k, f, hyper)) for k in differ)
+                    for f, hyper in zip(flats, hypers)]
 
 
-def _default(key: str, flat: dict[str, object]) -> object:
-    """What a data-set problem takes for a key its run leaves unset (standardize: false), or None."""
+def _default(key: str, flat: dict[str, object], hyper: dict[str, object] | None = None) -> object:
+    """What a run takes for a key it leaves unset, or None: an optimizer's own default (nesterov:
+    false, weight_decay: 0, as the engine resolved it; None where the optimizer has no such key),
+    a data-set problem's (standardize: false)."""
+    if key.startswith("optimizer."):
+        value = (hyper or {}).get(key.split(".", 1)[1])
+        return value if isinstance(value, (bool, int, float, str)) else None
     if not key.startswith("problem.") or flat.get("problem.dataset") is None:
         return None
     import inspect
