@@ -52,6 +52,7 @@ class RunState:
     since: int | None = None
     rough: bool = False
     value: float | None = None
+    span: int | None = None  # stalled: the steps its window spans (fewer than WINDOW_STEPS early in a run)
 
     @property
     def words(self) -> str:
@@ -99,7 +100,8 @@ class RunState:
             if self.why == "lr 0":
                 return f"{label} is not trained{loss}: its learning rate is 0, so it keeps its starting parameters"
             why = STALLED_WHY.get(self.why, "at a high loss")
-            return (f"{label} stalled{loss}: the loss has stopped falling for the last {WINDOW_STEPS} steps, {why}"
+            steps = WINDOW_STEPS if self.span is None else min(WINDOW_STEPS, self.span)
+            return (f"{label} stalled{loss}: the loss has stopped falling for the last {steps} steps, {why}"
                     + (f" ({ref})" if ref and self.why != "start" else ""))
         if self.kind == "converged" and self.why == "chance":
             return f"{label} converged at chance{loss}: no better than guessing the class frequencies (loss {ref})"

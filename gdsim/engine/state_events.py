@@ -157,7 +157,7 @@ def _judge_block(history, steps, fields, start, indices, begins, width, rows, gr
     last = loss_now.ravel()
 
     def state(t: int, j: int) -> RunState:
-        return state_of(judged, t * runs + j, last, diverged_v, stopped_v, best_v, now)
+        return state_of(judged, t * runs + j, last, diverged_v, stopped_v, best_v, now, window.span)
 
     return at_steps, kinds, state
 

@@ -92,12 +92,13 @@ def _classify(window: Window, diverged_at, stopped_at, best_at, groups, noisy: n
     diverged_at = never if diverged_at is None else np.asarray(diverged_at)
     stopped_at = never if stopped_at is None else np.asarray(stopped_at)
     last = window.loss[-1] if n else np.full(runs, np.nan)
-    return [state_of(judged, r, last, diverged_at, stopped_at, best_at, now) for r in range(runs)]
+    return [state_of(judged, r, last, diverged_at, stopped_at, best_at, now, window.span) for r in range(runs)]
 
 
 def state_of(judged: Judged, r: int, last: np.ndarray, diverged_at: np.ndarray, stopped_at: np.ndarray,
-             best_at: np.ndarray | None, now: int) -> RunState:
-    """Run r's RunState from what judge() found and its flags (which take precedence)."""
+             best_at: np.ndarray | None, now: int, span: int | None = None) -> RunState:
+    """Run r's RunState from what judge() found and its flags (which take precedence); `span`: the
+    steps the window judged spans (a stall says over how many steps the loss has not fallen)."""
     d, s = int(diverged_at[r]), int(stopped_at[r])
     if 0 <= d <= now:
         return RunState("diverged", step=d)
@@ -105,8 +106,9 @@ def state_of(judged: Judged, r: int, last: np.ndarray, diverged_at: np.ndarray, 
         best = None if best_at is None or best_at[r] < 0 else int(best_at[r])
         return RunState("stopped", step=s, best=best, loss=float(last[r]))
     ref = float(judged.refs[r]) if np.isfinite(judged.refs[r]) else None
-    return RunState(str(judged.kinds[r]), point=judged.point(r), loss=float(last[r]), why=str(judged.whys[r]),
-                    ref=ref, value=judged.value(r))
+    kind = str(judged.kinds[r])
+    return RunState(kind, point=judged.point(r), loss=float(last[r]), why=str(judged.whys[r]),
+                    ref=ref, value=judged.value(r), span=span if kind == "stalled" else None)
 
 
 # -- a simulation's runs ---------------------------------------------------------------------------

@@ -241,3 +241,14 @@ def test_a_steady_swing_and_a_rounding_gradient_make_no_stream_of_events():
     assert [e for e in after if e[1].startswith("natural")] == [
         (11, "natural gradient, lr 1", "converged"), (11, "natural gradient, unscaled", "converged")]
     assert run_states(sim)[labels.index("gradient descent, lr 0.002")].kind == "oscillating"
+
+
+def test_a_stall_says_over_how_many_steps_it_was_judged():
+    """epochs-vs-steps at step 70: the notice said "stopped falling for the last 200 steps" at step 70."""
+    sim = build(load_scenario(BUILTIN["epochs-vs-steps"]))
+    sim.step(70)
+    state = run_states(sim)[0]
+    assert state.kind == "stalled"
+    assert "for the last 70 steps" in state.sentence("small data")
+    flat = window(np.full(300, 0.7), grad=np.full(300, 1e-3), start_loss=0.7)
+    assert "for the last 200 steps" in classify(flat)[0].sentence("r")  # a full window: WINDOW_STEPS
