@@ -30,6 +30,16 @@ def short(value: object, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
+def first_fit(options: list[str], width: int) -> str:
+    """The first of `options` (longest, most telling first) that fits `width` whole; the last one cut
+    if none does. A title says less on a narrow screen rather than stopping mid-word."""
+    for option in options:
+        text = clean(option, keep_newlines=False)
+        if len(text) <= width:
+            return text
+    return short(options[-1], width)
+
+
 # [text](url "title") and ![alt](url), outside code; <https://...> autolinks.
 _LINK = re.compile(r"(!?)\[([^\]\n]*)\]\(\s*<?([^\s()<>]*)>?(?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\)")
 _AUTOLINK = re.compile(r"<((?:https?|ftp|mailto|file):[^\s<>]*)>", re.IGNORECASE)

@@ -229,3 +229,27 @@ async def test_the_data_tab_draws_at_both_sizes_and_full_screen(tmp_path, size):
         assert screen._zoomed is screen.query_one(DataPanel)
         await pilot.press("f")
         assert screen._zoomed is None
+
+
+@pytest.mark.parametrize("name", ["batch-norm", "natural-gradient", "digits", "mae-vs-mse", "class-imbalance", "dropout"])
+async def test_titles_fit_80_columns_whole_live_and_rewound(tmp_path, name):
+    """At 80x24 the Data tab's titles were cut mid-phrase ("run A has no hidden layer: its output over
+    the i…", "test digits, run A: 7 of 269 misread, shown …"), and an ensemble's title was covered by
+    the units count ("16/48 units (f: full sc"): each view now says less rather than stopping mid-word,
+    also rewound (", step 40" added). Every network kind: hidden layers with an ensemble (batch-norm,
+    dropout), none (natural-gradient, class-imbalance), the digits, a regression's fitted lines."""
+    app = app_from(tmp_path, builtin=name)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_data(pilot, 60)
+        for rewound in (False, True):
+            if rewound:
+                await pilot.press("left")
+                screen.redraw(force=True)
+                await pilot.pause()
+            views = list(screen.query_one(DataPanel).children)
+            assert views
+            for view in views:
+                title = view._strips[0].text.rstrip()
+                assert title and "…" not in title, (name, rewound, title)
+                if rewound:  # which step the picture is of: the rewound one, or "live step 60" without a checkpoint
+                    assert "step 59" in title or "live step 60" in title, title

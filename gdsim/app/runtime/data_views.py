@@ -31,6 +31,7 @@ class Model(NamedTuple):
     letter: str
     colour: int
     name: str  # "A", or "A (seed 3, the first of 20)" for an ensemble: what the titles call it
+    short: str = ""  # the same in fewer words for a narrow title: "A", "A, step 40"
 
 
 def selected_model(session) -> Model:
@@ -42,15 +43,17 @@ def selected_model(session) -> Model:
     name = run.letter
     if run.ensemble:
         name += f" (seed {session.sim.runs[int(run.rows[0])].seed}, the first of {len(run.rows)})"
+    when = ""
     if session.cursor is not None:
         rewound = rewound_cohort(session.sim, session.sim.cohorts.index(cohort), session.cursor)
         if rewound is not None:
             cohort = rewound
-            name += f", step {session.cursor:,}"
+            when = f", step {session.cursor:,}"
         else:
-            name += f", live step {session.sim.step_count:,}"
+            when = f", live step {session.sim.step_count:,}"
     state = None if cohort.problem_state is None else state_rows_of(cohort.problem_state, [index])
-    return Model(cohort, index, cohort.problem, state, run.label, run.letter, run.colour, name)
+    return Model(cohort, index, cohort.problem, state, run.label, run.letter, run.colour, name + when,
+                 run.letter + when)
 
 
 def rewound_cohort(sim, index: int, step: int):

@@ -13,7 +13,7 @@ from rich.style import Style
 
 from gdsim.app.draw.canvas import Canvas
 from gdsim.app.runtime.data_views import SPLIT_WORDS, held_out_split, selected_model
-from gdsim.app.text import clean, short
+from gdsim.app.text import clean, first_fit, short
 from gdsim.app.widgets.raster import RasterWidget
 from gdsim.engine.metrics import most_confused
 from gdsim.engine.predictions import SplitPredictions, split_predictions
@@ -80,7 +80,9 @@ class ConfusionMatrix(RasterWidget):
             return
         n = len(preds.labels)
         self.label = f"{SPLIT_WORDS[split]} ({n}), run {model.name}: {preds.wrong} wrong"
-        canvas.text(0, 0, short(self.label, width), BOLD)
+        titles = [self.label, f"{SPLIT_WORDS[split]} ({n}), {model.short}: {preds.wrong} wrong",
+                  f"{model.short}: {preds.wrong} of {n} wrong", f"{model.short}: {preds.wrong}/{n} wrong"]
+        canvas.text(0, 0, first_fit(titles, width), BOLD)
         canvas.text(1, 0, short("rows true, columns predicted", width), DIM)
         labels, keyed = class_labels(problem.class_names)
         counts = preds.confusion

@@ -13,7 +13,7 @@ from rich.style import Style
 from gdsim.app.draw.canvas import Canvas
 from gdsim.app.draw.tiles import GREYS, Tiles
 from gdsim.app.runtime.data_views import SPLIT_WORDS, held_out_split, selected_model
-from gdsim.app.text import short
+from gdsim.app.text import first_fit, short
 from gdsim.app.widgets.raster import RasterWidget
 from gdsim.engine.digits import IMAGE_SHAPE, PIXEL_MAX, images
 from gdsim.engine.predictions import split_predictions
@@ -59,10 +59,14 @@ class DigitStrip(RasterWidget):
         per_row = max(1, (width + 1) // TILE_COLS)
         rows = max(0, (height - 1) // TILE_ROWS)
         fit = min(len(order), per_row * rows)
-        title = (f"{SPLIT_WORDS[split]} digits, run {model.name}: {preds.wrong} of {len(order)} misread, "
-                 f"shown first (true→read, surest first), then the least sure right ones"
-                 + (f"; {fit} shown" if fit < len(order) else ""))
-        canvas.text(0, 0, short(title, width), BOLD)
+        words, shown = SPLIT_WORDS[split], (f"; {fit} shown" if fit < len(order) else "")
+        misread = f"{preds.wrong} of {len(order)} misread"
+        titles = [f"{words} digits, run {model.name}: {misread}, shown first (true→read, surest first), then the "
+                  f"least sure right ones{shown}",
+                  f"{words} digits, run {model.name}: {misread} first (true→read){shown}",
+                  f"{words} digits, run {model.name}: {misread} (true→read)",
+                  f"run {model.short}: {misread} (true→read)", f"{model.short}: {misread}"]
+        canvas.text(0, 0, first_fit(titles, width), BOLD)
         tiles = Tiles(height, width)
         ramp = GREYS
         pictures = images(problem.data.x[preds.rows[order[:fit]]])

@@ -16,7 +16,7 @@ from gdsim.app.draw.canvas import Canvas
 from gdsim.app.draw.map_view import MapFrame
 from gdsim.app.draw.series import thin
 from gdsim.app.runtime.data_views import rewound_cohort, selected_model
-from gdsim.app.text import short
+from gdsim.app.text import first_fit, short
 from gdsim.app.widgets.raster import RasterWidget
 from gdsim.engine.predictions import fitted_curve
 
@@ -97,8 +97,10 @@ class FitView(RasterWidget):
             drawn.append(run)
         marks.axis_ticks(canvas, frame, LABEL_WIDTH, 1)
         step = "" if session.cursor is None else f" at step {session.shown_step}"
-        title = f"training points of run {model.letter} (x across, y up) and every run's fit{step}"
-        canvas.text(0, 0, short(title, width), BOLD)
+        titles = [f"training points of run {model.letter} (x across, y up) and every run's fit{step}",
+                  f"training points of run {model.letter} and every run's fit{step}",
+                  f"points of {model.letter}, every run's fit{step}"]
+        canvas.text(0, 0, first_fit(titles, width), BOLD)
         pieces = [("· points  ", DIM)]
         for run in sorted(drawn, key=lambda r: r.colour):
             pieces.append((run.letter, marks.head_style(run.colour, mono)))

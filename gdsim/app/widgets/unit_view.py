@@ -19,7 +19,7 @@ from gdsim.app.draw.canvas import Canvas
 from gdsim.app.draw.series import thin
 from gdsim.app.draw.tiles import Tiles, levels, pair_rows
 from gdsim.app.runtime.data_views import selected_model
-from gdsim.app.text import short
+from gdsim.app.text import first_fit, short
 from gdsim.app.widgets.raster import RasterWidget
 from gdsim.engine.internals import UnitMaps, unit_maps
 
@@ -136,24 +136,36 @@ class UnitView(RasterWidget):
         maps = self.maps = unit_maps(problem, row, n, model.state)
         tiles = Tiles(height, width)
         self.drawn_units, self.dead = [], [int(d.sum()) for d in maps.dead]
+        name, letter = model.name, model.short  # "A (seed 3, the first of 20), step 40" / "A, step 40"
         if units:
-            title = f"units of run {model.name} over the inputs (x1 across, x2 up)"
-            canvas.text(0, 0, short(title, max(8, left - 1)), BOLD)
             canvas.text(0, left, short("output", out_cols), BOLD)
         else:
-            title = f"run {model.name} has no hidden layer: its output over the inputs (x1 across, x2 up)"
-            canvas.text(0, 0, short(title, width), BOLD)
+            titles = [f"run {name} has no hidden layer: its output over the inputs (x1 across, x2 up)",
+                      f"run {name}, no hidden layer: its output (x1 across, x2 up)",
+                      f"run {letter}, no hidden layer: its output (x1 across, x2 up)",
+                      f"output of run {letter} (x1 across, x2 up)", f"output of run {letter}", f"output of {letter}"]
+            canvas.text(0, 0, first_fit(titles, width), BOLD)
         if units:
             self._unit_tiles(canvas, tiles, maps, units, left - 2, height - 2, mono)
-            if sum(self.drawn_units) < sum(units):
-                note = f" {sum(self.drawn_units)}/{sum(units)} units (f: full screen)"
-                canvas.text(0, max(0, left - 1 - len(note)), note[: left - 1], DIM)
+            # the title, and how many units fit when not all do: both in the columns left of the output
+            room = max(8, left - 1)
+            titles = [f"units of run {name} over the inputs (x1 across, x2 up)", f"units of run {name} (x1 across, x2 up)",
+                      f"units of run {letter} (x1 across, x2 up)", f"units of run {letter}", f"units of {letter}"]
+            note = ""
+            if sum(self.drawn_units) < sum(units):  # as much of it as the shortest title leaves room for
+                counts = f"{sum(self.drawn_units)}/{sum(units)}"
+                notes = [f" {counts} units (f: full screen)", f" {counts} units (f)", f" {counts} units", f" {counts}"]
+                note = next((n for n in notes if len(n) <= room - len(titles[-1]) - 1), "")
+            canvas.text(0, 0, first_fit(titles, room - len(note)), BOLD)
+            if note:
+                canvas.text(0, room - len(note), note, DIM)
         backs = self._output(canvas, tiles, maps, left, out_rows, out_cols, mono)
         tiles.draw(canvas)
         self._points(canvas, problem, maps, left, out_rows, out_cols, backs, mono)
         scale = "blank −  █ +" if mono else "blue −  red +"  # monochrome shades by value
-        legend = f"{scale}  (each layer's scale)  ✕ dead: 0 at every training point  u: weights"
-        canvas.text(height - 1, 0, short(legend if units else "u: weights as numbers", width), DIM)
+        legends = [f"{scale}  (each layer's scale)  ✕ dead: 0 at every training point  u: weights",
+                   f"{scale}  (each layer's scale)  ✕ dead  u: weights", f"{scale}  ✕ dead  u: weights", scale]
+        canvas.text(height - 1, 0, first_fit(legends, width) if units else short("u: weights as numbers", width), DIM)
 
     def _unit_tiles(self, canvas, tiles: Tiles, maps: UnitMaps, units, cols: int, rows: int, mono: bool) -> None:
         """Each hidden unit's map in the area below the title, `cols` x `rows` cells."""
