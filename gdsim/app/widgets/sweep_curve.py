@@ -9,24 +9,20 @@ from rich.style import Style
 from gdsim.app.draw import palette
 from gdsim.app.draw.axes import Scale, tick
 from gdsim.app.draw.canvas import Canvas
-from gdsim.app.widgets.raster import RasterWidget
+from gdsim.app.widgets.sweep_plot import LABEL_WIDTH, SweepPlot
 
-LABEL_WIDTH = 7
 DIVERGED_MARK = "✕"
 BEST_MARK = "●"
 EDGE_MARK = "┊"
 LOG_DEPTH = 1e-30  # the y axis shows at most 30 decades below its top
 
 
-class SweepCurve(RasterWidget):
+class SweepCurve(SweepPlot):
     """Drawn from `show(values, lrs, diverged, best, edge)`; blank (with a note) until then."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None):
-        super().__init__(id=id, classes=classes)
-        self.title = "final loss against the learning rate"
-        self.note = "computing…"
+        super().__init__("final loss against the learning rate", id=id, classes=classes)
         self.points: tuple | None = None
-        self.marks: dict[str, tuple[int, int]] = {}  # what was drawn where (tests read it)
 
     def show(self, lrs: np.ndarray, values: np.ndarray, diverged: np.ndarray, best: int | None,
              edge: float | None, title: str) -> None:
@@ -36,23 +32,12 @@ class SweepCurve(RasterWidget):
         self.note = ""
         self._redraw()
 
-    def wait(self, note: str) -> None:
-        self.note = note
-        self._redraw()
-
     def _rasterise(self) -> None:
-        width, height = self.size.width, self.size.height
-        mono = bool(getattr(self.app, "mono", False)) if self.is_attached else False
-        canvas = Canvas(width, height)
-        canvas.text(0, 0, self.title[:width], Style(bold=True))
-        self.marks = {}
-        cols, rows = width - LABEL_WIDTH - 1, height - 2
-        if self.points is None or cols < 8 or rows < 3:
-            if self.note:
-                canvas.text(min(height - 1, 1 + max(rows, 0) // 2), LABEL_WIDTH + 2, self.note[: max(0, width - 9)],
-                            Style(dim=True))
-            self._finish(canvas)
+        begun = self._begin(self.points is not None, 8, 3)
+        if begun is None:
             return
+        canvas, mono, cols, rows = begun
+        width = self.size.width
         lrs, values, diverged, best, edge = self.points
         ok = np.isfinite(values) & ~diverged & (values > 0)
         xs = Scale(float(lrs[0]), float(lrs[-1]), 2 * (LABEL_WIDTH + 1), 2 * cols - 1, log=True)

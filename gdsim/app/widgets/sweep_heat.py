@@ -12,9 +12,8 @@ from rich.style import Style
 from gdsim.app.draw import palette
 from gdsim.app.draw.axes import tick
 from gdsim.app.draw.canvas import Canvas
-from gdsim.app.widgets.raster import RasterWidget
+from gdsim.app.widgets.sweep_plot import LABEL_WIDTH, SweepPlot
 
-LABEL_WIDTH = 7
 DIVERGED_MARK = "✕"
 BEST_MARK = "●"
 OPTIMUM_MARK = "◆"
@@ -22,15 +21,12 @@ EDGE_MARK = "│"
 UNKNOWN_MARK = "?"
 
 
-class SweepHeat(RasterWidget):
+class SweepHeat(SweepPlot):
     """Drawn from `show(...)`; each screen cell shows the nearest grid point."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None):
-        super().__init__(id=id, classes=classes)
-        self.title = "final loss over learning rate and momentum"
-        self.note = "computing…"
+        super().__init__("final loss over learning rate and momentum", id=id, classes=classes)
         self.grid: tuple | None = None
-        self.marks: dict[str, tuple[int, int]] = {}  # where best / optimum were drawn (tests read it)
 
     def show(self, lrs: np.ndarray, momenta: np.ndarray, values: np.ndarray, diverged: np.ndarray,
              best: tuple[int, int] | None, optimum: tuple[float, float] | None, edges: np.ndarray | None,
@@ -42,23 +38,11 @@ class SweepHeat(RasterWidget):
         self.note = ""
         self._redraw()
 
-    def wait(self, note: str) -> None:
-        self.note = note
-        self._redraw()
-
     def _rasterise(self) -> None:
-        width, height = self.size.width, self.size.height
-        mono = bool(getattr(self.app, "mono", False)) if self.is_attached else False
-        canvas = Canvas(width, height)
-        canvas.text(0, 0, self.title[:width], Style(bold=True))
-        self.marks = {}
-        cols, rows = width - LABEL_WIDTH - 1, height - 2
-        if self.grid is None or cols < 4 or rows < 2:
-            if self.note:
-                canvas.text(min(height - 1, 1 + max(rows, 0) // 2), LABEL_WIDTH + 2,
-                            self.note[: max(0, width - 9)], Style(dim=True))
-            self._finish(canvas)
+        begun = self._begin(self.grid is not None, 4, 2)
+        if begun is None:
             return
+        canvas, mono, cols, rows = begun
         lrs, momenta, values, diverged, best, optimum, edges, y_name = self.grid
         nx, ny = len(lrs), len(momenta)
         # at most four cells across and two down a grid point (a cell is about twice as tall as wide)
