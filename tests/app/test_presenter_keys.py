@@ -10,6 +10,7 @@ from textual.widgets import TabbedContent
 
 from gdsim.app.app import GdsimApp
 from gdsim.app.screens.help import HelpScreen
+from gdsim.app.screens.presenter import _shown as shown_now  # on screen now: not in a hidden tab or container
 from gdsim.app.screens.picker import PickerScreen
 from gdsim.app.screens.prompt import ConfirmScreen
 from gdsim.app.screens.scenario import ScenarioScreen
@@ -146,20 +147,11 @@ async def test_f_on_the_lesson_beside_the_plots_keeps_the_status_line_on_screen(
         assert status.region.bottom <= SIZE[1] - 1  # above the footer, on screen
         assert "step 30" in status_text(app)
         for name in ("tabs", "question", "runs"):
-            assert not _on_screen(screen.query_one(f"#{name}")), name
+            assert not shown_now(screen.query_one(f"#{name}")), name
         await pilot.press("f")
         await pilot.pause()
         assert not screen.has_class("-zoom-side")
         assert {w.id: w.display for w in screen.query("*") if w.id} == shown_before
-
-
-def _on_screen(widget) -> bool:
-    node = widget
-    while node is not None and node.parent is not None:
-        if not node.display:
-            return False
-        node = node.parent
-    return True
 
 
 async def test_h_hides_the_run_table_and_arrows_still_select():
