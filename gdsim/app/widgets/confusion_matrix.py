@@ -14,7 +14,7 @@ from rich.style import Style
 from gdsim.app.draw.canvas import Canvas
 from gdsim.app.runtime.data_views import SPLIT_WORDS, held_out_split, selected_model
 from gdsim.app.text import clean, first_fit, short
-from gdsim.app.widgets.raster import RasterWidget
+from gdsim.app.widgets.session_view import SessionView
 from gdsim.engine.metrics import most_confused
 from gdsim.engine.predictions import SplitPredictions, split_predictions
 
@@ -33,18 +33,13 @@ def class_labels(names) -> tuple[tuple[str, ...], bool]:
     return tuple(str(k) for k in range(len(names))), True
 
 
-class ConfusionMatrix(RasterWidget):
+class ConfusionMatrix(SessionView):
     """Redrawn from the Session at the screen's rate (show)."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None):
         super().__init__(id=id, classes=classes)
-        self.session = None
         self.predictions: SplitPredictions | None = None  # the last frame's (tests read them)
         self.label = ""
-
-    def show(self, session) -> None:
-        self.session = session
-        self._redraw()
 
     def _cell(self, counts: np.ndarray, labels) -> int:
         return max(len(str(int(counts.max(initial=0)))), max(len(a) for a in labels)) + 1

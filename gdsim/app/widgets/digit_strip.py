@@ -14,7 +14,7 @@ from gdsim.app.draw.canvas import Canvas
 from gdsim.app.draw.tiles import GREYS, Tiles
 from gdsim.app.runtime.data_views import SPLIT_WORDS, held_out_split, selected_model
 from gdsim.app.text import first_fit, short
-from gdsim.app.widgets.raster import RasterWidget
+from gdsim.app.widgets.session_view import SessionView
 from gdsim.engine.digits import IMAGE_SHAPE, PIXEL_MAX, images
 from gdsim.engine.predictions import split_predictions
 
@@ -24,18 +24,13 @@ TILE_COLS = IMAGE_SHAPE[1] + 1  # the image and a gap
 MONO_INK = 5  # in monochrome a pixel counts as inked from this count (of 16) on
 
 
-class DigitStrip(RasterWidget):
+class DigitStrip(SessionView):
     """Redrawn from the Session at the screen's rate (show)."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None):
         super().__init__(id=id, classes=classes)
-        self.session = None
         self.shown: list[tuple[int, int, int]] = []  # (data set row, true, predicted) drawn, in order
         self.wrong = 0
-
-    def show(self, session) -> None:
-        self.session = session
-        self._redraw()
 
     def _rasterise(self) -> None:
         width, height = self.size.width, self.size.height

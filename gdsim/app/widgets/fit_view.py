@@ -17,7 +17,7 @@ from gdsim.app.draw.map_view import MapFrame
 from gdsim.app.draw.series import thin
 from gdsim.app.runtime.data_views import rewound_cohort, selected_model
 from gdsim.app.text import first_fit, short
-from gdsim.app.widgets.raster import RasterWidget
+from gdsim.app.widgets.session_view import SessionView
 from gdsim.engine.predictions import fitted_curve
 
 DIM, BOLD = Style(dim=True), Style(bold=True)
@@ -43,18 +43,13 @@ def run_params(session, run) -> np.ndarray:
     return np.asarray(cohort.params[index], dtype=np.float64)
 
 
-class FitView(RasterWidget):
+class FitView(SessionView):
     """Redrawn from the Session at the screen's rate (show)."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None):
         super().__init__(id=id, classes=classes)
-        self.session = None
         self.lines: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # run letter -> (xs, ys) drawn (tests read it)
         self.frame: MapFrame | None = None
-
-    def show(self, session) -> None:
-        self.session = session
-        self._redraw()
 
     def _rasterise(self) -> None:
         width, height = self.size.width, self.size.height

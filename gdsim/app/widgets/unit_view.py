@@ -20,7 +20,7 @@ from gdsim.app.draw.series import thin
 from gdsim.app.draw.tiles import Tiles, levels, pair_rows
 from gdsim.app.runtime.data_views import selected_model
 from gdsim.app.text import first_fit, short
-from gdsim.app.widgets.raster import RasterWidget
+from gdsim.app.widgets.session_view import SessionView
 from gdsim.engine.internals import UnitMaps, unit_maps
 
 DIM, BOLD = Style(dim=True), Style(bold=True)
@@ -80,20 +80,15 @@ def arrange(units: list[int], cols: int, rows: int):
     return w, h, places, labels, columns
 
 
-class UnitView(RasterWidget):
+class UnitView(SessionView):
     """Redrawn from the Session at the screen's rate (show)."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None):
         super().__init__(id=id, classes=classes)
-        self.session = None
         self.numbers = False  # u: the weights as numbers instead of the maps
         self.maps: UnitMaps | None = None  # the last frame's (tests read them)
         self.drawn_units: list[int] = []  # maps drawn per layer
         self.dead: list[int] = []  # dead units per layer
-
-    def show(self, session) -> None:
-        self.session = session
-        self._redraw()
 
     def toggle_numbers(self) -> None:
         self.numbers = not self.numbers

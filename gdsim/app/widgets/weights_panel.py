@@ -13,7 +13,7 @@ from gdsim.app.draw import palette
 from gdsim.app.draw.axes import tick
 from gdsim.app.draw.canvas import Canvas
 from gdsim.app.runtime.session import Session
-from gdsim.app.widgets.raster import RasterWidget
+from gdsim.app.widgets.session_view import SessionView
 from gdsim.engine.internals import SPARSE_BELOW, layer_weights
 
 BARS = " ▁▂▃▄▅▆▇█"
@@ -36,20 +36,15 @@ def sparkline(counts: np.ndarray) -> str:
     return "".join(BARS[i] for i in level.tolist())
 
 
-class WeightsPanel(RasterWidget):
+class WeightsPanel(SessionView):
     """Every run's weights (one line each, the lesson's point is the difference between runs), then
     the selected run's layers where they fit; the screen calls show() at its redraw rate."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None):
         super().__init__(id=id, classes=classes)
-        self.session: Session | None = None
         self.weights = []  # the last frame's LayerWeights of the selected run (tests read them)
         self.run_counts: list[tuple[str, int, int]] = []
         self._key = None
-
-    def show(self, session: Session) -> None:
-        self.session = session
-        self._redraw()
 
     def _rasterise(self) -> None:
         width, height = self.size.width, self.size.height
