@@ -322,7 +322,7 @@ def report(opts, results: Results, elapsed: float, load_before: float, cpu: tupl
         from gdsim.serve.cpu_share import share_for, usable_cores
 
         print(f"  served CPU share while a scenario runs: {share_for(opts.sessions, usable_cores()):.3f} of a core "
-              f"per session (gdsim/serve/cpu_share.py); key presses are not metered")
+              f"per session (gdsim/serve/cpu_share.py): all a running app does counts, key presses are never held back")
     if results.first_frame:
         ff = results.first_frame
         print(f"  time to first screen   p50 {statistics.median(ff) * 1000:7.0f} ms   "
