@@ -21,6 +21,10 @@ screen's other output (animation, a notice, the room panel) is never taken for t
   measured; reported apart for presses while the presenter's scenario runs (every follower's
   scenario runs too: the load the issue asks about) and while it is paused. Only the presses that
   open the panel are timed; the next press closes it.
+It also prints where the CPU went in the window: the whole machine (/proc/stat), the apps, this
+process's SSH clients, the SSH server and other programs; the presenter's app and each follower's
+CPU (cores) and time runnable but waiting for a CPU (/proc/PID/schedstat), beside their shares. On
+a machine other programs keep busy, compare runs only with that split in view.
 """
 
 from __future__ import annotations
