@@ -56,10 +56,11 @@ def resample(loss: np.ndarray, axes, frame: MapFrame, per_cell_y: int = 2) -> np
     return loss[np.ix_(ib, ia)]
 
 
-def shade(canvas: Canvas, levels: np.ndarray, row: int, col: int, mono: bool) -> np.ndarray | None:
-    """Half-block shading of (2·rows, cols) levels of palette.SURFACE_RAMP; returns each cell's
-    back colour index (None in monochrome), for what is drawn over it."""
-    ramp = palette.SURFACE_RAMP
+def shade(canvas: Canvas, levels: np.ndarray, row: int, col: int, mono: bool,
+          ramp: tuple[str, ...] | list[str] = palette.SURFACE_RAMP) -> np.ndarray | None:
+    """Half-block shading (two levels a cell) of (2·rows, cols) levels of `ramp` from cell (row,
+    col); returns each cell's back colour index into `ramp` (the lower half), for what is drawn
+    over it; None in monochrome. The map tab's surfaces and decision maps, and the landscapes."""
     rows = levels.shape[0] // 2
     top, bottom = levels[0::2][:rows], levels[1::2][:rows]
     if mono:

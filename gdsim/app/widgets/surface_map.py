@@ -15,6 +15,7 @@ from rich.style import Style
 from gdsim.app.draw import map_marks as marks
 from gdsim.app.draw import palette
 from gdsim.app.draw.canvas import Canvas
+from gdsim.app.draw.landscape_draw import shade
 from gdsim.app.draw.map_view import DENSITY_GLYPHS, MapFrame, around, arrow_head, density_glyphs, readable_aspect
 from gdsim.app.draw.series import thin
 from gdsim.app.runtime.session import Session
@@ -96,7 +97,7 @@ class SurfaceMap(RasterWidget):
             self.options.notes.append(stretched)
         levels = self._surface_levels(problem, frame)
         ramp = palette.SURFACE_RAMP
-        backs = self._ground(canvas, levels, ramp, mono)
+        backs = shade(canvas, levels, 1, LABEL_WIDTH, mono, ramp)
         title = f"{problem.title or 'surface'}: {problem.formula}" + (" (whole: z)" if self.options.whole else "")
         if stretched and canvas.rows < 9:  # no legend line: the title says it, first
             title = f"({stretched}) {title}"
@@ -198,23 +199,6 @@ class SurfaceMap(RasterWidget):
             self._background_key = key
         return self._levels
 
-    def _ground(self, canvas: Canvas, levels: np.ndarray, ramp, mono: bool) -> np.ndarray | None:
-        """Shade the map with half blocks (two heights per cell); returns each cell's back colour
-        index into `ramp` (the lower half), for what is drawn over it; None in monochrome."""
-        rows = levels.shape[0] // 2
-        top, bottom = levels[0::2][:rows], levels[1::2][:rows]
-        if mono:
-            shades = palette.MONO_SHADES
-            shade = np.minimum(len(shades) - 1, (top + bottom) * len(shades) // (2 * len(ramp)))
-            codes = np.array([ord(c) for c in shades], dtype=np.uint32)[shade]
-            canvas.ground(1, LABEL_WIDTH, codes, np.zeros(codes.shape, dtype=np.int32), [Style(dim=True)])
-            return None
-        pairs, looks = np.unique(top * len(ramp) + bottom, return_inverse=True)
-        styles = [palette.half_block(ramp[p // len(ramp)], ramp[p % len(ramp)]) for p in pairs.tolist()]
-        codes = np.full(top.shape, ord("▀"), dtype=np.uint32)
-        canvas.ground(1, LABEL_WIDTH, codes, looks.reshape(top.shape), styles, bottom, list(ramp))
-        return bottom
-
     def _mark(self, canvas: Canvas, cell, text: str, colour: str, backs, ramp, mono: bool) -> None:
         col, row = cell
         back = None if backs is None else ramp[int(backs[row, col])]
@@ -296,7 +280,7 @@ class SurfaceMap(RasterWidget):
         xs, ys, probs = cohort.decision_grid(slice(index, index + 1), 48)  # batch norm: eval mode
         frame = self.frame = MapFrame((xs[0], xs[-1], ys[0], ys[-1]), cols, rows)
         levels, ramp = _decision_levels(probs[0], cols, rows, problem)
-        backs = self._ground(canvas, levels, ramp, mono)
+        backs = shade(canvas, levels, 1, LABEL_WIDTH, mono, ramp)
         canvas.text(0, 0, short(f"decision map of {session.current.label}", canvas.cols), Style(bold=True))
         x, y = problem.points
         self._points(canvas, frame, x, y, backs, ramp, mono, held=False)
