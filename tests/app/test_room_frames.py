@@ -113,3 +113,18 @@ async def test_a_served_follower_draws_a_presenters_new_step_after_its_spread(mo
         await until(pilot, lambda: screen.session.sim.step_count == 60)
         # not drawn with every other follower at the instant the scene came, but a spread later
         assert time.perf_counter() - start >= 0.6
+
+
+async def test_a_room_that_goes_while_waiting_for_a_playing_presenter_runs_on_alone():
+    app = make_app(None)
+    link = StandInLink()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await following(pilot, app, link, 30)
+        session = screen.session
+        link.push({"type": "follow", "scene": presenter_scene(step=40) | {"playing": True}})
+        await until(pilot, lambda: session.sim.step_count == 40 and not screen._ticking)
+        link.push(None)  # the room goes: the session runs on by itself (room_scene.let_go)
+        await until(pilot, lambda: app.room.gone != "")
+        assert session.running and session.hold is None
+        # the ticks come back (they had stopped while it waited for the presenter's next scene)
+        await until(pilot, lambda: session.sim.step_count > 40, 3.0)
