@@ -154,3 +154,41 @@ async def test_every_builtin_at_80x24_after_the_question_keeps_readable_plots_an
             app.pop_screen()
             await pilot.pause()
     assert not short, short
+
+
+ASKING_ROWS = 5  # the loss panel at 80x24 while the question is open: its title, 3 rows of curve, its axis
+
+
+async def test_every_builtin_at_80x24_while_asking_keeps_rows_of_curve(crowded):
+    """While the question is open the plots must still show the run (space runs anyway): at 80x24
+    local-minima-networks' question (8 lines with the claim) and six runs left the loss 4 rows (2 of
+    curve), cosine-warmup's (10 lines) 3 with the notices. On a short screen the question loses its
+    border, and the verdict line (nothing measured before the answer) and the notices (the table's
+    status column says the same) their rows: local-minima-networks keeps 4 rows of curve, every
+    built-in at least 3."""
+    from gdsim.app.app import GdsimApp
+    from gdsim.app.runtime.predict_flow import ASKING
+    from gdsim.app.runtime.session import Session
+    from gdsim.app.screens.scenario import ScenarioScreen
+    from gdsim.scenario.load import load_scenario
+
+    app = GdsimApp(None)
+    heights = {}
+    async with app.run_test(size=(80, 24)) as pilot:
+        for path in BUILTINS:
+            session = Session(load_scenario(path, id=path.stem, trial_build=False))
+            screen = ScenarioScreen(session)
+            await app.push_screen(screen)
+            await pilot.pause()
+            if screen.flow is not None:
+                assert screen.flow.phase == ASKING
+                screen.redraw(force=True)  # notices at their longest (crowded), as when running
+                await pilot.pause()
+                assert screen.flow.phase == ASKING
+                assert not screen.query_one("#verdicts").display, path.stem
+                assert not screen.query_one("#notices").display, path.stem
+                heights[path.stem] = screen.query_one("#plot-loss").size.height
+            app.pop_screen()
+            await pilot.pause()
+    assert heights and min(heights.values()) >= ASKING_ROWS, sorted(heights.items(), key=lambda kv: kv[1])[:5]
+    assert heights["local-minima-networks"] >= ASKING_ROWS + 1

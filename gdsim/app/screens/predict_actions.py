@@ -110,7 +110,14 @@ class PredictActions:
         names = shown_names(session) if neutral else None
         hide = tuple(flow.predict.shown_by) if flow is not None else ()
         asking = flow is not None and flow.phase == ASKING
-        self._verdict_line.show(self.verdicts.lines(step, names, self._live_readings(), hide, asking), mono)
+        if asking != self.has_class("-asking"):  # the notice bar reads it (widgets/notice_bar.py)
+            self.set_class(asking, "-asking")
+        # While asking, nothing is measured yet ("answer the question, then watch..."): on a short screen
+        # the verdict line gives its row to the plots, as the notices do theirs (local-minima-networks at
+        # 80x24: 2 rows of curve, now 4; cosine-warmup's longer question 1, now 3)
+        quiet = asking and self.has_class("-short")
+        lines = [] if quiet else self.verdicts.lines(step, names, self._live_readings(), hide, asking)
+        self._verdict_line.show(lines, mono)
         panel = self._question
         if flow is not None:
             measured = self.verdicts.verification or self.verdicts.unavailable

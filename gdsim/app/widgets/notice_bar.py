@@ -35,10 +35,12 @@ class NoticeBar(Static):
     max_lines = LINES_TALL
 
     def show(self, session: Session) -> None:
-        items = tuple(notices(session, limit=4))
         mono = bool(getattr(self.app, "mono", False))
         screen = self.screen if self.is_attached else None
         short = screen is not None and screen.has_class("-short")
+        # while a question is open on a short screen the plots get these rows: the table's status
+        # column says the same states (screens/predict_actions.py sets -asking)
+        items = () if short and screen.has_class("-asking") else tuple(notices(session, limit=4))
         self.max_lines = ((LINES_CROWDED if screen.has_class("-many-runs") else LINES_SHORT) if short
                           else LINES_TALL)
         self._items, self._mono = items, mono
