@@ -117,3 +117,32 @@ def test_drawn_colours_show_on_their_ground():
     assert shown["x"].color.name == "red"  # the terminal's own colour: its to choose
     (on_dark,) = canvas.strips(dark)
     assert any(segment.style.color.name == "#ffb347" for segment in on_dark)  # 8.7:1: kept
+
+
+def test_a_maps_picture_and_its_colour_scale_keep_their_colours():
+    """0362fcb made every drawn colour show at 3:1 on its ground, and the map's ▀ cells (the top pixel's
+    colour on the bottom pixel's) were recoloured against each other: every surface map came out in
+    stripes, in every theme, its colour scale too. Picture cells keep their colours; marks over
+    them (path dots) still show."""
+    from textual.color import Color
+
+    from gdsim.app.draw import palette
+    from gdsim.app.draw.contrast import GRAPHICS, contrast_ratio
+
+    top, bottom = "#35b779", "#6ece58"  # neighbouring viridis greens: 1.3:1, a picture, not a mark
+    canvas = Canvas(4, 2)
+    styles = [palette.half_block(top, bottom)]
+    canvas.ground(0, 0, np.full((2, 4), ord("▀")), np.zeros((2, 4), dtype=np.int32), styles,
+                  np.zeros((2, 4), dtype=np.int32), [bottom])
+    canvas.dots(np.array([0.0, 1.0]), np.array([0.0, 1.0]), Style(color="#ffb347"))  # a path over it
+    canvas.text(1, 2, "██", Style(color="#fde725"))  # a colour-scale swatch on the panel
+    for base in (Style(color="#1f1f1f", bgcolor="#e0e0e0"), Style(color="#e0e0e0", bgcolor="#121212")):
+        first, second = canvas.strips(base)
+        cells = {}
+        for segment in [*first, *second]:
+            cells.setdefault(segment.text[0], segment.style)
+        assert cells["▀"].color.name == top and cells["▀"].bgcolor.name == bottom
+        assert cells["█"].color.name == "#fde725"
+        dot = next(style for char, style in cells.items() if 0x2800 <= ord(char) <= 0x28FF)
+        assert dot.bgcolor.name == bottom  # the path dot on the picture's colour, shown at 3:1 there
+        assert contrast_ratio(Color.parse(dot.color.name), Color.parse(bottom)) >= GRAPHICS

@@ -18,6 +18,7 @@ from textual.strip import Strip
 
 from gdsim.app.draw.contrast import on_ground
 
+FULL = ord("█")
 _BITS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]], dtype=np.uint8)
 MAX_SAMPLES = 200_000
 
@@ -155,7 +156,9 @@ class Canvas:
         index = np.where(drawn, self.colour, -1).astype(np.int32)
         styles = list(self.styles)
         known = dict(self._style_index)
+        picture = np.zeros(len(styles) + (len(self._ground[4]) if self._ground is not None else 0), dtype=bool)
         if self._ground is not None:
+            picture[len(styles):] = True  # the ground's own cells: a picture (▀ = two pixels), not marks on it
             self._apply_ground(drawn, codes, index, styles)
         for (row, col), (char, style) in self.chars.items():
             k = known.get(style)
@@ -164,7 +167,13 @@ class Canvas:
                 styles.append(style)
             codes[row, col] = ord(char)
             index[row, col] = k
-        looks = [on_ground(base + style) for style in styles] + [base]  # index -1 is the blank cell
+        picture = np.concatenate([picture, np.zeros(len(styles) - len(picture), dtype=bool)])
+        swatch = codes == FULL  # a style drawn only as full blocks is a colour swatch (a map's colour scale)
+        if swatch.any():
+            picture[np.setdiff1d(index[swatch & (index >= 0)], index[~swatch & (index >= 0)])] = True
+        # Marks (dots, lines, letters) are made to show on their ground; picture cells keep their colours
+        looks = [base + style if shown else on_ground(base + style)
+                 for style, shown in zip(styles, picture.tolist())] + [base]  # index -1 is the blank cell
         kept = None
         if previous is not None and previous._frame is not None:
             old_codes, old_index, old_looks, old_strips = previous._frame
