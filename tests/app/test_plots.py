@@ -453,6 +453,12 @@ async def test_at_200x60_the_panel_the_lesson_is_about_comes_first_beside_the_lo
         assert loss.region.y == beside.region.y and loss.region.x < beside.region.x  # one row: side by side
 
 
+def reversed_texts(plot: CurvePlot) -> set[str]:
+    """What a plot draws in reverse video: the curves' names in monochrome."""
+    return {segment.text for strip in plot._strips for segment in strip
+            if segment.style is not None and segment.style.reverse}
+
+
 async def test_monochrome_names_each_curve_at_its_end(monkeypatch, tmp_path):
     """In monochrome every curve is white: each carries its run's letter (a layer its number) in
     reverse video at its last point, so the loss plot tells A from B from C."""
@@ -460,16 +466,12 @@ async def test_monochrome_names_each_curve_at_its_end(monkeypatch, tmp_path):
     app = make_app("three_runs")
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await stepped(pilot, 30)
-        loss = screen.query_one("#plot-loss", CurvePlot)
-        names = {segment.text for strip in loss._strips for segment in strip
-                 if segment.style is not None and segment.style.reverse}
+        names = reversed_texts(screen.query_one("#plot-loss", CurvePlot))
         assert {"a", "b", "c"} <= names, names
     app = app_from(tmp_path, NET)
     async with app.run_test(size=(140, 50)) as pilot:
         screen = await stepped(pilot, 60)
-        layers = screen.query_one("#plot-layers", CurvePlot)
-        names = {segment.text for strip in layers._strips for segment in strip
-                 if segment.style is not None and segment.style.reverse}
+        names = reversed_texts(screen.query_one("#plot-layers", CurvePlot))
         assert {"1", "2", "3"} <= names, names
 
 
@@ -477,6 +479,4 @@ async def test_colour_themes_draw_no_names_over_the_curves():
     app = make_app("three_runs")
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await stepped(pilot, 30)
-        loss = screen.query_one("#plot-loss", CurvePlot)
-        assert not any(segment.style is not None and segment.style.reverse
-                       for strip in loss._strips for segment in strip)
+        assert not reversed_texts(screen.query_one("#plot-loss", CurvePlot))
