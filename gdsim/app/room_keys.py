@@ -4,7 +4,7 @@ Keys exist only in a room (check_action hides them otherwise, so a plain `gdsim`
 the room): ctrl+r the room panel, everywhere; a presenter's H (bring everyone here), P (poll the
 room with the scenario's [predict] question) and Y (reveal it); a participant's F (follow the
 presenter) and X (explore alone; j and k are the run table's down and up); a presenter's C closes
-the open poll without revealing it. Any key that changes a follower's run also breaks away: it goes
+the open poll without revealing it; escape closes the room panel before it goes back. Any key that changes a follower's run also breaks away: it goes
 through run_action, which lets go of the presenter first (a one-line notice says how to rejoin).
 """
 
@@ -19,6 +19,11 @@ from gdsim.app.text import clean
 
 ROOM_BINDINGS = [
     Binding("ctrl+r", "room_panel", "Room", priority=True),
+    # escape closes the room panel first, like a dialog; only then does it go back (or clear the
+    # list's filter). Active only while the panel is on the screen shown (check_action): a dialog
+    # over it keeps its own escape, and without a panel escape does what it always did. While it is
+    # active the footer says "esc close" where it said "esc back".
+    Binding("escape", "room_hide_panel", "close", priority=True),
     Binding("H", "room_bring", "Bring all here"),
     Binding("P", "room_poll", "Poll"),
     Binding("Y", "room_reveal", "Reveal"),
@@ -33,6 +38,7 @@ ROOM_BINDINGS = [
 ]
 HELP = {  # the help screen's words for them
     "room_panel": "The room: who is connected, the poll (a participant: the open poll)",
+    "room_hide_panel": "Close the room panel (with it open, escape closes it before going back)",
     "room_bring": "Bring everyone here: this scenario, its settings, step, tab and run",
     "room_poll": "Poll the room with this scenario's question ([predict])",
     "room_reveal": "Reveal the poll: the answer and the counts everywhere; the scenario runs",
@@ -43,7 +49,7 @@ HELP = {  # the help screen's words for them
 }
 PRESENTER_ACTIONS = frozenset({"room_bring", "room_poll", "room_reveal", "room_close"})
 PARTICIPANT_ACTIONS = frozenset({"room_follow", "room_explore", "room_rejoin", "room_nickname"})
-ROOM_ACTIONS = PRESENTER_ACTIONS | PARTICIPANT_ACTIONS | {"room_panel"}
+ROOM_ACTIONS = PRESENTER_ACTIONS | PARTICIPANT_ACTIONS | {"room_panel", "room_hide_panel"}
 # The scenario screen's actions that change what a follower's run does: they break away first.
 BREAKS_AWAY = frozenset({
     "toggle_run", "step", "step_n", "reset", "speed", "scrub", "scrub_far", "scrub_to_start", "live",
@@ -53,7 +59,7 @@ BREAKS_AWAY = frozenset({
 
 
 def help_bindings(presenter: bool) -> list[Binding]:
-    wanted = {"room_panel"} | (PRESENTER_ACTIONS if presenter else PARTICIPANT_ACTIONS)
+    wanted = {"room_panel", "room_hide_panel"} | (PRESENTER_ACTIONS if presenter else PARTICIPANT_ACTIONS)
     out = [Binding(b.key, b.action, HELP[b.action], key_display=b.key_display) for b in ROOM_BINDINGS
            if b.action in wanted and b.action in HELP]
     if not presenter:
@@ -93,6 +99,8 @@ class RoomKeys(App):
             return False
         if action == "room_panel":
             return True
+        if action == "room_hide_panel":
+            return room.panel_on(self.screen)
         if action in PRESENTER_ACTIONS:
             from gdsim.app.room_client import scenario_screen
 
@@ -133,6 +141,10 @@ class RoomKeys(App):
     def action_room_panel(self) -> None:
         if self.room is not None and self.room.active:
             self.room.toggle_panel()
+
+    def action_room_hide_panel(self) -> None:
+        if self.room is not None:
+            self.room.hide_panel()
 
     def action_room_follow(self) -> None:
         if self.room is not None:

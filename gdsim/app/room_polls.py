@@ -124,12 +124,21 @@ class RoomPolls:
         if self.participant and self.state.poll is not None and self.state.answer is None:
             self.show_poll()  # an unanswered poll: ctrl+r brings its window back
             return
-        self.panel_wanted = not any(p.screen is self.app.screen for p in self._panels())
-        if self.panel_wanted:
-            self.show_panel()
+        if self.panel_on(self.app.screen):
+            self.hide_panel()
         else:
-            for panel in self._panels():
-                panel.remove()
+            self.show_panel()
+
+    def panel_on(self, screen: Screen) -> bool:
+        """Whether the room panel is on `screen` (escape then closes it first)."""
+        return any(panel.screen is screen for panel in self._panels())
+
+    def hide_panel(self) -> None:
+        """Closed (ctrl+r or escape) until ctrl+r, or a presenter's next poll, opens it again."""
+        self.panel_wanted = False
+        for panel in self._panels():
+            panel.remove()
+        self.app.call_after_refresh(self.app.refresh_bindings)  # the footer's escape: back again
 
     def show_panel(self) -> None:
         from gdsim.app.widgets.room_panel import RoomPanel
@@ -142,6 +151,7 @@ class RoomPolls:
             panel = RoomPanel(id="room-panel")
             screen.mount(panel)
             panel.show(self.state)
+            self.app.call_after_refresh(self.app.refresh_bindings)  # the footer's escape closes it
 
     def refresh_panels(self) -> None:
         for panel in self._panels():
