@@ -98,6 +98,22 @@ async def test_the_verdict_line_is_never_cut_mid_sentence_at_80_columns(path):
         assert len(seen) == len(line.pages)
 
 
+async def each_builtin(app, pilot):
+    """Every built-in scenario opened in turn on `app`'s screen (closed before the next one opens):
+    (its path, its ScenarioScreen)."""
+    from gdsim.app.runtime.session import Session
+    from gdsim.app.screens.scenario import ScenarioScreen
+    from gdsim.scenario.load import load_scenario
+
+    for path in BUILTINS:
+        screen = ScenarioScreen(Session(load_scenario(path, id=path.stem, trial_build=False)))
+        await app.push_screen(screen)
+        await pilot.pause()
+        yield path, screen
+        app.pop_screen()
+        await pilot.pause()
+
+
 @pytest.fixture
 def crowded(monkeypatch):
     """Notices and verdicts at their longest: the budget, not the luck of the moment, is tested."""
@@ -111,21 +127,15 @@ def crowded(monkeypatch):
 async def test_every_builtin_at_80x24_after_the_question_keeps_readable_plots_and_map(crowded):
     from gdsim.app.app import GdsimApp
     from gdsim.app.runtime.predict_flow import REVEALED
-    from gdsim.app.runtime.session import Session
-    from gdsim.app.screens.scenario import ScenarioScreen
     from gdsim.app.screens.scenario_layout import MANY_RUNS
     from gdsim.app.widgets.run_table import RunTable
     from gdsim.app.widgets.surface_map import SurfaceMap, map_kind
-    from gdsim.scenario.load import load_scenario
 
     app = GdsimApp(None)
     short = []
     async with app.run_test(size=(80, 24)) as pilot:
-        for path in BUILTINS:
-            session = Session(load_scenario(path, id=path.stem, trial_build=False))
-            screen = ScenarioScreen(session)
-            await app.push_screen(screen)
-            await pilot.pause()
+        async for path, screen in each_builtin(app, pilot):
+            session = screen.session
             if screen.flow is not None:
                 await pilot.press("0")  # skip; then the run reaches the point: the reveal comes by itself
                 screen.reveal()
@@ -151,8 +161,6 @@ async def test_every_builtin_at_80x24_after_the_question_keeps_readable_plots_an
                 (surface,) = [m for m in screen.query(SurfaceMap) if m.id == "map-full"]
                 if surface.size.height < MAP_ROWS:
                     short.append((path.stem, "map", surface.size.height))
-            app.pop_screen()
-            await pilot.pause()
     assert not short, short
 
 
@@ -168,18 +176,11 @@ async def test_every_builtin_at_80x24_while_asking_keeps_rows_of_curve(crowded):
     built-in at least 3."""
     from gdsim.app.app import GdsimApp
     from gdsim.app.runtime.predict_flow import ASKING
-    from gdsim.app.runtime.session import Session
-    from gdsim.app.screens.scenario import ScenarioScreen
-    from gdsim.scenario.load import load_scenario
 
     app = GdsimApp(None)
     heights = {}
     async with app.run_test(size=(80, 24)) as pilot:
-        for path in BUILTINS:
-            session = Session(load_scenario(path, id=path.stem, trial_build=False))
-            screen = ScenarioScreen(session)
-            await app.push_screen(screen)
-            await pilot.pause()
+        async for path, screen in each_builtin(app, pilot):
             if screen.flow is not None:
                 assert screen.flow.phase == ASKING
                 screen.redraw(force=True)  # notices at their longest (crowded), as when running
@@ -188,7 +189,5 @@ async def test_every_builtin_at_80x24_while_asking_keeps_rows_of_curve(crowded):
                 assert not screen.query_one("#verdicts").display, path.stem
                 assert not screen.query_one("#notices").display, path.stem
                 heights[path.stem] = screen.query_one("#plot-loss").size.height
-            app.pop_screen()
-            await pilot.pause()
     assert heights and min(heights.values()) >= ASKING_ROWS, sorted(heights.items(), key=lambda kv: kv[1])[:5]
     assert heights["local-minima-networks"] >= ASKING_ROWS + 1

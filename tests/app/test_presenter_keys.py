@@ -259,25 +259,8 @@ async def test_brackets_land_on_a_brief_state_as_it_was_entered(tmp_path):
         assert session.shown_step == 37 and session.states()[0].kind == "global min"
 
 
-LATE = """
-[scenario]
-title = "A late minimum"
-claim = "c"
-steps = 20000
-
-[problem]
-surface = "quadratic"
-condition = 10
-
-[optimizer]
-name = "sgd"
-
-[[runs]]
-label = "late"
-start = [-2.5, 1.5]
-optimizer = { lr = 0.0001 }
-changes = [{ at = 9001, optimizer = { lr = 0.19 } }]
-"""
+LATE = bowl(run("late", 0.0001, "changes = [{ at = 9001, optimizer = { lr = 0.19 } }]\n"), title="A late minimum",
+            steps=20000)
 
 
 async def test_brackets_after_the_history_halved_say_where_the_event_is_and_move_on(tmp_path):

@@ -5,6 +5,7 @@ that changes nothing on screen costs no frame; catching up draws once, at the pr
 from __future__ import annotations
 
 import time
+from contextlib import asynccontextmanager
 
 from gdsim.app.runtime.pacing import CATCH_UP_FRAME
 from gdsim.app.runtime.session import Session
@@ -13,20 +14,29 @@ from tests.app.conftest import DATA, make_app
 from tests.app.room_stand_in import StandInLink, joined, opened, presenter_scene, until
 
 
-async def following(pilot, app, link, step: int):
-    await joined(app, pilot, link)
-    link.push({"type": "follow", "scene": presenter_scene(step=step, playing=False)})
-    await until(pilot, lambda: opened(app) and app.screen.session.sim.step_count == step
-                and not app.screen.session.running)
-    await pilot.pause(0.2)
-    return app.screen
-
-
-async def test_a_scene_that_changes_nothing_here_draws_no_frame():
+@asynccontextmanager
+async def follower_at(step: int):
+    """A participant's app (120x40) following a presenter paused at `step` of three_runs, drawn
+    there: (app, pilot, link, its scenario screen)."""
     app = make_app(None)
     link = StandInLink()
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await following(pilot, app, link, 30)
+        await joined(app, pilot, link)
+        link.push({"type": "follow", "scene": presenter_scene(step=step, playing=False)})
+        await until(pilot, lambda: opened(app) and app.screen.session.sim.step_count == step
+                    and not app.screen.session.running)
+        await pilot.pause(0.2)
+        yield app, pilot, link, app.screen
+
+
+async def presenter_plays_at(pilot, link, session, step: int) -> None:
+    """The presenter plays from `step`; the follower gets there."""
+    link.push({"type": "follow", "scene": presenter_scene(step=step) | {"playing": True}})
+    await until(pilot, lambda: session.sim.step_count == step)
+
+
+async def test_a_scene_that_changes_nothing_here_draws_no_frame():
+    async with follower_at(30) as (app, pilot, link, screen):
         drawn, version = screen.redraws, screen.session.version
         for _ in range(20):  # the presenter's scene, again and again (a tab it already shows, its step)
             link.push({"type": "follow", "scene": presenter_scene(step=30, playing=False)})
@@ -36,10 +46,7 @@ async def test_a_scene_that_changes_nothing_here_draws_no_frame():
 
 
 async def test_catching_up_to_the_presenter_draws_from_the_ticks_only_and_few_frames():
-    app = make_app(None)
-    link = StandInLink()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await following(pilot, app, link, 30)
+    async with follower_at(30) as (app, pilot, link, screen):
         session = screen.session
         stepped = []
         advance = session.advance
@@ -66,10 +73,7 @@ async def test_catching_up_to_the_presenter_draws_from_the_ticks_only_and_few_fr
 
 
 async def test_a_presenter_who_rewinds_is_shown_at_once_without_ticks():
-    app = make_app(None)
-    link = StandInLink()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await following(pilot, app, link, 80)
+    async with follower_at(80) as (app, pilot, link, screen):
         drawn = screen.redraws
         link.push({"type": "follow", "scene": presenter_scene(step=80) | {"step": 40}})
         await until(pilot, lambda: screen.session.cursor is not None)
@@ -81,13 +85,9 @@ async def test_a_presenter_who_rewinds_is_shown_at_once_without_ticks():
 
 
 async def test_a_follower_at_the_step_of_a_presenter_who_plays_does_not_tick_until_their_next_scene():
-    app = make_app(None)
-    link = StandInLink()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await following(pilot, app, link, 30)
+    async with follower_at(30) as (app, pilot, link, screen):
         session = screen.session
-        link.push({"type": "follow", "scene": presenter_scene(step=40) | {"playing": True}})
-        await until(pilot, lambda: session.sim.step_count == 40)
+        await presenter_plays_at(pilot, link, session, 40)
         await pilot.pause(0.2)
         ticks = []
         tick = screen._tick
@@ -103,10 +103,7 @@ async def test_a_follower_at_the_step_of_a_presenter_who_plays_does_not_tick_unt
 
 async def test_a_served_follower_draws_a_presenters_new_step_after_its_spread(monkeypatch):
     monkeypatch.setenv("GDSIM_CPU_SHARE", "0.5")  # served: a CPU share
-    app = make_app(None)
-    link = StandInLink()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await following(pilot, app, link, 30)
+    async with follower_at(30) as (app, pilot, link, screen):
         screen.pacer.spread = lambda: 0.6  # the random part of its frame period (Pacer.spread), fixed here
         start = time.perf_counter()
         link.push({"type": "follow", "scene": presenter_scene(step=60, playing=False)})
@@ -116,13 +113,10 @@ async def test_a_served_follower_draws_a_presenters_new_step_after_its_spread(mo
 
 
 async def test_a_room_that_goes_while_waiting_for_a_playing_presenter_runs_on_alone():
-    app = make_app(None)
-    link = StandInLink()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await following(pilot, app, link, 30)
+    async with follower_at(30) as (app, pilot, link, screen):
         session = screen.session
-        link.push({"type": "follow", "scene": presenter_scene(step=40) | {"playing": True}})
-        await until(pilot, lambda: session.sim.step_count == 40 and not screen._ticking)
+        await presenter_plays_at(pilot, link, session, 40)
+        await until(pilot, lambda: not screen._ticking)
         link.push(None)  # the room goes: the session runs on by itself (room_scene.let_go)
         await until(pilot, lambda: app.room.gone != "")
         assert session.running and session.hold is None
