@@ -137,8 +137,11 @@ async def test_panels_with_nothing_to_show_give_their_space(tmp_path):
         screen = await stepped(pilot, 20)
         lr = screen.query_one("#plot-lr")
         assert lr.display and not screen.query_one("#plot-velocity").display
-        assert lr.has_class("-span")  # three panels: the last spans both columns
-        assert lr.size.width > screen.query_one("#plot-loss").size.width
+        # a schedule in the file: the rate is what the scenario is about, beside the loss
+        assert shown_panels(screen) == ["plot-loss", "plot-lr", "plot-grad"]
+        grad = screen.query_one("#plot-grad")
+        assert grad.has_class("-span")  # three panels: the last spans both columns
+        assert grad.size.width > screen.query_one("#plot-loss").size.width
 
 
 async def test_momentum_shows_the_velocity_panel():
@@ -419,10 +422,13 @@ async def test_the_new_panels_stay_away_from_scenarios_not_about_them(tmp_path):
         assert "plot-wnorm" not in shown_panels(screen) and "plot-step" not in shown_panels(screen)
 
 
-@pytest.mark.parametrize("name, second", [("overfitting", "plot-val"), ("l1-sparsity", "weights")])
+@pytest.mark.parametrize("name, second", [("overfitting", "plot-val"), ("l1-sparsity", "weights"),
+                                          ("lr-schedule", "plot-lr"), ("reduce-on-plateau", "plot-lr"),
+                                          ("cosine-warmup", "plot-lr")])
 async def test_at_80x24_the_panel_beside_the_loss_is_what_the_lesson_is_about(name, second):
     """overfitting has an L2 run (a cure), and the weights panel used to push the validation
-    loss, its lesson, off an 80x24 screen; l1-sparsity measures near-zero weights: that panel."""
+    loss, its lesson, off an 80x24 screen; l1-sparsity measures near-zero weights: that panel;
+    the schedule lessons are about the rate, which the gradient norm kept off the screen."""
     app, _ = await builtin_at_80x24(name, 0)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("0")

@@ -181,3 +181,74 @@ async def test_the_footer_at_80_columns_keeps_add_maths_back_and_help():
         await pilot.pause()
         wide = footer.render_line(0).text
         assert "Add run" in wide and "Rewind" in wide  # room enough: the full descriptions
+
+
+SCHEDULED = """
+[scenario]
+title = "t"
+claim = "c"
+steps = 100
+[problem]
+surface = "quadratic"
+condition = 10
+[optimizer]
+name = "sgd"
+lr = 0.1
+[[runs]]
+label = "constant"
+start = [-2.5, 1.5]
+[[runs]]
+label = "halved"
+start = [-2.5, 1.5]
+schedule = { name = "step", step_size = 10, gamma = 0.5 }
+[[runs]]
+label = "blows up"
+start = [-2.5, 1.5]
+optimizer = { lr = 0.3 }
+schedule = { name = "step", step_size = 1000, gamma = 0.5 }
+"""
+
+
+async def test_under_a_schedule_the_lr_column_reads_the_rate_now(tmp_path):
+    """reduce-on-plateau's table said "plateau 0.1" at step 400 while the run stepped with 0.005:
+    under a schedule the column is headed "lr now" and reads the rate at the shown step (rewound
+    too); a diverged run, which steps no more, reads "-"."""
+    from gdsim.app.app import GdsimApp
+    from gdsim.scenario.load import load_scenario
+
+    path = tmp_path / "s.toml"
+    path.write_text(SCHEDULED)
+    app = GdsimApp(load_scenario(path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        table = screen.query_one(RunTable)
+        screen.session.step(35)
+        screen.redraw(force=True)
+        await pilot.pause()
+        assert "lr now" in header(table)
+        assert [row[col("lr")] for row in table.rows[:2]] == ["0.1", "0.0125"]  # 0.1 halved at 10, 20, 30
+        assert screen.session.sim.diverged_at[2] >= 0 and table.rows[2][col("lr")] == "-"
+        screen.session.scrub(-(screen.session.sim.history.count - 2))  # back to the second record
+        screen.redraw(force=True)
+        await pilot.pause()
+        assert screen.session.shown_step < 10
+        assert table.rows[1][col("lr")] == "0.1"
+
+
+async def test_without_a_schedule_the_lr_column_is_the_rate_set_even_after_a_divergence(tmp_path):
+    from gdsim.app.app import GdsimApp
+    from gdsim.scenario.load import load_scenario
+
+    path = tmp_path / "s.toml"
+    path.write_text(SCHEDULED.replace('schedule = { name = "step", step_size = 10, gamma = 0.5 }\n', "")
+                    .replace('schedule = { name = "step", step_size = 1000, gamma = 0.5 }\n', ""))
+    app = GdsimApp(load_scenario(path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        table = screen.query_one(RunTable)
+        screen.session.step(35)
+        screen.redraw(force=True)
+        await pilot.pause()
+        assert screen.session.sim.diverged_at[2] >= 0
+        assert "lr now" not in header(table) and " lr " in header(table)
+        assert [row[col("lr")] for row in table.rows] == ["0.1", "0.1", "0.3"]

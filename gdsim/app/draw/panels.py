@@ -21,10 +21,13 @@ ABOUT_NAMES = {"plot-wnorm": ("param_norm", "weight_norm"), "plot-step": ("step_
 
 
 def about(session: Session) -> list[str]:
-    """The panels this scenario is about, in PANELS order: the weight length when an [[expect]]
-    measures it (hinge-vs-bce: "cross-entropy's weights keep growing"); the step length when an
-    expect measures it or a run uses AdaGrad, whose step shrinks like 1/√t whatever the slope
-    (adagrad-rmsprop). A scenario's [view] table may name them too (`plots` or `columns`: "param_norm"/"weight_norm", "step_norm"/"step_size")."""
+    """The panels this scenario is about, in PANELS order: the learning rate when an [[expect]]
+    measures it or the file gives a run a schedule that moves it (lr-schedule, reduce-on-plateau,
+    cosine-warmup: at 80x24 the rate was off screen, behind the gradient norm); the weight length
+    when an expect measures it (hinge-vs-bce: "cross-entropy's weights keep growing"); the step
+    length when an expect measures it or a run uses AdaGrad, whose step shrinks like 1/√t whatever
+    the slope (adagrad-rmsprop). A scenario's [view] table may name them too (`plots` or `columns`:
+    "param_norm"/"weight_norm", "step_norm"/"step_size")."""
     scenario = session.loaded.scenario
     metrics = {getattr(e, "metric", None) for e in scenario.expect}
     view = getattr(scenario, "view", None)
@@ -34,13 +37,22 @@ def about(session: Session) -> list[str]:
             named.add(item if isinstance(item, str) else str(getattr(item, "metric", "")))
     optimizers = {getattr(o, "name", "") for c in session.sim.cohorts
                   for o in [c.optimizer, *(getattr(p, "optimizer", None) for p in getattr(c, "phases", ())[1:])]}
-    out = []
+    out = ["plot-lr"] if "lr" in metrics or scheduled(scenario) else []
     for panel in ("plot-wnorm", "plot-step"):
         if metrics & set(ABOUT_METRICS[panel]) or named & set(ABOUT_NAMES[panel]):
             out.append(panel)
         elif panel == "plot-step" and "adagrad" in optimizers:
             out.append(panel)
     return out
+
+
+def scheduled(scenario) -> bool:
+    """Whether the scenario file gives a run a schedule that moves its rate (a decay, cosine,
+    plateau or a warm-up; not "constant" alone). Changes a learner makes mid-run do not count:
+    they do not make the lesson about the rate."""
+    specs = [scenario.schedule, *(getattr(run, "schedule", None) for run in scenario.runs)]
+    return any(spec is not None and ((spec.name or "constant") != "constant" or (spec.warmup or 0) > 0)
+               for spec in specs)
 
 
 def wanted(session: Session) -> dict[str, bool]:

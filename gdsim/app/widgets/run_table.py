@@ -21,6 +21,7 @@ from textual.message import Message
 from textual.strip import Strip
 
 from gdsim.app.draw import palette
+from gdsim.app.draw.panels import lr_changes
 from gdsim.app.draw.contrast import component_style
 from gdsim.app.draw.axes import value
 from gdsim.app.runtime.key_columns import KeyColumns
@@ -60,6 +61,7 @@ NEUTRAL_DROP = 0.5  # while labels are neutral, the differing settings go after 
 KEY_AT = 9  # where the key columns are inserted (after the loss)
 GAP = 1  # blank cells between columns
 SEED = 2  # the seed column's index: kept (never dropped) where only the seeds tell the runs apart
+LR = 4  # the lr column's index: the rate in effect at the shown step ("lr now") where a rate moves
 DIFFERS = 7  # the "differs" column's index; its header names the settings
 SETTINGS = {2, 5, 6, DIFFERS}  # seed, schedule, batch, differs: settings that may tell the runs apart
 SAME_GOES = SETTINGS | {3, 4}  # optimizer and lr too: a setting every run shares tells no run apart
@@ -123,6 +125,8 @@ class RunTable(RasterWidget, can_focus=True):
         self.key = KeyColumns()  # the scenario's key-metric columns and their values
         self.columns: tuple[Column, ...] = COLUMNS  # in row order: COLUMNS with the key columns after the loss
         self._medians = False  # every row is an ensemble: readings are medians, said once in the header
+        self._lr_moves = False  # a schedule or a change moves some run's rate: the lr column is a reading
+        self.lr_now = False  # the lr column shows the rate at the shown step, headed "lr now" (tests read it)
 
     # -- data ----------------------------------------------------------------------------------
     def show(self, session: Session) -> None:
@@ -134,6 +138,7 @@ class RunTable(RasterWidget, can_focus=True):
             self._seeds_matter = seeds_are_the_lesson(session)
             self._neutral = bool(session.neutral)
             self._medians = bool(session.display) and all(run.ensemble for run in session.display)
+            self._lr_moves = lr_changes(session)
             self._static = []
             for i in range(len(session.display)):
                 cells, mark = _settings(session, i, mono)
@@ -143,6 +148,10 @@ class RunTable(RasterWidget, can_focus=True):
                                                  for i, c in enumerate(keys)) + COLUMNS[KEY_AT:])
         values = session.values_at_cursor()
         states = session.states()
+        rates = _rates(session, values)
+        # Under a schedule the rate a run started with says nothing about the rate it steps with now
+        # (reduce-on-plateau's "plateau 0.1" at step 400 steps with 0.005): the column reads it live.
+        self.lr_now = self._lr_moves or any(rate not in ("-", cells[LR]) for rate, (cells, _) in zip(rates, self._static))
         # A [predict] question still open: the key readings would answer it; shown once answered or skipped.
         flow = getattr(self.screen, "flow", None) if self.is_attached else None
         hidden = flow is not None and flow.phase == "asking"
@@ -154,6 +163,8 @@ class RunTable(RasterWidget, can_focus=True):
             run = session.display[i]
             extra = (["?"] * len(keys) if readings is None else
                      [_key_cell(column, column_values, run, self._medians) for column, column_values in zip(keys, readings)])
+            if self.lr_now:
+                cells = cells[:LR] + [rates[i]] + cells[LR + 1:]
             self.rows.append(cells + [loss] + extra + [grad, status])
             self._marks.append(mark)
             self._status_styles.append(self._status_style(severity, mono))
@@ -196,6 +207,8 @@ class RunTable(RasterWidget, can_focus=True):
             differs = len(set(cells)) > 1
             if index == DIFFERS:
                 column = Column(self._differs, column.min_width, drop=column.drop)
+            if index == LR and self.lr_now:
+                column = Column("lr now", column.min_width, column.right, column.drop)  # not the rate it started with
             if index == 1 and self._medians:
                 column = Column("run (medians)", column.min_width)  # every reading is a median over seeds
             if index == SEED and self._seeds_matter:
@@ -317,6 +330,23 @@ def _settings(session: Session, i: int, mono: bool) -> tuple[list[str], Style]:
         str(getattr(cohort.problem, "batch_size", "-")),
     ]
     return cells, mark
+
+
+def _rates(session: Session, values: dict) -> list[str]:
+    """Per displayed run, the learning rate in effect at the shown step (the one its next update
+    uses), as the lr column writes it: an ensemble's median over its seeds (a plateau schedule
+    cuts each seed's rate on its own). A diverged run steps no more: "-", not the rate its
+    schedule would have reached (cosine-warmup's run without warm-up read "0")."""
+    lr = np.atleast_1d(np.asarray(values.get("lr", ()), dtype=np.float64))
+    diverged = np.asarray(session.sim.diverged_at)
+    gone = (diverged >= 0) & (diverged <= session.shown_step)
+    out = []
+    for run in session.display:
+        rows = np.asarray(run.rows)
+        mine = lr[rows[~gone[rows]]] if lr.size > int(np.max(rows)) and len(gone) > int(np.max(rows)) else np.array([])
+        finite = mine[np.isfinite(mine)]
+        out.append(value(float(np.median(finite))) if len(finite) else "-")
+    return out
 
 
 def _readings(session: Session, i: int, values: dict, states: list, medians: bool) -> tuple[str, str, str, str]:
