@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from gdsim.app.draw.by_epoch import epoch_plot, epochs_differ
 from gdsim.app.draw.series import PlotData, Trace, finite_pairs, thin, traces_for
 from gdsim.app.runtime.session import Session
 
 PANELS = ("plot-loss", "plot-val", "plot-grad", "plot-layers", "plot-velocity", "plot-lr", "plot-acc",
-          "plot-wnorm", "plot-step")
+          "plot-wnorm", "plot-step", "plot-epochs")
 # Panels shown only where the scenario is about what they draw (about()), then right after the loss.
-ABOUT_METRICS = {"plot-wnorm": ("param_norm",), "plot-step": ("step_norm",)}
-ABOUT_NAMES = {"plot-wnorm": ("param_norm", "weight_norm"), "plot-step": ("step_norm", "step_size")}
+ABOUT_METRICS = {"plot-wnorm": ("param_norm",), "plot-step": ("step_norm",), "plot-epochs": ("epochs",)}
+ABOUT_NAMES = {"plot-wnorm": ("param_norm", "weight_norm"), "plot-step": ("step_norm", "step_size"),
+               "plot-epochs": ("epochs",)}
 
 
 def about(session: Session) -> list[str]:
@@ -26,8 +28,9 @@ def about(session: Session) -> list[str]:
     cosine-warmup: at 80x24 the rate was off screen, behind the gradient norm); the weight length
     when an expect measures it (hinge-vs-bce: "cross-entropy's weights keep growing"); the step
     length when an expect measures it or a run uses AdaGrad, whose step shrinks like 1/√t whatever
-    the slope (adagrad-rmsprop). A scenario's [view] table may name them too (`plots` or `columns`:
-    "param_norm"/"weight_norm", "step_norm"/"step_size")."""
+    the slope (adagrad-rmsprop); the training loss by epoch when an expect or a column counts
+    epochs and the runs' epochs differ in length (epochs-vs-steps, batch-size). A scenario's [view]
+    table may name them too (`plots` or `columns`: "param_norm"/"weight_norm", "step_norm"/"step_size")."""
     scenario = session.loaded.scenario
     metrics = {getattr(e, "metric", None) for e in scenario.expect}
     view = getattr(scenario, "view", None)
@@ -38,7 +41,9 @@ def about(session: Session) -> list[str]:
     optimizers = {getattr(o, "name", "") for c in session.sim.cohorts
                   for o in [c.optimizer, *(getattr(p, "optimizer", None) for p in getattr(c, "phases", ())[1:])]}
     out = ["plot-lr"] if "lr" in metrics or scheduled(scenario) else []
-    for panel in ("plot-wnorm", "plot-step"):
+    for panel in ("plot-wnorm", "plot-step", "plot-epochs"):
+        if panel == "plot-epochs" and not epochs_differ(session):
+            continue  # one epoch length for all: the loss plot's steps are its epochs, rescaled
         if metrics & set(ABOUT_METRICS[panel]) or named & set(ABOUT_NAMES[panel]):
             out.append(panel)
         elif panel == "plot-step" and "adagrad" in optimizers:
@@ -63,6 +68,7 @@ def wanted(session: Session) -> dict[str, bool]:
     return {
         "plot-wnorm": "plot-wnorm" in chosen and "param_norm" in fields,
         "plot-step": "plot-step" in chosen and "step_norm" in fields,
+        "plot-epochs": "plot-epochs" in chosen,
         "plot-loss": True,
         "plot-val": "val_loss" in fields,
         "plot-grad": True,
@@ -124,6 +130,8 @@ def plot_data(session: Session, plot_id: str, points: int, velocity_parts: bool 
         history = session.sim.history
         note = f"mean of {history.stride} steps" if session.sim.small and history and history.stride > 1 else ""
         return PlotData("step length |Δθ| per step", tuple(traces), cursor, None, note, stop)
+    if plot_id == "plot-epochs":
+        return epoch_plot(session, points)
     return PlotData(plot_id, (), cursor)
 
 

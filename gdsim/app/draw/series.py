@@ -33,8 +33,10 @@ class PlotData:
     cursor: int | None = None  # the rewound step, drawn as a vertical line
     log: bool | None = False  # None: the plot decides, with hysteresis (log_wanted)
     note: str = ""
-    x_max: int = 0  # the x axis reaches at least this step (the run's planned length)
+    x_max: float = 0  # the x axis reaches at least this step (the run's planned length)
     legend: tuple[tuple[str, int], ...] = ()  # (text, colour) pieces after the title (e.g. layers)
+    x_label: str = "step"  # what the x axis counts
+    log_x: bool = False  # a log x axis (from the first positive x): by_epoch.py
 
 
 def thin(count: int, limit: int) -> np.ndarray:
@@ -66,11 +68,13 @@ def traces_for(session: Session, field: str, points: int, *, component: int | No
         if values.ndim < 3 or component >= values.shape[2]:
             return []
         values = values[:, :, component]
-    traces = []
+    return [trace for found in traces_by_run(session, steps, values, kind) for trace in found]
+
+
+def traces_by_run(session: Session, steps: np.ndarray, values: np.ndarray, kind: str = "line") -> list[list[Trace]]:
+    """Per display run (in order), its traces (none for a run without a finite value)."""
     diverged = session.sim.diverged_at
-    for run in session.display:
-        traces.extend(_run_traces(run, steps, values, kind, diverged[run.rows]))
-    return traces
+    return [_run_traces(run, steps, values, kind, diverged[run.rows]) for run in session.display]
 
 
 def _run_traces(run: DisplayRun, steps: np.ndarray, values: np.ndarray, kind: str,

@@ -151,6 +151,7 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
                                 yield CurvePlot("accuracy", id="plot-acc")
                                 yield CurvePlot("weight length |w|", id="plot-wnorm")
                                 yield CurvePlot("step length |Δθ|", id="plot-step")
+                                yield CurvePlot("training loss by epoch", id="plot-epochs")
                                 yield WeightsPanel(id="weights")
                                 yield LossHistogram(id="histogram")
                     # Built when first opened (_fill_tab): not on the first frame.

@@ -30,7 +30,7 @@ PANEL_MIN_ROWS = 7
 # Which panels stay when the grid has no room for all: the loss first, then what a lesson is
 # most often about (validation, per-layer gradients, accuracy), then the rest.
 PANEL_PRIORITY = ("plot-loss", "plot-val", "plot-layers", "plot-acc", "plot-grad", "plot-velocity", "plot-lr",
-                  "histogram", "weights", "plot-wnorm", "plot-step")
+                  "histogram", "weights", "plot-wnorm", "plot-step", "plot-epochs")
 
 # From this many runs a short screen gives the run table the notices' second line: at 80x24 the
 # table then shows six runs (local-minima-networks' widths) and the plots keep their rows.

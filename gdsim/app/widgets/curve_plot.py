@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from rich.style import Style
 
@@ -78,7 +80,7 @@ class CurvePlot(RasterWidget):
             self.draws += 1
             return
         x_high = max(max(float(t.steps[-1]) for t in traces), float(data.x_max))
-        x_low = min(float(t.steps[0]) for t in traces)
+        x_low = min(float(t.steps[0]) for t in traces)  # on a log x axis the traces hold only x > 0
         scaled = ranging(traces)  # a diverged run is clipped at the edge, never rescales the others
         log = self.log_y = data.log if data.log is not None else log_wanted(traces, self.log_y)
         if log:
@@ -94,7 +96,7 @@ class CurvePlot(RasterWidget):
         # "≤ floor" and the axis says so, instead of the curve stopping where they begin.
         floored = log and any(bool(np.any((t.values if t.low is None else t.low) < y_low)) for t in traces)
         x0 = 2 * (LABEL_WIDTH + 1)
-        xs = Scale(x_low, max(x_high, x_low + 1), x0, 2 * cols - 1)
+        xs = Scale(x_low, x_high if data.log_x else max(x_high, x_low + 1), x0, 2 * cols - 1, log=data.log_x)
         ys = Scale(y_low, y_high, 4, 4 * rows - 1, log=log, flip=True)
         self.y_range = (ys.label_low(), ys.label_high())
         canvas.clip = (x0, 2 * width, 4, 4 * (rows + 1))  # nothing over the title or the axis labels
@@ -123,7 +125,7 @@ class CurvePlot(RasterWidget):
                         if 1 <= r <= rows and (r, col) not in taken), row)
             taken.add((row, col))
             canvas.text(row, col, mark, style)
-        data = PlotData(data.title, data.traces, data.cursor, log, data.note, data.x_max, data.legend)
+        data = replace(data, log=log)
         self.floored = floored
         self._axes(canvas, xs, ys, cols, rows, data, floored)
         self._strips = canvas.strips(self._base(), previous=self._canvas)
@@ -143,18 +145,22 @@ class CurvePlot(RasterWidget):
         for row in range(1, rows + 1):
             canvas.text(row, LABEL_WIDTH, "│", dim)
         bottom = rows + 1
-        left = tick(xs.low, 8)
-        right = tick(xs.high, 9)
+        left = tick(xs.label_low(), 8)
+        right = tick(xs.label_high(), 9)
         canvas.text(bottom, LABEL_WIDTH, "└", dim)
         canvas.text(bottom, LABEL_WIDTH + 1, left, dim)
         if cols > len(left) + len(right) + 6:
-            axis = "step" + (" (log y)" if data.log else "")
+            name = data.x_label
+            logs = ", ".join(a for a, on in (("log x", data.log_x), ("log y", data.log)) if on)
+            axis = name + (f" ({logs})" if logs else "")
             if floored and cols > len(left) + len(right) + 30:
-                axis = "step (log y; 0 drawn at the ≤ floor)"
+                axis = f"{name} ({logs}; 0 drawn at the ≤ floor)"
             elif floored:
-                axis = "step (log y; 0 at ≤)"
+                axis = f"{name} ({logs}; 0 at ≤)"
             if cols <= len(left) + len(right) + len(axis) + 2:
-                axis = "step" + (" (log y)" if data.log else "")
+                axis = name + (f" ({logs})" if logs else "")
+            if data.log_x and cols <= len(left) + len(right) + len(axis) + 2:
+                axis = f"{name} (log x)"  # a log x axis read as linear misleads more than a log y
             canvas.text(bottom, LABEL_WIDTH + 1 + (cols - len(axis)) // 2, axis, dim)
         canvas.text(bottom, LABEL_WIDTH + 1 + cols - len(right), right, dim)
         if data.cursor is not None:
