@@ -130,13 +130,16 @@ class Window:
 class Judged:
     """What judge() found for R runs, before the flags (diverged, stopped early) are applied:
     `kinds`, `whys` (the one reason), `refs` (its number) and `at` (the index of the known point a
-    run is at in its group's Known, or -1), per run; `knowns` holds each run's Known (or None)."""
+    run is at in its group's Known, or -1), per run; `knowns` holds each run's Known (or None);
+    `quiet` the steps over which the loss has not fallen (a stall says them): the window's span, or
+    its later half's where only that half was flat (the window still holds the descent before it)."""
 
     kinds: np.ndarray
     whys: np.ndarray
     refs: np.ndarray
     at: np.ndarray
     knowns: np.ndarray
+    quiet: np.ndarray | None = None
 
     def point(self, r: int) -> tuple[float, ...] | None:
         known = self.knowns[r]
@@ -158,6 +161,7 @@ def judge(window: Window, groups, noisy: np.ndarray, floor: np.ndarray, convex: 
     whys = np.full(runs, "", dtype=object)
     refs = np.full(runs, np.nan)
     at = np.full(runs, -1)
+    quiet = np.full(runs, window.span)
     with np.errstate(all="ignore"):
         path = window.path
         if path is None and window.params is not None and n >= 2:
@@ -172,7 +176,7 @@ def judge(window: Window, groups, noisy: np.ndarray, floor: np.ndarray, convex: 
                           np.zeros(runs, bool) if convex is None else convex,
                           np.zeros(runs, bool) if known_floor is None else known_floor, size,
                           np.full(runs, np.nan) if chance is None else chance,
-                          np.full(runs, np.inf) if better is None else better)
+                          np.full(runs, np.inf) if better is None else better, quiet)
         if window.params is not None and n:
             for rows, known in groups:
                 if known is None:
@@ -193,7 +197,7 @@ def judge(window: Window, groups, noisy: np.ndarray, floor: np.ndarray, convex: 
     knowns = np.full(runs, None, dtype=object)
     for rows, known in groups:
         knowns[rows] = known
-    return Judged(kinds, whys, refs, at, knowns)
+    return Judged(kinds, whys, refs, at, knowns, quiet)
 
 
 def _barely(window: Window, known: Known, rows: np.ndarray, kinds, whys, refs) -> None:
@@ -239,9 +243,10 @@ def _median_where(values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
 
 
 def _judge_window(window: Window, loss, grad, path, kinds, whys, refs, noisy, floor, start_scale, convex, known_floor,
-                  size, chance, better) -> None:
+                  size, chance, better, quiet) -> None:
     """Fill `kinds` with growing / oscillating / stalled / converged / slow where the window says so,
-    `whys` and `refs` with the one reason that applied (RunState.why) and its number."""
+    `whys` and `refs` with the one reason that applied (RunState.why) and its number, `quiet` (see
+    Judged) where only the window's later half was flat."""
     n = len(loss)
     first, last = loss[0], loss[-1]
     steps_up = np.diff(loss, axis=0)
@@ -281,6 +286,7 @@ def _judge_window(window: Window, loss, grad, path, kinds, whys, refs, noisy, fl
     scale = np.maximum.reduce([np.abs(last - floor), start_scale, np.full(len(last), 1e-12)])
     small = grad[-1] <= np.maximum(STALL_GRAD_REL * np.asarray(window.start_grad, dtype=np.float64), STALL_GRAD_ABS)
     flat = np.abs(last - first) <= STALL_LOSS_REL * scale
+    whole = flat.copy()  # flat over the whole window, not only its later half
     # at rest: the later half of the window constant to rounding with a small gradient (a run that
     # reached its optimum in the window's first steps, whose descent the window still holds), or
     # settled: flat as above over the later half alone, which changed by at most REST_SHARE of what
@@ -329,6 +335,9 @@ def _judge_window(window: Window, loss, grad, path, kinds, whys, refs, noisy, fl
     # loss can stay above where it began while it bounces: natural-gradient's lr 0.002)
     stuck &= ~swinging
     stalled = (stationary & (lower | worse)) | (stuck & ~(stationary & convex))
+    # stuck at the start: not falling over the whole window; stationary from the later half alone:
+    # the loss fell in the earlier half, so it has stopped falling only for the later half's steps
+    quiet[stalled & stationary & ~whole & ~stuck] = int(window.steps[-1] - window.steps[half])
     kinds[stalled] = "stalled"
     for mask, why, ref in ((stalled & worse, "better", better), (stalled & lower, "known", floor),
                            (stalled & stuck, "start", start_scale + floor),

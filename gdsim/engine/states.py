@@ -107,6 +107,8 @@ def state_of(judged: Judged, r: int, last: np.ndarray, diverged_at: np.ndarray, 
         return RunState("stopped", step=s, best=best, loss=float(last[r]))
     ref = float(judged.refs[r]) if np.isfinite(judged.refs[r]) else None
     kind = str(judged.kinds[r])
+    if kind == "stalled" and judged.quiet is not None:
+        span = int(judged.quiet[r])
     return RunState(kind, point=judged.point(r), loss=float(last[r]), why=str(judged.whys[r]),
                     ref=ref, value=judged.value(r), span=span if kind == "stalled" else None)
 
