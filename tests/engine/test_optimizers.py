@@ -77,6 +77,16 @@ def test_golden_covers_every_torch_optimizer_and_option():
                          ("adam", "weight_decay"), ("adamw", "amsgrad")]:
         assert (name, option) in seen
     assert any(len(c["trajectory"][0]) > 1 for c in CASES.values())  # multi-row cases
+    # options that share lines of the update, together (weight decay where it meets each other term)
+    combos = [set(c["hyper"]) | {c["optimizer"]} for c in CASES.values()]
+    for together in [{"sgd", "nesterov", "weight_decay"},
+                     {"adagrad", "lr_decay", "weight_decay"}, {"rmsprop", "momentum", "weight_decay"},
+                     {"adam", "amsgrad", "weight_decay"}, {"adamw", "amsgrad", "weight_decay"}]:
+        assert any(together <= combo for combo in combos), together
+    assert any(c["hyper"].keys() == {"lr", "weight_decay"} and c["optimizer"] == name
+               for c in CASES.values() for name in ("sgd", "rmsprop")), "weight decay alone"
+    multi = {c["optimizer"] for c in CASES.values() if len(c["trajectory"][0]) > 1}
+    assert multi >= {"sgd", "adagrad", "rmsprop", "adam", "adamw"}
 
 
 def test_defaults_are_torch_defaults():
