@@ -486,3 +486,39 @@ async def test_colour_themes_draw_no_names_over_the_curves():
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await stepped(pilot, 30)
         assert not reversed_texts(screen.query_one("#plot-loss", CurvePlot))
+
+
+async def test_saddle_point_plots_the_crawl_at_the_saddle_above_the_minimum():
+    """On the linear loss axis (3.24 … −0.25) plain GD's hundred steps at the saddle (loss 0) were
+    one row above the minima (−0.25): the lesson's crawl could not be seen. The loss above the
+    minimum on a log axis puts the saddle's level (0.25, named on the y axis) a quarter of the way
+    down, and the escaped runs far below it."""
+    import math
+
+    app, _ = await builtin_at_80x24("saddle-point", 0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("0")
+        await stepped(pilot, 300)
+        screen = await settled(pilot)
+        plot = screen.query_one("#plot-loss", CurvePlot)
+        assert plot._strips[0].text.startswith("loss above the minimum") and plot.log_y and plot.floored
+        rows = [strip.text for strip in plot._strips]
+        named = [row for row in rows[2:-2] if row.startswith(" saddle│")]
+        # named on its row, where 'exactly on the ridge' draws its line to the right edge
+        assert len(named) == 1 and len(named[0].rstrip()) == plot.size.width, rows
+        low, high = plot.y_range
+        down = lambda v: (math.log10(high) - math.log10(max(v, low))) / (math.log10(high) - math.log10(low))  # noqa: E731
+        data = screen.plot_data("plot-loss", 400)
+        ridge, plain, momentum, _ = data.traces
+        at = lambda trace, step: float(trace.values[np.searchsorted(trace.steps, step)])  # noqa: E731
+        assert at(plain, 100) == pytest.approx(0.25, abs=0.01)  # the saddle's loss 0, above the minima's −0.25
+        assert 0.1 < down(at(plain, 100)) < 0.4  # on the saddle's level, well below the top...
+        assert down(at(momentum, 150)) > 0.9 and down(at(plain, 300)) > 0.9  # ...and well above the escaped runs
+        assert at(ridge, 300) == pytest.approx(0.25)  # exactly on the ridge: at the saddle for good
+
+
+async def test_a_surface_without_a_saddle_keeps_the_plain_loss(tmp_path):
+    app = app_from(tmp_path, BOWL)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await stepped(pilot, 20)
+        assert screen.plot_data("plot-loss", 100).title == "loss"

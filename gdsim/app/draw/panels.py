@@ -104,6 +104,11 @@ def plot_data(session: Session, plot_id: str, points: int, velocity_parts: bool 
     cursor, stop = session.cursor, session.stop_at
     if plot_id == "plot-loss":
         traces = traces_for(session, "loss", points)
+        levels = saddle_levels(session)
+        if levels is not None:  # the crawl at the saddle, on a log axis above the minimum
+            lowest, saddle = levels
+            return PlotData("loss above the minimum", tuple(_above(t, lowest) for t in traces), cursor, True,
+                            x_max=stop, levels=((saddle - lowest, "saddle"),), floor=SADDLE_DEPTH * (saddle - lowest))
         batched = any(getattr(c.problem, "batch_size", 0) < getattr(c.problem, "n_train", 0)
                       for c in session.sim.cohorts)
         return PlotData("loss (mini-batch)" if batched else "loss", tuple(traces), cursor, None, x_max=stop)
@@ -133,6 +138,35 @@ def plot_data(session: Session, plot_id: str, points: int, velocity_parts: bool 
     if plot_id == "plot-epochs":
         return epoch_plot(session, points)
     return PlotData(plot_id, (), cursor)
+
+
+# The saddle's plot reaches this far below the saddle's level (four decades): the escaped runs'
+# plunge reads, and the saddle's level sits a quarter of the way down, not on the top row.
+SADDLE_DEPTH = 1e-4
+
+
+def saddle_levels(session: Session) -> tuple[float, float] | None:
+    """(the lowest loss, a saddle's loss) where every run's surface knows both (escape_saddle:
+    −0.25 and 0). On a linear loss axis the saddle sat one row above the minima, and plain GD's
+    hundred steps there (saddle-point's lesson) could not be seen; as the loss above the minimum on
+    a log axis, a run at the saddle is a flat line on the saddle's level, well above the floor the
+    escaped runs plunge to. None elsewhere: the loss plot is the plain loss."""
+    found = set()
+    for cohort in session.sim.cohorts:
+        minima = getattr(cohort.problem, "minima", None) or ()
+        lowest = min((m.value for m in minima if m.kind == "global"), default=None)
+        saddles = [m.value for m in minima if m.kind == "saddle"]
+        if lowest is None or not saddles or min(saddles) <= lowest:
+            return None
+        found.add((float(lowest), float(min(saddles))))
+    return found.pop() if len(found) == 1 else None
+
+
+def _above(trace: Trace, lowest: float) -> Trace:
+    """A loss trace as its height above the lowest loss (rounding below it reads 0)."""
+    shift = lambda v: None if v is None else np.maximum(v - lowest, 0.0)  # noqa: E731
+    return Trace(trace.colour, trace.steps, shift(trace.values), trace.kind, shift(trace.low), shift(trace.high),
+                 trace.diverged)
 
 
 def layer_norms(session: Session, points: int) -> PlotData:

@@ -37,6 +37,8 @@ class PlotData:
     legend: tuple[tuple[str, int], ...] = ()  # (text, colour) pieces after the title (e.g. layers)
     x_label: str = "step"  # what the x axis counts
     log_x: bool = False  # a log x axis (from the first positive x): by_epoch.py
+    levels: tuple[tuple[float, str], ...] = ()  # (height, name): a dim dotted line across, named on the y axis
+    floor: float = 0.0  # a log axis goes no lower (values below are drawn on it, "≤"); 0: LOG_DEPTH decides
 
 
 def thin(count: int, limit: int) -> np.ndarray:

@@ -90,7 +90,7 @@ class CurvePlot(RasterWidget):
             y_low = min(float(t.values.min() if t.low is None else t.low.min()) for t in scaled)
         y_high = max(float(t.values.max() if t.high is None else t.high.max()) for t in scaled)
         if log:  # a run at machine zero (1e-300) would squash the rest: below this, on the edge
-            y_low = max(y_low, y_high * LOG_DEPTH)
+            y_low = max(y_low, y_high * LOG_DEPTH, data.floor if data.floor < y_high else 0.0)
         # A log axis has no 0: values below its floor (exact zeros: plateau's loss, a hinge loss
         # at its margin; or below LOG_DEPTH) are drawn ON the floor, which is then labelled
         # "≤ floor" and the axis says so, instead of the curve stopping where they begin.
@@ -102,6 +102,10 @@ class CurvePlot(RasterWidget):
         canvas.clip = (x0, 2 * width, 4, 4 * (rows + 1))  # nothing over the title or the axis labels
         ends = []
         floor = (lambda v: np.maximum(v, y_low)) if floored else (lambda v: v)
+        for level, _ in data.levels:  # under the curves: a run that sits on it covers it
+            if y_low <= level <= y_high:
+                px = np.arange(x0, 2 * width, 3, dtype=np.float64)
+                canvas.dots(px, ys(np.full(len(px), level)), Style(dim=True))
         for trace in traces:
             px = xs(trace.steps)
             if trace.kind == "band" and trace.low is not None and trace.high is not None:
@@ -142,6 +146,11 @@ class CurvePlot(RasterWidget):
         if rows >= 5:
             mid = (ys.low + ys.high) / 2
             canvas.text(1 + rows // 2, 0, tick(10**mid if ys.log else mid).rjust(LABEL_WIDTH), dim)
+        for level, name in data.levels:  # named where the y labels are, on its row (not over the top or bottom one)
+            if ys.low <= (np.log10(level) if ys.log and level > 0 else level) <= ys.high:
+                row = int(np.rint(ys(np.array([level]))[0])) // 4  # as the dots round
+                if 1 < row < rows:
+                    canvas.text(row, 0, name[:LABEL_WIDTH].rjust(LABEL_WIDTH), Style(bold=True))
         for row in range(1, rows + 1):
             canvas.text(row, LABEL_WIDTH, "│", dim)
         bottom = rows + 1
