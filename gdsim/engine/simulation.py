@@ -161,9 +161,10 @@ class Simulation(Recording):
             if self.step_count == due:
                 kept.save(due, self.cohorts)
 
-    def keep_checkpoints(self, budget: int = checkpoints.BUDGET) -> None:
-        """Save checkpoints from now on (the app's simulations do: branches and rewinds use them)."""
-        self.checkpoints = checkpoints.Checkpoints(budget)
+    def keep_checkpoints(self, budget: int = checkpoints.BUDGET, min_kept: int = checkpoints.MIN_KEPT) -> None:
+        """Save checkpoints from now on (the app's simulations do: branches and rewinds use them;
+        a shared server's sessions with checkpoints.SERVED)."""
+        self.checkpoints = checkpoints.Checkpoints(budget, min_kept=min_kept)
         self.checkpoints.save(self.step_count, self.cohorts)
 
     def cohort_at(self, index: int, step: int) -> Cohort | None:

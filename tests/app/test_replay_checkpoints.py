@@ -68,6 +68,21 @@ def test_a_branch_starts_from_the_checkpoint_before_its_step_and_is_exact(monkey
     same_as_fresh(session)
 
 
+def test_a_served_session_keeps_the_served_budget_through_a_branch_which_stays_exact(monkeypatch):
+    from gdsim.engine import checkpoints
+
+    assert session_of().sim.checkpoints.budget == checkpoints.BUDGET  # on your own machine
+    monkeypatch.setenv("GDSIM_SERVED", "1")  # one of a server's sessions
+    session = session_of(dropout=0.2)
+    limits = lambda kept: {"budget": kept.budget, "min_kept": kept.min_kept}  # noqa: E731
+    assert limits(session.sim.checkpoints) == checkpoints.SERVED
+    session.step(300)
+    session.scrub_to(250)
+    press(session, tweaks.momentum, 1)  # a branch at 250: the new simulation carries the checkpoints
+    assert limits(session.sim.checkpoints) == checkpoints.SERVED
+    same_as_fresh(session)
+
+
 def test_a_batch_size_change_at_the_live_step_starts_from_a_checkpoint_and_is_exact(monkeypatch):
     session = session_of(batch_norm=True)
     starts = spy(monkeypatch)

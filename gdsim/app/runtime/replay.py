@@ -242,7 +242,7 @@ def _carry_checkpoints(old: Simulation, new: Simulation, taken, alone, step: int
             if i is not None and states[i] is not None:
                 source = old.cohorts[i]
                 positions = np.array([int(np.flatnonzero(source.rows == r)[0]) for r in start[2]])
-                part = checkpoints.take_rows(states[i], positions, len(source.rows))
+                part = checkpoints.take_rows(states[i], positions, len(source.rows), packed=True)
                 part["phase"] = sum(1 for p in cohort.phases[1:] if p.at <= at)  # its own phases, the same so far
                 row(at)[where[id(cohort)]] = part
     for sim, cohort, _ in alone:
@@ -250,7 +250,7 @@ def _carry_checkpoints(old: Simulation, new: Simulation, taken, alone, step: int
         for at, states in zip(saved.steps[1:], saved.states[1:]):
             if at <= step:
                 row(at)[where[id(cohort)]] = states[0]
-    carried = checkpoints.Checkpoints(kept.budget, kept.every, kept.limit)
+    carried = checkpoints.Checkpoints(kept.budget, kept.every, kept.limit, kept.min_kept)
     for at in sorted(rows):
         carried.steps.append(at)
         carried.states.append(rows[at])

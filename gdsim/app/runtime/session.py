@@ -14,8 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from gdsim.build import RunConfig, build, resolve_runs
+from gdsim.engine.checkpoints import SERVED as SERVED_CHECKPOINTS
 from gdsim.engine.simulation import Cohort, Simulation
 from gdsim.engine.states import RunState, run_states
+from gdsim.scenario.library import served
 from gdsim.scenario.load import LoadedScenario
 from gdsim.app.text import clean
 
@@ -94,7 +96,8 @@ class Session:
         else:
             sim = build(loaded)
             if not sim.small:  # networks: branches, batch-size changes and the Data tab rewound start
-                sim.keep_checkpoints()  # from them (2-D surfaces step again from 0 in a blink)
+                # from them (2-D surfaces step again from 0 in a blink); a served one in a smaller budget
+                sim.keep_checkpoints(**(SERVED_CHECKPOINTS if served() else {}))
         stop_at = max(loaded.scenario.scenario.steps, getattr(self, "stop_at", 0) if replay else 0)
         self.loaded = loaded
         self.sim: Simulation = sim
