@@ -6,7 +6,7 @@ Thresholds (module constants, each tested on a constructed case in tests/engine/
 a window is the last WINDOW_STEPS steps (at least MIN_SPAN steps must be recorded before a run
 can be called stationary); "small" gradient is below STALL_GRAD_REL of the run's gradient at step
 0 (or STALL_GRAD_ABS); "flat" loss changed by less than STALL_LOSS_REL of the loss's scale over
-the window; "high" loss is more than HIGH_LOSS_FRACTION of the way from the floor (the global
+the window (and, where the floor is known, by at most REST_SHARE of its height above it); "high" loss is more than HIGH_LOSS_FRACTION of the way from the floor (the global
 minimum's value where known, else 0, as for every data-set loss) to the starting loss.
 Pure NumPy; vectorised over runs (an ensemble of 1,000 is one pass).
 """
@@ -61,7 +61,8 @@ JITTER_REL = 1e-4  # "converged (jitter)": the path reverses but the loss stays 
 #                    scale over the window (sub-gradient steps bouncing at an MAE / L1 optimum)
 REST_SHARE = 0.01  # "settled": the later half of the window changed by less than STALL_LOSS_REL of the scale, by
 #                   at most this share of what the whole window fell and of its height above the floor (a run
-#                   that descended, then stopped: converged, not "slow", though the window still holds its descent)
+#                   that descended, then stopped: converged, not "slow", though the window still holds its descent);
+#                   on a known floor, "flat" also means a change of at most this share of the height above it
 REST_STEPS = 5  # "at rest" before MIN_SPAN steps: the later half, more than this many records (every step this
 #                early in a run), constant to rounding
 #                with a small gradient, after the loss fell (a natural-gradient run at its optimum by step 7)
@@ -286,6 +287,10 @@ def _judge_window(window: Window, loss, grad, path, kinds, whys, refs, noisy, fl
     scale = np.maximum.reduce([np.abs(last - floor), start_scale, np.full(len(last), 1e-12)])
     small = grad[-1] <= np.maximum(STALL_GRAD_REL * np.asarray(window.start_grad, dtype=np.float64), STALL_GRAD_ABS)
     flat = np.abs(last - first) <= STALL_LOSS_REL * scale
+    # where the floor is known (a surface's global minimum), flat also means that the window's change is
+    # a sliver of the height still above it: scaled by the start alone, a stiff surface's run whose loss
+    # halves every 180 steps on its way to the minimum read "converged" 700 steps before it got there
+    flat &= ~known_floor | (np.abs(last - first) <= REST_SHARE * np.abs(last - floor))
     whole = flat.copy()  # flat over the whole window, not only its later half
     # at rest: the later half of the window constant to rounding with a small gradient (a run that
     # reached its optimum in the window's first steps, whose descent the window still holds), or

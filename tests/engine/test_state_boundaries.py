@@ -130,3 +130,27 @@ def test_a_stall_after_a_descent_says_over_how_many_steps_the_loss_has_not_falle
     # flat over the whole window: the whole window's steps
     flat = classify(window(np.full(201, 0.5), np.full(201, 1e-4), start_loss=1.0, start_grad=0.87), better=0.1)[0]
     assert (flat.kind, flat.span) == ("stalled", 200)
+
+
+def test_a_stiff_surfaces_run_still_halving_its_loss_is_not_converged():
+    """Plain GD on a quadratic of condition 1000 at lr 0.0019 (just inside 2/1000): the steep
+    direction settles in 100 steps, then the shallow one creeps with factor 0.9981 per step, halving
+    the loss every 180 steps. Scaled by the start's loss (1128), its change over a window (0.1) was
+    "flat": it read "converged (loss 0.098): loss and gradient have stopped changing" at step 910,
+    700 steps before it reached the minimum."""
+    from gdsim.build import build
+    from gdsim.engine.states import run_states
+    from gdsim.scenario.load import validate_raw
+
+    raw = {"scenario": {"title": "t", "claim": "c", "steps": 1700},
+           "problem": {"surface": "quadratic", "condition": 1000}, "optimizer": {"name": "sgd"},
+           "runs": [{"label": "stiff", "start": [-2.5, 1.5], "optimizer": {"lr": 0.0019}}]}
+    sim = build(validate_raw(raw, path=None, id="t"))
+    seen = {}
+    for step in range(100, 1701, 10):
+        sim.step(step - sim.step_count)
+        seen[step] = run_states(sim)[0].kind
+    _, loss = sim.history.series("loss")
+    assert loss[910, 0] / loss[1090, 0] > 1.9  # still halving every ~180 steps
+    assert "converged" not in {kind for step, kind in seen.items() if step < 1590}
+    assert seen[1700] == "global min"
