@@ -315,7 +315,10 @@ class RoomClient(RoomPolls):
         if screen.is_mounted:  # else its on_mount starts the ticks and draws
             screen._sync_ticks()
             if not session.running:  # else the next tick steps and draws, within the CPU share
-                screen.redraw()  # (only if what it shows changed: runtime/room_scene.follow_step)
+                # (only if what it shows changed: runtime/room_scene.follow_step). Served, it waits
+                # for a frame slot: thirty followers drawing the presenter's step at the same instant
+                # made every key pressed meanwhile wait behind thirty frames (frame_slots.py)
+                screen.in_background(screen.redraw)
 
     def _on_bye(self, reason: str) -> None:
         self.lose(reason or "the room closed")

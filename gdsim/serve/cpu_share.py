@@ -6,7 +6,8 @@ server therefore tells its app processes how much of a core each may use: USABLE
 cores divided by the sessions now live, a presenter's app first served its PRESENTER_SHARE (a room
 watches it). It is written to small files (atomically, in a private directory the server owns and
 removes: rundir.py) that every app re-reads about once a second (gdsim/app/runtime/pacing.py), so
-the share grows when people leave and shrinks as the room fills.
+the share grows when people leave and shrinks as the room fills. Beside them, the frame slots
+(gdsim/app/runtime/frame_slots.py): participants' apps draw their background frames in turns.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from gdsim.app.runtime.frame_slots import make_slots
 from gdsim.app.runtime.pacing import usable_cores
 
 USABLE = 0.5  # of all cores, for running scenarios; keys' own frames (charged after the fact), the server
@@ -24,6 +26,12 @@ USABLE = 0.5  # of all cores, for running scenarios; keys' own frames (charged a
 # core, like everyone: its run drew about one frame a second (measured in session 4).
 PRESENTER_SHARE = 0.25
 PRESENTER_FILE = "cpu-share-presenter"  # beside the participants' file
+SLOTS_DIR = "frame-slots"  # beside them: participants' apps draw background frames in turns (app/runtime/frame_slots.py)
+
+
+def slot_count(cores: int) -> int:
+    """How many participants' apps may draw a background frame at once: the cores the apps may use."""
+    return max(1, round(USABLE * cores))
 
 
 def shares_for(participants: int, presenters: int, cores: int) -> tuple[float, float]:
@@ -55,6 +63,11 @@ class CpuShares:
         self.path = Path(directory) / "cpu-share"
         self.presenter_path = presenter_path(self.path)
         self.share = self.presenter_share = 0.0
+        self.slots: Path | None = None
+        try:
+            self.slots = make_slots(Path(directory) / SLOTS_DIR, slot_count(self.cores))
+        except OSError:
+            pass  # no slots: every app draws when its share allows, as before
         self.publish(0)
 
     def publish(self, participants: int, presenters: int = 0) -> None:

@@ -18,11 +18,12 @@ from pathlib import Path
 
 import asyncssh
 
+from gdsim.app.runtime.frame_slots import SLOTS_ENV
 from gdsim.app.runtime.pacing import SHARE_FILE_ENV
 from gdsim.app.runtime.room_link import ROOM_ENV, TOKEN_ENV
 from gdsim.errors import INTERNAL_EXIT, MEMORY_EXIT, internal_message
 from gdsim.serve.app_errors import ErrorPipe
-from gdsim.serve.cpu_share import CpuShares, presenter_path
+from gdsim.serve.cpu_share import SLOTS_DIR, CpuShares, presenter_path
 from gdsim.serve.pty_process import (
     PtyProcess,
     ResourceLimits,
@@ -130,6 +131,9 @@ def child_environment(settings: SessionSettings, term: str, client_env: dict[str
     if settings.cpu_share_file is not None:
         share_file = presenter_path(settings.cpu_share_file) if role == "presenter" else settings.cpu_share_file
         env[SHARE_FILE_ENV] = str(share_file)
+        slots = Path(settings.cpu_share_file).with_name(SLOTS_DIR)
+        if role != "presenter" and slots.is_dir():  # the room watches a presenter: never held back
+            env[SLOTS_ENV] = str(slots)
     for name in CLIENT_ENV:
         value = client_env.get(name)
         if value is not None and SAFE_VALUE.fullmatch(value):

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from gdsim.app.runtime.frame_slots import SLOTS_ENV
 from gdsim.app.runtime.pacing import SHARE_FILE_ENV
-from gdsim.serve.cpu_share import PRESENTER_SHARE, USABLE, CpuShares, share_for, shares_for
+from gdsim.serve.cpu_share import PRESENTER_SHARE, USABLE, CpuShares, share_for, shares_for, slot_count
 from gdsim.serve.sessions import PRESENTER_NICE
 from tests.serve.test_room_server import presenter_key, presenter_keys, session_of  # noqa: F401 - fixtures
 from tests.serve.test_zygote import ready_zygote
@@ -29,6 +30,14 @@ def test_shares_without_a_presenter_or_alone():
     assert shares_for(0, 1, 2)[1] == 1.0  # a presenter alone: a whole core
     each, lead = shares_for(30, 3, 2)  # co-presenters together take at most half of the budget
     assert 3 * lead <= USABLE * 2 / 2 + 1e-9 and each == pytest.approx((1.0 - 3 * lead) / 30)
+
+
+@pytest.mark.parametrize(("cores", "slots"), [(1, 1), (2, 1), (4, 2), (16, 8)])
+def test_the_frame_slots_are_the_cores_the_apps_may_use(tmp_path, cores, slots):
+    shares = CpuShares(tmp_path, cores=cores)
+    assert slot_count(cores) == slots == max(1, round(USABLE * cores))
+    assert sorted(p.name for p in shares.slots.iterdir()) == [str(i) for i in range(slots)]
+    assert shares.slots.parent == shares.path.parent
 
 
 def test_both_shares_are_published(tmp_path):
@@ -57,6 +66,8 @@ async def test_the_presenter_reads_its_own_share_and_runs_before_participants(
     (_, lead_chan, lead_screen, lead_env), (_, ada_chan, ada_screen, ada_env) = lead, ada
     shares = server._state.shares
     assert lead_env[SHARE_FILE_ENV] == str(shares.presenter_path) and ada_env[SHARE_FILE_ENV] == str(shares.path)
+    # participants' apps draw background frames in turns (frame slots); the room watches the presenter's
+    assert ada_env[SLOTS_ENV] == str(shares.slots) and SLOTS_ENV not in lead_env
     each, first = shares_for(1, 1, shares.cores)
     lead_chan.write(b"s")
     await lead_screen.wait_for(rf"SHARE {first:.4f}".encode())

@@ -42,6 +42,7 @@ async def session_once(server, client_key, **screen) -> tuple[int, dict[str, str
         assert f"as={1024**3} cpu=600 fsize=0 agent=None pgid={pid} sid={pid}".encode() in out.output
         env = await environ_of(chan, out)
         env.pop("GDSIM_CPU_SHARE_FILE")  # in each server's own run directory
+        assert env.pop("GDSIM_FRAME_SLOTS").endswith("/frame-slots")  # beside it (a participant's)
         assert env.pop("GDSIM_ERROR_FD").isdigit()  # the session's error pipe, at whatever number it has
         (session,) = server.sessions
         chan.change_terminal_size(100, 30)

@@ -2,7 +2,9 @@
 
 The layout for the terminal's size is ScenarioLayout's (scenario_layout.py). A timer ticks at
 REDRAW_HZ: each tick steps the engine for at most a budget of time, then redraws the visible
-widgets from the Session if anything changed.
+widgets from the Session if anything changed. A served participant's ticks (and a follower's frames
+of the presenter's steps) are background work: each waits for one of the machine's frame slots
+(runtime/frame_slots.py); its learner's keys never wait.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import time
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import TabbedContent, TabPane
 
 from gdsim.app.app import collect_garbage_again
+from gdsim.app.runtime.frame_slots import shared_slots
 from gdsim.app.runtime.pacing import FRAME_PERIOD, Pacer, ShareSource
 from gdsim.app.screens.map_actions import MapActions
 from gdsim.app.screens.predict_actions import PredictActions
@@ -42,6 +46,12 @@ from gdsim.app.widgets.status_line import StatusLine
 from gdsim.app.widgets.surface_map import SurfaceMap
 from gdsim.app.widgets.verdict_line import VerdictLine
 from gdsim.app.widgets.weights_panel import WeightsPanel
+
+class SlotGranted(Message):
+    """One of the machine's frame slots is this app's (ScenarioScreen.in_background)."""
+
+    bubble = False
+
 
 REDRAW_HZ = round(1 / FRAME_PERIOD)  # timer ticks per second; the Pacer decides how much engine work each one does
 
@@ -123,6 +133,8 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
         self._drawn: tuple | None = None
         self._last_tick = time.perf_counter()
         self.pacer = Pacer(ShareSource())
+        self.slots = shared_slots()  # served participants: background work takes turns (runtime/frame_slots.py)
+        self._background = None  # the background work waiting for a slot (the newest only)
         self.redraws = 0  # full redraws done (the benchmark reads this)
         self._resumed = False  # see on_screen_resume
         self._styles_fresh = False
@@ -236,6 +248,14 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
             self._ticks.pause()  # and no wake-ups (charged to the share too) until it has earned a tick
             self.set_timer(self.pacer.wait(), self._wake, name="cpu-share")
             return
+        if self.slots is not None:  # the tick's work is background work: it waits for a frame slot
+            self._ticks.pause()
+            self.in_background(lambda: self._work(budget))
+            return
+        self._work(budget)
+
+    def _work(self, budget: float) -> None:
+        now = time.perf_counter()
         dt, self._last_tick = min(0.25, now - self._last_tick), now
         if self.session.running:
             cpu = time.process_time()
@@ -256,8 +276,41 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
             self.session.worker = shared_worker()
 
     def _wake(self) -> None:
-        if self._ticking:
+        if self._ticking and not self._waiting_for_slot:
             self._ticks.resume()
+
+    @property
+    def _waiting_for_slot(self) -> bool:
+        return self._background is not None
+
+    def in_background(self, work) -> None:
+        """Do `work` (a tick, or a frame nobody pressed a key for: a presenter's new step) once one
+        of the machine's frame slots is this app's, and give the slot back after Textual has
+        written the frame (runtime/frame_slots.py); at once when there are no slots. Work asked
+        for while waiting replaces the work waiting (the newest is what the screen must show)."""
+        slots = self.slots
+        if slots is None:
+            work()
+            return
+        waiting = self._background is not None
+        self._background = work
+        if not waiting and not slots.acquire(lambda: self.post_message(SlotGranted())):  # (thread-safe)
+            self._slot_granted(own=False)  # held or asked for by another screen: not waited for
+
+    @on(SlotGranted)
+    def _slot_granted(self, event: SlotGranted | None = None, own: bool = True) -> None:
+        work, self._background = self._background, None
+        slots, grant = self.slots, self.slots.granted_count
+        try:
+            if work is not None and self.is_attached:
+                work()
+        finally:
+            if own and self.is_attached:
+                self.call_after_refresh(slots.release, grant)  # once the frame is written
+            elif own:
+                slots.release(grant)
+            if self._ticking and self.is_attached:
+                self._ticks.resume()
 
     def _sync_ticks(self) -> None:
         """Tick while running, rest while paused or waiting for a presenter to move on (every
