@@ -5,16 +5,14 @@ presenter's steps wait for a slot; its own keys never do."""
 
 from __future__ import annotations
 
-import os
 import threading
 
 import pytest
 
 from gdsim.app.runtime import frame_slots
 from gdsim.app.runtime.frame_slots import SLOTS_ENV, FrameSlots, make_slots, shared_slots
-from tests.app.conftest import make_app
-from tests.app.room_stand_in import StandInLink, presenter_scene, until
-from tests.app.test_room_frames import following
+from tests.app.room_stand_in import presenter_scene, until
+from tests.app.test_room_frames import follower_at
 
 
 def granted_event(slots: FrameSlots) -> threading.Event:
@@ -71,44 +69,33 @@ def test_a_holder_that_never_gives_its_slot_back_loses_it(tmp_path, monkeypatch)
 
 
 @pytest.fixture
-def one_slot_held(tmp_path, monkeypatch):
-    """A served participant's environment with one frame slot, which another app holds."""
+def other_app(tmp_path, monkeypatch):
+    """A served participant's environment with one frame slot, and another app that can hold it."""
     monkeypatch.setattr(frame_slots, "HOLD_MAX", 30.0)
     directory = make_slots(tmp_path / "slots", 1)
     monkeypatch.setenv(SLOTS_ENV, str(directory))
     other = FrameSlots(sorted(directory.iterdir()))
-    assert granted_event(other).wait(5)
     yield other
     other.release()
 
 
-async def test_a_follower_draws_the_presenters_steps_when_a_slot_is_free(one_slot_held):
-    app = make_app(None)
-    link = StandInLink()
-    async with app.run_test(size=(120, 40)) as pilot:
-        one_slot_held.release()
-        screen = await following(pilot, app, link, 30)
+async def test_a_follower_draws_the_presenters_steps_when_a_slot_is_free(other_app):
+    async with follower_at(30) as (app, pilot, link, screen):
         assert screen.slots is not None and screen.slots.granted_count >= 1  # its first steps took a slot
-        held = threading.Event()
-        assert one_slot_held.acquire(held.set) and held.wait(5)
+        assert granted_event(other_app).wait(5)  # another app draws now
         drawn = screen.redraws
         link.push({"type": "follow", "scene": presenter_scene(step=30) | {"step": 20}})  # rewound: drawn at once before
         link.push({"type": "follow", "scene": presenter_scene(step=40, playing=False)})
         await pilot.pause(0.5)
         # neither the frame of the rewind nor the ticks that step on to 40 ran while another app drew
         assert screen.redraws == drawn and screen.session.sim.step_count == 30
-        one_slot_held.release()
+        other_app.release()
         await until(pilot, lambda: screen.session.sim.step_count == 40 and screen.redraws > drawn)
 
 
-async def test_a_followers_own_key_does_not_wait_for_a_slot(one_slot_held):
-    app = make_app(None)
-    link = StandInLink()
-    async with app.run_test(size=(120, 40)) as pilot:
-        one_slot_held.release()
-        screen = await following(pilot, app, link, 30)
-        held = threading.Event()
-        assert one_slot_held.acquire(held.set) and held.wait(5)
+async def test_a_followers_own_key_does_not_wait_for_a_slot(other_app):
+    async with follower_at(30) as (app, pilot, link, screen):
+        assert granted_event(other_app).wait(5)  # another app draws now
         drawn, step = screen.redraws, screen.session.sim.step_count
         await pilot.press("full_stop")  # a step of its own: it breaks away and is drawn at once
         await pilot.pause(0.1)
