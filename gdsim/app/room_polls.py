@@ -99,6 +99,7 @@ class RoomPolls:
         flow = getattr(screen, "flow", None)
         if screen is not None and flow is not None and result.scenario == wire_id(screen.session.loaded.id):
             if flow.phase != "revealed":
+                flow.asked_room = self.state.presenter  # the projected screen: not "You skipped"
                 # folded to its one line ("w: why"), as after a learner's own answer: opened, the
                 # measured checks took 7 of 24 rows before the runs had played, and the plots 2
                 screen.reveal(asked=False)

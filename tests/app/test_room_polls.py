@@ -76,6 +76,9 @@ async def test_P_polls_the_room_with_the_question_and_Y_reveals_and_runs_it():
         link.push({"type": "revealed", "poll": 1, "answer": 2, "text": "", "counts": [4, 15, 2], "answered": 21,
                    "of": 27})
         await until(pilot, lambda: app.screen.flow.phase == "revealed" and app.screen.session.running)
+        await pilot.pause()
+        shown = str(app.screen.query_one(QuestionPanel).render())  # on the projector: the presenter asked
+        assert "You asked the room." in shown and "skipped" not in shown
 
 
 async def test_a_participant_chooses_a_nickname_once():

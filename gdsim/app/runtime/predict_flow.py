@@ -45,6 +45,7 @@ class PredictFlow:
         self.predict = predict
         self.phase = ASKING
         self.answer: PredictAnswer | None = None
+        self.asked_room = False  # a presenter's poll of it was revealed: they asked, they did not skip
 
     @classmethod
     def of(cls, loaded: Any) -> PredictFlow | None:
@@ -89,7 +90,9 @@ class PredictFlow:
         p = self.predict
         answer = answer_line(p.answer, self.choices[p.answer - 1])
         choice = None if self.answer is None else self.answer.choice
-        if choice is None:
+        if choice is None and self.asked_room:
+            verdict = "You asked the room."
+        elif choice is None:
             verdict = "You skipped the question."
         elif choice == p.answer:
             verdict = f"You said {choice}: right."
