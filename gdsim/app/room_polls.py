@@ -98,6 +98,10 @@ class RoomPolls:
         screen = scenario_screen(self.app)
         flow = getattr(screen, "flow", None)
         if screen is not None and flow is not None and result.scenario == wire_id(screen.session.loaded.id):
+            if flow.phase == "asking" and self.participant and self.state.answer is not None:
+                # answered in the poll window (on the list, or a late joiner's window over this
+                # question): the answer is theirs here too, not "You skipped"
+                screen.answer(self.state.answer or None)
             if flow.phase != "revealed":
                 flow.asked_room = self.state.presenter  # the projected screen: not "You skipped"
                 # folded to its one line ("w: why"), as after a learner's own answer: opened, the

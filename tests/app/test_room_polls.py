@@ -52,6 +52,31 @@ async def test_a_poll_elsewhere_opens_its_window_and_the_answer_goes_to_the_room
         assert "The answer: 2, no" in shown and "19 of 27 answered: 1: 4, 2: 15 ✓" in shown
 
 
+async def test_an_answer_given_in_the_poll_window_is_the_question_panels_answer_at_the_reveal():
+    """Seen over real ssh: a participant who answered in the window (at the list, or joining late)
+    and was then on the scenario read "You skipped." at the reveal, though the room counted the answer."""
+    app = make_app(None)
+    link = StandInLink()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await joined(app, pilot, link)
+        link.push({"type": "poll", "poll": 5, "question": "Which run ends closest to the minimum?",
+                   "choices": ["the smallest rate", "the middle rate", "the largest rate"], "scenario": "predict"})
+        await until(pilot, lambda: type(app.screen).__name__ == "RoomPollScreen")
+        await pilot.press("3")
+        await until(pilot, lambda: link.of_type("answer"))
+        link.push({"type": "open", "scene": presenter_scene("s2/predict", step=0)})
+        await until(pilot, lambda: opened(app) and app.screen.flow is not None)
+        screen = app.screen
+        link.push({"type": "revealed", "poll": 5, "answer": 2, "text": "", "counts": [0, 0, 1], "answered": 1,
+                   "of": 1})
+        await until(pilot, lambda: screen.flow.phase == "revealed")
+        await pilot.pause()
+        shown = str(screen.query_one(QuestionPanel).render())
+        assert "You said 3" in shown and "skipped" not in shown
+        assert [a.choice for a in screen.session.answers] == [3]
+        assert link.of_type("answer") == [{"type": "answer", "poll": 5, "choice": 3}]  # sent once
+
+
 async def test_P_polls_the_room_with_the_question_and_Y_reveals_and_runs_it():
     app = make_app("s2/predict")
     link = StandInLink(name="alice", role="presenter")
