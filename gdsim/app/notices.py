@@ -30,7 +30,7 @@ def notices(session: Session, limit: int = 4) -> list[tuple[str, str]]:
                 out.append(("error", f"{name}: {len(diverged)} of {len(rows)} runs diverged "
                                      f"(first at step {min(diverged)})"))
             ends = tally(mine)
-            if ends and ends[0][0].startswith("at "):  # most runs sit at known points: count them
+            if ends and ends[0][0].startswith(("at ", "around ")):  # most runs sit at (or around) known points: count them
                 tallies.append(("info", f"{name}: {tally_sentence(mine)}"))
             continue
         state = states[int(rows[0])]

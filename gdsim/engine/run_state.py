@@ -62,6 +62,8 @@ class RunState:
             return f"diverged at {self.step}"
         if self.kind == "stopped":
             return f"stopped early at {self.step}" + ("" if self.best is None else f" (best {self.best})")
+        if self.kind in PLACE and self.why == "around":
+            return f"around {self.kind}"
         if self.kind in PLACE and self.since is not None:
             return f"{self.kind} at {'~' if self.rough else ''}{self.since}"
         if self.kind == "stalled" and self.why == "lr 0":
@@ -107,6 +109,9 @@ class RunState:
             return f"{label} converged at chance{loss}: no better than guessing the class frequencies (loss {ref})"
         if self.kind == "converged" and self.why == "jitter":
             return f"{label} converged{loss}: the loss is flat while its steps jitter back and forth at the bottom"
+        if self.kind in PLACE and self.why == "around":
+            away = f": the gradient noise keeps it about {ref} from it; it does not settle" if ref else ""
+            return f"{label} bounces around {PLACE[self.kind][3:]} {self.at_point}{loss}{away}"
         if self.kind == "slow" and self.why == "barely":
             share = "" if self.ref is None else f": {self.ref:.0%} of the way from its start to the nearest minimum"
             return f"{label} barely moved{loss}{share}"
@@ -134,6 +139,8 @@ class RunState:
 def _key(state: RunState) -> str:
     """What an ensemble's runs are counted by: the kind at a known point (not when each got there),
     diverged and stopped together, else the words ("converged at chance" apart from "converged")."""
+    if state.kind in PLACE and state.why == "around":
+        return state.words  # bouncing around a minimum is not being at it
     return state.kind if state.kind in (*PLACE, "diverged", "stopped") else state.words
 
 
@@ -142,7 +149,9 @@ def tally(states: Sequence[RunState]) -> list[tuple[str, int]]:
     coordinates ("at the global minimum (-1.03, 0)"); diverged and stopped runs counted together."""
     counts: dict[str, int] = {}
     for state in states:
-        if state.kind in PLACE:
+        if state.kind in PLACE and state.why == "around":
+            key = f"around {PLACE[state.kind][3:]} {state.at_point}"
+        elif state.kind in PLACE:
             key = f"{PLACE[state.kind]} {state.at_point}"
         elif state.kind == "diverged":
             key = "diverged"

@@ -86,6 +86,7 @@ def _classify(window: Window, diverged_at, stopped_at, best_at, groups, noisy: n
               better: np.ndarray | None = None) -> list[RunState]:
     """classify() for runs whose known points differ: `groups` is [(rows, Known)], floor per run."""
     judged = judge(window, groups, noisy, floor, convex, known_floor, chance, better)
+    _around(judged, window, groups, noisy)
     n, runs = window.loss.shape
     now = int(window.steps[-1]) if n else 0
     never = np.full(runs, -1, dtype=np.int64)
@@ -93,6 +94,38 @@ def _classify(window: Window, diverged_at, stopped_at, best_at, groups, noisy: n
     stopped_at = never if stopped_at is None else np.asarray(stopped_at)
     last = window.loss[-1] if n else np.full(runs, np.nan)
     return [state_of(judged, r, last, diverged_at, stopped_at, best_at, now, window.span) for r in range(runs)]
+
+
+AROUND_KINDS = ("moving", "slow", "oscillating", "global min", "local min")
+
+
+def _around(judged: Judged, window: Window, groups, noisy: np.ndarray) -> None:
+    """Noisy runs whose window's later half is a cloud centred on a known minimum but wider than
+    the reach of "at" it: "around" that minimum (why "around", ref: the cloud's root-mean-square
+    distance from it). At a constant rate the gradient noise keeps such a run bouncing: each record
+    it was in reach or out of it by chance, and an ensemble read "11 moving, 9 global min"
+    (cosine-warmup's constant rate, 0.17 away at the end, whose lesson says it never settles)."""
+    n = len(window.steps)
+    if window.params is None or n < 4:
+        return
+    later = np.asarray(window.params[n // 2 :], dtype=np.float64)
+    for rows, known in groups:
+        if known is None:
+            continue
+        minima = np.flatnonzero(np.array([k != "saddle" for k in known.kinds]))
+        mine = rows[noisy[rows] & np.isin(judged.kinds[rows], AROUND_KINDS)]
+        if not len(minima) or not len(mine):
+            continue
+        cloud = later[:, mine, : known.points.shape[1]]
+        with np.errstate(all="ignore"):
+            centre = cloud.mean(axis=0)
+            gaps = np.sqrt(((centre[:, None, :] - known.points[None, minima, :]) ** 2).sum(axis=2))
+            nearest = minima[np.argmin(gaps, axis=1)]
+            rms = np.sqrt(((cloud - known.points[nearest][None]) ** 2).sum(axis=2).mean(axis=0))
+        hit = (gaps.min(axis=1) <= known.near) & (rms > known.near) & np.isfinite(rms)
+        runs = mine[hit]
+        judged.kinds[runs] = np.array([f"{known.kinds[i]} min" for i in nearest[hit]], dtype=object)
+        judged.whys[runs], judged.refs[runs], judged.at[runs] = "around", rms[hit], nearest[hit]
 
 
 def state_of(judged: Judged, r: int, last: np.ndarray, diverged_at: np.ndarray, stopped_at: np.ndarray,

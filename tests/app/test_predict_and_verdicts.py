@@ -281,8 +281,8 @@ async def test_an_ensembles_count_per_end_comes_first_in_the_notices():
         screen.redraw(force=True)
         await pilot.pause()
         lines = str(screen.query_one("#notices").render()).splitlines()
-        first = lines[0].strip()  # noisy gradients: some seeds jitter just outside "at the minimum"
-        assert first.startswith("● cloud (B): ") and " of 20 at the global minimum (0, 0)" in first, lines
+        first = lines[0].strip()  # noisy gradients (noise 1.0, constant rate): most seeds bounce in a cloud
+        assert first.startswith("● cloud (B): ") and " of 20 around the global minimum (0, 0)" in first, lines
         assert any("single" in line for line in lines[1:])
         table = screen.query_one(RunTable)
         assert "global min" in table.rows[1][col("status")]
