@@ -101,3 +101,13 @@ async def test_a_followers_own_key_does_not_wait_for_a_slot(other_app):
         await pilot.pause(0.1)
         assert screen.session.sim.step_count == step + 1 and screen.redraws == drawn + 1
         assert not app.room.state.following
+
+
+async def test_with_slots_a_served_follower_does_not_also_spread_its_frames(other_app, monkeypatch):
+    monkeypatch.setenv("GDSIM_CPU_SHARE", "0.5")  # served: a CPU share (Pacer.spread puts frames off)
+    async with follower_at(30) as (app, pilot, link, screen):
+        spreads = []
+        screen.pacer.spread = lambda: spreads.append(1) or 0.6
+        link.push({"type": "follow", "scene": presenter_scene(step=60, playing=False)})
+        await until(pilot, lambda: screen.session.sim.step_count == 60)
+        assert spreads == []  # the slots make followers' frames take turns: a spread only made them later

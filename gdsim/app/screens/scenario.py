@@ -319,7 +319,10 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
         if wanted and not self._ticking:
             self._ticking = True
             self._last_tick = time.perf_counter()
-            delay = self.pacer.spread() if self.session.hold is not None else 0.0  # a follower: Pacer.spread
+            # A follower without frame slots spreads its frames itself (Pacer.spread); with them the
+            # slots already make thirty followers' frames take turns, and a spread only made them later
+            spread = self.session.hold is not None and self.slots is None
+            delay = self.pacer.spread() if spread else 0.0
             if delay > 0:
                 self.set_timer(delay, self._wake, name="follow-spread")
             else:
