@@ -34,3 +34,26 @@ async def test_a_short_page_is_filled_with_the_verdicts_after_it():
         line.turn()
         await pilot.pause()
         assert line.page == 0 and line.size.height == 3  # the height never changed: the plots stay put
+
+
+async def test_the_header_counts_the_open_checks_in_words_not_as_a_cut_off_mark():
+    """" ✓2 …8 (2/5)│" read as text cut off at "…": the checks still open are "8 to come"."""
+    from gdsim.app.runtime.verdicts import FAIL
+
+    line = VerdictLine()
+    verdicts = ((Verdict(PASS, "a", 0), Verdict(PASS, "b", 0), Verdict(FAIL, "c", 0))
+                + tuple(Verdict(WAIT, "d: decided at step 300", 300, id=f"d{i}") for i in range(8)))
+    line.max_lines = 2
+    short = line.header(verdicts, 1, 5).plain
+    assert short == " ✓2 ✗1, 8 to come (2/5)│ ", short
+    assert "…" not in short
+    line.max_lines = 3
+    assert line.header(verdicts, 1, 5).plain == " expects ✓ 2  ✗ 1, 8 to come · 2/5 │ "
+    assert line.header(verdicts[:2], 0, 1).plain == " expects ✓ 2 │ "  # nothing open: no count of it
+    # a line standing for checks not shown yet counts them itself ("watch: 5 of 8 checks decided"):
+    # "8 to come│" beside it contradicted it
+    held = (Verdict(WAIT, "watch: 5 of 8 checks decided; all by step 400", 400, count=8),)
+    assert line.header(held, 0, 1).plain == " expects │ "
+    line.max_lines = 2
+    assert line.header(held, 0, 1).plain == " checks│ "
+    assert line.header(held + verdicts[:1], 0, 1).plain == " ✓1│ "

@@ -110,16 +110,23 @@ class VerdictLine(Static):
         return lines
 
     def header(self, verdicts: tuple[Verdict, ...], index: int, pages: int) -> Text:
-        """" expects ✓ 12  ✗ 1 · 2/5 │ "; on a short terminal " ✓12 ✗1 (2/5)│ " (8 more characters
-        for the sentence: at 80 columns two lines then hold every built-in check but three)."""
-        counts = {mark: sum(v.count for v in verdicts if v.mark == mark) for mark in (PASS, FAIL, WAIT)}
+        """" expects ✓ 12  ✗ 1, 3 to come · 2/5 │ "; on a short terminal " ✓12 ✗1, 3 to come (2/5)│ "
+        (8 more characters for the sentence: at 80 columns two lines then hold every built-in check
+        but three). The checks still open are counted in words: "…8│" (the mark of an open check)
+        read as text cut off. A line that stands for checks not shown yet (a question's neutral
+        progress, "watch: 5 of 8 checks decided"; "measuring…") counts them itself: the header
+        then says " checks│", not "8 to come" beside "5 of 8 decided"."""
+        counts = {mark: sum(v.count for v in verdicts if v.mark == mark) for mark in (PASS, FAIL)}
+        waiting = sum(v.count for v in verdicts if v.mark == WAIT and v.id is not None)
+        to_come = f"{waiting} to come" if waiting else ""
         if self.max_lines <= LINES_SHORT:
-            summary = " ".join(f"{mark}{n}" for mark, n in counts.items() if n)
+            summary = ", ".join(filter(None, (" ".join(f"{mark}{n}" for mark, n in counts.items() if n), to_come)))
             where = f" ({index + 1}/{pages})" if pages > 1 else ""
-            return Text(f" {summary}{where}│ ", Style(bold=True))
-        summary = "  ".join(f"{mark} {n}" for mark, n in counts.items() if n)
+            return Text(f" {summary or 'checks'}{where}│ ", Style(bold=True))
+        summary = ", ".join(filter(None, ("  ".join(f"{mark} {n}" for mark, n in counts.items() if n), to_come)))
         where = f" · {index + 1}/{pages}" if pages > 1 else ""
-        return Text(f" expects {summary}{where} │ ", Style(bold=True))
+        return Text(f" expects {summary + ' ' if summary else ''}{where.lstrip() + ' ' if where else ''}│ ".replace("  │", " │"),
+                    Style(bold=True))
 
     def entry(self, verdict: Verdict, mono: bool) -> Text:
         colour = None
