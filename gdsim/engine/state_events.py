@@ -214,22 +214,24 @@ class StateTracker:
         else:
             self._frozen()
 
-    def catch_up(self) -> None:
-        """Judge the records written since the last call, and note runs frozen since."""
+    def catch_up(self, limit: int | None = None) -> None:
+        """Judge the records written since the last call (at most `limit` of them, the oldest: the
+        app hands a tracker back in slices, gdsim/app/runtime/session.py), and note runs frozen since."""
         sim, history = self.sim, self.sim.history
         if not self.rows or history is None or not history.count:
             return
         steps = history.steps[: history.count]
         first = int(np.searchsorted(steps, self.upto, side="right"))
-        if first < history.count:
+        end = history.count if limit is None else min(history.count, first + max(1, limit))
+        if first < end:
             position = {int(r): j for j, r in enumerate(self.judged)}
-            for at_steps, kinds, state in judge_records(sim, self.judged, first, history.count):
+            for at_steps, kinds, state in judge_records(sim, self.judged, first, end):
                 # the record before each (a state seen at a record was entered after the one before it)
                 previous = steps[np.maximum(np.searchsorted(steps, at_steps) - 1, 0)]
                 for row in self.rows:
                     if row not in self.ended:
                         self._changes(row, at_steps, previous, kinds[:, position[row]], state, position[row])
-            self.upto = int(steps[-1])
+            self.upto = int(steps[end - 1])
         self._frozen()
 
     def _changes(self, row: int, at_steps: np.ndarray, previous: np.ndarray, kinds: np.ndarray, state, j: int) -> None:

@@ -34,12 +34,55 @@ def test_a_follower_steps_without_judging_and_breaking_away_finds_the_same_event
     assert (follower.sim.loss == alone.sim.loss).all()  # the presenter's numbers
     assert untracked < tracked / 3, (untracked, tracked)  # measured 4 ms vs 188 ms for 300 steps
     let_go(follower)
-    assert follower.sim.tracker is not None and follower.hold is None
+    assert follower.hold is None
     rows = [int(run.rows[0]) for run in alone.display if not run.ensemble]
+    follower.tracker_now()  # `]`: what was written meanwhile, judged at once
+    assert follower.sim.tracker is not None
     assert state_events(follower.sim, rows) == state_events(alone.sim, rows)  # `]` finds the same steps
     follower.sim.step(20)
     alone.sim.step(20)
     assert state_events(follower.sim, rows) == state_events(alone.sim, rows)  # and judges as it steps again
+
+
+def test_after_breaking_away_the_records_written_meanwhile_are_judged_in_the_ticks_not_in_a_key():
+    alone, follower = momentum(), momentum()
+    follow_step(follower, 300, False)
+    while follower.running:
+        follower.advance(0.05, 0.0005)
+    alone.sim.step(300)
+    let_go(follower)
+    tracker = follower._returning_tracker
+    assert follower.sim.tracker is None and tracker is not None and tracker.pending()[0] > 250
+    follower.step(1)  # a key ('.'): it steps; what was written meanwhile is not judged in it
+    alone.sim.step(1)
+    assert tracker.pending()[0] > 250 and follower.sim.tracker is None
+    follower.toggle()  # space: running on its own, the ticks judge a slice each
+    ticks = 0
+    while follower.sim.tracker is None:
+        before = tracker.pending()[0]
+        follower.advance(0.05, 0.002)
+        ticks += 1
+        assert tracker.pending()[0] < before or follower.sim.tracker is not None  # slices, never stuck
+    assert ticks > 2  # not all in the first tick
+    alone.sim.step(follower.sim.step_count - alone.sim.step_count)
+    rows = [int(run.rows[0]) for run in alone.display if not run.ensemble]
+    assert follower.sim.tracker is tracker
+    assert state_events(follower.sim, rows) == state_events(alone.sim, rows)  # the same events, exactly
+
+
+def test_breaking_away_and_following_again_before_the_tracker_is_back_sets_it_aside_again():
+    follower = momentum()
+    follow_step(follower, 100, False)
+    while follower.running:
+        follower.advance(0.05, 0.0005)
+    let_go(follower)
+    tracker = follower._returning_tracker
+    follow_step(follower, 120, False)
+    assert follower.sim.tracker is None and follower._resting_tracker is tracker and follower._returning_tracker is None
+    follower.rebuild(follower.loaded, replay=follower.sim.step_count)  # a change mid-run while it follows
+    let_go(follower)
+    follower.tracker_now()
+    assert follower.sim.tracker is not None and follower.sim.tracker.sim is follower.sim
 
 
 def test_a_rebuild_while_following_keeps_the_new_tracker_aside():
@@ -48,4 +91,5 @@ def test_a_rebuild_while_following_keeps_the_new_tracker_aside():
     follower.rebuild(follower.loaded)
     assert follower.sim.tracker is None and follower.hold == (40, True)
     let_go(follower)
+    follower.tracker_now()
     assert follower.sim.tracker is not None and follower.sim.tracker.sim is follower.sim

@@ -25,6 +25,7 @@ SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 0)  # st
 IN_FLIGHT = 3  # worker requests kept in flight: 75 ms of work queued, so a tick late by 25 ms still finds the worker busy
 ENSEMBLE_MIN = 8  # an entry with at least this many seeds is drawn as a band, not as lines
 STATE_PERIOD = 0.25  # while running, run states are judged again at most this often (seconds)
+RETURN_SLICE = 32  # records a tracker handed back after following judges at a time (Session.hold)
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class Session:
         # advance() then runs up to their step as fast as the budget allows, never past it.
         self._hold: tuple[int, bool] | None = None
         self._resting_tracker = None  # the state tracker, set aside while following (see hold)
+        self._returning_tracker = None  # ... and after breaking away, until it has judged what was written meanwhile
         self.rebuild(loaded)
 
     # -- building ------------------------------------------------------------------------------
@@ -123,18 +125,40 @@ class Session:
         a follower does not use without breaking away): that judging was 98% of a follower's engine
         time on a 2-D scenario (momentum-overshoot, 300 steps: 188 ms judged as it steps, 4 ms not).
         Breaking away (hold None) hands the tracker back; it judges the records written meanwhile
-        when next asked (the next steps, or `[`/`]`): exactly while the history still holds every
+        in slices of the ticks' budgets (advance, RETURN_SLICE records at a time: judging 300 records
+        of momentum-overshoot at once took ~200 ms, inside the learner's first key after breaking
+        away), or at once for `[`/`]` (tracker_now): exactly while the history still holds every
         step (the first 4,096), to the record after that."""
         self._hold = value
         sim = getattr(self, "sim", None)
         if sim is None:
             return
+        if value is not None and self._returning_tracker is not None:
+            self._resting_tracker, self._returning_tracker = self._returning_tracker, None
         if value is not None and sim.tracker is not None:
             self._resting_tracker, sim.tracker = sim.tracker, None
         elif value is None and self._resting_tracker is not None:
             tracker, self._resting_tracker = self._resting_tracker, None
             if tracker.sim is sim:
-                sim.tracker = tracker
+                self._returning_tracker = tracker
+
+    def _return_tracker(self, seconds: float) -> None:
+        """Judge a slice of what was written while following (for at most about `seconds`); once
+        caught up, the tracker is the simulation's again and judges as it steps."""
+        tracker = self._returning_tracker
+        if tracker is None or tracker.sim is not self.sim:
+            self._returning_tracker = None
+            return
+        deadline = time.perf_counter() + seconds
+        while tracker.pending()[0] and time.perf_counter() < deadline:
+            tracker.catch_up(RETURN_SLICE)
+        if not tracker.pending()[0]:
+            self.sim.tracker, self._returning_tracker = tracker, None
+
+    def tracker_now(self) -> None:
+        """The tracker caught up and judging again at once (`[`/`]` need every event now)."""
+        if self._returning_tracker is not None:
+            self._return_tracker(float("inf"))
 
     def _track_states(self, old: Simulation | None) -> None:
         """Have the engine judge the runs shown alone (not an ensemble's seeds) at every record as it
@@ -142,12 +166,19 @@ class Session:
         reached repeats its records bit for bit, so the old judgements carry over where the runs did."""
         rows = [int(run.rows[0]) for run in self.display if not run.ensemble]
         tracker = getattr(old, "tracker", None)
+        returning = self._returning_tracker
+        if tracker is None and returning is not None and old is not None and returning.sim is old:
+            tracker = returning  # handed back after following, not caught up yet: it goes on in slices
+        self._returning_tracker = None
         if (tracker is not None and tracker.rows == sorted(rows) and old.n_runs == self.sim.n_runs
                 and [r.group for r in old.runs] == [r.group for r in self.sim.runs]
                 and tracker.upto <= self.sim.step_count):
             tracker.sim = self.sim
-            self.sim.tracker = tracker
-            tracker.catch_up()
+            if tracker is returning:
+                self._returning_tracker = tracker
+            else:
+                self.sim.tracker = tracker
+                tracker.catch_up()
         else:
             self.sim.track_states(rows)
         self._resting_tracker = None
@@ -279,6 +310,8 @@ class Session:
             self.events.append("every run has stopped; press r to reset")
             self.version += 1
             return 0
+        if self._returning_tracker is not None:  # just broke away: judge what was written meanwhile, in slices
+            self._return_tracker(budget / 2)
         if self.hold is not None:
             return self._advance_held(budget)
         if self.speed:

@@ -213,6 +213,7 @@ class PresenterActions:
         from gdsim.engine.state_events import Event, state_events
 
         session = self.session
+        session.tracker_now()  # just broke away from a presenter: what was written meanwhile, judged now
         sim = session.sim
         singles = [int(run.rows[0]) for run in session.display if not run.ensemble]
         events = state_events(sim, singles) if singles else []
