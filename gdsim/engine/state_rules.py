@@ -48,6 +48,7 @@ CHANCE_FRACTION = 0.9  # "stuck at chance" (classifiers): the window's median lo
 #                        balanced BCE) and its trend is not falling (as above)
 SLOW_GRAD_REL = 0.05  # "slow" also: below this fraction of the starting gradient while the loss is
 SLOW_LOSS_FRACTION = 0.5  # still above floor + this fraction of (start - floor) (noiseless runs)
+STEADY_GROWTH = 1.5  # "growing" also: the window's quarters' mean losses rise one after another to this multiple
 GROW_NOISY_REL = 0.05  # noisy runs: "growing" also needs the later half's median up by this fraction
 #                        of (start - floor): gradient noise near a minimum is not growth
 CHANCE_WORDS = 0.97  # "at chance" in words: the window's median loss is at least this fraction of the chance
@@ -282,6 +283,16 @@ def _judge_window(window: Window, loss, grad, path, kinds, whys, refs, noisy, fl
         recent[swinging] = np.max(loss[-2:, swinging], axis=0) - floor[swinging]
     growing = (late > (1.0 + GROWTH) * np.maximum(early, 0.0) + tiny) & (recent >= late) & (late > 0)
     growing &= ~noisy | (late - early >= GROW_NOISY_REL * start_scale)
+    # growing steadily: (noiseless) each quarter of the window's mean above the one before, the last at
+    # least STEADY_GROWTH times the first's (above the floor), the last values no lower: GD just over its
+    # stability limit (quadratic, lr 0.2002 where 2/λ = 0.2) grows 0.4% a step, 1.5x between the halves,
+    # and read "oscillating: it overshoots and swings back" while its loss went from 12 to 1e8
+    if n >= 8 and window.span >= MIN_SPAN:
+        quarter = n // 4
+        means = np.stack([np.mean(loss[i * quarter:(i + 1) * quarter], axis=0) for i in range(3)]
+                         + [np.mean(loss[3 * quarter:], axis=0)]) - floor
+        steady = np.all(np.diff(means, axis=0) > 0, axis=0) & (means[3] >= STEADY_GROWTH * np.maximum(means[0], 0.0) + tiny)
+        growing |= steady & ~noisy & (recent >= means[3])
     growing |= ~np.isfinite(last) & np.isfinite(first)
     # stationary: a window long enough, the loss flat, the gradient small and not growing
     scale = np.maximum.reduce([np.abs(last - floor), start_scale, np.full(len(last), 1e-12)])

@@ -13,7 +13,9 @@ region, is `slow`, not `stalled` (slow is not stuck: GD-FACTS.md). In order of p
     stopped early at k (best k')   early stopping froze it at k; validation was best at k'
     global min / local min / saddle   within NEAR_FRACTION of the view of a known point
     growing                the loss rose over the window (the later half's median at least
-                           doubled above the floor, and the last value not back down)
+                           doubled above the floor, and the last value not back down; or, with
+                           no noise, each quarter's mean above the one before, to STEADY_GROWTH
+                           times the first: GD just over its stability limit)
     oscillating            the path reverses direction at most steps, or (no noise) the loss
                            keeps going up and down
     stalled                stationary at a high loss above a known lower minimum (surfaces), or

@@ -106,6 +106,23 @@ async def test_P_polls_the_room_with_the_question_and_Y_reveals_and_runs_it():
         assert "You asked the room." in shown and "skipped" not in shown
 
 
+async def test_C_closes_the_open_poll_without_revealing_it():
+    """C (a presenter, a poll open) sends poll_close, never reveal: the answer stays unshown."""
+    app = make_app("s2/predict")
+    link = StandInLink(name="alice", role="presenter")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await joined(app, pilot, link)
+        link.push({"type": "poll", "poll": 1, "question": "Which run ends closest to the minimum?",
+                   "choices": ["the smallest rate", "the middle rate", "the largest rate"], "scenario": "predict",
+                   "answer": 2})
+        await until(pilot, lambda: app.room.state.poll is not None)
+        await pilot.press("C")
+        await until(pilot, lambda: link.of_type("poll_close"))
+        assert link.of_type("poll_close") == [{"type": "poll_close"}] and not link.of_type("reveal")
+        assert said(app, "poll closed without revealing it")
+        assert app.screen.flow.phase != "revealed"
+
+
 async def test_a_participant_chooses_a_nickname_once():
     app = make_app(None)
     link = StandInLink(name="guest")

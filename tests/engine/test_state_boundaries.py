@@ -154,3 +154,52 @@ def test_a_stiff_surfaces_run_still_halving_its_loss_is_not_converged():
     assert loss[910, 0] / loss[1090, 0] > 1.9  # still halving every ~180 steps
     assert "converged" not in {kind for step, kind in seen.items() if step < 1590}
     assert seen[1700] == "global min"
+
+
+def test_gd_just_over_its_stability_limit_is_growing_not_oscillating():
+    """Plain GD on a quadratic of curvatures 1 and 10 is stable for lr < 2/10 (GD-FACTS). At lr 0.2002
+    each step multiplies the steep coordinate by -1.002: the loss grows 0.4% a step (1.5x between a
+    window's halves, under the halves' 2x), and it read "oscillating: it overshoots and swings back"
+    while the loss went from 12 to 1e6. At lr 0.1998 the same swings shrink: oscillating, never growing."""
+    from gdsim.build import build
+    from gdsim.engine.states import run_states
+    from gdsim.scenario.load import validate_raw
+
+    raw = {"scenario": {"title": "t", "claim": "c", "steps": 1500},
+           "problem": {"surface": "quadratic", "condition": 10}, "optimizer": {"name": "sgd"},
+           "runs": [{"label": "over", "start": [-2.5, 1.5], "optimizer": {"lr": 0.2002}},
+                    {"label": "under", "start": [-2.5, 1.5], "optimizer": {"lr": 0.1998}}]}
+    sim = build(validate_raw(raw, path=None, id="t"))
+    seen = [set(), set()]
+    for step in range(200, 1501, 50):
+        sim.step(step - sim.step_count)
+        for row, state in enumerate(run_states(sim)):
+            seen[row].add(state.kind)
+    _, loss = sim.history.series("loss")
+    assert loss[1500, 0] > 100 * loss[0, 0] and loss[1500, 1] < loss[0, 1] / 100
+    assert seen[0] == {"growing"}
+    assert "growing" not in seen[1] and "oscillating" in seen[1]
+
+
+def test_a_steady_rise_is_growing_from_one_and_a_half_times_its_first_quarter():
+    """Quarters' means rising one after another: to 1.6x the first quarter's, growing; to 1.4x, not yet
+    (a period-2 swing on top, as over the stability limit, changes neither)."""
+    assert rules.STEADY_GROWTH == 1.5
+    k = np.arange(201)
+    for total, expected in ((1.6, True), (1.4, False)):
+        level = total ** (k / 150)  # quarter means ~ total ** (0, 1/3, 2/3, 1) of the first
+        loss = level * np.where(k % 2 == 0, 1.3, 0.7)
+        assert (kind(loss, np.full(201, 1.0)) == "growing") is expected, total
+    # not one quarter after another (a spike, then back), or back down at the end: not growing
+    spike = np.repeat([1.0, 2.0, 1.2, 1.6], [50, 50, 50, 51]) * np.where(k % 2 == 0, 1.01, 0.99)
+    assert kind(spike, np.full(201, 1.0)) != "growing"
+    rise = 1.6 ** (k / 150)
+    assert kind(np.r_[rise[:-2], 1.0, 1.0], np.full(201, 1.0)) != "growing"
+    # a noisy run's small steady rise (a tenth of a percent of its start) and a rise at rounding level
+    creep = 0.01 * rise
+    assert classify(window(creep, np.full(201, 1.0), start_loss=10.0), noisy=True)[0].kind != "growing"
+    assert classify(window(creep, np.full(201, 1.0), start_loss=10.0))[0].kind == "growing"
+    assert kind(1e-17 * rise, np.full(201, 1e-9), start_loss=10.0) != "growing"
+    # too early to call a run growing by its quarters (a momentum run's first swings rise too)
+    early = 1.6 ** (np.arange(40) / 30) * np.where(np.arange(40) % 2 == 0, 1.3, 0.7)
+    assert kind(early, np.full(40, 1.0)) != "growing"
