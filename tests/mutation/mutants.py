@@ -315,6 +315,28 @@ def _adam_no_bias_correction(mp: pytest.MonkeyPatch) -> None:
         _prepare(name, AdamState, prepare)(mp)
 
 
+def _nonzero(value) -> bool:
+    return bool(np.any(np.asarray(value)))
+
+
+def _weight_decay_sign(mp: pytest.MonkeyPatch) -> None:
+    """Every optimizer's weight_decay with the wrong sign: SGD/Adam/RMSprop/Adagrad add -λθ to the
+    gradient (the weights are pushed out, not pulled in), AdamW scales θ by (1 + ηλ)."""
+    for name in ("sgd", "adam", "adamw", "rmsprop", "adagrad"):
+        _hyper(name, weight_decay=lambda h: -np.asarray(h["weight_decay"]) if _nonzero(h["weight_decay"])
+               else h["weight_decay"])(mp)
+
+
+def _adamw_coupled(mp: pytest.MonkeyPatch) -> None:
+    """AdamW's decay added to the gradient before Adam's rescaling (Adam with L2), not decoupled."""
+    from functools import partial
+
+    from gdsim.engine.optimizers_adaptive import adam
+
+    _original, velocity = opt_mod._BUILDERS["adamw"]
+    mp.setitem(opt_mod._BUILDERS, "adamw", (partial(adam, decoupled=False), velocity))
+
+
 def _momentum_forgets(mp: pytest.MonkeyPatch) -> None:
     from gdsim.engine.optimizers import SgdState
 
@@ -420,6 +442,20 @@ MUTANTS: tuple[Mutant, ...] = (
            _schedule(lambda name: name == "plateau"),
            _surface('name = "sgd"\nlr = 0.2', '\n[schedule]\nname = "plateau"\npatience = 1\nfactor = 0.5\n'),
            killers=("reduce-on-plateau",), floats=False),
+    Mutant("momentum-applied-twice", "SGD momentum applied twice to its buffer: v <- mu (mu v) + g, i.e. momentum mu^2",
+           _hyper("sgd", momentum=lambda h: np.asarray(h["momentum"]) ** 2 if _nonzero(h["momentum"]) else h["momentum"]),
+           _surface('name = "sgd"\nlr = 0.05\nmomentum = 0.9'),
+           killers=("momentum-overshoot", "nesterov-momentum", "right-optimizer")),
+    Mutant("momentum-as-nesterov", "heavy-ball SGD momentum computed in Nesterov's form (g + mu v)",
+           _hyper("sgd", nesterov=lambda h: _nonzero(h["momentum"]) and not _nonzero(h["dampening"])),
+           _surface('name = "sgd"\nlr = 0.05\nmomentum = 0.9'),
+           killers=("momentum-overshoot", "nesterov-momentum")),
+    Mutant("weight-decay-sign", "weight_decay with the wrong sign in every optimizer (-λθ added; AdamW: θ(1 + ηλ))",
+           _weight_decay_sign, _surface('name = "sgd"\nlr = 0.05\nweight_decay = 0.5'),
+           killers=("adamw-vs-l2",)),
+    Mutant("adamw-coupled", "AdamW's weight decay added to the gradient before Adam's rescaling (Adam + L2)",
+           _adamw_coupled, _surface('name = "adamw"\nlr = 0.1\nweight_decay = 0.5'),
+           killers=("adamw-vs-l2",)),
     Mutant("momentum-as-average", "SGD momentum as a moving average (dampening = momentum: v <- mu v + (1 - mu) g)",
            _hyper("sgd", dampening=lambda h: h["momentum"]), _surface('name = "sgd"\nlr = 0.05\nmomentum = 0.9'),
            killers=("momentum-overshoot",)),
