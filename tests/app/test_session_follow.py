@@ -93,3 +93,23 @@ def test_a_rebuild_while_following_keeps_the_new_tracker_aside():
     let_go(follower)
     follower.tracker_now()
     assert follower.sim.tracker is not None and follower.sim.tracker.sim is follower.sim
+
+
+def test_a_presenter_back_at_the_live_step_while_paused_is_shown_at_once():
+    """A follower at the presenter's step 300, paused; the presenter rewinds to 200 (the follower's
+    rewind cursor), then goes back to 300, still paused: nothing runs, but what the screen shows
+    changed (the live step again), so the session's version moves and the next redraw draws it."""
+    follower = momentum()
+    follow_step(follower, 300, False)
+    while follower.running:
+        follower.advance(0.05, 0.01)
+    assert follower.sim.step_count == 300 and not follower.running
+    follow_step(follower, 200, False)
+    assert follower.cursor is not None and follower.shown_step <= 200
+    version = follower.version
+    follow_step(follower, 300, False)
+    assert follower.cursor is None and follower.shown_step == 300 and not follower.running
+    assert follower.version != version
+    version = follower.version
+    follow_step(follower, 300, False)  # the same scene again: nothing shown changed, no frame
+    assert follower.version == version
