@@ -120,6 +120,12 @@ class GdsimApp(RoomKeys, App):
         if self.no_color:
             self.theme = MONO_THEME
 
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """$text-quiet (gdsim.tcss: inactive tabs, the status line's quieter words) for whatever
+        theme is current, ours or another the command palette offers."""
+        return {**super().get_theme_variable_defaults(),
+                "text-quiet": with_readable_text(self.current_theme).variables["text-quiet"]}
+
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:
         """A toast, or on the scenario screen a message in its status line (ScenarioActions.status_notice),

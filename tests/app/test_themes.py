@@ -203,3 +203,54 @@ async def test_coloured_words_are_readable(tmp_path, theme):
         if theme != "gdsim-mono":
             for word in ("diverged at", "✓", "✗", "✖ diverges (B)", "space", "Contrast"):
                 assert word in joined, (word, joined)
+
+
+@pytest.mark.parametrize("theme", THEMES)
+async def test_quiet_text_is_readable_too(tmp_path, theme):
+    """What is drawn quieter than the rest and was still below WCAG AA on textual-light: the
+    inactive tabs' labels ("Map", "Maths": 3.03:1, Textual's $foreground 50%), the status line's
+    "/ 50" and scenario title (dim, 4.40:1), a check still open ("… decided at step 300", dim, 4.40:1)
+    and a coloured state on the run table's striped row ("local min at 26" 4.47:1). Dimmed text is
+    measured as a terminal blends it (Textual's factor)."""
+    from textual.constants import DIM_FACTOR
+    from textual.widgets import Tab
+
+    from gdsim.app.widgets.status_line import StatusLine
+
+    path = tmp_path / "checks.toml"
+    path.write_text(SCENARIO + CHECKS + run("third", 0.5) + run("fourth", 0.05))  # a state word on a stripe
+    app = GdsimApp(load_scenario(path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _drawn(app, pilot, theme)
+        lines = screen_lines(app)  # at step 40 of 50 the checks are still open: "… decided at step 50"
+
+        def measured(widget, x0=None) -> list[tuple[str, float]]:
+            out = []
+            for y in range(widget.region.y, widget.region.bottom):
+                for text, style in cells(lines[y], widget.region.x if x0 is None else x0, widget.region.right):
+                    if not text.strip(" ▏│·") or style is None or style.color is None or style.bgcolor is None:
+                        continue
+                    fg, bg = colours(style)
+                    if style.dim:
+                        fg = bg.blend(fg, DIM_FACTOR)
+                    out.append((text.strip(), contrast_ratio(fg, bg)))
+            return out
+
+        open_checks = measured(app.screen.query_one(VerdictLine))
+        app.screen.session.step(160)  # 'fourth' (row D, striped) reaches the minimum: a coloured state
+        app.screen.redraw(force=True)
+        await pilot.pause()
+        lines = screen_lines(app)
+        tabs = [m for tab in app.screen.query(Tab) if tab.display and tab.region.width for m in measured(tab)]
+        status = measured(app.screen.query_one(StatusLine))
+        table = app.screen.query_one(RunTable)
+        striped = [table.region.y + 1 + row for row in range(len(table.rows)) if row % 2 and row != table.selected]
+        assert striped
+        rows = [m for y in striped for text, style in cells(lines[y], table.region.x + 3, table.region.right)
+                if text.strip() and style.color is not None
+                for m in [(text.strip(), contrast_ratio(*colours(style)))]]
+        words = " ".join(text for text, _ in tabs + status + rows + open_checks)
+        for expected in ("Plots", "Map", "/ 50", "Contrast", "diverged", "global min", "decided at step 50"):
+            assert expected in words, (expected, words)
+        low = [(text, round(ratio, 2)) for text, ratio in tabs + status + rows + open_checks if ratio < AA]
+        assert not low, (theme, low)

@@ -10,6 +10,7 @@ being cut off at the right edge.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from rich.cells import cell_len
@@ -17,12 +18,13 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
+from textual.color import Color
 from textual.message import Message
 from textual.strip import Strip
 
 from gdsim.app.draw import palette
 from gdsim.app.draw.panels import lr_changes
-from gdsim.app.draw.contrast import component_style
+from gdsim.app.draw.contrast import component_style, readable
 from gdsim.app.draw.axes import value
 from gdsim.app.runtime.key_columns import KeyColumns
 from gdsim.app.runtime.run_settings import differing_settings, seeds_are_the_lesson
@@ -258,6 +260,8 @@ class RunTable(RasterWidget, can_focus=True):
             status = self._status_styles[r]
             if r == self.selected:  # a status colour (red) on the cursor's background can be unreadable
                 status = Style(bold=status.bold)
+            elif status.color is not None and style.bgcolor is not None:  # the stripe is darker than the
+                status = _on(status, style.bgcolor)  # grounds the theme's colours were made to read on
             special = [(pos, base + self._marks[r] if i == 0 else style + status)
                        for pos, (i, c, w) in enumerate(columns) if i in (0, len(self.columns) - 1)]
             lines.append(self._line(cells, style, special, width))
@@ -330,6 +334,14 @@ def _settings(session: Session, i: int, mono: bool) -> tuple[list[str], Style]:
         str(getattr(cohort.problem, "batch_size", "-")),
     ]
     return cells, mark
+
+
+@lru_cache(maxsize=64)
+def _on(status: Style, ground) -> Style:
+    """A state's style with its colour readable (AA) on the row's background: on textual-light's
+    striped row "local min at 26" was 4.47:1."""
+    shown = readable(Color.from_rich_color(status.color), Color.from_rich_color(ground))
+    return status + Style(color=shown.rich_color)
 
 
 def _rates(session: Session, values: dict) -> list[str]:
