@@ -149,7 +149,8 @@ class Pacer:
         its own frame period under its share (frame cost / share, at most MAX_SPREAD). Thirty
         followers get the presenter's scene at the same instant; drawing it at once, they made a
         burst of thirty frames (1.3 CPU-s on two cores) that every key pressed meanwhile waited
-        behind. Spread, their frames are a steady trickle within the same shares. 0 when unlimited."""
+        behind. Spread, their frames are a steady trickle within the same shares. 0 when unlimited.
+        Served participants' apps with frame slots (runtime/frame_slots.py) take turns instead."""
         if not self.share:
             return 0.0
         return self.random.uniform(0.0, min(MAX_SPREAD, self.frame_cost / self.share))
