@@ -14,8 +14,8 @@ import time
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import TabbedContent, TabPane
 
@@ -46,6 +46,7 @@ from gdsim.app.widgets.status_line import StatusLine
 from gdsim.app.widgets.surface_map import SurfaceMap
 from gdsim.app.widgets.verdict_line import VerdictLine
 from gdsim.app.widgets.weights_panel import WeightsPanel
+
 
 class SlotGranted(Message):
     """One of the machine's frame slots is this app's (ScenarioScreen.in_background)."""
@@ -295,7 +296,7 @@ class ScenarioScreen(PredictActions, PresenterActions, ScenarioActions, MapActio
         waiting = self._background is not None
         self._background = work
         if not waiting and not slots.acquire(lambda: self.post_message(SlotGranted())):  # (thread-safe)
-            self._slot_granted(own=False)  # held or asked for by another screen: not waited for
+            self._slot_granted(own=False)  # held (this app's frame being written) or asked for by another screen
 
     @on(SlotGranted)
     def _slot_granted(self, event: SlotGranted | None = None, own: bool = True) -> None:
