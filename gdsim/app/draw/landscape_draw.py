@@ -65,7 +65,7 @@ def shade(canvas: Canvas, levels: np.ndarray, row: int, col: int, mono: bool,
     top, bottom = levels[0::2][:rows], levels[1::2][:rows]
     if mono:
         shades = palette.MONO_SHADES
-        index = np.minimum(len(shades) - 1, (top + bottom) * len(shades) // (2 * len(ramp)))
+        index = np.minimum(len(shades) - 1, (top + bottom) * len(shades) // (2 * len(ramp)))  # as mono_fill
         codes = np.array([ord(c) for c in shades], dtype=np.uint32)[index]
         canvas.ground(row, col, codes, np.zeros(codes.shape, dtype=np.int32), [DIM])
         return None
@@ -74,6 +74,13 @@ def shade(canvas: Canvas, levels: np.ndarray, row: int, col: int, mono: bool,
     codes = np.full(top.shape, ord("▀"), dtype=np.uint32)
     canvas.ground(row, col, codes, looks.reshape(top.shape), styles, bottom, list(ramp))
     return bottom
+
+
+def mono_fill(level: int, ramp_size: int) -> str:
+    """The shade glyph shade() fills a monochrome cell with where both its halves are at `level`
+    of a ramp of `ramp_size` (a decision map's pure region of one class): what its legend names."""
+    shades = palette.MONO_SHADES
+    return shades[min(len(shades) - 1, 2 * level * len(shades) // (2 * ramp_size))]
 
 
 def mark(canvas: Canvas, frame: MapFrame, point, text: str, style: Style, left: int, top: int,

@@ -109,8 +109,10 @@ def surface_legend(kinds: set[str], runs: list[tuple[str, str, int, bool]], arro
     budget = label_budget([len(label) for label in labels], max(0, width - used - 3 * len(runs)))
     shown = cut_labels(labels, budget)
     for (letter, _, colour, ensemble), text in zip(runs, shown):
-        if ensemble:
+        if ensemble and not mono:
             pieces.append(("░▓", palette.run_style(colour, mono)))
+        elif ensemble:  # every cloud is the same glyphs in monochrome: its letter sits at its densest cell
+            pieces.append((letter, head_style(colour, mono)))
         else:
             pieces.append((letter, head_style(colour, mono)))
         pieces.append((f" {text} " if budget > 1 and text else " ", DIM))
@@ -156,13 +158,20 @@ def cut_labels(labels: list[str], budget: int) -> list[str]:
     return out
 
 
-def decision_legend(class_names, shades: list[str], held_out: str, mono: bool) -> list[tuple[str, Style]]:
-    """Each class's glyph on its region colour; and how held-out points look, when shown."""
+def decision_legend(class_names, shades: list[str], held_out: str, mono: bool,
+                    fills: list[str] | None = None) -> list[tuple[str, Style]]:
+    """Each class's glyph on its region colour; and how held-out points look, when shown. In
+    monochrome the regions are shade glyphs, not colours: `fills` (each class's region glyph) are
+    named too ("o class 0 on blank  x class 1 on %%"): softmax-spirals' blank / "." / ":" regions
+    were explained nowhere."""
     pieces: list[tuple[str, Style]] = []
     for k, name in enumerate(class_names or ("class 0", "class 1")):
         back = shades[k] if k < len(shades) else None
         pieces.append((f" {class_glyph(k)} ", point_style(back, mono)))
-        pieces.append((f" {str(name)[:12]}  ", DIM))
+        where = ""
+        if mono and fills is not None and k < len(fills):
+            where = " on blank" if fills[k] == " " else f" on {fills[k] * 2}"
+        pieces.append((f" {str(name)[:12]}{where}  ", DIM))
     if held_out:
         pieces.append((" o ", point_style(None, mono, held=True)))
         pieces.append((f" {'validation' if held_out == 'val' else 'test'} points  ", DIM))

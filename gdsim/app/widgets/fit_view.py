@@ -90,6 +90,8 @@ class FitView(SessionView):
             bold = run is session.current
             canvas.line(lx + 2 * LABEL_WIDTH, ly + 4, palette.run_style(run.colour, mono, bold))
             drawn.append(run)
+        if mono and len(drawn) > 1:
+            _name_line_ends(canvas, self.lines, drawn, frame, rows, width)
         marks.axis_ticks(canvas, frame, LABEL_WIDTH, 1)
         step = "" if session.cursor is None else f" at step {session.shown_step}"
         titles = [f"training points of run {model.letter} (x across, y up) and every run's fit{step}",
@@ -103,6 +105,23 @@ class FitView(SessionView):
         marks.legend(canvas, height - 1, pieces)
         self._strips = canvas.strips(self._base())
         self.draws += 1
+
+
+def _name_line_ends(canvas: Canvas, lines: dict, drawn: list, frame: MapFrame, rows: int, width: int) -> None:
+    """Monochrome: every fit is white, so each carries its run's letter (lower case, reverse
+    video, as a curve plot's) at its right end; lines that end in one cell (mae-vs-mse's MAE fit
+    under the clean one) put their letters side by side on that row ("cb"), never on another
+    line's row. The MSE and MAE lines could not be told apart at any size."""
+    taken: set[tuple[int, int]] = set()
+    for run in sorted(drawn, key=lambda r: r.colour):
+        xs, ys = lines[run.letter]
+        finite = np.isfinite(ys)
+        lx, ly = frame.pixels(np.column_stack([xs[finite], ys[finite]]))
+        row = int(min(max(ly[-1] + 4, 4), 4 * rows + 3)) // 4
+        col = min(int(lx[-1] + 2 * LABEL_WIDTH) // 2, width - 1)
+        col = next((c for c in range(col, max(LABEL_WIDTH, col - 8), -1) if (row, c) not in taken), col)
+        taken.add((row, col))
+        canvas.text(row, col, run.letter.lower(), Style(bold=True, reverse=True))
 
 
 def _box(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]:

@@ -15,7 +15,7 @@ from rich.style import Style
 from gdsim.app.draw import map_marks as marks
 from gdsim.app.draw import palette
 from gdsim.app.draw.canvas import Canvas
-from gdsim.app.draw.landscape_draw import shade
+from gdsim.app.draw.landscape_draw import mono_fill, shade
 from gdsim.app.draw.map_view import DENSITY_GLYPHS, MapFrame, around, arrow_head, density_glyphs, readable_aspect
 from gdsim.app.draw.series import thin
 from gdsim.app.runtime.session import Session
@@ -118,7 +118,9 @@ class SurfaceMap(RasterWidget):
         # buries the path the learner picked (learning-rate's 'just right' under 'far too large')
         for run in sorted(runs, key=lambda r: r is session.current):
             if run.ensemble:
-                self._density(canvas, session, problem, run, frame, minima, backs, ramp, mono, taken)
+                densest = self._density(canvas, session, problem, run, frame, minima, backs, ramp, mono, taken)
+                if mono and densest is not None:  # clouds look alike in monochrome: each carries its letter
+                    heads.append((run, densest, None))
                 continue
             path = self._path(session, int(run.rows[0]))
             if len(path) == 0:
@@ -206,10 +208,11 @@ class SurfaceMap(RasterWidget):
         canvas.text(row + 1, col + LABEL_WIDTH, text, style)
 
     def _density(self, canvas, session, problem, run, frame: MapFrame, minima, backs, ramp, mono, taken) -> None:
-        """An ensemble's current points as counts per cell, shaded; the count at each minimum beside it."""
+        """An ensemble's current points as counts per cell, shaded; the count at each minimum beside
+        it. Returns the (col, row) cell holding most of its points (None: none on the map)."""
         points = _params_now(session)
         if points is None:
-            return
+            return None
         points = np.asarray(points)[run.rows]
         points = points[np.isfinite(points).all(axis=1)]
         col, row = frame.cells(points)
@@ -217,13 +220,14 @@ class SurfaceMap(RasterWidget):
         counts = np.zeros((frame.rows, frame.cols), dtype=np.int64)
         np.add.at(counts, (row[inside], col[inside]), 1)
         cells = np.argwhere(counts > 0)
+        densest = None if not len(cells) else tuple(int(v) for v in cells[int(np.argmax(counts[counts > 0]))][::-1])
         glyphs = density_glyphs(counts[counts > 0])
         colour = palette.RUN_COLOURS[run.colour % len(palette.RUN_COLOURS)]
         for (r, c), g in zip(cells.tolist(), glyphs.tolist()):
             if (c, r) not in taken:
                 self._mark(canvas, (c, r), DENSITY_GLYPHS[g], colour, backs, ramp, mono)
         if not minima or len(points) == 0 or run is not _counted(session):
-            return
+            return densest
         view = problem.view
         near = NEAR_MINIMUM * float(np.hypot(view[1] - view[0], view[3] - view[2]))
         nearest, distance = problem.nearest_minimum(points)
@@ -239,6 +243,7 @@ class SurfaceMap(RasterWidget):
             col, row = place
             canvas.text(row + 1, col + LABEL_WIDTH, label, marks.head_style(run.colour, mono))
             taken.update((col + k, row) for k in range(len(label)))
+        return densest
 
     def _arrows(self, canvas: Canvas, session: Session, frame: MapFrame, taken: set) -> None:
         """The selected run's −gradient and velocity at the shown step, from its current point."""
@@ -297,7 +302,9 @@ class SurfaceMap(RasterWidget):
             else:
                 shades = [ramp[0], ramp[-1]]
             names = getattr(problem, "class_names", ()) or tuple(f"class {k}" for k in range(n))
-            marks.legend(canvas, canvas.rows - 1, marks.decision_legend(names, shades, held, mono))
+            pure = [k % len(ramp) for k in range(n)] if n > 2 else [0, len(ramp) - 1]
+            fills = [mono_fill(level, len(ramp)) for level in pure]
+            marks.legend(canvas, canvas.rows - 1, marks.decision_legend(names, shades, held, mono, fills))
 
     def _points(self, canvas: Canvas, frame: MapFrame, x, y, backs, ramp, mono: bool, held: bool) -> None:
         keep = thin(len(x), 400)
