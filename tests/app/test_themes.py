@@ -20,6 +20,7 @@ from gdsim.app.widgets.notice_bar import NoticeBar
 from gdsim.app.widgets.verdict_line import VerdictLine
 from gdsim.scenario.load import load_scenario
 from tests.app.conftest import bowl, run
+from tests.app.test_predict_and_verdicts import measured as verified
 
 SCENARIO = bowl(run("fine", 0.05) + run("diverges", 0.5), title="Contrast", claim="Every theme is readable",
                 lesson="Inline `code` and **bold**, and more `inline code` to read.", steps=50)
@@ -222,6 +223,9 @@ async def test_quiet_text_is_readable_too(tmp_path, theme):
     app = GdsimApp(load_scenario(path))
     async with app.run_test(size=(120, 40)) as pilot:
         await _drawn(app, pilot, theme)
+        await verified(pilot, app.screen)  # the background verification (slow under load: "measuring…")
+        app.screen.redraw(force=True)
+        await pilot.pause()
         lines = screen_lines(app)  # at step 40 of 50 the checks are still open: "… decided at step 50"
 
         def measured(widget, x0=None) -> list[tuple[str, float]]:
