@@ -181,12 +181,19 @@ def tally_sentence(states: Sequence[RunState], limit: int = 3) -> str:
 
 def tally_words(states: Sequence[RunState], limit: int = 2) -> str:
     """A table cell for an ensemble: '54 local min, 46 global min'; runs at one kind of point but
-    at several points say how they split ('global min ×2: 11, 9'); every run counted ('4 slow,
+    at several points say how they split ('global min ×2: 11, 9'); runs at a minimum and around
+    it together are 'near' it ('27 near global min, 3 moving'); every run counted ('4 slow,
     3 moving, 3 converged'; past limit + 1 kinds the rest are 'N other')."""
     counts: dict[str, int] = {}
     for state in states:
         key = _key(state)
         counts[key] = counts.get(key, 0) + 1
+    for place in PLACE:
+        # runs at a minimum and runs bouncing around it, side by side, are one count "near" it in a
+        # cell ('25 around global min, 3 moving, 2 global min' pushed the table's lr and distance
+        # columns off an 80x24 screen); the notices keep them apart
+        if place in counts and f"around {place}" in counts:
+            counts[f"near {place}"] = counts.pop(place) + counts.pop(f"around {place}")
     ordered = sorted(counts.items(), key=lambda item: -item[1])
     if len(ordered) == 1:
         kind = ordered[0][0]

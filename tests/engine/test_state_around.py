@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from gdsim.build import build
-from gdsim.engine.states import Known, Window, classify, run_states, tally_sentence, tally_words
+from gdsim.engine.states import Known, RunState, Window, classify, run_states, tally_sentence, tally_words
 from gdsim.scenario.library import builtin_dir
 from gdsim.scenario.load import load_scenario
 
@@ -53,6 +53,18 @@ def test_an_ensemble_in_a_cloud_is_tallied_as_one_end():
     states = classify(window_of_clouds(*[0.3] * 5), known=MINIMUM, noisy=True)
     assert tally_words(states) == "all around global min"
     assert tally_sentence(states) == "5 of 5 around the global minimum (0, 0)"
+
+
+def test_a_table_cell_counts_runs_at_and_around_one_minimum_together_as_near_it():
+    """'25 around global min, 3 moving, 2 global min' pushed lr-schedule's and reduce-on-plateau's
+    lr and distance columns off an 80x24 table; the cell says '27 near global min, 3 moving', the
+    notice (tally_sentence) keeps them apart."""
+    states = classify(window_of_clouds(0.3, 0.3, 0.3, 0.05, 0.05), known=MINIMUM, noisy=True)
+    assert [s.words for s in states] == ["around global min"] * 3 + ["global min"] * 2
+    assert tally_words(states) == "all near global min"
+    assert tally_sentence(states) == "3 of 5 around the global minimum (0, 0); 2 of 5 at the global minimum (0, 0)"
+    moving = states[:4] + [RunState("moving")]
+    assert tally_words(moving) == "4 near global min, 1 moving"
 
 
 def test_cosine_warmup_constant_rate_is_around_the_minimum_and_the_decayed_runs_at_it():
