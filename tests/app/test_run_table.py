@@ -5,6 +5,7 @@ from __future__ import annotations
 from gdsim.app.screens.scenario import ScenarioScreen
 from gdsim.app.widgets.run_table import COLUMNS, RunTable
 from tests.app.conftest import make_app
+from tests.app.test_plots import app_from
 
 
 def col(name: str) -> int:
@@ -209,22 +210,22 @@ schedule = { name = "step", step_size = 1000, gamma = 0.5 }
 """
 
 
+async def stepped_table(pilot, steps: int):
+    """The scenario screen and its run table after `steps` steps, drawn."""
+    screen = pilot.app.screen
+    screen.session.step(steps)
+    screen.redraw(force=True)
+    await pilot.pause()
+    return screen, screen.query_one(RunTable)
+
+
 async def test_under_a_schedule_the_lr_column_reads_the_rate_now(tmp_path):
     """reduce-on-plateau's table said "plateau 0.1" at step 400 while the run stepped with 0.005:
     under a schedule the column is headed "lr now" and reads the rate at the shown step (rewound
     too); a diverged run, which steps no more, reads "-"."""
-    from gdsim.app.app import GdsimApp
-    from gdsim.scenario.load import load_scenario
-
-    path = tmp_path / "s.toml"
-    path.write_text(SCHEDULED)
-    app = GdsimApp(load_scenario(path))
+    app = app_from(tmp_path, SCHEDULED)
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = app.screen
-        table = screen.query_one(RunTable)
-        screen.session.step(35)
-        screen.redraw(force=True)
-        await pilot.pause()
+        screen, table = await stepped_table(pilot, 35)
         assert "lr now" in header(table)
         assert [row[col("lr")] for row in table.rows[:2]] == ["0.1", "0.0125"]  # 0.1 halved at 10, 20, 30
         assert screen.session.sim.diverged_at[2] >= 0 and table.rows[2][col("lr")] == "-"
@@ -236,19 +237,10 @@ async def test_under_a_schedule_the_lr_column_reads_the_rate_now(tmp_path):
 
 
 async def test_without_a_schedule_the_lr_column_is_the_rate_set_even_after_a_divergence(tmp_path):
-    from gdsim.app.app import GdsimApp
-    from gdsim.scenario.load import load_scenario
-
-    path = tmp_path / "s.toml"
-    path.write_text(SCHEDULED.replace('schedule = { name = "step", step_size = 10, gamma = 0.5 }\n', "")
-                    .replace('schedule = { name = "step", step_size = 1000, gamma = 0.5 }\n', ""))
-    app = GdsimApp(load_scenario(path))
+    app = app_from(tmp_path, SCHEDULED.replace('schedule = { name = "step", step_size = 10, gamma = 0.5 }\n', "")
+                   .replace('schedule = { name = "step", step_size = 1000, gamma = 0.5 }\n', ""))
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = app.screen
-        table = screen.query_one(RunTable)
-        screen.session.step(35)
-        screen.redraw(force=True)
-        await pilot.pause()
+        screen, table = await stepped_table(pilot, 35)
         assert screen.session.sim.diverged_at[2] >= 0
         assert "lr now" not in header(table) and " lr " in header(table)
         assert [row[col("lr")] for row in table.rows] == ["0.1", "0.1", "0.3"]
