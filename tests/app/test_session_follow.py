@@ -1,4 +1,4 @@
-"""A Session following a presenter (Session.hold): it steps without judging every record for `[`/`]`
+"""A Session following a presenter (Session.hold, gdsim/app/runtime/following.py): it steps without judging every record for `[`/`]`
 (98% of a follower's engine time on a 2-D scenario), and breaking away finds the same events as a
 session that judged them all along."""
 

@@ -4,7 +4,7 @@ A scene is what the presenter shows: the scenario as its raw dict (tweaks and mi
 included: they are data in it), the step shown, playing or not, the speed, the tab and the selected
 run. A participant's app never receives numbers: it opens the same scenario and its own engine
 computes the same runs (same scenario, same seeds, same numbers). A step ahead of what it has
-computed is run up to (Session.hold: as fast as the tick's budget allows, never past it); a step
+computed is run up to (Following.hold, a part of Session: as fast as the tick's budget allows, never past it); a step
 behind is looked at with the rewind cursor.
 
 Free of Textual; the app applies scenes in gdsim/app/room_client.py.
