@@ -181,6 +181,7 @@ async def test_coloured_words_are_readable(tmp_path, theme):
     async with app.run_test(size=(120, 40)) as pilot:
         await _drawn(app, pilot, theme)
         app.screen.session.step(160)
+        await verified(pilot, app.screen)  # the background verification (slow under load: "measuring…", no ✓ yet)
         app.screen.redraw(force=True)
         await pilot.pause()
         lines = screen_lines(app)
